@@ -1,0 +1,63 @@
+"""Where jobs live: one schema, a local SQLite adapter and a Turso (libSQL) adapter."""
+
+from __future__ import annotations
+
+from ._errors import (
+    InvalidJob,
+    InvalidTransition,
+    JobNotFound,
+    JobStoreError,
+    LeaseLost,
+    StoreConfigError,
+    StoreUnavailable,
+)
+from ._factory import get_job_store, reset_job_store, store_from_env
+from ._interface import Claimed, JobStore, JobTypeInfo
+from ._local import LocalJobStore
+from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+
+__all__ = [
+    "Claimed",
+    "ErrorKind",
+    "HeartbeatReply",
+    "HistoryEntry",
+    "InvalidJob",
+    "InvalidTransition",
+    "Job",
+    "JobNotFound",
+    "JobStatus",
+    "JobStore",
+    "JobStoreError",
+    "JobTypeInfo",
+    "JobView",
+    "Lease",
+    "LeaseLost",
+    "LocalJobStore",
+    "StoreConfigError",
+    "StoreUnavailable",
+    "TursoJobStore",
+    "get_job_store",
+    "reset_job_store",
+    "store_from_env",
+]
+
+
+def __getattr__(name: str) -> object:
+    # TursoJobStore is loaded on first use, so local development never imports libsql.
+    if name == "TursoJobStore":
+        from ._turso import TursoJobStore
+
+        return TursoJobStore
+    raise AttributeError(f"module 'stores' has no attribute {name!r}")
+
+
+def _fix_module_names() -> None:
+    # Public names show as `stores.X`, never as a private module path.
+    for name in __all__:
+        if name != "TursoJobStore":
+            obj = globals()[name]
+            if getattr(obj, "__module__", "").startswith("stores._"):
+                obj.__module__ = __name__
+
+
+_fix_module_names()

@@ -1,0 +1,148 @@
+"""The interface both adapters implement: app side and worker side, all async (Trio)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+
+__all__ = ["Claimed", "JobStore", "JobTypeInfo"]
+
+
+@attrs.frozen
+class Claimed:
+    """A job a worker just claimed, with the lease that fences its later writes."""
+
+    job: Job
+    lease: Lease
+
+
+@attrs.frozen
+class JobTypeInfo:
+    """What a worker tells the store about a job type it serves (for the poll view)."""
+
+    name: str
+    stages: tuple[str, ...] = ()
+    max_attempts: int = 2
+    timeout: float | None = None
+
+
+class JobStore(abc.ABC):
+    """Where jobs live. Every method is async; blocking I/O runs off the Trio loop.
+
+    Cancellation, for every method: a database call, once started, runs to completion (or to
+    the store's timeout) before the method returns or raises; a pending cancellation is then
+    delivered at the caller's next checkpoint. ``claim`` is the one exception worth knowing:
+    if the caller is cancelled around a claim, the store releases the claimed job before
+    ``Cancelled`` propagates, so no job is left claimed by nobody.
+    """
+
+    # -- app side ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def create(
+        self, type: str, payload: Any = None, *, max_attempts: int | None = None
+    ) -> Job:
+        """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``)."""
+
+    @abc.abstractmethod
+    async def get(self, id: int) -> Job | None:
+        """The job with this id, or None."""
+
+    @abc.abstractmethod
+    async def list(
+        self, *, status: JobStatus | str | None = None, type: str | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        """Jobs, newest first, optionally filtered by status and type."""
+
+    @abc.abstractmethod
+    async def cancel(self, id: int) -> Job:
+        """Cancel a job: a pending one ends at once; a running one is marked requested and
+        the worker ends it. Cancelling a cancelled job returns it unchanged; cancelling a
+        completed or failed one raises :class:`InvalidTransition`."""
+
+    @abc.abstractmethod
+    async def poll(self, id: int) -> JobView:
+        """The poll-endpoint view of one job (queue position, stage list, reason)."""
+
+    @abc.abstractmethod
+    async def resubmit(self, id: int) -> Job:
+        """A new pending job with the payload of a failed or cancelled one (``retry_of``)."""
+
+    @abc.abstractmethod
+    async def history(self, id: int) -> list[HistoryEntry]:
+        """Every transition of the job, oldest first."""
+
+    @abc.abstractmethod
+    async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
+        """Record the stage lists and limits of the job types a worker serves."""
+
+    # -- worker side ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def claim(
+        self, worker_id: str, *, types: Sequence[str] | None = None
+    ) -> Claimed | None:
+        """Atomically take the oldest pending job (of ``types``, if given), or None."""
+
+    @abc.abstractmethod
+    async def heartbeat(self, lease: Lease) -> HeartbeatReply:
+        """Prove the worker is alive; says whether a cancel was requested.
+        Raises :class:`LeaseLost` if the lease is no longer held."""
+
+    @abc.abstractmethod
+    async def update(
+        self, lease: Lease, *, stage: str | None, progress: float | None
+    ) -> HeartbeatReply:
+        """Record the stage and its progress (0-100, or None for indeterminate)."""
+
+    @abc.abstractmethod
+    async def record_child(
+        self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
+    ) -> None:
+        """Record (or clear) the running child process of the job."""
+
+    @abc.abstractmethod
+    async def complete(self, lease: Lease, result: Any = None) -> Job:
+        """Mark the job completed with a JSON-serialisable result."""
+
+    @abc.abstractmethod
+    async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
+        """Record a failed run. Transient kinds go back to pending while attempts remain;
+        otherwise the job is failed with ``error`` as its reason."""
+
+    @abc.abstractmethod
+    async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
+        """Give the job back (pending, or cancelled if a cancel was requested)."""
+
+    @abc.abstractmethod
+    async def confirm_cancelled(
+        self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
+    ) -> Job:
+        """Mark a running job cancelled, after its child process is confirmed dead."""
+
+    @abc.abstractmethod
+    async def reap(self, stale_after: float) -> list[Job]:
+        """Return stale running jobs to pending (attempts left) or fail them (none left)."""
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Close connections and stop the store's thread."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Synchronous :meth:`aclose` (for atexit and test teardown)."""
+
+    async def __aenter__(self) -> JobStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+

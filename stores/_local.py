@@ -1,0 +1,93 @@
+"""``LocalJobStore``: the standard library's sqlite3 on a file (WAL, busy timeout)."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ._errors import StoreConfigError, StoreUnavailable
+from ._sql import SqlJobStore
+
+__all__ = ["LocalJobStore"]
+
+#: How long a write waits for another process's write lock before giving up.
+BUSY_TIMEOUT_S = 10.0
+
+
+def _is_broken(exc: BaseException) -> bool:
+    # A local file connection does not break the way a network one does; reopening after
+    # an I/O error is still the safe reaction.
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and "disk I/O" in str(orig)
+
+
+def _map_error(exc: BaseException) -> BaseException | None:
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig)
+        if "locked" in text or "busy" in text:
+            return StoreUnavailable(
+                f"the job database is locked by another process for over {BUSY_TIMEOUT_S:g} s"
+                f" ({text})"
+            )
+        return StoreUnavailable(f"the local job database failed: {text}")
+    return None
+
+
+class LocalJobStore(SqlJobStore):
+    """Jobs in a SQLite file; several processes may share the file.
+
+    WAL lets readers run beside the one writer; the busy timeout makes a writer wait for
+    the lock instead of failing. Blocking calls run off the Trio loop on one thread.
+    """
+
+    _label = "local job store"
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreConfigError(
+                f"cannot create the folder of the job database {self.path}: {exc}"
+            ) from exc
+        self._engine = sa.create_engine(
+            f"sqlite:///{self.path}",
+            poolclass=sa.NullPool,
+            connect_args={
+                "timeout": BUSY_TIMEOUT_S,
+                "isolation_level": None,  # autocommit: each statement is its own transaction
+                "check_same_thread": False,  # opened in one thread, closed maybe by another
+            },
+        )
+        sa.event.listen(self._engine, "connect", _configure)
+        super().__init__(
+            self._engine.connect,
+            timeout=BUSY_TIMEOUT_S * 3,
+            is_broken=_is_broken,
+            map_error=_map_error,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"<LocalJobStore path={str(self.path)!r}>"
+
+    def close(self) -> None:
+        super().close()
+        self._engine.dispose()
+
+
+def _configure(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

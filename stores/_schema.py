@@ -1,0 +1,174 @@
+"""The one schema: tables, partial indexes, history triggers and the versioned migration.
+
+Why partial indexes: on Turso every row read is billed and an idle worker polls forever. The
+claim, the queue position, the heartbeat and the reaper only ever look at ``pending`` or
+``running`` rows, so each has an index that holds only those rows; finished jobs (the vast
+majority of the table) are never read by a hot path.
+
+Why triggers: every transition is one statement (one round trip, atomic on every transport,
+no interactive transaction held open over HTTP), and the trigger appends its history row in
+that same statement, so the history can never miss or invent a transition.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = ["SCHEMA_VERSION", "history", "job_types", "jobs", "metadata", "migrate"]
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("stage", sa.String(64)),
+    sa.Column("progress", sa.Float),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("error_kind", sa.String(16)),
+    sa.Column("result", sa.Text),
+    sa.Column("worker_id", sa.String(128)),
+    sa.Column("lease", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancel_requested", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cancel_requested_at", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("retry_of", sa.Integer),
+    # The running child (pid, host, start time) so a restarted worker on the same host can
+    # finish off a leftover ffmpeg whose worker was SIGKILLed.
+    sa.Column("child_pid", sa.Integer),
+    sa.Column("child_host", sa.String(255)),
+    sa.Column("child_started", sa.Float),
+    # Reason and time of the last transition, copied into the history by the triggers.
+    sa.Column("note", sa.Text),
+    sa.Column("noted_at", sa.Float),
+    sqlite_autoincrement=True,
+)
+
+# Claim order and queue position: only pending rows, in FIFO order.
+sa.Index(
+    "ix_jobs_pending_fifo",
+    jobs.c.created_at,
+    jobs.c.id,
+    sqlite_where=jobs.c.status == "pending",
+)
+# Reaper: only running rows, by the time of their last heartbeat.
+sa.Index(
+    "ix_jobs_running_updated",
+    jobs.c.updated_at,
+    sqlite_where=jobs.c.status == "running",
+)
+# `list --status S`, newest first (not a hot path, but it should not scan either).
+sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
+
+history = sa.Table(
+    "job_history",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.Integer, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("from_status", sa.String(16)),
+    sa.Column("to_status", sa.String(16), nullable=False),
+    sa.Column("worker_id", sa.String(128)),
+    sa.Column("lease", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),
+)
+sa.Index("ix_job_history_job", history.c.job_id, history.c.seq)
+
+# What workers serve: stage lists and limits per job type, written by each worker at start so
+# that an app polling from another process can show the stage list of a job type.
+job_types = sa.Table(
+    "job_types",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("stages", sa.Text, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("timeout", sa.Float),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+schema_meta = sa.Table(
+    "schema_meta",
+    metadata,
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+_TRIGGERS = (
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_history_insert AFTER INSERT ON jobs
+    BEGIN
+        INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason)
+        VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note);
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_history_update AFTER UPDATE OF status, cancel_requested
+    ON jobs
+    WHEN OLD.status IS NOT NEW.status OR OLD.cancel_requested IS NOT NEW.cancel_requested
+    BEGIN
+        INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason)
+        VALUES (NEW.id, NEW.noted_at, OLD.status, NEW.status,
+                COALESCE(NEW.worker_id, OLD.worker_id), NEW.lease, NEW.note);
+    END
+    """,
+)
+
+
+def _ddl() -> list[sa.schema.ExecutableDDLElement | sa.TextClause]:
+    statements: list[sa.schema.ExecutableDDLElement | sa.TextClause] = []
+    for table in metadata.sorted_tables:
+        statements.append(sa.schema.CreateTable(table, if_not_exists=True))
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            statements.append(sa.schema.CreateIndex(index, if_not_exists=True))
+    statements.extend(sa.text(trigger) for trigger in _TRIGGERS)
+    return statements
+
+
+def current_version(conn: sa.Connection) -> int:
+    """The schema version recorded in the database (0 for a new database)."""
+    exists = conn.execute(
+        sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_meta'")
+    ).first()
+    if exists is None:
+        return 0
+    value = conn.execute(
+        sa.select(schema_meta.c.value).where(schema_meta.c.key == "version")
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def migrate(conn: sa.Connection) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION`; idempotent and safe to race.
+
+    Every statement is ``IF NOT EXISTS``, so two processes migrating the same new database at
+    once both succeed. Returns the version found before migrating. Raises ``RuntimeError``
+    when the database is newer than this code (the caller maps it to a clear error).
+    """
+    found = current_version(conn)
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {found}, newer than this code's "
+            f"{SCHEMA_VERSION}: upgrade the code before using this database"
+        )
+    if found == SCHEMA_VERSION:
+        return found
+    for statement in _ddl():
+        conn.execute(statement)
+    conn.execute(
+        sa.text(
+            "INSERT INTO schema_meta (key, value) VALUES ('version', :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < excluded.value"
+        ),
+        {"v": SCHEMA_VERSION},
+    )
+    return found

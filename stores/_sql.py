@@ -1,0 +1,373 @@
+"""The shared implementation of :class:`JobStore` over one SQLAlchemy connection.
+
+The adapters differ only in how they open a connection and which driver errors mean "the
+connection is gone"; every behaviour lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import trio
+
+from . import _statements as q
+from ._errors import InvalidJob, InvalidTransition, JobNotFound, LeaseLost, StoreConfigError
+from ._interface import Claimed, JobStore, JobTypeInfo
+from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease, describe
+from ._runner import ConnectionRunner
+from ._schema import migrate
+from ._validate import (
+    MAX_PAYLOAD_BYTES,
+    MAX_RESULT_BYTES,
+    check_id,
+    check_limit,
+    check_max_attempts,
+    check_progress,
+    check_stage,
+    check_status,
+    check_type_name,
+    check_worker_id,
+    clip_error,
+    dump_json,
+)
+
+__all__ = ["SqlJobStore"]
+
+T = TypeVar("T")
+_ERROR_KINDS = frozenset({"transient", "permanent", "timeout", "stalled"})
+_RETRYABLE = frozenset({"transient", "timeout", "stalled"})
+
+
+def _job(row: sa.Row[Any]) -> Job:
+    m = row._mapping
+    return Job(
+        id=m["id"],
+        type=m["type"],
+        payload=json.loads(m["payload"]),
+        status=JobStatus(m["status"]),
+        stage=m["stage"],
+        progress=m["progress"],
+        attempt=m["attempt"],
+        max_attempts=m["max_attempts"],
+        error=m["error"],
+        error_kind=m["error_kind"],
+        result=None if m["result"] is None else json.loads(m["result"]),
+        worker_id=m["worker_id"],
+        cancel_requested=bool(m["cancel_requested"]),
+        created_at=m["created_at"],
+        started_at=m["started_at"],
+        updated_at=m["updated_at"],
+        finished_at=m["finished_at"],
+        retry_of=m["retry_of"],
+        lease_token=m["lease"],
+        cancel_requested_at=m["cancel_requested_at"],
+        child_pid=m["child_pid"],
+        child_host=m["child_host"],
+        child_started=m["child_started"],
+    )
+
+
+class SqlJobStore(JobStore):
+    """:class:`JobStore` over a connection factory; see the adapters for the factories."""
+
+    _label: str = "job store"
+
+    def __init__(
+        self,
+        connect: Callable[[], sa.Connection],
+        *,
+        timeout: float,
+        is_broken: Callable[[BaseException], bool],
+        map_error: Callable[[BaseException], BaseException | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._clock = clock
+        self._map_error = map_error
+        self._migrated = False
+        self._runner = ConnectionRunner(
+            self._label, self._connect_and_migrate(connect), timeout=timeout,
+            is_broken=is_broken,
+        )
+
+    def _connect_and_migrate(
+        self, connect: Callable[[], sa.Connection]
+    ) -> Callable[[], sa.Connection]:
+        def opener() -> sa.Connection:
+            conn = connect()
+            if not self._migrated:
+                try:
+                    migrate(conn)
+                except RuntimeError as exc:
+                    conn.close()
+                    raise StoreConfigError(str(exc)) from exc
+                except BaseException:
+                    conn.close()
+                    raise
+                self._migrated = True
+            return conn
+
+        return opener
+
+    async def _run(self, fn: Callable[[sa.Connection], T]) -> T:
+        try:
+            return await self._runner.run(fn)
+        except Exception as exc:
+            mapped = self._map_error(exc)
+            if mapped is None or mapped is exc:
+                raise
+            raise mapped from exc
+
+    async def _rows(self, statement: sa.Executable, params: dict[str, Any]) -> list[sa.Row[Any]]:
+        def call(conn: sa.Connection) -> list[sa.Row[Any]]:
+            return list(conn.execute(statement, params))
+
+        return await self._run(call)
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    # -- app side ------------------------------------------------------------------------
+
+    async def create(
+        self, type: str, payload: Any = None, *, max_attempts: int | None = None
+    ) -> Job:
+        params = {
+            "p_type": check_type_name(type),
+            "p_payload": dump_json(
+                {} if payload is None else payload, what="payload", limit=MAX_PAYLOAD_BYTES
+            ),
+            "p_max": check_max_attempts(max_attempts),
+            "p_now": self._now(),
+            "p_note": "created",
+        }
+        (row,) = await self._rows(q.CREATE, params)
+        return _job(row)
+
+    async def get(self, id: int) -> Job | None:
+        rows = await self._rows(q.GET, {"p_id": check_id(id)})
+        return _job(rows[0]) if rows else None
+
+    async def _require(self, id: int) -> Job:
+        job = await self.get(id)
+        if job is None:
+            raise JobNotFound(id)
+        return job
+
+    async def list(
+        self, *, status: JobStatus | str | None = None, type: str | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        params: dict[str, Any] = {"p_limit": check_limit(limit)}
+        if status is not None:
+            params["p_status"] = check_status(status).value
+        if type is not None:
+            params["p_type"] = check_type_name(type)
+        statement = q.list_jobs(status=status is not None, type_=type is not None)
+        return [_job(row) for row in await self._rows(statement, params)]
+
+    async def cancel(self, id: int) -> Job:
+        rows = await self._rows(q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
+        if rows:
+            return _job(rows[0])
+        job = await self._require(id)
+        if job.status is JobStatus.CANCELLED:
+            return job
+        raise InvalidTransition(
+            f"job {id} is already {job.status.value}; a finished job cannot be cancelled",
+            job_id=id, status=job.status.value,
+        )
+
+    async def poll(self, id: int) -> JobView:
+        rows = await self._rows(q.POLL, {"p_id": check_id(id)})
+        if not rows:
+            raise JobNotFound(id)
+        row = rows[0]
+        job = _job(row)
+        position = row._mapping["queue_position"]
+        stages_json = row._mapping["stages"]
+        stages = tuple(json.loads(stages_json)) if stages_json is not None else None
+        return JobView(
+            id=job.id, type=job.type, status=job.status, stage=job.stage, stages=stages,
+            progress=job.progress, queue_position=position, attempt=job.attempt,
+            max_attempts=job.max_attempts, error=job.error, error_kind=job.error_kind,
+            cancel_requested=job.cancel_requested, created_at=job.created_at,
+            updated_at=job.updated_at, finished_at=job.finished_at, retry_of=job.retry_of,
+            reason=describe(job, queue_position=position, now=self._now()),
+        )
+
+    async def resubmit(self, id: int) -> Job:
+        rows = await self._rows(q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
+        if rows:
+            return _job(rows[0])
+        job = await self._require(id)
+        raise InvalidTransition(
+            f"job {id} is {job.status.value}: only failed or cancelled jobs can be "
+            "resubmitted (submit a new job to run a completed one again)",
+            job_id=id, status=job.status.value,
+        )
+
+    async def history(self, id: int) -> list[HistoryEntry]:
+        rows = await self._rows(q.HISTORY, {"p_id": check_id(id)})
+        if not rows:
+            await self._require(id)
+        return [
+            HistoryEntry(
+                job_id=r.job_id, at=r.at, from_status=r.from_status, to_status=r.to_status,
+                worker_id=r.worker_id, lease_token=r.lease, reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
+        now = self._now()
+        params = [
+            {
+                "p_name": check_type_name(info.name),
+                "p_stages": json.dumps([check_stage(s) for s in info.stages]),
+                "p_max": check_max_attempts(info.max_attempts),
+                "p_timeout": info.timeout,
+                "p_now": now,
+            }
+            for info in types
+        ]
+        if not params:
+            return
+
+        def call(conn: sa.Connection) -> None:
+            for p in params:
+                conn.execute(q.UPSERT_TYPE, p)
+
+        await self._run(call)
+
+    # -- worker side ---------------------------------------------------------------------
+
+    async def claim(
+        self, worker_id: str, *, types: Sequence[str] | None = None
+    ) -> Claimed | None:
+        params: dict[str, Any] = {"p_worker": check_worker_id(worker_id), "p_now": self._now()}
+        if types is not None:
+            if not types:
+                return None
+            params["p_types"] = [check_type_name(t) for t in types]
+        statement = q.CLAIM_ANY if types is None else q.CLAIM_TYPED
+        rows = await self._rows(statement, params)
+        if not rows:
+            return None
+        job = _job(rows[0])
+        claimed = Claimed(job, Lease(job.id, job.lease_token, worker_id))
+        try:
+            # The claim ran shielded; deliver a pending cancellation now, while the job can
+            # still be handed back, instead of at a checkpoint where nobody holds it.
+            await trio.lowlevel.checkpoint_if_cancelled()
+        except trio.Cancelled:
+            with trio.CancelScope(shield=True):
+                await self.release(claimed.lease, "claim cancelled before the job started")
+            raise
+        return claimed
+
+    async def _fenced(
+        self, statement: sa.Executable, lease: Lease, params: dict[str, Any]
+    ) -> list[sa.Row[Any]]:
+        params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
+        return await self._rows(statement, params)
+
+    async def _lost(self, lease: Lease, action: str) -> LeaseLost:
+        job = await self.get(lease.job_id)
+        if job is None:
+            why = "it no longer exists"
+        elif job.lease_token != lease.token:
+            why = f"it was claimed again (lease {job.lease_token}, yours {lease.token})"
+        else:
+            why = f"it is {job.status.value} now"
+        return LeaseLost(
+            f"worker {lease.worker_id} cannot {action} job {lease.job_id}: {why}; "
+            "the write changed nothing", job_id=lease.job_id,
+        )
+
+    async def heartbeat(self, lease: Lease) -> HeartbeatReply:
+        rows = await self._fenced(q.HEARTBEAT, lease, {})
+        if not rows:
+            raise await self._lost(lease, "heartbeat")
+        return HeartbeatReply(cancel_requested=bool(rows[0][0]))
+
+    async def update(
+        self, lease: Lease, *, stage: str | None, progress: float | None
+    ) -> HeartbeatReply:
+        params = {"p_stage": check_stage(stage), "p_progress": check_progress(progress)}
+        rows = await self._fenced(q.UPDATE_PROGRESS, lease, params)
+        if not rows:
+            raise await self._lost(lease, "report progress on")
+        return HeartbeatReply(cancel_requested=bool(rows[0][0]))
+
+    async def record_child(
+        self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
+    ) -> None:
+        params = {"p_pid": pid, "p_host": host, "p_started": started}
+        if not await self._fenced(q.RECORD_CHILD, lease, params):
+            raise await self._lost(lease, "record the child of")
+
+    async def _finish(
+        self, statement: sa.Executable, lease: Lease, params: dict[str, Any], *,
+        action: str, already: Callable[[Job], bool],
+    ) -> Job:
+        rows = await self._fenced(statement, lease, params)
+        if rows:
+            return _job(rows[0])
+        # No row: either we lost the lease, or this is a retry of a write that landed but
+        # whose answer was lost (StoreUnavailable). The second case is answered, not raised.
+        job = await self.get(lease.job_id)
+        if job is not None and job.lease_token == lease.token and already(job):
+            return job
+        raise await self._lost(lease, action)
+
+    async def complete(self, lease: Lease, result: Any = None) -> Job:
+        params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
+        return await self._finish(
+            q.COMPLETE, lease, params, action="complete",
+            already=lambda job: job.status is JobStatus.COMPLETED,
+        )
+
+    async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
+        if kind not in _ERROR_KINDS:
+            raise InvalidJob(f"unknown error kind {kind!r}: use one of {sorted(_ERROR_KINDS)}")
+        text = clip_error(error)
+        params = {"p_error": text, "p_kind": kind, "p_retry": int(kind in _RETRYABLE)}
+        return await self._finish(
+            q.FAIL, lease, params, action="fail",
+            already=lambda job: job.worker_id == lease.worker_id and job.error == text
+            and job.status in (JobStatus.PENDING, JobStatus.FAILED),
+        )
+
+    async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
+        params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
+        return await self._finish(
+            q.RELEASE, lease, params, action="release",
+            already=lambda job: job.status in (JobStatus.PENDING, JobStatus.CANCELLED),
+        )
+
+    async def confirm_cancelled(
+        self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
+    ) -> Job:
+        return await self._finish(
+            q.CONFIRM_CANCELLED, lease, {"p_reason": clip_error(reason)}, action="cancel",
+            already=lambda job: job.status is JobStatus.CANCELLED,
+        )
+
+    async def reap(self, stale_after: float) -> list[Job]:
+        if not stale_after > 0:
+            raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
+        now = self._now()
+        params = {"p_now": now, "p_cutoff": now - stale_after, "p_stale_text": f"{stale_after:g}"}
+        return [_job(row) for row in await self._rows(q.REAP, params)]
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await trio.to_thread.run_sync(self.close)
+
+    def close(self) -> None:
+        self._runner.close()

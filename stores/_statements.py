@@ -1,0 +1,303 @@
+"""Every statement the store runs, built once from the shared schema objects.
+
+Both adapters execute exactly these objects; SQLAlchemy compiles each once per dialect and
+caches it. Parameters are bound (``p_*``), never formatted into SQL text.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from ._schema import history, job_types, jobs
+
+__all__ = [
+    "CANCEL",
+    "CLAIM_ANY",
+    "CLAIM_TYPED",
+    "COMPLETE",
+    "CONFIRM_CANCELLED",
+    "CREATE",
+    "FAIL",
+    "GET",
+    "HEARTBEAT",
+    "HISTORY",
+    "POLL",
+    "REAP",
+    "RECORD_CHILD",
+    "RELEASE",
+    "RESUBMIT",
+    "UPDATE_PROGRESS",
+    "UPSERT_TYPE",
+    "list_jobs",
+]
+
+bp = sa.bindparam
+j = jobs.c
+PENDING, RUNNING = "pending", "running"
+COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
+_NOW = bp("p_now", type_=sa.Float)
+_RETURN_ALL = tuple(jobs.c)
+
+# -- app side -----------------------------------------------------------------------------
+
+_default_attempts = (
+    sa.select(job_types.c.max_attempts)
+    .where(job_types.c.name == bp("p_type"))
+    .scalar_subquery()
+)
+
+CREATE = (
+    sa.insert(jobs)
+    .values(
+        type=bp("p_type"),
+        payload=bp("p_payload"),
+        status=PENDING,
+        attempt=0,
+        max_attempts=sa.func.coalesce(bp("p_max", type_=sa.Integer), _default_attempts, 2),
+        lease=0,
+        cancel_requested=0,
+        created_at=_NOW,
+        updated_at=_NOW,
+        note=bp("p_note"),
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+_source = jobs.alias("source")
+RESUBMIT = sa.insert(jobs).from_select(
+    ["type", "payload", "status", "attempt", "max_attempts", "lease", "cancel_requested",
+     "created_at", "updated_at", "retry_of", "note", "noted_at"],
+    sa.select(
+        _source.c.type, _source.c.payload, sa.literal(PENDING), sa.literal(0),
+        _source.c.max_attempts, sa.literal(0), sa.literal(0), _NOW, _NOW, _source.c.id,
+        sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text), _NOW,
+    ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
+).returning(*_RETURN_ALL)
+
+GET = sa.select(*_RETURN_ALL).where(j.id == bp("p_id"))
+
+_ahead = jobs.alias("ahead")
+_queue_position = (
+    sa.select(sa.func.count())
+    .select_from(_ahead)
+    .where(
+        _ahead.c.status == PENDING,
+        sa.tuple_(_ahead.c.created_at, _ahead.c.id) <= sa.tuple_(j.created_at, j.id),
+    )
+    .correlate(jobs)
+    .scalar_subquery()
+)
+_stages = (
+    sa.select(job_types.c.stages).where(job_types.c.name == j.type).correlate(jobs)
+    .scalar_subquery()
+)
+POLL = sa.select(
+    *_RETURN_ALL,
+    sa.case((j.status == PENDING, _queue_position), else_=None).label("queue_position"),
+    _stages.label("stages"),
+).where(j.id == bp("p_id"))
+
+CANCEL = (
+    sa.update(jobs)
+    .where(j.id == bp("p_id"), j.status.in_([PENDING, RUNNING]))
+    .values(
+        status=sa.case((j.status == PENDING, CANCELLED), else_=j.status),
+        cancel_requested=1,
+        cancel_requested_at=sa.func.coalesce(j.cancel_requested_at, _NOW),
+        finished_at=sa.case((j.status == PENDING, _NOW), else_=j.finished_at),
+        # A running job's updated_at is its heartbeat: a cancel request must not extend it.
+        updated_at=sa.case((j.status == PENDING, _NOW), else_=j.updated_at),
+        note=sa.case(
+            (j.status == PENDING, "cancelled before it started"), else_="cancel requested"
+        ),
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+HISTORY = (
+    sa.select(history)
+    .where(history.c.job_id == bp("p_id"))
+    .order_by(history.c.seq)
+)
+
+
+def list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
+    """The list query for one combination of filters (four shapes, each compiled once)."""
+    query = sa.select(*_RETURN_ALL)
+    if status:
+        query = query.where(j.status == bp("p_status"))
+    if type_:
+        query = query.where(j.type == bp("p_type"))
+    return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
+
+
+UPSERT_TYPE = (
+    sa.dialects.sqlite.insert(job_types)
+    .values(
+        name=bp("p_name"),
+        stages=bp("p_stages"),
+        max_attempts=bp("p_max"),
+        timeout=bp("p_timeout"),
+        updated_at=_NOW,
+    )
+)
+UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
+    index_elements=[job_types.c.name],
+    set_={
+        "stages": UPSERT_TYPE.excluded.stages,
+        "max_attempts": UPSERT_TYPE.excluded.max_attempts,
+        "timeout": UPSERT_TYPE.excluded.timeout,
+        "updated_at": UPSERT_TYPE.excluded.updated_at,
+    },
+)
+
+# -- worker side ----------------------------------------------------------------------------
+
+_claim_values = dict(
+    status=RUNNING,
+    attempt=j.attempt + 1,
+    lease=j.lease + 1,
+    worker_id=bp("p_worker"),
+    started_at=_NOW,
+    updated_at=_NOW,
+    stage=None,
+    progress=None,
+    child_pid=None,
+    child_host=None,
+    child_started=None,
+    note=sa.literal("claimed, attempt ") + sa.cast(j.attempt + 1, sa.Text),
+    noted_at=_NOW,
+)
+
+
+def _claim(typed: bool) -> sa.Update:
+    head = jobs.alias("head")
+    next_id = sa.select(head.c.id).where(head.c.status == PENDING)
+    if typed:
+        next_id = next_id.where(head.c.type.in_(bp("p_types", expanding=True)))
+    next_id = next_id.order_by(head.c.created_at, head.c.id).limit(1)
+    return (
+        sa.update(jobs)
+        .where(j.id == next_id.scalar_subquery(), j.status == PENDING)
+        .values(**_claim_values)
+        .returning(*_RETURN_ALL)
+    )
+
+
+# One statement: atomic on every transport, one round trip, never the same job twice.
+CLAIM_ANY = _claim(typed=False)
+CLAIM_TYPED = _claim(typed=True)
+
+_fenced = (j.id == bp("p_id"), j.lease == bp("p_lease"), j.status == RUNNING)
+
+HEARTBEAT = (
+    sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
+)
+
+UPDATE_PROGRESS = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(stage=bp("p_stage"), progress=bp("p_progress", type_=sa.Float), updated_at=_NOW)
+    .returning(j.cancel_requested)
+)
+
+RECORD_CHILD = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(
+        child_pid=bp("p_pid"),
+        child_host=bp("p_host"),
+        child_started=bp("p_started", type_=sa.Float),
+        updated_at=_NOW,
+    )
+    .returning(j.cancel_requested)
+)
+
+COMPLETE = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(
+        status=COMPLETED,
+        result=bp("p_result"),
+        finished_at=_NOW,
+        updated_at=_NOW,
+        note="completed",
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+# A retry goes back to pending only while attempts remain and nobody asked to cancel.
+_retry = sa.and_(bp("p_retry", type_=sa.Integer) == 1, j.attempt < j.max_attempts,
+                 j.cancel_requested == 0)
+FAIL = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(
+        status=sa.case((_retry, PENDING), else_=FAILED),
+        error=bp("p_error"),
+        error_kind=bp("p_kind"),
+        finished_at=sa.case((_retry, None), else_=_NOW),
+        updated_at=_NOW,
+        note=sa.case((_retry, "will retry: "), else_="failed: ") + bp("p_error"),
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+# Shutdown or crash clean-up: back to pending (or cancelled, if a cancel was requested).
+RELEASE = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(
+        status=sa.case((j.cancel_requested == 1, CANCELLED), else_=PENDING),
+        attempt=j.attempt - bp("p_refund", type_=sa.Integer),
+        worker_id=None,
+        finished_at=sa.case((j.cancel_requested == 1, _NOW), else_=None),
+        updated_at=_NOW,
+        note=sa.literal("released: ") + bp("p_reason"),
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+CONFIRM_CANCELLED = (
+    sa.update(jobs)
+    .where(*_fenced)
+    .values(
+        status=CANCELLED,
+        finished_at=_NOW,
+        updated_at=_NOW,
+        note=bp("p_reason"),
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+_reap_retry = sa.and_(j.attempt < j.max_attempts, j.cancel_requested == 0)
+_stalled = (
+    sa.literal("stalled: no heartbeat from worker ")
+    + sa.func.coalesce(j.worker_id, "?")
+    + sa.literal(" for over ")
+    + bp("p_stale_text")
+    + sa.literal(" s")
+)
+# One statement for all stale jobs: idempotent, safe for every worker to run concurrently.
+REAP = (
+    sa.update(jobs)
+    .where(j.status == RUNNING, j.updated_at < bp("p_cutoff", type_=sa.Float))
+    .values(
+        status=sa.case(
+            (j.cancel_requested == 1, CANCELLED), (_reap_retry, PENDING), else_=FAILED
+        ),
+        error=sa.case((j.cancel_requested == 1, j.error), else_=_stalled),
+        error_kind=sa.case((j.cancel_requested == 1, j.error_kind), else_="stalled"),
+        finished_at=sa.case((_reap_retry, None), else_=_NOW),
+        updated_at=_NOW,
+        note=sa.literal("reaped: ") + _stalled,
+        noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)

@@ -1,0 +1,131 @@
+"""``TursoJobStore``: the ``libsql`` driver against a libSQL server (Turso or sqld)."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from ._errors import JobStoreError, StoreConfigError, StoreUnavailable
+from ._sql import SqlJobStore
+
+__all__ = ["TursoJobStore"]
+
+#: Real seconds a database call may take before the store gives up on the connection.
+CALL_TIMEOUT_S = 15.0
+_SCHEMES = {"libsql": "https", "https": "https", "http": "http"}
+
+
+def parse_url(url: str) -> tuple[str, str, int | None, str]:
+    """(transport scheme, host, port, path) of a ``libsql://``, ``https://`` or ``http://``
+    URL; raises :class:`StoreConfigError` naming what is wrong."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise StoreConfigError(f"malformed database URL {_safe(url)!r}: {exc}") from None
+    if parts.scheme not in _SCHEMES:
+        raise StoreConfigError(
+            f"unsupported database URL scheme {parts.scheme!r} in {_safe(url)!r}: use "
+            "libsql:// (TLS), https:// or http://"
+        )
+    if not parts.hostname:
+        raise StoreConfigError(f"the database URL {_safe(url)!r} names no host")
+    if parts.username or parts.password:
+        raise StoreConfigError(
+            "the database URL must not carry credentials: pass the token as TURSO_AUTH_TOKEN"
+        )
+    if parts.query and "authToken" in parts.query:
+        raise StoreConfigError(
+            "the database URL must not carry the token: pass it as TURSO_AUTH_TOKEN"
+        )
+    return _SCHEMES[parts.scheme], parts.hostname, port, parts.path.strip("/")
+
+
+def _safe(url: str) -> str:
+    """The URL without anything that could be a secret (user info and query)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _driver_message(exc: BaseException) -> str | None:
+    """The text of a libsql driver error (they arrive as ``ValueError("Hrana: ...")``)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig)
+    return text if isinstance(orig, ValueError) and "Hrana" in text else None
+
+
+def _is_broken(exc: BaseException) -> bool:
+    text = _driver_message(exc)
+    return text is not None and "SQLite error" not in text
+
+
+class TursoJobStore(SqlJobStore):
+    """Jobs in a libSQL database over the network (Turso Cloud, or a local ``sqld``).
+
+    ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. The token is
+    kept out of URLs, reprs, logs and error messages.
+    """
+
+    _label = "turso job store"
+
+    def __init__(
+        self,
+        url: str,
+        auth_token: str | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        timeout: float = CALL_TIMEOUT_S,
+    ) -> None:
+        scheme, host, port, path = parse_url(url)
+        if url.startswith("libsql://") and not auth_token:
+            raise StoreConfigError(
+                f"{_safe(url)} is a Turso URL but no token was given: set TURSO_AUTH_TOKEN "
+                "(create one with `turso db tokens create DB`)"
+            )
+        self.url = _safe(url)
+        self._token = auth_token or None
+        sa_url = sa.engine.URL.create(
+            "sqlite+libsql", host=host, port=port, database=path or None,
+            query={"scheme": scheme},
+        )
+        from . import _libsql_dialect  # registers sqlite+libsql
+
+        del _libsql_dialect
+        connect_args = {"auth_token": self._token} if self._token else {}
+        self._engine = sa.create_engine(sa_url, poolclass=sa.NullPool, connect_args=connect_args)
+        super().__init__(
+            self._engine.connect,
+            timeout=timeout,
+            is_broken=_is_broken,
+            map_error=self._map_error_redacted,
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        token = "set" if self._token else "none"
+        return f"<TursoJobStore url={self.url!r} token={token}>"
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text
+
+    def _map_error_redacted(self, exc: BaseException) -> BaseException | None:
+        text = _driver_message(exc)
+        if text is None:
+            return None
+        text = self._redact(text)
+        if "401" in text or "Unauthorized" in text:
+            return StoreConfigError(
+                f"the libSQL server at {self.url} refused the token (401): check "
+                "TURSO_AUTH_TOKEN"
+            )
+        if _is_broken(exc):
+            return StoreUnavailable(f"cannot reach the libSQL server at {self.url}: {text}")
+        return JobStoreError(f"the libSQL server at {self.url} reported: {text}")
+
+    def close(self) -> None:
+        super().close()
+        self._engine.dispose()

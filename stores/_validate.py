@@ -1,0 +1,119 @@
+"""Input checks at the store's edge: bad input is refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from ._errors import InvalidJob
+from ._model import JobStatus
+
+__all__ = [
+    "MAX_ERROR_CHARS",
+    "MAX_PAYLOAD_BYTES",
+    "MAX_RESULT_BYTES",
+    "check_id",
+    "check_limit",
+    "check_max_attempts",
+    "check_progress",
+    "check_stage",
+    "check_status",
+    "check_type_name",
+    "check_worker_id",
+    "clip_error",
+    "dump_json",
+]
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_RESULT_BYTES = 256 * 1024
+MAX_ERROR_CHARS = 2000
+_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_STAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+def check_id(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidJob(f"a job id is a positive integer, got {value!r}")
+    return value
+
+
+def check_type_name(value: object) -> str:
+    if not isinstance(value, str) or not _TYPE_NAME.fullmatch(value):
+        raise InvalidJob(
+            f"invalid job type {value!r}: use 1 to 64 characters, a letter first, then "
+            "letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+def check_stage(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _STAGE_NAME.fullmatch(value):
+        raise InvalidJob(
+            f"invalid stage name {value!r}: use 1 to 64 characters, a letter first, then "
+            "letters, digits, '_', '.' or '-'"
+        )
+    return value
+
+
+def check_progress(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise InvalidJob(f"progress is a percentage from 0 to 100 or None, got {value!r}")
+    return min(100.0, max(0.0, float(value)))
+
+
+def check_status(value: object) -> JobStatus:
+    try:
+        return JobStatus(value)
+    except ValueError:
+        names = ", ".join(s.value for s in JobStatus)
+        raise InvalidJob(f"unknown status {value!r}: use one of {names}") from None
+
+
+def check_limit(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        raise InvalidJob(f"limit must be an integer from 1 to 10000, got {value!r}")
+    return value
+
+
+def check_max_attempts(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise InvalidJob(f"max_attempts must be an integer from 1 to 100, got {value!r}")
+    return value
+
+
+def check_worker_id(value: object) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value.isprintable():
+        raise InvalidJob(f"a worker id is 1 to 128 printable characters, got {value!r}")
+    return value
+
+
+def dump_json(value: Any, *, what: str, limit: int) -> str:
+    """Strict JSON (no NaN or Infinity), at most ``limit`` bytes of UTF-8."""
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidJob(f"the {what} is not JSON-serialisable: {exc}") from exc
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        raise InvalidJob(
+            f"the {what} is {size} bytes of JSON, over the limit of {limit} bytes: "
+            "store large data elsewhere and pass a reference (a path or URL)"
+        )
+    return text
+
+
+def clip_error(message: object) -> str:
+    """An error text that always fits: long messages keep their head and tail."""
+    text = str(message) or "unknown error"
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    half = MAX_ERROR_CHARS // 2 - 10
+    return f"{text[:half]} [...] {text[-half:]}"
