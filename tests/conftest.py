@@ -1,0 +1,90 @@
+"""Shared fixtures: a controllable wall clock, a real sqld, and stores on both adapters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
+
+from .sqld import SqldServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class WallClock:
+    """The wall clock the store writes, under the test's control."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def wall() -> WallClock:
+    return WallClock()
+
+
+@pytest.fixture
+def sqld(tmp_path: Path) -> Iterator[SqldServer]:
+    server = SqldServer(tmp_path / "sqld-data")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+StoreFactory = Callable[[], JobStore]
+
+
+@pytest.fixture(params=["local", "turso"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(
+    backend: str, tmp_path: Path, wall: WallClock, request: pytest.FixtureRequest
+) -> Iterator[StoreFactory]:
+    """Makes stores on one fresh database of the parametrised adapter, closed at teardown."""
+    made: list[JobStore] = []
+    if backend == "turso":
+        server: SqldServer = request.getfixturevalue("sqld")
+
+        def make() -> JobStore:
+            made.append(TursoJobStore(server.url, clock=wall, timeout=5.0))
+            return made[-1]
+    else:
+        db = tmp_path / "jobs.db"
+
+        def make() -> JobStore:
+            made.append(LocalJobStore(db, clock=wall))
+            return made[-1]
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def store(store_factory: StoreFactory) -> JobStore:
+    return store_factory()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith(("TURSO_", "SUPERVISOR_")) or name == "JOBS_DB_PATH":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "env-jobs.db"))
+    yield
+    reset_job_store()

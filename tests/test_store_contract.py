@@ -1,0 +1,374 @@
+"""The job store contract, run against both adapters (local SQLite and a real sqld)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from stores import (
+    InvalidJob,
+    InvalidTransition,
+    JobNotFound,
+    JobStatus,
+    JobStore,
+    JobTypeInfo,
+    LeaseLost,
+)
+
+from .conftest import StoreFactory, WallClock
+
+NASTY = "'; DROP TABLE jobs; -- \" \\ % _ ` ) ( \x00? ü 🎬"
+
+
+async def snapshot(store: JobStore) -> list[Any]:
+    return [(j, await store.history(j.id)) for j in await store.list(limit=1000)]
+
+
+async def test_create_returns_a_pending_job_with_defaults(store: JobStore, wall: WallClock) -> None:
+    """A new job is pending, attempt 0, retried once by default, with its payload intact."""
+    job = await store.create("tone", {"seconds": 2, "text": NASTY})
+    assert job.status is JobStatus.PENDING
+    assert (job.attempt, job.max_attempts) == (0, 2)
+    assert job.payload == {"seconds": 2, "text": NASTY}
+    assert job.created_at == job.updated_at == wall.now
+    assert await store.get(job.id) == job
+    assert (await store.create("tone")).payload == {}
+
+
+async def test_unknown_ids_raise_job_not_found(store: JobStore) -> None:
+    """Every app-side call on an id that does not exist says so; get() answers None."""
+    assert await store.get(999) is None
+    for call in (store.poll, store.cancel, store.resubmit, store.history):
+        with pytest.raises(JobNotFound, match="999"):
+            await call(999)
+
+
+async def test_claim_is_fifo_even_with_equal_timestamps(store: JobStore) -> None:
+    """Jobs created at the same instant are claimed in creation order."""
+    ids = [(await store.create("tone", {"n": n})).id for n in range(5)]
+    claimed = []
+    while (c := await store.claim("w-1")) is not None:
+        claimed.append(c.job.id)
+        assert c.job.status is JobStatus.RUNNING and c.job.attempt == 1
+        assert c.lease.job_id == c.job.id and c.lease.worker_id == "w-1"
+    assert claimed == ids
+
+
+async def test_claim_by_type_skips_other_types(store: JobStore) -> None:
+    """A worker that serves only some types never claims the others."""
+    a = await store.create("alpha")
+    b = await store.create("beta")
+    c = await store.claim("w", types=["beta"])
+    assert c is not None and c.job.id == b.id
+    assert await store.claim("w", types=["beta"]) is None
+    assert await store.claim("w", types=[]) is None
+    c2 = await store.claim("w")
+    assert c2 is not None and c2.job.id == a.id
+
+
+async def test_complete_records_result_and_history(store: JobStore, wall: WallClock) -> None:
+    """A completed job keeps its result, and history lists each transition once."""
+    job = await store.create("tone")
+    wall.advance(1)
+    c = await store.claim("w-1")
+    assert c is not None
+    wall.advance(2)
+    done = await store.complete(c.lease, {"path": NASTY})
+    assert done.status is JobStatus.COMPLETED and done.result == {"path": NASTY}
+    assert done.finished_at == wall.now
+    steps = [(h.from_status, h.to_status, h.worker_id, h.lease_token) for h in await store.history(job.id)]
+    assert steps == [
+        (None, "pending", None, 0),
+        ("pending", "running", "w-1", 1),
+        ("running", "completed", "w-1", 1),
+    ]
+    # Retrying the same write (its answer was lost) is answered, not refused.
+    assert (await store.complete(c.lease, {"path": NASTY})).status is JobStatus.COMPLETED
+    assert len(await store.history(job.id)) == 3
+
+
+async def test_terminal_states_never_change(store: JobStore) -> None:
+    """Completed, failed and cancelled jobs refuse cancel (except cancel-again) and claims."""
+    done = await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    await store.complete(c.lease, None)
+    with pytest.raises(InvalidTransition, match="completed"):
+        await store.cancel(done.id)
+    with pytest.raises(LeaseLost):
+        await store.fail(c.lease, "late", kind="permanent")
+    with pytest.raises(LeaseLost):
+        await store.release(c.lease, "late")
+    assert (await store.get(done.id)).status is JobStatus.COMPLETED  # type: ignore[union-attr]
+
+    cancelled = await store.create("a")
+    assert (await store.cancel(cancelled.id)).status is JobStatus.CANCELLED
+    assert (await store.cancel(cancelled.id)).status is JobStatus.CANCELLED  # idempotent
+    assert await store.claim("w") is None
+
+
+async def test_completing_a_cancelled_job_is_refused(store: JobStore) -> None:
+    """Once the worker confirmed a cancel, a late complete changes nothing."""
+    job = await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    requested = await store.cancel(job.id)
+    assert requested.status is JobStatus.RUNNING and requested.cancel_requested
+    assert (await store.heartbeat(c.lease)).cancel_requested
+    cancelled = await store.confirm_cancelled(c.lease)
+    assert cancelled.status is JobStatus.CANCELLED
+    with pytest.raises(LeaseLost, match="cancelled"):
+        await store.complete(c.lease, {"late": True})
+    after = await store.get(job.id)
+    assert after is not None and after.status is JobStatus.CANCELLED and after.result is None
+
+
+async def test_transient_failure_retries_once_then_fails(store: JobStore) -> None:
+    """A transient failure goes back to pending while attempts remain, then fails."""
+    job = await store.create("a")
+    c1 = await store.claim("w")
+    assert c1 is not None
+    back = await store.fail(c1.lease, "connection reset", kind="transient")
+    assert back.status is JobStatus.PENDING and back.error == "connection reset"
+    view = await store.poll(job.id)
+    assert view.queue_position == 1 and "connection reset" in view.reason
+    c2 = await store.claim("w")
+    assert c2 is not None and c2.job.attempt == 2 and c2.lease.token == c1.lease.token + 1
+    failed = await store.fail(c2.lease, "connection reset again", kind="transient")
+    assert failed.status is JobStatus.FAILED and failed.error_kind == "transient"
+    assert (await store.poll(job.id)).reason == "failed: connection reset again (transient)"
+
+
+async def test_permanent_failure_fails_at_once(store: JobStore) -> None:
+    """A permanent failure is final on the first attempt, with the handler's message."""
+    job = await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    failed = await store.fail(c.lease, "unsupported format: " + NASTY, kind="permanent")
+    assert failed.status is JobStatus.FAILED and failed.attempt == 1
+    assert failed.error == "unsupported format: " + NASTY
+    assert (await store.poll(job.id)).reason.startswith("failed: unsupported format")
+
+
+async def test_fencing_after_reap_and_reclaim(store: JobStore, wall: WallClock) -> None:
+    """A worker whose job was reaped and re-claimed cannot write to it in any way."""
+    job = await store.create("a")
+    old = await store.claim("w-old")
+    assert old is not None
+    wall.advance(61)
+    reaped = await store.reap(60)
+    assert [r.id for r in reaped] == [job.id] and reaped[0].status is JobStatus.PENDING
+    assert reaped[0].error_kind == "stalled" and "w-old" in (reaped[0].error or "")
+    new = await store.claim("w-new")
+    assert new is not None and new.job.attempt == 2
+    before = await snapshot(store)
+    with pytest.raises(LeaseLost, match="claimed again"):
+        await store.heartbeat(old.lease)
+    with pytest.raises(LeaseLost):
+        await store.update(old.lease, stage="encoding", progress=50)
+    with pytest.raises(LeaseLost):
+        await store.complete(old.lease, "stale")
+    with pytest.raises(LeaseLost):
+        await store.fail(old.lease, "stale", kind="permanent")
+    with pytest.raises(LeaseLost):
+        await store.release(old.lease, "stale")
+    with pytest.raises(LeaseLost):
+        await store.confirm_cancelled(old.lease)
+    with pytest.raises(LeaseLost):
+        await store.record_child(old.lease, pid=1, host="h", started=1.0)
+    assert await snapshot(store) == before
+    assert (await store.complete(new.lease, "fresh")).result == "fresh"
+
+
+async def test_reaper_fails_a_stale_job_with_no_attempt_left(store: JobStore, wall: WallClock) -> None:
+    """A stale job on its last attempt fails, saying it stalled and the limit."""
+    job = await store.create("a", max_attempts=1)
+    assert (await store.claim("w-9")) is not None
+    wall.advance(30)
+    assert await store.reap(60) == []  # not stale yet
+    wall.advance(31)
+    (failed,) = await store.reap(60)
+    assert failed.status is JobStatus.FAILED and failed.error_kind == "stalled"
+    assert failed.error == "stalled: no heartbeat from worker w-9 for over 60 s"
+    assert await store.reap(60) == []  # idempotent
+    assert (await store.poll(job.id)).reason.startswith("failed: stalled")
+
+
+async def test_heartbeat_keeps_a_job_alive(store: JobStore, wall: WallClock) -> None:
+    """Heartbeats and progress reports push the stale deadline forward."""
+    await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    for _ in range(3):
+        wall.advance(40)
+        await store.heartbeat(c.lease)
+    wall.advance(40)
+    await store.update(c.lease, stage="encoding", progress=10)
+    wall.advance(40)
+    assert await store.reap(60) == []
+
+
+async def test_stale_job_with_cancel_requested_ends_cancelled(
+    store: JobStore, wall: WallClock
+) -> None:
+    """A dead worker's job whose cancel was requested is cancelled, not retried."""
+    job = await store.create("a")
+    assert (await store.claim("w")) is not None
+    await store.cancel(job.id)
+    wall.advance(100)
+    (reaped,) = await store.reap(60)
+    assert reaped.status is JobStatus.CANCELLED
+
+
+async def test_release_refunds_the_attempt(store: JobStore) -> None:
+    """A job released at shutdown goes back to pending without being charged an attempt."""
+    job = await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    back = await store.release(c.lease, "worker shutting down")
+    assert back.status is JobStatus.PENDING and back.attempt == 0
+    c2 = await store.claim("w")
+    assert c2 is not None and c2.job.attempt == 1
+    await store.cancel(job.id)
+    assert (await store.release(c2.lease, "shutdown")).status is JobStatus.CANCELLED
+
+
+async def test_poll_reports_queue_position_stages_and_progress(
+    store: JobStore, wall: WallClock
+) -> None:
+    """poll() gives the queue position, the type's stage list and real progress."""
+    await store.register_types([JobTypeInfo("prep", ("analyzing", "normalizing", "encoding"))])
+    jobs = [await store.create("prep") for _ in range(3)]
+    views = [await store.poll(j.id) for j in jobs]
+    assert [v.queue_position for v in views] == [1, 2, 3]
+    assert views[2].reason == "pending, 2 ahead"
+    assert views[0].stages == ("analyzing", "normalizing", "encoding")
+    c = await store.claim("w")
+    assert c is not None
+    await store.update(c.lease, stage="analyzing", progress=None)
+    running = await store.poll(c.job.id)
+    assert running.queue_position is None and running.indeterminate
+    assert running.to_dict()["indeterminate"] is True
+    await store.update(c.lease, stage="encoding", progress=42.5)
+    running = await store.poll(c.job.id)
+    assert (running.stage, running.progress, running.indeterminate) == ("encoding", 42.5, False)
+    assert (await store.poll(jobs[2].id)).queue_position == 2
+    assert set(running.to_dict()) >= {
+        "id", "type", "status", "stage", "stages", "progress", "indeterminate",
+        "queue_position", "attempt", "error", "error_kind", "created_at", "updated_at",
+    }
+    await store.cancel(c.job.id)
+    wall.advance(3)
+    assert (await store.poll(c.job.id)).reason == (
+        "cancel requested 3 s ago, waiting for the child to exit"
+    )
+
+
+async def test_resubmit_links_a_new_job(store: JobStore) -> None:
+    """Only failed or cancelled jobs can be resubmitted; the new job points back."""
+    job = await store.create("a", {"x": NASTY}, max_attempts=3)
+    with pytest.raises(InvalidTransition, match="pending"):
+        await store.resubmit(job.id)
+    c = await store.claim("w")
+    assert c is not None
+    await store.fail(c.lease, "bad input", kind="permanent")
+    again = await store.resubmit(job.id)
+    assert again.id != job.id and again.retry_of == job.id
+    assert (again.status, again.payload, again.max_attempts, again.attempt) == (
+        JobStatus.PENDING, {"x": NASTY}, 3, 0)
+    c2 = await store.claim("w")
+    assert c2 is not None and c2.job.id == again.id
+    await store.complete(c2.lease, None)
+    with pytest.raises(InvalidTransition, match="completed"):
+        await store.resubmit(again.id)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda s: s.create(""), "invalid job type"),
+        (lambda s: s.create("x" * 65), "invalid job type"),
+        (lambda s: s.create("tone'; DROP TABLE jobs;--"), "invalid job type"),
+        (lambda s: s.create(None), "invalid job type"),
+        (lambda s: s.create("tone", {"f": object()}), "not JSON-serialisable"),
+        (lambda s: s.create("tone", {"x": math.nan}), "not JSON-serialisable"),
+        (lambda s: s.create("tone", {"blob": "x" * 70_000}), "over the limit"),
+        (lambda s: s.create("tone", max_attempts=0), "max_attempts"),
+        (lambda s: s.get("1; DROP TABLE jobs"), "positive integer"),
+        (lambda s: s.get(-3), "positive integer"),
+        (lambda s: s.cancel(True), "positive integer"),
+        (lambda s: s.list(status="done"), "unknown status"),
+        (lambda s: s.list(limit=0), "limit"),
+        (lambda s: s.claim(""), "worker id"),
+        (lambda s: s.reap(0), "stale_after"),
+    ],
+)
+async def test_bad_input_is_refused_and_nothing_is_written(
+    store: JobStore, call: Any, message: str
+) -> None:
+    """Bad input raises InvalidJob naming the problem; the table is unchanged."""
+    await store.create("tone", {"keep": 1})
+    before = await snapshot(store)
+    with pytest.raises(InvalidJob, match=message):
+        await call(store)
+    assert await snapshot(store) == before
+
+
+async def test_bad_worker_input_changes_nothing(store: JobStore) -> None:
+    """A bad stage, progress, result or error kind from a worker writes nothing."""
+    await store.create("tone")
+    c = await store.claim("w")
+    assert c is not None
+    before = await snapshot(store)
+    with pytest.raises(InvalidJob, match="stage"):
+        await store.update(c.lease, stage="bad stage!", progress=1)
+    with pytest.raises(InvalidJob, match="progress"):
+        await store.update(c.lease, stage="encoding", progress=math.nan)
+    with pytest.raises(InvalidJob, match="result"):
+        await store.complete(c.lease, {1, 2})
+    with pytest.raises(InvalidJob, match="error kind"):
+        await store.fail(c.lease, "x", kind="weird")
+    assert await snapshot(store) == before
+
+
+async def test_metacharacters_survive_in_every_string(store: JobStore) -> None:
+    """Quotes, comment markers and NUL in payload, worker id, error and result are stored verbatim."""
+    job = await store.create("tone", {NASTY: [NASTY]})
+    c = await store.claim("w " + NASTY.replace("\x00", ""))
+    assert c is not None
+    failed = await store.fail(c.lease, NASTY, kind="transient")
+    assert failed.error == NASTY
+    c2 = await store.claim("w2")
+    assert c2 is not None
+    done = await store.complete(c2.lease, {"out": NASTY})
+    got = await store.get(job.id)
+    assert got is not None and got.payload == {NASTY: [NASTY]} and done.result == {"out": NASTY}
+    assert got.error == NASTY
+    assert len(await store.list()) == 1
+
+
+async def test_list_filters_newest_first(store: JobStore, wall: WallClock) -> None:
+    """list() filters by status and type and returns the newest first."""
+    a = await store.create("alpha")
+    wall.advance(1)
+    b = await store.create("beta")
+    wall.advance(1)
+    c = await store.create("alpha")
+    await store.cancel(c.id)
+    assert [j.id for j in await store.list()] == [c.id, b.id, a.id]
+    assert [j.id for j in await store.list(type="alpha")] == [c.id, a.id]
+    assert [j.id for j in await store.list(status="pending", type="alpha")] == [a.id]
+    assert [j.id for j in await store.list(status=JobStatus.CANCELLED)] == [c.id]
+    assert len(await store.list(limit=1)) == 1
+
+
+async def test_two_stores_see_one_database(store_factory: StoreFactory) -> None:
+    """Two store objects on one database (two workers) share jobs and migrations."""
+    one, two = store_factory(), store_factory()
+    job = await one.create("tone")
+    c = await two.claim("w-2")
+    assert c is not None and c.job.id == job.id
+    assert await one.claim("w-1") is None
+    assert (await one.get(job.id)).worker_id == "w-2"  # type: ignore[union-attr]
