@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ._errors import StoreConfigError, StoreUnavailable
+from ._session import open_sql_session
 from ._sql import SqlJobStore
 
 __all__ = ["LocalJobStore"]
@@ -19,14 +20,7 @@ __all__ = ["LocalJobStore"]
 BUSY_TIMEOUT_S = 10.0
 
 
-def _is_broken(exc: BaseException) -> bool:
-    # A local file connection does not break the way a network one does; reopening after
-    # an I/O error is still the safe reaction.
-    orig = getattr(exc, "orig", exc)
-    return isinstance(orig, sqlite3.OperationalError) and "disk I/O" in str(orig)
-
-
-def _map_error(exc: BaseException) -> BaseException | None:
+def _map_error(exc: Exception) -> Exception | None:
     orig = getattr(exc, "orig", None)
     if isinstance(orig, sqlite3.OperationalError):
         text = str(orig)
@@ -67,10 +61,8 @@ class LocalJobStore(SqlJobStore):
         )
         sa.event.listen(self._engine, "connect", _configure)
         super().__init__(
-            self._engine.connect,
+            lambda: open_sql_session(self._engine.connect, _map_error),
             timeout=BUSY_TIMEOUT_S * 3,
-            is_broken=_is_broken,
-            map_error=_map_error,
             clock=clock,
         )
 

@@ -1,7 +1,7 @@
 """The shared implementation of :class:`JobStore` over one SQLAlchemy connection.
 
-The adapters differ only in how they open a connection and which driver errors mean "the
-connection is gone"; every behaviour lives here.
+The adapters differ only in how they open a session (a connection, and which driver errors
+mean "the connection is gone"); every behaviour lives here.
 """
 
 from __future__ import annotations
@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-import sqlalchemy as sa
 import trio
 
 from . import _statements as q
-from ._errors import InvalidJob, InvalidTransition, JobNotFound, LeaseLost, StoreConfigError
+from ._errors import InvalidJob, InvalidTransition, JobNotFound, LeaseLost
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease, describe
-from ._runner import ConnectionRunner
-from ._schema import migrate
+from ._runner import ConnectionRunner, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
@@ -37,13 +35,11 @@ from ._validate import (
 
 __all__ = ["SqlJobStore"]
 
-T = TypeVar("T")
 _ERROR_KINDS = frozenset({"transient", "permanent", "timeout", "stalled"})
 _RETRYABLE = frozenset({"transient", "timeout", "stalled"})
 
 
-def _job(row: sa.Row[Any]) -> Job:
-    m = row._mapping
+def _job(m: dict[str, Any]) -> Job:
     return Job(
         id=m["id"],
         type=m["type"],
@@ -78,54 +74,17 @@ class SqlJobStore(JobStore):
 
     def __init__(
         self,
-        connect: Callable[[], sa.Connection],
+        open_session: Callable[[], Session],
         *,
         timeout: float,
-        is_broken: Callable[[BaseException], bool],
-        map_error: Callable[[BaseException], BaseException | None],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
-        self._map_error = map_error
-        self._migrated = False
-        self._runner = ConnectionRunner(
-            self._label, self._connect_and_migrate(connect), timeout=timeout,
-            is_broken=is_broken,
-        )
+        self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
 
-    def _connect_and_migrate(
-        self, connect: Callable[[], sa.Connection]
-    ) -> Callable[[], sa.Connection]:
-        def opener() -> sa.Connection:
-            conn = connect()
-            if not self._migrated:
-                try:
-                    migrate(conn)
-                except RuntimeError as exc:
-                    conn.close()
-                    raise StoreConfigError(str(exc)) from exc
-                except BaseException:
-                    conn.close()
-                    raise
-                self._migrated = True
-            return conn
-
-        return opener
-
-    async def _run(self, fn: Callable[[sa.Connection], T]) -> T:
-        try:
-            return await self._runner.run(fn)
-        except Exception as exc:
-            mapped = self._map_error(exc)
-            if mapped is None or mapped is exc:
-                raise
-            raise mapped from exc
-
-    async def _rows(self, statement: sa.Executable, params: dict[str, Any]) -> list[sa.Row[Any]]:
-        def call(conn: sa.Connection) -> list[sa.Row[Any]]:
-            return list(conn.execute(statement, params))
-
-        return await self._run(call)
+    async def _rows(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        (rows,) = await self._runner.run([(name, params)])
+        return rows
 
     def _now(self) -> float:
         return float(self._clock())
@@ -144,11 +103,11 @@ class SqlJobStore(JobStore):
             "p_now": self._now(),
             "p_note": "created",
         }
-        (row,) = await self._rows(q.CREATE, params)
+        (row,) = await self._rows("CREATE", params)
         return _job(row)
 
     async def get(self, id: int) -> Job | None:
-        rows = await self._rows(q.GET, {"p_id": check_id(id)})
+        rows = await self._rows("GET", {"p_id": check_id(id)})
         return _job(rows[0]) if rows else None
 
     async def _require(self, id: int) -> Job:
@@ -166,11 +125,11 @@ class SqlJobStore(JobStore):
             params["p_status"] = check_status(status).value
         if type is not None:
             params["p_type"] = check_type_name(type)
-        statement = q.list_jobs(status=status is not None, type_=type is not None)
-        return [_job(row) for row in await self._rows(statement, params)]
+        name = q.list_name(status=status is not None, type_=type is not None)
+        return [_job(row) for row in await self._rows(name, params)]
 
     async def cancel(self, id: int) -> Job:
-        rows = await self._rows(q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows("CANCEL", {"p_id": check_id(id), "p_now": self._now()})
         if rows:
             return _job(rows[0])
         job = await self._require(id)
@@ -182,13 +141,13 @@ class SqlJobStore(JobStore):
         )
 
     async def poll(self, id: int) -> JobView:
-        rows = await self._rows(q.POLL, {"p_id": check_id(id)})
+        rows = await self._rows("POLL", {"p_id": check_id(id)})
         if not rows:
             raise JobNotFound(id)
         row = rows[0]
         job = _job(row)
-        position = row._mapping["queue_position"]
-        stages_json = row._mapping["stages"]
+        position = row["queue_position"]
+        stages_json = row["stages"]
         stages = tuple(json.loads(stages_json)) if stages_json is not None else None
         return JobView(
             id=job.id, type=job.type, status=job.status, stage=job.stage, stages=stages,
@@ -200,7 +159,7 @@ class SqlJobStore(JobStore):
         )
 
     async def resubmit(self, id: int) -> Job:
-        rows = await self._rows(q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
         if rows:
             return _job(rows[0])
         job = await self._require(id)
@@ -211,13 +170,14 @@ class SqlJobStore(JobStore):
         )
 
     async def history(self, id: int) -> list[HistoryEntry]:
-        rows = await self._rows(q.HISTORY, {"p_id": check_id(id)})
+        rows = await self._rows("HISTORY", {"p_id": check_id(id)})
         if not rows:
             await self._require(id)
         return [
             HistoryEntry(
-                job_id=r.job_id, at=r.at, from_status=r.from_status, to_status=r.to_status,
-                worker_id=r.worker_id, lease_token=r.lease, reason=r.reason,
+                job_id=r["job_id"], at=r["at"], from_status=r["from_status"],
+                to_status=r["to_status"], worker_id=r["worker_id"], lease_token=r["lease"],
+                reason=r["reason"],
             )
             for r in rows
         ]
@@ -237,11 +197,7 @@ class SqlJobStore(JobStore):
         if not params:
             return
 
-        def call(conn: sa.Connection) -> None:
-            for p in params:
-                conn.execute(q.UPSERT_TYPE, p)
-
-        await self._run(call)
+        await self._runner.run([("UPSERT_TYPE", p) for p in params])
 
     # -- worker side ---------------------------------------------------------------------
 
@@ -253,8 +209,7 @@ class SqlJobStore(JobStore):
             if not types:
                 return None
             params["p_types"] = [check_type_name(t) for t in types]
-        statement = q.CLAIM_ANY if types is None else q.CLAIM_TYPED
-        rows = await self._rows(statement, params)
+        rows = await self._rows("CLAIM_ANY" if types is None else "CLAIM_TYPED", params)
         if not rows:
             return None
         job = _job(rows[0])
@@ -270,8 +225,8 @@ class SqlJobStore(JobStore):
         return claimed
 
     async def _fenced(
-        self, statement: sa.Executable, lease: Lease, params: dict[str, Any]
-    ) -> list[sa.Row[Any]]:
+        self, statement: str, lease: Lease, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
         return await self._rows(statement, params)
 
@@ -289,29 +244,29 @@ class SqlJobStore(JobStore):
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
-        rows = await self._fenced(q.HEARTBEAT, lease, {})
+        rows = await self._fenced("HEARTBEAT", lease, {})
         if not rows:
             raise await self._lost(lease, "heartbeat")
-        return HeartbeatReply(cancel_requested=bool(rows[0][0]))
+        return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def update(
         self, lease: Lease, *, stage: str | None, progress: float | None
     ) -> HeartbeatReply:
         params = {"p_stage": check_stage(stage), "p_progress": check_progress(progress)}
-        rows = await self._fenced(q.UPDATE_PROGRESS, lease, params)
+        rows = await self._fenced("UPDATE_PROGRESS", lease, params)
         if not rows:
             raise await self._lost(lease, "report progress on")
-        return HeartbeatReply(cancel_requested=bool(rows[0][0]))
+        return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def record_child(
         self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
     ) -> None:
         params = {"p_pid": pid, "p_host": host, "p_started": started}
-        if not await self._fenced(q.RECORD_CHILD, lease, params):
+        if not await self._fenced("RECORD_CHILD", lease, params):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
-        self, statement: sa.Executable, lease: Lease, params: dict[str, Any], *,
+        self, statement: str, lease: Lease, params: dict[str, Any], *,
         action: str, already: Callable[[Job], bool],
     ) -> Job:
         rows = await self._fenced(statement, lease, params)
@@ -327,7 +282,7 @@ class SqlJobStore(JobStore):
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
         return await self._finish(
-            q.COMPLETE, lease, params, action="complete",
+            "COMPLETE", lease, params, action="complete",
             already=lambda job: job.status is JobStatus.COMPLETED,
         )
 
@@ -337,7 +292,7 @@ class SqlJobStore(JobStore):
         text = clip_error(error)
         params = {"p_error": text, "p_kind": kind, "p_retry": int(kind in _RETRYABLE)}
         return await self._finish(
-            q.FAIL, lease, params, action="fail",
+            "FAIL", lease, params, action="fail",
             already=lambda job: job.worker_id == lease.worker_id and job.error == text
             and job.status in (JobStatus.PENDING, JobStatus.FAILED),
         )
@@ -345,7 +300,7 @@ class SqlJobStore(JobStore):
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
         params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
         return await self._finish(
-            q.RELEASE, lease, params, action="release",
+            "RELEASE", lease, params, action="release",
             already=lambda job: job.status in (JobStatus.PENDING, JobStatus.CANCELLED),
         )
 
@@ -353,7 +308,7 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            q.CONFIRM_CANCELLED, lease, {"p_reason": clip_error(reason)}, action="cancel",
+            "CONFIRM_CANCELLED", lease, {"p_reason": clip_error(reason)}, action="cancel",
             already=lambda job: job.status is JobStatus.CANCELLED,
         )
 
@@ -362,7 +317,7 @@ class SqlJobStore(JobStore):
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
         now = self._now()
         params = {"p_now": now, "p_cutoff": now - stale_after, "p_stale_text": f"{stale_after:g}"}
-        return [_job(row) for row in await self._rows(q.REAP, params)]
+        return [_job(row) for row in await self._rows("REAP", params)]
 
     # -- life cycle ----------------------------------------------------------------------
 

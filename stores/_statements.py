@@ -27,8 +27,9 @@ __all__ = [
     "RELEASE",
     "RESUBMIT",
     "UPDATE_PROGRESS",
+    "STATEMENTS",
     "UPSERT_TYPE",
-    "list_jobs",
+    "list_name",
 ]
 
 bp = sa.bindparam
@@ -123,8 +124,8 @@ HISTORY = (
 )
 
 
-def list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
-    """The list query for one combination of filters (four shapes, each compiled once)."""
+def _list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
+    """The list query for one combination of filters."""
     query = sa.select(*_RETURN_ALL)
     if status:
         query = query.where(j.status == bp("p_status"))
@@ -300,4 +301,20 @@ REAP = (
         noted_at=_NOW,
     )
     .returning(*_RETURN_ALL)
+)
+
+
+def list_name(*, status: bool, type_: bool) -> str:
+    return f"LIST_{'S' if status else ''}{'T' if type_ else ''}"
+
+
+#: Every statement by name: requests carry names and parameters, never SQL text, so they can
+#: cross to the Turso helper process and are compiled once per dialect.
+STATEMENTS: dict[str, sa.Executable] = {
+    name: value for name, value in globals().items()
+    if name.isupper() and isinstance(value, sa.Executable)
+}
+STATEMENTS.update(
+    {list_name(status=s, type_=t): _list_jobs(status=s, type_=t)
+     for s in (False, True) for t in (False, True)}
 )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 import urllib.parse
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
 from ._errors import JobStoreError, StoreConfigError, StoreUnavailable
+from ._session import SqlSession, open_sql_session
 from ._sql import SqlJobStore
 
-__all__ = ["TursoJobStore"]
+__all__ = ["TursoJobStore", "open_turso_session", "parse_url"]
 
 #: Real seconds a database call may take before the store gives up on the connection.
 CALL_TIMEOUT_S = 15.0
@@ -46,28 +48,20 @@ def parse_url(url: str) -> tuple[str, str, int | None, str]:
 
 def _safe(url: str) -> str:
     """The URL without anything that could be a secret (user info and query)."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
     netloc = parts.netloc.rsplit("@", 1)[-1]
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _driver_message(exc: BaseException) -> str | None:
-    """The text of a libsql driver error (they arrive as ``ValueError("Hrana: ...")``)."""
-    orig = getattr(exc, "orig", exc)
-    text = str(orig)
-    return text if isinstance(orig, ValueError) and "Hrana" in text else None
-
-
-def _is_broken(exc: BaseException) -> bool:
-    text = _driver_message(exc)
-    return text is not None and "SQLite error" not in text
 
 
 class TursoJobStore(SqlJobStore):
     """Jobs in a libSQL database over the network (Turso Cloud, or a local ``sqld``).
 
-    ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. The token is
-    kept out of URLs, reprs, logs and error messages.
+    ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. The
+    connection lives in a helper process (see ``stores/_helper.py`` for why). The token is
+    kept out of URLs, argv, reprs, logs and error messages.
     """
 
     _label = "turso job store"
@@ -88,44 +82,53 @@ class TursoJobStore(SqlJobStore):
             )
         self.url = _safe(url)
         self._token = auth_token or None
-        sa_url = sa.engine.URL.create(
-            "sqlite+libsql", host=host, port=port, database=path or None,
-            query={"scheme": scheme},
-        )
-        from . import _libsql_dialect  # registers sqlite+libsql
+        settings = {"scheme": scheme, "host": host, "port": port, "path": path,
+                    "token": self._token, "label": self.url}
 
-        del _libsql_dialect
-        connect_args = {"auth_token": self._token} if self._token else {}
-        self._engine = sa.create_engine(sa_url, poolclass=sa.NullPool, connect_args=connect_args)
-        super().__init__(
-            self._engine.connect,
-            timeout=timeout,
-            is_broken=_is_broken,
-            map_error=self._map_error_redacted,
-            clock=clock,
-        )
+        def open_session() -> Any:
+            from ._helper import HelperSession
+
+            return HelperSession(settings, self._label)
+
+        super().__init__(open_session, timeout=timeout, clock=clock)
 
     def __repr__(self) -> str:
         token = "set" if self._token else "none"
         return f"<TursoJobStore url={self.url!r} token={token}>"
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
 
-    def _map_error_redacted(self, exc: BaseException) -> BaseException | None:
+def _driver_message(exc: BaseException) -> str | None:
+    """The text of a libsql driver error (they arrive as ``ValueError("Hrana: ...")``)."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig)
+    return text if isinstance(orig, ValueError) and "Hrana" in text else None
+
+
+def open_turso_session(
+    scheme: str, host: str, port: int | None, path: str, token: str | None, label: str
+) -> SqlSession:
+    """Runs in the helper process: connect with libsql through SQLAlchemy, and migrate."""
+
+    def map_error(exc: Exception) -> Exception | None:
         text = _driver_message(exc)
         if text is None:
             return None
-        text = self._redact(text)
+        if token:
+            text = text.replace(token, "***")
         if "401" in text or "Unauthorized" in text:
             return StoreConfigError(
-                f"the libSQL server at {self.url} refused the token (401): check "
-                "TURSO_AUTH_TOKEN"
+                f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN"
             )
-        if _is_broken(exc):
-            return StoreUnavailable(f"cannot reach the libSQL server at {self.url}: {text}")
-        return JobStoreError(f"the libSQL server at {self.url} reported: {text}")
+        if "SQLite error" not in text:
+            return StoreUnavailable(f"cannot reach the libSQL server at {label}: {text}")
+        return JobStoreError(f"the libSQL server at {label} reported: {text}")
 
-    def close(self) -> None:
-        super().close()
-        self._engine.dispose()
+    from . import _libsql_dialect  # registers sqlite+libsql
+
+    del _libsql_dialect
+    sa_url = sa.engine.URL.create(
+        "sqlite+libsql", host=host, port=port, database=path or None, query={"scheme": scheme}
+    )
+    connect_args = {"auth_token": token} if token else {}
+    engine = sa.create_engine(sa_url, poolclass=sa.NullPool, connect_args=connect_args)
+    return open_sql_session(engine.connect, map_error)

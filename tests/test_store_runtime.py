@@ -1,0 +1,179 @@
+"""The store as a running component: connections, outages, secrets, migration, factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import trio
+
+import stores
+from stores import (
+    JobStatus,
+    LocalJobStore,
+    StoreConfigError,
+    StoreUnavailable,
+    TursoJobStore,
+    get_job_store,
+    reset_job_store,
+)
+
+from .conftest import REPO
+from .sqld import SqldServer, free_port
+
+TOKEN = "tok-SECRET-4f9a7c"
+
+
+def db_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if "-db-" in t.name]
+
+
+async def test_thousands_of_calls_reuse_one_thread(store: stores.JobStore) -> None:
+    """Many calls run on one connection thread; closing the store stops it."""
+    await store.create("tone")
+    c = await store.claim("w")
+    assert c is not None
+    before = threading.active_count()
+    for _ in range(3000):
+        await store.heartbeat(c.lease)
+    assert threading.active_count() <= before + 1
+    assert len(db_threads()) == 1
+    await store.aclose()
+    assert db_threads() == []
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await store.get(1)
+
+
+async def test_turso_survives_a_server_restart(sqld: SqldServer) -> None:
+    """While sqld is down calls fail fast with StoreUnavailable; after it is back they work."""
+    store = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        job = await store.create("tone")
+        sqld.stop()
+        with pytest.raises(StoreUnavailable, match="cannot reach") as info:
+            await store.get(job.id)
+        assert TOKEN not in str(info.value)
+        sqld.start()
+        got = await store.get(job.id)
+        assert got is not None and got.status is JobStatus.PENDING
+    finally:
+        await store.aclose()
+
+
+async def test_turso_gives_up_on_a_paused_server_in_real_time(
+    sqld: SqldServer, autojump_clock: trio.testing.MockClock
+) -> None:
+    """A stuck server costs one timeout (real seconds, whatever the Trio clock) and no hang;
+    the stuck thread is abandoned and the next call after resume reconnects."""
+    store = TursoJobStore(sqld.url, TOKEN, timeout=1.0)
+    try:
+        job = await store.create("tone")
+        sqld.pause()
+        with pytest.raises(StoreUnavailable, match="no answer from the database within 1 s"):
+            await store.get(job.id)
+        sqld.resume()
+        got = await store.get(job.id)
+        assert got is not None and got.id == job.id
+    finally:
+        sqld.resume()
+        await store.aclose()
+    await trio.to_thread.run_sync(lambda: [t.join(5) for t in db_threads()])
+    assert db_threads() == []
+
+
+async def test_the_token_never_shows(sqld: SqldServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The token is absent from repr, logs and error text, even when the server is gone."""
+    caplog.set_level(logging.DEBUG)
+    store = TursoJobStore(sqld.url, TOKEN)
+    assert TOKEN not in repr(store) and "token=set" in repr(store)
+    await store.create("tone")
+    unreachable = TursoJobStore(f"http://127.0.0.1:{free_port()}", TOKEN)
+    with pytest.raises(StoreUnavailable) as info:
+        await unreachable.list()
+    texts = [repr(store), repr(unreachable), str(info.value), repr(info.value), caplog.text]
+    assert all(TOKEN not in t for t in texts)
+    await store.aclose()
+    await unreachable.aclose()
+
+
+@pytest.mark.parametrize(
+    "url, token, message",
+    [
+        ("postgres://db.example.com", None, "unsupported database URL scheme"),
+        ("libsql://", TOKEN, "names no host"),
+        ("libsql://db-org.turso.io", None, "no token was given"),
+        ("https://user:" + TOKEN + "@db.example.com", None, "must not carry credentials"),
+        ("https://db.example.com?authToken=" + TOKEN, None, "must not carry the token"),
+        ("http://127.0.0.1:99999", None, "malformed"),
+    ],
+)
+def test_unusable_turso_urls_are_refused(url: str, token: str | None, message: str) -> None:
+    """A bad URL is refused at construction with a message that names the problem."""
+    with pytest.raises(StoreConfigError, match=message) as info:
+        TursoJobStore(url, token)
+    assert TOKEN not in str(info.value)
+
+
+async def test_migration_is_idempotent_and_versioned(tmp_path: Path) -> None:
+    """Opening a database twice migrates once; a newer schema is refused clearly."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        await first.create("tone")
+    async with LocalJobStore(path) as second:
+        assert len(await second.list()) == 1
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE schema_meta SET value = 99 WHERE key = 'version'")
+    async with LocalJobStore(path) as third:
+        with pytest.raises(StoreConfigError, match="schema version 99, newer"):
+            await third.list()
+
+
+async def test_concurrent_first_use_of_a_new_database(tmp_path: Path) -> None:
+    """Several stores migrating one new file at the same moment all succeed."""
+    made = [LocalJobStore(tmp_path / "new.db") for _ in range(4)]
+    async with trio.open_nursery() as nursery:
+        for s in made:
+            nursery.start_soon(s.create, "tone")
+    assert len(await made[0].list()) == 4
+    for s in made:
+        await s.aclose()
+
+
+def test_factory_uses_the_local_file_by_default(tmp_path: Path) -> None:
+    """Without TURSO_DATABASE_URL the process-wide store is local, at JOBS_DB_PATH."""
+    store = get_job_store()
+    assert isinstance(store, LocalJobStore)
+    assert store.path == Path(os.environ["JOBS_DB_PATH"])
+    assert get_job_store() is store
+    reset_job_store()
+    assert get_job_store() is not store
+
+
+def test_factory_picks_turso_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TURSO_DATABASE_URL and TURSO_AUTH_TOKEN select the Turso store."""
+    monkeypatch.setenv("TURSO_DATABASE_URL", "libsql://db-org.turso.io")
+    monkeypatch.setenv("TURSO_AUTH_TOKEN", TOKEN)
+    store = get_job_store()
+    assert isinstance(store, TursoJobStore) and store.url == "libsql://db-org.turso.io"
+    assert TOKEN not in repr(store)
+
+
+def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
+    """Local development works without importing the libsql driver."""
+    code = (
+        "import sys, trio, stores\n"
+        "async def main():\n"
+        "    s = stores.get_job_store(); await s.create('tone'); await s.aclose()\n"
+        "trio.run(main)\n"
+        "print('libsql' in sys.modules)\n"
+    )
+    env = {**os.environ, "JOBS_DB_PATH": str(tmp_path / "j.db")}
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
