@@ -1,0 +1,18 @@
+"""Fill a job table with many finished jobs in one statement (cost tests and benchmarks)."""
+
+from __future__ import annotations
+
+FILL_FINISHED = """
+WITH RECURSIVE seq(n) AS (SELECT 1 WHERE {count} > 0 UNION ALL
+                          SELECT n + 1 FROM seq WHERE n < {count})
+INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested,
+                  created_at, started_at, updated_at, finished_at, result, note, noted_at)
+SELECT 'tone', '{{}}', CASE n % 3 WHEN 0 THEN 'completed' WHEN 1 THEN 'failed'
+                                 ELSE 'cancelled' END,
+       1, 2, 1, 0, 1000.0 + n, 1000.5 + n, 1001.0 + n, 1001.0 + n, 'null', 'bulk', 1001.0 + n
+FROM seq
+"""
+
+
+def fill_sql(count: int) -> str:
+    return FILL_FINISHED.format(count=int(count))

@@ -1,0 +1,132 @@
+"""Hot paths read O(1) rows: with 100,000 finished jobs, the idle claim, the queue position,
+the heartbeat and the reaper read no more rows than with none (billed rows on Turso)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import libsql
+import pytest
+import sqlalchemy as sa
+
+from stores import JobStore, LocalJobStore, TursoJobStore
+from stores._statements import STATEMENTS
+
+from .bulk import fill_sql
+from .conftest import WallClock
+from .sqld import SqldServer
+
+FINISHED = 100_000
+HOT = ("CLAIM_ANY", "POLL", "HEARTBEAT", "REAP")
+
+
+def _params(now: float, job_id: int, lease: int) -> dict[str, dict[str, Any]]:
+    return {
+        "CLAIM_ANY": {"p_worker": "w", "p_now": now},
+        "POLL": {"p_id": job_id},
+        "HEARTBEAT": {"p_id": job_id, "p_lease": lease, "p_now": now},
+        "REAP": {"p_now": now, "p_cutoff": now - 60, "p_stale_text": "60"},
+    }
+
+
+def _plan(conn: sa.Connection, name: str, params: dict[str, Any]) -> list[str]:
+    compiled = STATEMENTS[name].compile(dialect=conn.dialect)
+    positional = [compiled.params.get(k) if k not in params else params[k]
+                  for k in compiled.positiontup or []]
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    rows = dbapi.execute(f"EXPLAIN QUERY PLAN {compiled}", positional).fetchall()
+    return [str(r[-1]) for r in rows]
+
+
+def _vm_steps(conn: sa.Connection, name: str, params: dict[str, Any]) -> int:
+    """SQLite virtual-machine steps one statement takes: a proxy for rows touched."""
+    dbapi = conn.connection.dbapi_connection
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    dbapi.set_progress_handler(count, 1)  # type: ignore[union-attr]
+    try:
+        conn.execute(STATEMENTS[name], params).all()
+    finally:
+        dbapi.set_progress_handler(None, 1)  # type: ignore[union-attr]
+    return steps
+
+
+async def _one_pending_one_running(store: JobStore) -> tuple[int, int, int]:
+    running = await store.create("tone")
+    claimed = await store.claim("w-cost")
+    assert claimed is not None and claimed.job.id == running.id
+    pending = await store.create("tone")
+    return pending.id, claimed.job.id, claimed.lease.token
+
+
+async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallClock) -> None:
+    """On SQLite each hot statement is planned on an index and its work does not grow with
+    the number of finished jobs (VM steps equal with 0 and 100,000 finished rows)."""
+    steps: dict[int, dict[str, int]] = {}
+    for finished in (0, FINISHED):
+        path = tmp_path / f"jobs-{finished}.db"
+        async with LocalJobStore(path, clock=wall) as store:
+            pending_id, running_id, lease = await _one_pending_one_running(store)
+        with sqlite3.connect(path) as raw:
+            raw.execute(fill_sql(finished))
+        engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
+        with engine.connect() as conn:
+            params = _params(wall.now, pending_id, lease)
+            params["HEARTBEAT"]["p_id"] = running_id
+            for name in HOT:
+                plan = " | ".join(_plan(conn, name, params[name]))
+                assert "USING" in plan, f"{name} has no index: {plan}"
+                for line in plan.split(" | "):
+                    assert not (line.startswith("SCAN") and "INDEX" not in line), (name, plan)
+            steps[finished] = {n: _vm_steps(conn, n, params[n]) for n in ("POLL", "HEARTBEAT", "REAP")}
+            # The claim is measured on an empty queue: the idle worker's poll.
+            conn.execute(sa.text("UPDATE jobs SET status = 'cancelled' WHERE status = 'pending'"))
+            steps[finished]["CLAIM_ANY"] = _vm_steps(conn, "CLAIM_ANY", params["CLAIM_ANY"])
+        engine.dispose()
+    print(f"\nSQLite VM steps, 0 vs {FINISHED} finished jobs: {steps}")
+    assert steps[FINISHED] == steps[0]
+
+
+@pytest.mark.slow
+async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClock) -> None:
+    """sqld's own statistics: each hot path reads a handful of rows with 100,000 finished."""
+    store = TursoJobStore(sqld.url, clock=wall)
+    try:
+        await _one_pending_one_running(store)
+        raw = libsql.connect(sqld.url, isolation_level=None)
+        raw.execute(fill_sql(FINISHED))
+        raw.close()
+        claimed = await store.claim("w-2")  # takes the pending job: the queue is now empty
+        assert claimed is not None
+        await store.get(claimed.job.id)
+        second = await store.create("tone")
+        third = await store.create("tone")
+        wall.advance(1)
+
+        async def rows_read(call: Any) -> int:
+            before = sqld.rows_read()
+            await call
+            return sqld.rows_read() - before
+
+        extra = await store.create("tone")
+        cost: dict[str, int | None] = {
+            "idle claim": None,
+            "queue position": await rows_read(store.poll(third.id)),
+            "heartbeat": await rows_read(store.heartbeat(claimed.lease)),
+            "reaper": await rows_read(store.reap(60)),
+        }
+        for job in (second, third, extra):
+            await store.cancel(job.id)
+        cost["idle claim"] = await rows_read(store.claim("w-idle"))
+        print(f"\nsqld rows read with {FINISHED} finished jobs: {cost}")
+        assert all(v is not None and v <= 4 for v in cost.values()), cost
+    finally:
+        await store.aclose()
