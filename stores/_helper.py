@@ -56,14 +56,19 @@ class HelperSession:
 
     def __init__(self, settings: dict[str, Any], label: str) -> None:
         root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        }
         for name in ("TURSO_AUTH_TOKEN",):
             env.pop(name, None)  # the helper gets the token over its pipe only
         self._label = label
         self._lock = threading.Lock()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "stores._helper"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._stdin, self._stdout = self._proc.stdin, self._proc.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -55,9 +56,12 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def list(
-        self, *, status: JobStatus | str | None = None, type: str | None = None,
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        type: str | None = None,
         limit: int = 50,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Jobs, newest first, optionally filtered by status and type."""
 
     @abc.abstractmethod
@@ -75,7 +79,7 @@ class JobStore(abc.ABC):
         """A new pending job with the payload of a failed or cancelled one (``retry_of``)."""
 
     @abc.abstractmethod
-    async def history(self, id: int) -> list[HistoryEntry]:
+    async def history(self, id: int) -> builtins.list[HistoryEntry]:
         """Every transition of the job, oldest first."""
 
     @abc.abstractmethod
@@ -85,9 +89,7 @@ class JobStore(abc.ABC):
     # -- worker side ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def claim(
-        self, worker_id: str, *, types: Sequence[str] | None = None
-    ) -> Claimed | None:
+    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
         """Atomically take the oldest pending job (of ``types``, if given), or None."""
 
     @abc.abstractmethod
@@ -127,7 +129,7 @@ class JobStore(abc.ABC):
         """Mark a running job cancelled, after its child process is confirmed dead."""
 
     @abc.abstractmethod
-    async def reap(self, stale_after: float) -> list[Job]:
+    async def reap(self, stale_after: float) -> builtins.list[Job]:
         """Return stale running jobs to pending (attempts left) or fail them (none left)."""
 
     # -- life cycle ----------------------------------------------------------------------
@@ -145,4 +147,3 @@ class JobStore(abc.ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-

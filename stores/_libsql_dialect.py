@@ -28,7 +28,7 @@ class LibsqlDialect(SQLiteDialect_pysqlite):
 
         return libsql  # type: ignore[no-any-return]
 
-    def on_connect(self) -> None:
+    def on_connect(self) -> None:  # type: ignore[override]
         # pysqlite's hook registers a REGEXP function, which libsql connections lack.
         return None
 
@@ -36,7 +36,7 @@ class LibsqlDialect(SQLiteDialect_pysqlite):
         query = dict(url.query)
         scheme = str(query.pop("scheme", "https"))
         port = f":{url.port}" if url.port else ""
-        target = f"{scheme}://{url.host}{port}{url.database and '/' + url.database or ''}"
+        target = f"{scheme}://{url.host}{port}{(url.database and '/' + url.database) or ''}"
         # The token is never part of the URL (URLs get logged); pass it in connect_args.
         return [target], {"isolation_level": None}
 
@@ -44,7 +44,7 @@ class LibsqlDialect(SQLiteDialect_pysqlite):
         # libsql's isolation level is fixed at connect time (autocommit here).
         return None
 
-    def get_isolation_level(self, dbapi_connection: Any) -> str:
+    def get_isolation_level(self, dbapi_connection: Any) -> Any:
         return "AUTOCOMMIT"
 
     def do_rollback(self, dbapi_connection: Any) -> None:

@@ -20,7 +20,7 @@ __all__ = [
 ]
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     """The five states of a job; ``completed``, ``failed`` and ``cancelled`` are terminal."""
 
     PENDING = "pending"
@@ -28,9 +28,6 @@ class JobStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def terminal(self) -> bool:
@@ -40,16 +37,13 @@ class JobStatus(str, enum.Enum):
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
-class ErrorKind(str, enum.Enum):
+class ErrorKind(enum.StrEnum):
     """Why a run ended badly: decides whether it is retried (transient kinds are)."""
 
     TRANSIENT = "transient"
     PERMANENT = "permanent"
     TIMEOUT = "timeout"
     STALLED = "stalled"
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def retryable(self) -> bool:
@@ -201,4 +195,3 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
     if status is JobStatus.FAILED:
         return f"failed: {job.error or 'unknown error'} ({job.error_kind or 'permanent'})"
     return "cancelled" + (" while running" if job.started_at is not None else " before it started")
-

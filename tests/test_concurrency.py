@@ -36,8 +36,13 @@ async def test_processes_claim_each_job_exactly_once(
 
     def run_all() -> list[str]:
         procs = [
-            subprocess.Popen([sys.executable, "-m", "tests.claimer", f"p{i}", str(go)],
-                             cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.claimer", f"p{i}", str(go)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             for i in range(PROCESSES)
         ]
         for p in procs:

@@ -33,8 +33,9 @@ def _params(now: float, job_id: int, lease: int) -> dict[str, dict[str, Any]]:
 
 def _plan(conn: sa.Connection, name: str, params: dict[str, Any]) -> list[str]:
     compiled = STATEMENTS[name].compile(dialect=conn.dialect)
-    positional = [compiled.params.get(k) if k not in params else params[k]
-                  for k in compiled.positiontup or []]
+    positional = [
+        compiled.params.get(k) if k not in params else params[k] for k in compiled.positiontup or []
+    ]
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     rows = dbapi.execute(f"EXPLAIN QUERY PLAN {compiled}", positional).fetchall()
@@ -86,7 +87,9 @@ async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallCl
                 assert "USING" in plan, f"{name} has no index: {plan}"
                 for line in plan.split(" | "):
                     assert not (line.startswith("SCAN") and "INDEX" not in line), (name, plan)
-            steps[finished] = {n: _vm_steps(conn, n, params[n]) for n in ("POLL", "HEARTBEAT", "REAP")}
+            steps[finished] = {
+                n: _vm_steps(conn, n, params[n]) for n in ("POLL", "HEARTBEAT", "REAP")
+            }
             # The claim is measured on an empty queue: the idle worker's poll.
             conn.execute(sa.text("UPDATE jobs SET status = 'cancelled' WHERE status = 'pending'"))
             steps[finished]["CLAIM_ANY"] = _vm_steps(conn, "CLAIM_ANY", params["CLAIM_ANY"])

@@ -78,7 +78,10 @@ async def test_complete_records_result_and_history(store: JobStore, wall: WallCl
     done = await store.complete(c.lease, {"path": NASTY})
     assert done.status is JobStatus.COMPLETED and done.result == {"path": NASTY}
     assert done.finished_at == wall.now
-    steps = [(h.from_status, h.to_status, h.worker_id, h.lease_token) for h in await store.history(job.id)]
+    steps = [
+        (h.from_status, h.to_status, h.worker_id, h.lease_token)
+        for h in await store.history(job.id)
+    ]
     assert steps == [
         (None, "pending", None, 0),
         ("pending", "running", "w-1", 1),
@@ -182,7 +185,9 @@ async def test_fencing_after_reap_and_reclaim(store: JobStore, wall: WallClock) 
     assert (await store.complete(new.lease, "fresh")).result == "fresh"
 
 
-async def test_reaper_fails_a_stale_job_with_no_attempt_left(store: JobStore, wall: WallClock) -> None:
+async def test_reaper_fails_a_stale_job_with_no_attempt_left(
+    store: JobStore, wall: WallClock
+) -> None:
     """A stale job on its last attempt fails, saying it stalled and the limit."""
     job = await store.create("a", max_attempts=1)
     assert (await store.claim("w-9")) is not None
@@ -256,8 +261,19 @@ async def test_poll_reports_queue_position_stages_and_progress(
     assert (running.stage, running.progress, running.indeterminate) == ("encoding", 42.5, False)
     assert (await store.poll(jobs[2].id)).queue_position == 2
     assert set(running.to_dict()) >= {
-        "id", "type", "status", "stage", "stages", "progress", "indeterminate",
-        "queue_position", "attempt", "error", "error_kind", "created_at", "updated_at",
+        "id",
+        "type",
+        "status",
+        "stage",
+        "stages",
+        "progress",
+        "indeterminate",
+        "queue_position",
+        "attempt",
+        "error",
+        "error_kind",
+        "created_at",
+        "updated_at",
     }
     await store.cancel(c.job.id)
     wall.advance(3)
@@ -277,7 +293,11 @@ async def test_resubmit_links_a_new_job(store: JobStore) -> None:
     again = await store.resubmit(job.id)
     assert again.id != job.id and again.retry_of == job.id
     assert (again.status, again.payload, again.max_attempts, again.attempt) == (
-        JobStatus.PENDING, {"x": NASTY}, 3, 0)
+        JobStatus.PENDING,
+        {"x": NASTY},
+        3,
+        0,
+    )
     c2 = await store.claim("w")
     assert c2 is not None and c2.job.id == again.id
     await store.complete(c2.lease, None)
@@ -334,7 +354,7 @@ async def test_bad_worker_input_changes_nothing(store: JobStore) -> None:
 
 
 async def test_metacharacters_survive_in_every_string(store: JobStore) -> None:
-    """Quotes, comment markers and NUL in payload, worker id, error and result are stored verbatim."""
+    """Quotes, comment markers and NUL in payload, worker id, error and result survive."""
     job = await store.create("tone", {NASTY: [NASTY]})
     c = await store.claim("w " + NASTY.replace("\x00", ""))
     assert c is not None

@@ -174,6 +174,7 @@ def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
         "print('libsql' in sys.modules)\n"
     )
     env = {**os.environ, "JOBS_DB_PATH": str(tmp_path / "j.db")}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"
