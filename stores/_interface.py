@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -131,6 +131,26 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def reap(self, stale_after: float) -> builtins.list[Job]:
         """Return stale running jobs to pending (attempts left) or fail them (none left)."""
+
+    # -- in-process notifications ----------------------------------------------------------
+
+    _listeners: builtins.list[Callable[[], None]]
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever this store object makes a job pending (create,
+        resubmit, retry, release), so a worker in the same process need not wait a poll
+        interval. The callback runs in the caller's thread and must not block."""
+        if not hasattr(self, "_listeners"):
+            self._listeners = []
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        if callback in getattr(self, "_listeners", ()):
+            self._listeners.remove(callback)
+
+    def _notify(self) -> None:
+        for callback in list(getattr(self, "_listeners", ())):
+            callback()
 
     # -- life cycle ----------------------------------------------------------------------
 

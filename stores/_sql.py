@@ -105,6 +105,7 @@ class SqlJobStore(JobStore):
             "p_note": "created",
         }
         (row,) = await self._rows("CREATE", params)
+        self._notify()
         return _job(row)
 
     async def get(self, id: int) -> Job | None:
@@ -177,6 +178,7 @@ class SqlJobStore(JobStore):
     async def resubmit(self, id: int) -> Job:
         rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
         if rows:
+            self._notify()
             return _job(rows[0])
         job = await self._require(id)
         raise InvalidTransition(
@@ -296,7 +298,10 @@ class SqlJobStore(JobStore):
     ) -> Job:
         rows = await self._fenced(statement, lease, params)
         if rows:
-            return _job(rows[0])
+            finished = _job(rows[0])
+            if finished.status is JobStatus.PENDING:
+                self._notify()
+            return finished
         # No row: either we lost the lease, or this is a retry of a write that landed but
         # whose answer was lost (StoreUnavailable). The second case is answered, not raised.
         job = await self.get(lease.job_id)

@@ -1,0 +1,39 @@
+"""The pieces that run jobs: poller, executor, heartbeat, reaper, and the handler's API."""
+
+from __future__ import annotations
+
+from ._child import Child, open_child
+from ._context import Handler, JobContext, JobType
+from ._errors import PermanentError, TransientError, classify
+from ._executor import ExecutorSettings, executor
+from ._heartbeat import heartbeat
+from ._poller import Handoff, PollerSettings, Wakeup, poller
+from ._reaper import reaper
+from ._running import JobSlot, RunningJob, StopReason
+
+__all__ = [
+    "Child",
+    "ExecutorSettings",
+    "Handler",
+    "Handoff",
+    "JobContext",
+    "JobSlot",
+    "JobType",
+    "PermanentError",
+    "PollerSettings",
+    "RunningJob",
+    "StopReason",
+    "TransientError",
+    "Wakeup",
+    "classify",
+    "executor",
+    "heartbeat",
+    "open_child",
+    "poller",
+    "reaper",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("actors._"):
+        _obj.__module__ = __name__

@@ -1,0 +1,131 @@
+"""Child processes that never outlive the job, the executor, or the worker.
+
+Rationale. The parent-death signal (``PR_SET_PDEATHSIG``) fires when the *thread* that
+forked the child exits, not the process. Trio's ``open_process`` forks from a cached worker
+thread that exits when idle, so a naive parent-death signal would kill ffmpeg mid-job. Here
+the child is forked from the thread running the Trio loop itself (``subprocess.Popen``
+called directly: a fork and exec, a few milliseconds), which lives exactly as long as the
+worker; so a worker killed with SIGKILL takes its child with it. The exit is awaited with a
+pidfd, so no thread waits on the child either. Each child leads its own process group, and
+stopping it signals the whole group: SIGTERM, a grace period, then SIGKILL, always reaped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import trio
+
+__all__ = ["Child", "open_child"]
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    # Runs in the child between fork and exec.
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl: nobody will signal us
+        os._exit(1)
+
+
+class Child:
+    """A running child process: pid, process group, start time, output streams."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], stdout: int | None, stderr: int | None):
+        self._popen = popen
+        self.pid = popen.pid
+        self.pgid = popen.pid  # start_new_session: the child leads its own group
+        self.host = socket.gethostname()
+        self.started = time.time()
+        self.stdout = trio.lowlevel.FdStream(stdout) if stdout is not None else None
+        self.stderr = trio.lowlevel.FdStream(stderr) if stderr is not None else None
+        self._pidfd = os.pidfd_open(popen.pid)
+        self.returncode: int | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self.returncode is None else f"exited {self.returncode}"
+        return f"<Child pid={self.pid} {state}>"
+
+    async def wait(self) -> int:
+        """Wait for the child to exit and reap it; returns its exit status."""
+        if self.returncode is None:
+            await trio.lowlevel.wait_readable(self._pidfd)
+            self.returncode = self._popen.wait()
+            os.close(self._pidfd)
+        return self.returncode
+
+    def signal(self, signum: int) -> None:
+        """Signal the child's whole process group (ffmpeg and anything it started)."""
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pgid, signum)
+
+    async def stop(self, grace: float) -> int:
+        """SIGTERM, up to ``grace`` seconds to exit, then SIGKILL; returns once reaped.
+
+        Cancellation: shielded; the child is always reaped before this returns.
+        """
+        with trio.CancelScope(shield=True):
+            if self.returncode is None:
+                self.signal(signal.SIGTERM)
+                with trio.move_on_after(grace):
+                    await self.wait()
+                self.signal(signal.SIGKILL)
+            status = await self.wait()
+        return status
+
+    async def aclose_streams(self) -> None:
+        for stream in (self.stdout, self.stderr):
+            if stream is not None:
+                await stream.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_child(
+    argv: Sequence[str], *, kill_grace: float, capture_stdout: bool = True,
+    capture_stderr: bool = True, env: dict[str, str] | None = None,
+) -> AsyncIterator[Child]:
+    """Start ``argv`` (no shell) and yield it; on exit from the block, a child still running
+    is stopped (SIGTERM, ``kill_grace`` seconds, SIGKILL) and reaped.
+
+    Cancellation: if the block is cancelled, the child is stopped and reaped before the
+    cancellation propagates; no child outlives this context manager.
+    """
+    pipes: list[tuple[int, int] | None] = [
+        os.pipe() if capture_stdout else None, os.pipe() if capture_stderr else None,
+    ]
+    parent_pid = os.getpid()
+    try:
+        popen = subprocess.Popen(  # noqa: ASYNC220 -- see the module docstring for why
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=pipes[0][1] if pipes[0] else subprocess.DEVNULL,
+            stderr=pipes[1][1] if pipes[1] else subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(parent_pid),  # noqa: PLW1509
+            env=env,
+        )
+    except BaseException:
+        for pair in pipes:
+            if pair:
+                os.close(pair[0])
+        raise
+    finally:
+        for pair in pipes:
+            if pair:
+                os.close(pair[1])
+    child = Child(popen, pipes[0][0] if pipes[0] else None, pipes[1][0] if pipes[1] else None)
+    try:
+        yield child
+    finally:
+        await child.stop(kill_grace)
+        with trio.CancelScope(shield=True):
+            await child.aclose_streams()

@@ -1,0 +1,154 @@
+"""What a handler sees: its job type, its context (stage and progress), its logger."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import trio
+
+from stores import InvalidJob, Job, JobStore, JobTypeInfo, Lease, LeaseLost, StoreUnavailable
+
+from ._child import Child
+from ._running import RunningJob, StopReason
+
+__all__ = ["Handler", "JobContext", "JobType"]
+
+Handler = Callable[["JobContext", Any], Awaitable[Any]]
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
+
+
+@attrs.frozen
+class JobType:
+    """A kind of job a worker can run.
+
+    ``timeout`` bounds one attempt (seconds, None for no limit); ``max_attempts`` is the
+    default for jobs created without one (2: retry once); ``stages`` is the ordered list of
+    stage names the handler reports; ``progress_watchdog`` (seconds) stops a child process
+    that reports no progress for that long (see ``run_ffmpeg``).
+    """
+
+    name: str
+    handler: Handler
+    stages: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    timeout: float | None = attrs.field(default=3600.0, validator=_positive)
+    max_attempts: int = 2
+    progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
+
+    def info(self) -> JobTypeInfo:
+        return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)
+
+
+class JobContext:
+    """The handler's view of its job: report stage and progress, log, check the lease.
+
+    Progress writes are throttled to one per ``progress_interval`` seconds; the first
+    report of each stage and the last one before the stage changes or the handler returns
+    are always written.
+    """
+
+    def __init__(
+        self,
+        running: RunningJob,
+        store: JobStore,
+        job_type: JobType,
+        *,
+        progress_interval: float,
+        kill_grace: float,
+        nursery: trio.Nursery,
+    ) -> None:
+        job = running.claimed.job
+        self.job: Job = job
+        self.lease: Lease = running.claimed.lease
+        self.job_type = job_type
+        self._running = running
+        self.kill_grace = kill_grace
+        self.log = logging.LoggerAdapter(
+            logging.getLogger(f"supervisor.job.{job.type}"),
+            {"job_id": job.id, "attempt": job.attempt},
+        )
+        self._store = store
+        self._interval = progress_interval
+        self._nursery = nursery
+        self.stage: str | None = None
+        self.progress: float | None = None
+        self._written: tuple[str | None, float | None] | None = None
+        self._last_write = -math.inf
+        self._flush_scheduled = False
+        self.writes = 0
+
+    def __repr__(self) -> str:
+        return f"<JobContext job={self.job.id} type={self.job.type} stage={self.stage}>"
+
+    async def set_stage(self, name: str, progress: float | None = None) -> None:
+        """Enter stage ``name`` (from the job type's list), with progress or None."""
+        if self.job_type.stages and name not in self.job_type.stages:
+            raise InvalidJob(
+                f"stage {name!r} is not in the stage list of {self.job_type.name!r}: "
+                f"{list(self.job_type.stages)}"
+            )
+        if name != self.stage:
+            await self.flush()  # the last report of the previous stage is never dropped
+            self.stage, self.progress = name, progress
+            await self._write()
+        else:
+            await self.set_progress(progress)
+
+    async def set_progress(self, percent: float | None) -> None:
+        """Progress within the current stage: 0 to 100, or None when it cannot be measured."""
+        self.progress = None if percent is None else min(100.0, max(0.0, float(percent)))
+        if trio.current_time() - self._last_write >= self._interval:
+            await self._write()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._nursery.start_soon(self._flush_later)
+
+    async def flush(self) -> None:
+        """Write the latest stage and progress if they were not written yet."""
+        if self._written != (self.stage, self.progress):
+            await self._write()
+
+    async def _flush_later(self) -> None:
+        await trio.sleep_until(self._last_write + self._interval)
+        self._flush_scheduled = False
+        await self.flush()
+
+    async def _write(self) -> None:
+        state = (self.stage, self.progress)
+        self._last_write = trio.current_time()
+        try:
+            reply = await self._store.update(self.lease, stage=state[0], progress=state[1])
+        except LeaseLost as exc:
+            self._running.stop(StopReason.LEASE_LOST, str(exc))
+            return
+        except StoreUnavailable as exc:
+            # Best effort: liveness and self-fencing are the heartbeat's; the next report
+            # (or the flush at the end of the stage) writes the latest state.
+            self.log.warning("progress not recorded: %s", exc)
+            return
+        self._written = state
+        self.writes += 1
+        self._running.last_beat = trio.current_time()
+        if reply.cancel_requested:
+            self._running.stop(StopReason.CANCEL_REQUESTED)
+
+    async def record_child(self, child: Child | None) -> None:
+        """Record the running child on the row (pid, host, start), or clear it."""
+        try:
+            if child is None:
+                await self._store.record_child(self.lease, pid=None, host=None, started=None)
+            else:
+                await self._store.record_child(
+                    self.lease, pid=child.pid, host=child.host, started=child.started
+                )
+        except LeaseLost as exc:
+            self._running.stop(StopReason.LEASE_LOST, str(exc))
+        except StoreUnavailable as exc:
+            self.log.warning("child not recorded: %s", exc)

@@ -1,0 +1,64 @@
+"""The heartbeat: proves the worker alive, relays cancel requests, and self-fences."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from stores import JobStore, LeaseLost, StoreUnavailable
+
+from ._running import JobSlot, StopReason
+
+__all__ = ["heartbeat"]
+
+log = logging.getLogger("supervisor.heartbeat")
+
+
+async def heartbeat(
+    store: JobStore,
+    slot: JobSlot,
+    *,
+    interval: float,
+    fence_after: float,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Every ``interval`` seconds, bump the running job's ``updated_at`` (fenced).
+
+    * a cancel request stops the job (its child is killed, then the row is cancelled);
+    * a lost lease stops the job at once: someone else owns it now;
+    * if the database has not confirmed this worker alive for ``fence_after`` seconds, the
+      job is stopped (self-fencing): the reaper elsewhere may soon hand it to another worker,
+      and running it twice is worse than running it late.
+
+    Cancellation: safe at any point (each beat is one fenced write).
+    """
+    task_status.started()
+    outage = False
+    while True:
+        await trio.sleep(interval)
+        running = slot.current
+        if running is None or running.stop_reason is not None:
+            continue
+        try:
+            reply = await store.heartbeat(running.claimed.lease)
+        except LeaseLost as exc:
+            running.stop(StopReason.LEASE_LOST, str(exc))
+            continue
+        except StoreUnavailable as exc:
+            silent = trio.current_time() - running.last_beat
+            if not outage:
+                log.warning("heartbeat failed, database unavailable: %s", exc)
+                outage = True
+            if silent >= fence_after:
+                running.stop(
+                    StopReason.SELF_FENCE,
+                    f"no heartbeat recorded for {silent:.0f} s (limit {fence_after:g} s)",
+                )
+            continue
+        if outage:
+            log.warning("heartbeat recorded again")
+            outage = False
+        running.last_beat = trio.current_time()
+        if reply.cancel_requested:
+            running.stop(StopReason.CANCEL_REQUESTED)
