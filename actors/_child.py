@@ -90,8 +90,12 @@ class Child:
 
 @contextlib.asynccontextmanager
 async def open_child(
-    argv: Sequence[str], *, kill_grace: float, capture_stdout: bool = True,
-    capture_stderr: bool = True, env: dict[str, str] | None = None,
+    argv: Sequence[str],
+    *,
+    kill_grace: float,
+    capture_stdout: bool = True,
+    capture_stderr: bool = True,
+    env: dict[str, str] | None = None,
 ) -> AsyncIterator[Child]:
     """Start ``argv`` (no shell) and yield it; on exit from the block, a child still running
     is stopped (SIGTERM, ``kill_grace`` seconds, SIGKILL) and reaped.
@@ -100,7 +104,8 @@ async def open_child(
     cancellation propagates; no child outlives this context manager.
     """
     pipes: list[tuple[int, int] | None] = [
-        os.pipe() if capture_stdout else None, os.pipe() if capture_stderr else None,
+        os.pipe() if capture_stdout else None,
+        os.pipe() if capture_stderr else None,
     ]
     parent_pid = os.getpid()
     try:
@@ -110,7 +115,7 @@ async def open_child(
             stdout=pipes[0][1] if pipes[0] else subprocess.DEVNULL,
             stderr=pipes[1][1] if pipes[1] else subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=lambda: _die_with_parent(parent_pid),  # noqa: PLW1509
+            preexec_fn=lambda: _die_with_parent(parent_pid),
             env=env,
         )
     except BaseException:

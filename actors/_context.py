@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -25,6 +25,10 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
+def _stage_tuple(stages: Iterable[str]) -> tuple[str, ...]:
+    return tuple(stages)
+
+
 @attrs.frozen
 class JobType:
     """A kind of job a worker can run.
@@ -37,7 +41,7 @@ class JobType:
 
     name: str
     handler: Handler
-    stages: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    stages: tuple[str, ...] = attrs.field(default=(), converter=_stage_tuple)
     timeout: float | None = attrs.field(default=3600.0, validator=_positive)
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)

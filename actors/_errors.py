@@ -20,8 +20,9 @@ class PermanentError(Exception):
 
 
 # OSErrors that are about the input itself, not the weather.
-_PERMANENT_ERRNOS = frozenset({errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES,
-                               errno.EPERM, errno.ENAMETOOLONG})
+_PERMANENT_ERRNOS = frozenset(
+    {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+)
 
 
 def classify(exc: BaseException) -> ErrorKind:

@@ -77,8 +77,11 @@ async def _run(
         log.info("job started", extra=extra)
         job_type = job_types.get(job.type)
         if job_type is None:
-            outcome: tuple[Any, ...] = ("error", ErrorKind.PERMANENT,
-                                        f"this worker has no handler for job type {job.type!r}")
+            outcome: tuple[Any, ...] = (
+                "error",
+                ErrorKind.PERMANENT,
+                f"this worker has no handler for job type {job.type!r}",
+            )
         else:
             outcome = await _call_handler(store, running, job_type, settings)
         await _record(store, running, outcome, settings, extra)
@@ -93,8 +96,7 @@ async def _run(
                     await store.release(claimed.lease, "the executor stopped mid-job")
                     log.warning("job released: executor stopped mid-job", extra=extra)
                 except JobStoreError as exc:
-                    log.error("job not released (the reaper will retry it): %s", exc,
-                              extra=extra)
+                    log.error("job not released (the reaper will retry it): %s", exc, extra=extra)
 
 
 async def _call_handler(
@@ -102,8 +104,14 @@ async def _call_handler(
 ) -> tuple[Any, ...]:
     job = running.claimed.job
     async with trio.open_nursery() as nursery:  # holds the context's delayed progress flush
-        ctx = JobContext(running, store, job_type, progress_interval=settings.progress_interval,
-                         kill_grace=settings.kill_grace, nursery=nursery)
+        ctx = JobContext(
+            running,
+            store,
+            job_type,
+            progress_interval=settings.progress_interval,
+            kill_grace=settings.kill_grace,
+            nursery=nursery,
+        )
         outcome: tuple[Any, ...]
         with running.scope:
             timeout = job_type.timeout if job_type.timeout is not None else float("inf")
@@ -116,8 +124,10 @@ async def _call_handler(
                 else:
                     outcome = ("ok", result)
             if deadline.cancelled_caught:
-                running.stop(StopReason.TIMEOUT, f"timeout: exceeded the {timeout:g} s limit "
-                                                 f"of job type {job_type.name!r}")
+                running.stop(
+                    StopReason.TIMEOUT,
+                    f"timeout: exceeded the {timeout:g} s limit of job type {job_type.name!r}",
+                )
         if running.stop_reason is None and outcome[0] == "ok":
             with trio.CancelScope(shield=True):
                 await ctx.flush()  # the last progress report is never dropped
@@ -150,8 +160,9 @@ async def _record(
                 except LeaseLost as exc:
                     log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
                     return
-        log.error("outcome not recorded: database unavailable; the reaper will retry the job",
-                  extra=extra)
+        log.error(
+            "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
+        )
 
 
 async def _write_outcome(
@@ -168,8 +179,13 @@ async def _write_outcome(
         log.info("job completed", extra=extra)
     elif kind == "error":
         job = await store.fail(lease, outcome[2], kind=outcome[1])
-        log.warning("job %s: %s (%s)", "will retry" if job.status == "pending" else "failed",
-                    outcome[2], outcome[1], extra=extra)
+        log.warning(
+            "job %s: %s (%s)",
+            "will retry" if job.status == "pending" else "failed",
+            outcome[2],
+            outcome[1],
+            extra=extra,
+        )
     else:
         reason: StopReason = outcome[1]
         detail: str = outcome[2]

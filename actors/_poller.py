@@ -83,9 +83,7 @@ class PollerSettings:
     max_poll_interval: float
 
 
-async def _claim_until_found(
-    store: JobStore, settings: PollerSettings, wakeup: Wakeup
-) -> Claimed:
+async def _claim_until_found(store: JobStore, settings: PollerSettings, wakeup: Wakeup) -> Claimed:
     delay = settings.poll_interval
     outage_logged = False
     while True:

@@ -37,7 +37,8 @@ async def reaper(
             outage = False
             for job in reaped:
                 log.warning(
-                    "reaped job: %s", job.error or job.status.value,
+                    "reaped job: %s",
+                    job.error or job.status.value,
                     extra={"job_id": job.id, "attempt": job.attempt, "status": job.status.value},
                 )
         await trio.sleep(interval)

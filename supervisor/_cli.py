@@ -1,0 +1,336 @@
+"""``python -m supervisor``: run a worker, or submit, inspect and cancel jobs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import math
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from actors import JobType
+from stores import JobStatus, JobStore, JobStoreError, JobView, StoreConfigError, store_from_env
+
+from ._config import ConfigError, WorkerConfig
+from ._logging import configure_logging
+from ._supervisor import RestartIntensityExceeded, Supervisor
+
+__all__ = ["main"]
+
+log = logging.getLogger("supervisor")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 3
+
+
+class CliError(Exception):
+    """An error for the person at the terminal: printed as one line, exit 2."""
+
+
+def load_job_types(module_name: str | None) -> dict[str, JobType]:
+    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones."""
+    module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
+    if module_name is None:
+        from . import _reference
+
+        found: Any = _reference.JOB_TYPES
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise CliError(f"cannot import handlers module {module_name!r}: {exc}") from exc
+        found = getattr(module, "JOB_TYPES", None)
+        if found is None:
+            raise CliError(f"handlers module {module_name!r} has no JOB_TYPES")
+    types = list(found.values()) if isinstance(found, dict) else list(found)
+    if not types or not all(isinstance(t, JobType) for t in types):
+        raise CliError(f"JOB_TYPES of {module_name!r} must be a non-empty list of JobType")
+    return {t.name: t for t in types}
+
+
+def parse_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise CliError(f"a job id is a positive integer, got {text!r}") from None
+    if value < 1:
+        raise CliError(f"a job id is a positive integer, got {text!r}")
+    return value
+
+
+def _bar(view: JobView, width: int = 30) -> str:
+    if view.status is JobStatus.PENDING:
+        return f"[{'.' * width}] queued #{view.queue_position}"
+    if view.progress is None:
+        return f"[{'~' * width}] {view.stage or 'starting'} (indeterminate)"
+    filled = math.floor(width * view.progress / 100)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {view.stage} {view.progress:5.1f}%"
+
+
+def _exit_code(status: JobStatus) -> int:
+    return {
+        JobStatus.COMPLETED: EXIT_OK,
+        JobStatus.FAILED: EXIT_FAILED,
+        JobStatus.CANCELLED: EXIT_CANCELLED,
+    }.get(status, EXIT_OK)
+
+
+async def _with_store(fn: Any, *args: Any) -> int:
+    store = store_from_env()
+    try:
+        result: int = await fn(store, *args)
+        return result
+    finally:
+        await store.aclose()
+
+
+async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
+    types = load_job_types(args.handlers)
+    if args.type not in types:
+        raise CliError(f"unknown job type {args.type!r}: this worker serves {sorted(types)}")
+    try:
+        payload = json.loads(args.payload) if args.payload is not None else None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--payload is not valid JSON: {exc}") from exc
+    job = await store.create(args.type, payload, max_attempts=args.max_attempts)
+    print(job.id)
+    return EXIT_OK
+
+
+async def cmd_status(store: JobStore, args: argparse.Namespace) -> int:
+    view = await store.poll(parse_id(args.id))
+    if args.json:
+        print(json.dumps(view.to_dict()))
+    else:
+        print(f"job {view.id} ({view.type}): {view.reason}")
+        if view.status is JobStatus.RUNNING:
+            print(_bar(view))
+    return EXIT_OK
+
+
+async def cmd_list(store: JobStore, args: argparse.Namespace) -> int:
+    jobs = await store.list(status=args.status, type=args.type, limit=args.limit)
+    views = [await store.poll(job.id) for job in jobs]
+    if args.json:
+        print(json.dumps([v.to_dict() for v in views]))
+    else:
+        for v in views:
+            print(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
+    return EXIT_OK
+
+
+async def cmd_cancel(store: JobStore, args: argparse.Namespace) -> int:
+    job = await store.cancel(parse_id(args.id))
+    state = "cancelled" if job.status is JobStatus.CANCELLED else "cancel requested"
+    print(f"job {job.id}: {state}")
+    return EXIT_OK
+
+
+async def cmd_resubmit(store: JobStore, args: argparse.Namespace) -> int:
+    job = await store.resubmit(parse_id(args.id))
+    print(job.id)
+    return EXIT_OK
+
+
+async def cmd_history(store: JobStore, args: argparse.Namespace) -> int:
+    for entry in await store.history(parse_id(args.id)):
+        print(
+            f"{entry.at:.3f} {entry.from_status or '-':>9} -> {entry.to_status:<9} "
+            f"lease={entry.lease_token} worker={entry.worker_id or '-'} {entry.reason or ''}"
+        )
+    return EXIT_OK
+
+
+async def watch(store: JobStore, job_id: int, *, interval: float = 0.5, out: Any = None) -> JobView:
+    """Show a live bar until the job ends; returns the final view."""
+    out = out or sys.stderr
+    tty = out.isatty()
+    last = ""
+    while True:
+        view = await store.poll(job_id)
+        line = (
+            f"job {view.id} {view.type}: {_bar(view) if not view.status.terminal else view.reason}"
+        )
+        if line != last:
+            out.write(("\r\x1b[2K" if tty else "") + line + ("" if tty else "\n"))
+            out.flush()
+            last = line
+        if view.status.terminal:
+            if tty:
+                out.write("\n")
+            return view
+        await trio.sleep(interval)
+
+
+async def cmd_watch(store: JobStore, args: argparse.Namespace) -> int:
+    view = await watch(store, parse_id(args.id), interval=args.interval)
+    return _exit_code(view.status)
+
+
+async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
+    """Refuse to start when the database is unusable: a bounded number of tries."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            await store.list(limit=1)
+            return
+        except StoreConfigError:
+            raise
+        except JobStoreError as exc:
+            if attempt == attempts:
+                raise CliError(
+                    f"the job database is unreachable after {attempts} tries: {exc}"
+                ) from exc
+            log.warning("database not reachable yet (try %d of %d): %s", attempt, attempts, exc)
+            await trio.sleep(delay)
+            delay *= 2
+
+
+async def run_worker(store: JobStore, types: dict[str, JobType], config: WorkerConfig) -> int:
+    """Run until SIGTERM/SIGINT; a second signal stops the running job at once."""
+    await wait_for_store(store)
+    log.info("store ready", extra={"store": repr(store), "worker": config.worker_id})
+    supervisor = Supervisor(store, types, config)
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def run_then_cancel(task_status: trio.TaskStatus[Supervisor]) -> None:
+                try:
+                    await supervisor.run(task_status=task_status)
+                finally:
+                    nursery.cancel_scope.cancel()
+
+            async def on_signals() -> None:
+                count = 0
+                async for signum in signals:
+                    count += 1
+                    log.info(
+                        "signal %s received",
+                        signal.Signals(signum).name,
+                        extra={"worker": config.worker_id},
+                    )
+                    if count == 1:
+                        nursery.start_soon(supervisor.stop)
+                    else:
+                        supervisor.hurry()
+
+            await nursery.start(run_then_cancel)
+            nursery.start_soon(on_signals)
+    log.info("worker stopped", extra={"worker": config.worker_id})
+    return EXIT_OK
+
+
+async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
+    types = load_job_types(args.handlers)
+    config = WorkerConfig.from_env(
+        worker_id=args.worker_id,
+        poll_interval=args.poll_interval,
+        heartbeat_interval=args.heartbeat_interval,
+        stale_after=args.stale_after,
+        reaper_interval=args.reaper_interval,
+        shutdown_grace=args.shutdown_grace,
+        kill_grace=args.kill_grace,
+    )
+    code = EXIT_OK
+    try:
+        code = await run_worker(store, types, config)
+    except* RestartIntensityExceeded as group:
+        print(f"supervisor: giving up: {group.exceptions[0]}", file=sys.stderr)
+        code = EXIT_FAILED
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m supervisor",
+        description="Durable media jobs: run a worker, or submit and inspect jobs. The store "
+        "is a local SQLite file (JOBS_DB_PATH, default ./data/jobs.db) unless "
+        "TURSO_DATABASE_URL is set.",
+    )
+    parser.add_argument(
+        "--handlers",
+        help="module whose JOB_TYPES to serve "
+        "(default: SUPERVISOR_HANDLERS, else the reference job types)",
+    )
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run a worker until SIGTERM/SIGINT (the default)")
+    run.add_argument("--worker-id")
+    for name in (
+        "poll-interval",
+        "heartbeat-interval",
+        "stale-after",
+        "reaper-interval",
+        "shutdown-grace",
+        "kill-grace",
+    ):
+        run.add_argument(
+            f"--{name}",
+            type=float,
+            metavar="SECONDS",
+            help=f"overrides SUPERVISOR_{name.upper().replace('-', '_')}",
+        )
+
+    submit = sub.add_parser("submit", help="create a job; prints its id")
+    submit.add_argument("type")
+    submit.add_argument("--payload", help="the job's JSON payload")
+    submit.add_argument("--max-attempts", type=int)
+
+    status = sub.add_parser("status", help="show one job")
+    status.add_argument("id")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+
+    listing = sub.add_parser("list", help="list jobs, newest first")
+    listing.add_argument("--status", choices=[s.value for s in JobStatus])
+    listing.add_argument("--type")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="a JSON array")
+
+    for name, text in (
+        ("cancel", "cancel a job"),
+        ("resubmit", "retry a failed job as a new one; prints its id"),
+        ("history", "show every transition of a job"),
+    ):
+        sub.add_parser(name, help=text).add_argument("id")
+
+    watch_cmd = sub.add_parser(
+        "watch",
+        help="live progress until the job ends; exit status 0 completed, 1 failed, 3 cancelled",
+    )
+    watch_cmd.add_argument("id")
+    watch_cmd.add_argument("--interval", type=float, default=0.5)
+    return parser
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "submit": cmd_submit,
+    "status": cmd_status,
+    "list": cmd_list,
+    "cancel": cmd_cancel,
+    "resubmit": cmd_resubmit,
+    "history": cmd_history,
+    "watch": cmd_watch,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "run"
+    if command == "run" and args.command is None:
+        args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
+    configure_logging()
+    try:
+        return trio.run(_with_store, COMMANDS[command], args)
+    except (CliError, ConfigError, JobStoreError) as exc:
+        print(f"supervisor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130

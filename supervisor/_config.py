@@ -1,0 +1,116 @@
+"""Worker configuration: timings in seconds, from the environment, overridable by flags."""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["ConfigError", "WorkerConfig", "new_worker_id"]
+
+
+class ConfigError(ValueError):
+    """A timing or option is unusable; the message names the variable and the value."""
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+_ENV = {
+    "poll_interval": "SUPERVISOR_POLL_INTERVAL",
+    "heartbeat_interval": "SUPERVISOR_HEARTBEAT_INTERVAL",
+    "stale_after": "SUPERVISOR_STALE_AFTER",
+    "reaper_interval": "SUPERVISOR_REAPER_INTERVAL",
+    "shutdown_grace": "SUPERVISOR_SHUTDOWN_GRACE",
+    "kill_grace": "SUPERVISOR_KILL_GRACE",
+}
+
+
+@attrs.frozen
+class WorkerConfig:
+    """How a worker paces itself (all seconds). See docs/OPERATIONS.md for choosing them.
+
+    * ``poll_interval``: first idle wait between claims; idle polling backs off to
+      ``max_poll_interval``; a job submitted in the same process wakes the poller at once.
+    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped; also the
+      bound on how late a cancel request is noticed.
+    * ``stale_after``: a running job whose ``updated_at`` is older is reaped by any worker.
+    * ``reaper_interval``: how often each worker runs the reaper.
+    * ``shutdown_grace``: on SIGTERM, how long the running job may take to finish.
+    * ``kill_grace``: between SIGTERM and SIGKILL of a child process.
+    * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
+    """
+
+    worker_id: str = attrs.field(factory=new_worker_id)
+    poll_interval: float = 1.0
+    max_poll_interval: float = 5.0
+    heartbeat_interval: float = 5.0
+    stale_after: float = 60.0
+    reaper_interval: float = 30.0
+    shutdown_grace: float = 20.0
+    kill_grace: float = 3.0
+    progress_interval: float = 0.5
+    max_restarts: int = 5
+    restart_window: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(WorkerConfig):
+            value = getattr(self, field.name)
+            if field.type in ("float", float) and not (
+                isinstance(value, int | float) and value > 0 and math.isfinite(value)
+            ):
+                raise ConfigError(f"{field.name} must be a positive number of seconds: {value!r}")
+        if self.max_poll_interval < self.poll_interval:
+            raise ConfigError("max_poll_interval must be at least poll_interval")
+        if self.fence_after <= self.heartbeat_interval:
+            raise ConfigError(
+                f"stale_after ({self.stale_after:g} s) is too short for heartbeat_interval "
+                f"({self.heartbeat_interval:g} s) and kill_grace ({self.kill_grace:g} s): "
+                "use stale_after > 2 × heartbeat_interval + kill_grace"
+            )
+        if not 1 <= len(self.worker_id) <= 128:
+            raise ConfigError(f"the worker id must be 1 to 128 characters: {self.worker_id!r}")
+
+    @property
+    def fence_after(self) -> float:
+        """Silence after which a worker stops its own job: early enough that the child is
+        dead before any other worker may reap the job (``stale_after``)."""
+        return self.stale_after - self.heartbeat_interval - self.kill_grace
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> WorkerConfig:
+        """Defaults, then ``SUPERVISOR_*`` variables, then ``overrides`` (flags; None = unset)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, var in _ENV.items():
+            raw = env.get(var, "").strip()
+            if raw:
+                try:
+                    values[name] = float(raw)
+                except ValueError:
+                    raise ConfigError(f"{var} must be a number of seconds, got {raw!r}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        default_max = attrs.fields(cls).max_poll_interval.default
+        if values.get("poll_interval", 0) > default_max and "max_poll_interval" not in values:
+            values["max_poll_interval"] = values["poll_interval"]
+        return cls(**values)
+
+    def describe(self) -> str:
+        return " ".join(
+            f"{name}={getattr(self, name):g}s"
+            for name in (
+                "poll_interval",
+                "max_poll_interval",
+                "heartbeat_interval",
+                "stale_after",
+                "reaper_interval",
+                "shutdown_grace",
+                "kill_grace",
+            )
+        )

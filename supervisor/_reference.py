@@ -1,0 +1,74 @@
+"""The reference job types a worker serves when no ``--handlers`` module is given.
+
+They are examples for writing your own: a handler is ``async def handler(ctx, payload)``;
+it reports with ``ctx.set_stage`` / ``ctx.set_progress`` and raises ``TransientError`` or
+``PermanentError`` to say how it failed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import trio
+
+from actors import JobContext, JobType, PermanentError, TransientError, open_child
+
+__all__ = ["JOB_TYPES"]
+
+
+def _number(payload: Any, key: str, default: float, *, low: float, high: float) -> float:
+    value = (payload or {}).get(key, default) if isinstance(payload, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise PermanentError(f"payload {key!r} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+async def sleep_job(ctx: JobContext, payload: Any) -> dict[str, float]:
+    """Sleep ``seconds`` in ``steps`` steps, reporting real progress after each."""
+    seconds = _number(payload, "seconds", 2, low=0, high=86_400)
+    steps = int(_number(payload, "steps", 10, low=1, high=10_000))
+    await ctx.set_stage("sleeping", 0)
+    for step in range(1, steps + 1):
+        await trio.sleep(seconds / steps)
+        await ctx.set_progress(100 * step / steps)
+    return {"slept": seconds}
+
+
+async def child_job(ctx: JobContext, payload: Any) -> dict[str, int]:
+    """Run a real child process (``sleep``) for ``seconds``: cancellation, timeouts and
+    worker deaths must kill it. Progress is indeterminate: the child cannot report any."""
+    seconds = _number(payload, "seconds", 30, low=0, high=86_400)
+    sleep_binary = shutil.which("sleep")
+    if sleep_binary is None:
+        raise PermanentError("no `sleep` binary on this machine")
+    await ctx.set_stage("waiting", None)
+    async with open_child(
+        [sleep_binary, f"{seconds:g}"],
+        kill_grace=ctx.kill_grace,
+        capture_stdout=False,
+        capture_stderr=False,
+    ) as child:
+        await ctx.record_child(child)
+        status = await child.wait()
+    await ctx.record_child(None)
+    if status != 0:
+        raise TransientError(f"child exited with status {status}")
+    return {"exit": status}
+
+
+async def fail_job(ctx: JobContext, payload: Any) -> None:
+    """Fail as told: ``{"kind": "transient"|"permanent", "message": "..."}``."""
+    kind = (payload or {}).get("kind", "permanent")
+    message = str((payload or {}).get("message", f"{kind} failure on purpose"))
+    await ctx.set_stage("failing", None)
+    if kind == "transient":
+        raise TransientError(message)
+    raise PermanentError(message)
+
+
+JOB_TYPES: tuple[JobType, ...] = (
+    JobType("sleep", sleep_job, stages=("sleeping",), timeout=3600),
+    JobType("child", child_job, stages=("waiting",), timeout=3600),
+    JobType("fail", fail_job, stages=("failing",), timeout=60),
+)

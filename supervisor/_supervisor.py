@@ -1,0 +1,302 @@
+"""The supervisor: one nursery of actors, restarted one-for-one within a restart intensity.
+
+Rationale (OTP's one-for-one strategy). Each actor runs in its own cancel scope; a crashed
+actor is restarted alone, since the others hold no state it owned: the job slot and the
+channels belong to the supervisor, and each incarnation gets a fresh clone of its channel
+end, so a crash never closes the last handle. Too many restarts in the window means
+something is wrong beyond one actor: the supervisor stops everything (the executor kills
+the child and releases the job on its way out) and raises, and the process exits non-zero
+for the platform to restart it.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+
+import attrs
+import trio
+
+from actors import (
+    ExecutorSettings,
+    Handoff,
+    JobSlot,
+    JobType,
+    PollerSettings,
+    StopReason,
+    Wakeup,
+    executor,
+    heartbeat,
+    poller,
+    reaper,
+)
+from stores import JobStore
+
+from ._config import WorkerConfig
+
+__all__ = [
+    "ActorCrashed",
+    "RestartIntensityExceeded",
+    "RestartStats",
+    "Supervisor",
+    "open_supervisor",
+]
+
+log = logging.getLogger("supervisor")
+
+ACTORS = ("poller", "executor", "heartbeat", "reaper")
+
+
+class ActorCrashed(Exception):
+    """Raised inside an actor crashed on purpose with :meth:`Supervisor.crash` (chaos)."""
+
+
+class RestartIntensityExceeded(Exception):
+    """Too many actor crashes in the restart window: the worker gives up (exit non-zero)."""
+
+
+@attrs.frozen
+class RestartStats:
+    """Restarts so far, per actor, and the restart times inside the current window."""
+
+    counts: Mapping[str, int]
+    recent: int
+    max_restarts: int
+    window: float
+
+
+class _Incarnation:
+    def __init__(self) -> None:
+        self.scope = trio.CancelScope()
+        self.crash_requested = False
+
+
+class Supervisor:
+    """A running worker: its id, actors, restart counts, and the job it is running."""
+
+    def __init__(
+        self, store: JobStore, job_types: Mapping[str, JobType], config: WorkerConfig
+    ) -> None:
+        self.store = store
+        self.job_types = dict(job_types)
+        self.config = config
+        self.worker_id = config.worker_id
+        self.slot = JobSlot()
+        self.restarts: collections.Counter[str] = collections.Counter()
+        self.restart_times: dict[str, list[float]] = collections.defaultdict(list)
+        self._recent: collections.deque[float] = collections.deque()
+        self._incarnations: dict[str, _Incarnation] = {}
+        self._stopping = False
+        self._nursery: trio.Nursery | None = None
+        self.state = "starting"
+        self.stopped_claiming = trio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Supervisor worker={self.worker_id} actors={len(self._incarnations)} "
+            f"{self.state} restarts={len(self._recent)}/{self.config.restart_window:g}s>"
+        )
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        return tuple(name for name in ACTORS if name in self._incarnations)
+
+    @property
+    def stats(self) -> RestartStats:
+        return RestartStats(
+            dict(self.restarts),
+            len(self._recent),
+            self.config.max_restarts,
+            self.config.restart_window,
+        )
+
+    def crash(self, name: str) -> None:
+        """Crash actor ``name`` now, as a bug would (chaos tests): it is cancelled, raises
+        :class:`ActorCrashed`, and the restart policy applies."""
+        incarnation = self._incarnations.get(name)
+        if incarnation is None:
+            raise KeyError(f"no running actor named {name!r}; actors: {self.actors}")
+        incarnation.crash_requested = True
+        incarnation.scope.cancel()
+
+    async def _supervise(
+        self,
+        name: str,
+        start: Callable[..., Awaitable[None]],
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run actor ``name``, restarting it on crashes within the restart intensity."""
+        first = True
+        while True:
+            incarnation = _Incarnation()
+            self._incarnations[name] = incarnation
+            began = trio.current_time()
+            try:
+                with incarnation.scope:
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(start)
+                        if first:
+                            task_status.started()
+                            first = False
+                if incarnation.crash_requested:
+                    raise ActorCrashed(f"actor {name} crashed on purpose (chaos)")
+                return  # ended on its own (channel closed): nothing to restart
+            except Exception as exc:
+                self._record_crash(name, exc)
+            if first:
+                task_status.started()
+                first = False
+            log.debug("restarting %s after %.3f s", name, trio.current_time() - began)
+
+    def _record_crash(self, name: str, exc: BaseException) -> None:
+        now = trio.current_time()
+        running = self.slot.current
+        job = running.claimed.job if running else None
+        log.error(
+            "actor crashed: %r",
+            exc,
+            extra={
+                "actor": name,
+                "job_id": job.id if job else None,
+                "attempt": job.attempt if job else None,
+            },
+            exc_info=exc,
+        )
+        while self._recent and now - self._recent[0] > self.config.restart_window:
+            self._recent.popleft()
+        self._recent.append(now)
+        self.restarts[name] += 1
+        self.restart_times[name].append(now)
+        if len(self._recent) > self.config.max_restarts:
+            raise RestartIntensityExceeded(
+                f"{len(self._recent)} actor crashes within {self.config.restart_window:g} s "
+                f"(limit {self.config.max_restarts}); last: {name}: {exc!r}"
+            ) from exc
+
+    async def run(
+        self, task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the worker until cancelled or :meth:`stop`; see the module docstring."""
+        config = self.config
+        await self.store.register_types(t.info() for t in self.job_types.values())
+        request_send, request_receive = trio.open_memory_channel[Handoff](0)
+        wakeup = Wakeup()
+        self.store.add_listener(wakeup)
+        poller_settings = PollerSettings(
+            config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
+        )
+        executor_settings = ExecutorSettings(
+            config.progress_interval, config.kill_grace, write_patience=config.fence_after
+        )
+        specs: dict[str, Callable[..., Awaitable[None]]] = {
+            "executor": lambda task_status: executor(
+                self.store,
+                self.job_types,
+                self.slot,
+                request_send.clone(),
+                executor_settings,
+                task_status=task_status,
+            ),
+            "heartbeat": lambda task_status: heartbeat(
+                self.store,
+                self.slot,
+                interval=config.heartbeat_interval,
+                fence_after=config.fence_after,
+                task_status=task_status,
+            ),
+            "reaper": lambda task_status: reaper(
+                self.store,
+                interval=config.reaper_interval,
+                stale_after=config.stale_after,
+                task_status=task_status,
+            ),
+            "poller": lambda task_status: poller(
+                self.store,
+                request_receive.clone(),
+                poller_settings,
+                wakeup,
+                task_status=task_status,
+            ),
+        }
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                for name in ACTORS:
+                    await nursery.start(self._supervise, name, specs[name])
+                self.state = "running"
+                log.info(
+                    "worker started",
+                    extra={
+                        "worker": self.worker_id,
+                        "types": ",".join(self.job_types),
+                        "timings": config.describe(),
+                    },
+                )
+                task_status.started(self)
+        finally:
+            self.state = "stopped"
+            self.store.remove_listener(wakeup)
+
+    def hurry(self) -> None:
+        """Stop the running job now (a second signal): it is released, not charged."""
+        running = self.slot.current
+        if running is not None:
+            running.stop(StopReason.SHUTDOWN, "second signal")
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful stop: claim no more, give the running job ``grace`` seconds (default
+        ``shutdown_grace``) to finish, else stop it (child killed and reaped, job back to
+        pending, no attempt charged), then end every actor.
+
+        Cancellation: a second cancel (e.g. a second signal) is the caller's way to shorten
+        the wait; the job is still released before this returns.
+        """
+        grace = self.config.shutdown_grace if grace is None else grace
+        if self._stopping:
+            return
+        self._stopping = True
+        self.state = "stopping"
+        log.info("worker stopping: no new claims", extra={"worker": self.worker_id})
+        poller_incarnation = self._incarnations.get("poller")
+        if poller_incarnation is not None:
+            self._incarnations.pop("poller")
+            poller_incarnation.scope.cancel()
+        self.stopped_claiming.set()
+        running = self.slot.current
+        if running is not None:
+            with trio.move_on_after(grace):
+                while self.slot.current is running:
+                    await self.slot.changed.wait()
+            if self.slot.current is running:
+                running.stop(StopReason.SHUTDOWN, f"not finished within {grace:g} s")
+                with trio.CancelScope(shield=True):
+                    while self.slot.current is running:
+                        await self.slot.changed.wait()
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+
+
+@contextlib.asynccontextmanager
+async def open_supervisor(
+    store: JobStore,
+    job_types: Iterable[JobType] | Mapping[str, JobType],
+    config: WorkerConfig | None = None,
+) -> AsyncIterator[Supervisor]:
+    """Run a whole worker inside the caller's task tree; yields the running
+    :class:`Supervisor`. Leaving the block stops it gracefully (see :meth:`Supervisor.stop`,
+    with no grace: the running job is stopped and released at once).
+
+    Raises :class:`RestartIntensityExceeded` (in an exception group) if the actors crash
+    too often.
+    """
+    types = dict(job_types) if isinstance(job_types, Mapping) else {t.name: t for t in job_types}
+    supervisor = Supervisor(store, types, config or WorkerConfig())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(supervisor.run)
+        try:
+            yield supervisor
+        finally:
+            with trio.CancelScope(shield=True):
+                await supervisor.stop(grace=0)
