@@ -67,8 +67,9 @@ class Wakeup:
         except trio.RunFinishedError:
             pass
 
-    async def wait(self, timeout: float) -> bool:
-        with trio.move_on_after(timeout):
+    async def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds``; True if woken by a submission."""
+        with trio.move_on_after(seconds):
             await self._event.wait()
         woken = self._event.is_set()
         self._event = trio.Event()

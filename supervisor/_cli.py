@@ -246,6 +246,14 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
     return code
 
 
+async def cmd_demo(store: JobStore, args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    logging.getLogger().setLevel(logging.WARNING)  # the live lines are the output here
+    views = await run_demo(store)
+    return EXIT_OK if all(v.status.terminal for v in views) else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m supervisor",
@@ -305,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch_cmd.add_argument("id")
     watch_cmd.add_argument("--interval", type=float, default=0.5)
+    sub.add_parser("demo", help="a worker in-process and a few real jobs, shown live")
     return parser
 
 
@@ -317,6 +326,7 @@ COMMANDS = {
     "resubmit": cmd_resubmit,
     "history": cmd_history,
     "watch": cmd_watch,
+    "demo": cmd_demo,
 }
 
 
