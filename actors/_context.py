@@ -83,7 +83,7 @@ class JobContext:
         self._nursery = nursery
         self.stage: str | None = None
         self.progress: float | None = None
-        self._written: tuple[str | None, float | None] | None = None
+        self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
         self.writes = 0

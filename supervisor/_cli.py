@@ -249,7 +249,7 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 async def cmd_demo(store: JobStore, args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    logging.getLogger().setLevel(logging.WARNING)  # the live lines are the output here
+    logging.getLogger().setLevel(logging.ERROR)  # the live lines are the output here
     views = await run_demo(store)
     return EXIT_OK if all(v.status.terminal for v in views) else EXIT_FAILED
 

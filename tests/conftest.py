@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trio.testing
 
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
 
@@ -88,3 +89,14 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "env-jobs.db"))
     yield
     reset_job_store()
+
+
+@pytest.fixture
+def fast_clock() -> trio.testing.MockClock:
+    """Virtual time that jumps only after 20 ms of real idleness.
+
+    Why not plain ``autojump_clock``: a task waiting on a database thread counts as blocked,
+    so with a zero threshold virtual time races ahead while a write is in flight (a worker's
+    heartbeat would look minutes old). Database calls take about a millisecond, so a small
+    threshold keeps them instant in virtual time and tests deterministic."""
+    return trio.testing.MockClock(autojump_threshold=0.02)

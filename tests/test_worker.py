@@ -1,0 +1,256 @@
+"""The worker in-process: outcomes, retries, timeouts, cancellation, leases, shutdown.
+
+Time is Trio's MockClock (autojump) wherever no real child process runs; the store's wall
+clock follows it, so heartbeats, staleness and timeouts are deterministic and instant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from actors import JobContext, JobType, PermanentError, TransientError
+from stores import JobStatus, LocalJobStore
+from supervisor import Supervisor, WorkerConfig, open_supervisor
+from supervisor._reference import JOB_TYPES
+
+from .helpers import pid_alive, wait_for_status
+
+FAST = dict(poll_interval=1.0, max_poll_interval=5.0, heartbeat_interval=2.0,
+            stale_after=20.0, reaper_interval=5.0, shutdown_grace=10.0, kill_grace=1.0,
+            progress_interval=0.5)
+
+
+def trio_wall() -> float:
+    return 1_800_000_000.0 + trio.current_time()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
+    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+def config(**overrides: Any) -> WorkerConfig:
+    return WorkerConfig(worker_id="w-test", **{**FAST, **overrides})
+
+
+calls: list[Any] = []
+
+
+async def hang(ctx: JobContext, payload: Any) -> None:
+    await ctx.set_stage("working", None)
+    await trio.sleep_forever()
+
+
+async def progress_storm(ctx: JobContext, payload: Any) -> str:
+    await ctx.set_stage("working", 0)
+    for i in range(1, 101):
+        for _ in range(10):  # ten reports per 10 ms: a thousand a second
+            await ctx.set_progress(i - 1 + _ / 10)
+        await trio.sleep(0.01)
+        await ctx.set_progress(i)
+    return "done"
+
+
+async def flaky(ctx: JobContext, payload: Any) -> str:
+    calls.append(ctx.job.attempt)
+    if ctx.job.attempt < payload.get("succeed_on", 99):
+        raise ConnectionResetError("connection reset by peer")
+    return "ok"
+
+
+async def buggy(ctx: JobContext, payload: Any) -> None:
+    raise RuntimeError("handler bug")
+
+
+TYPES = {t.name: t for t in (
+    *JOB_TYPES,
+    JobType("hang", hang, stages=("working",), timeout=30),
+    JobType("storm", progress_storm, stages=("working",)),
+    JobType("flaky", flaky),
+    JobType("buggy", buggy),
+)}
+
+
+async def test_a_job_runs_to_completion_with_real_progress(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A submitted job is picked up at once in-process, reports progress and completes."""
+    async with open_supervisor(store, TYPES, config()):
+        await trio.sleep(3)  # the poller is idle, backing off
+        job = await store.create("sleep", {"seconds": 4, "steps": 4})
+        done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    created, started = (await store.history(job.id))[:2]
+    assert started.to_status == "running"
+    assert started.at - created.at < 0.01  # woken at once, not a poll interval later
+    assert done.result == {"slept": 4.0} and done.progress == 100.0 and done.stage == "sleeping"
+    view = await store.poll(job.id)
+    assert view.stages == ("sleeping",)
+
+
+async def test_progress_writes_are_throttled_but_keep_first_and_last(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """1100 reports in 1 s cost a few writes (one per progress_interval); 100% is written."""
+    writes: list[float | None] = []
+    original = store.update
+
+    async def counting_update(lease: Any, *, stage: Any, progress: Any) -> Any:
+        writes.append(progress)
+        return await original(lease, stage=stage, progress=progress)
+
+    store.update = counting_update  # type: ignore[method-assign]
+    async with open_supervisor(store, TYPES, config()):
+        job = await store.create("storm")
+        done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    assert done.progress == 100.0
+    assert writes[0] == 0 and writes[-1] == 100.0
+    assert len(writes) <= 1 + math.ceil(1.0 / FAST["progress_interval"]) + 2, writes
+
+
+async def test_transient_failure_is_retried_once(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A network error is transient: the job runs again, then succeeds."""
+    calls.clear()
+    async with open_supervisor(store, TYPES, config()):
+        job = await store.create("flaky", {"succeed_on": 2})
+        done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    assert calls == [1, 2] and done.attempt == 2 and done.result == "ok"
+
+
+async def test_transient_failure_without_attempts_left_fails(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """After the retry, a second transient failure fails the job with the handler's text."""
+    calls.clear()
+    async with open_supervisor(store, TYPES, config()):
+        job = await store.create("flaky")
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert calls == [1, 2]
+    assert (failed.error, failed.error_kind) == ("connection reset by peer", "transient")
+
+
+async def test_permanent_and_unclassified_errors_fail_at_once(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """PermanentError and a handler bug both fail on the first attempt, with the message."""
+    async with open_supervisor(store, TYPES, config()):
+        bad = await store.create("fail", {"kind": "permanent", "message": "unsupported format"})
+        bug = await store.create("buggy")
+        f1 = await wait_for_status(store, bad.id, JobStatus.FAILED)
+        f2 = await wait_for_status(store, bug.id, JobStatus.FAILED)
+    assert (f1.attempt, f1.error, f1.error_kind) == (1, "unsupported format", "permanent")
+    assert (f2.attempt, f2.error, f2.error_kind) == (1, "handler bug", "permanent")
+
+
+async def test_timeout_is_transient_and_names_the_limit(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A job over its type's timeout is stopped, retried once, then failed as `timeout`."""
+    async with open_supervisor(store, TYPES, config()):
+        job = await store.create("hang")
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.attempt == 2 and failed.error_kind == "timeout"
+    assert failed.error == "timeout: exceeded the 30 s limit of job type 'hang'"
+    reasons = [h.reason for h in await store.history(job.id)]
+    assert "will retry: timeout: exceeded the 30 s limit of job type 'hang'" in reasons
+
+
+async def test_cancel_reaches_a_running_job_within_one_heartbeat(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """cancel() from outside: the handler is stopped within a heartbeat interval, then the
+    row is written cancelled."""
+    async with open_supervisor(store, TYPES, config()):
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        requested_at = trio.current_time()
+        await store.cancel(job.id)
+        cancelled = await wait_for_status(store, job.id, JobStatus.CANCELLED)
+        assert trio.current_time() - requested_at <= FAST["heartbeat_interval"] + 0.01
+    assert cancelled.cancel_requested and cancelled.error is None
+
+
+async def test_cancel_kills_a_real_child_before_the_row_says_cancelled(
+    store: LocalJobStore,
+) -> None:
+    """With a real child process: SIGTERM, reaped, and only then the row is cancelled."""
+    async with open_supervisor(store, TYPES, config(heartbeat_interval=0.2)):
+        job = await store.create("child", {"seconds": 60})
+        running = await wait_for_child(store, job.id)
+        await store.cancel(job.id)
+        with trio.fail_after(5):
+            cancelled = await wait_for_status(store, job.id, JobStatus.CANCELLED)
+        assert not pid_alive(running.child_pid)
+    assert cancelled.status is JobStatus.CANCELLED
+    steps = [h.to_status for h in await store.history(job.id)]
+    assert steps == ["pending", "running", "running", "cancelled"]
+
+
+async def wait_for_child(store: LocalJobStore, job_id: int) -> Any:
+    with trio.fail_after(10):
+        while True:
+            job = await store.get(job_id)
+            if job is not None and job.child_pid:
+                return job
+            await trio.sleep(0.02)
+
+
+async def test_a_lost_lease_stops_the_job_and_writes_nothing(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    """If another worker reaped and re-claimed the job, this worker stops it and its late
+    writes change nothing."""
+    other = LocalJobStore(store.path, clock=lambda: trio_wall() + 1000)  # a clock far ahead
+    async with open_supervisor(store, TYPES, config()) as sup:
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        (reaped,) = await other.reap(60)
+        assert reaped.status is JobStatus.PENDING
+        stolen = await other.claim("w-other")
+        assert stolen is not None and stolen.job.id == job.id
+        with trio.fail_after(FAST["heartbeat_interval"] * 2):
+            while sup.slot.current is not None:
+                await sup.slot.changed.wait()
+    row = await store.get(job.id)
+    assert row is not None and row.status is JobStatus.RUNNING and row.worker_id == "w-other"
+    other.close()
+
+
+async def test_shutdown_lets_a_short_job_finish(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """Within the shutdown grace, the running job completes; nothing new is claimed."""
+    async with open_supervisor(store, TYPES, config()) as sup:
+        job = await store.create("sleep", {"seconds": 5, "steps": 5})
+        later = await store.create("sleep", {"seconds": 1})
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        await sup.stop()
+    assert (await store.get(job.id)).status is JobStatus.COMPLETED  # type: ignore[union-attr]
+    assert (await store.get(later.id)).status is JobStatus.PENDING  # type: ignore[union-attr]
+
+
+async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """Past the grace the job is stopped and put back to pending, attempt refunded."""
+    async with open_supervisor(store, TYPES, config()) as sup:
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        before = trio.current_time()
+        await sup.stop()
+        assert trio.current_time() - before == pytest.approx(FAST["shutdown_grace"], abs=0.1)
+    row = await store.get(job.id)
+    assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
+    assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
+
+
