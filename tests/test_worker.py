@@ -158,7 +158,7 @@ async def test_timeout_is_transient_and_names_the_limit(
     """A job over its type's timeout is stopped, retried once, then failed as `timeout`."""
     async with open_supervisor(store, TYPES, config()):
         job = await store.create("hang")
-        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED, poll=1.0)
     assert failed.attempt == 2 and failed.error_kind == "timeout"
     assert failed.error == "timeout: exceeded the 30 s limit of job type 'hang'"
     reasons = [h.reason for h in await store.history(job.id)]
