@@ -10,6 +10,7 @@ from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
 from ._reaper import reaper
 from ._running import JobSlot, RunningJob, StopReason
+from ._sentinel import Sentinel
 
 __all__ = [
     "Child",
@@ -22,6 +23,7 @@ __all__ = [
     "PermanentError",
     "PollerSettings",
     "RunningJob",
+    "Sentinel",
     "StopReason",
     "TransientError",
     "Wakeup",

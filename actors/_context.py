@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -12,8 +13,9 @@ import trio
 
 from stores import InvalidJob, Job, JobStore, JobTypeInfo, Lease, LeaseLost, StoreUnavailable
 
-from ._child import Child
+from ._child import Child, open_child
 from ._running import RunningJob, StopReason
+from ._sentinel import Sentinel
 
 __all__ = ["Handler", "JobContext", "JobType"]
 
@@ -67,6 +69,8 @@ class JobContext:
         progress_interval: float,
         kill_grace: float,
         nursery: trio.Nursery,
+        sentinel: Sentinel | None = None,
+        fence_after: float = math.inf,
     ) -> None:
         job = running.claimed.job
         self.job: Job = job
@@ -79,6 +83,8 @@ class JobContext:
             {"job_id": job.id, "attempt": job.attempt},
         )
         self._store = store
+        self._sentinel = sentinel
+        self._fence_after = fence_after
         self._interval = progress_interval
         self._nursery = nursery
         self.stage: str | None = None
@@ -140,8 +146,40 @@ class JobContext:
         self._written = state
         self.writes += 1
         self._running.last_beat = trio.current_time()
+        if self._sentinel is not None:
+            self._sentinel.beat()
         if reply.cancel_requested:
             self._running.stop(StopReason.CANCEL_REQUESTED)
+
+    @contextlib.asynccontextmanager
+    async def open_child(
+        self, argv: Sequence[str], *, capture_stdout: bool = True, capture_stderr: bool = True
+    ) -> AsyncIterator[Child]:
+        """Start a child process for this job (no shell) and yield it.
+
+        The child is recorded on the job's row, and guarded by the worker's sentinel: if
+        the worker goes silent (paused, frozen, killed) the sentinel kills it before another
+        worker may take the job. Cancellation: the child is stopped (SIGTERM, the kill
+        grace, SIGKILL) and reaped before the cancellation propagates.
+        """
+        async with open_child(
+            argv,
+            kill_grace=self.kill_grace,
+            capture_stdout=capture_stdout,
+            capture_stderr=capture_stderr,
+        ) as child:
+            try:
+                if self._sentinel is not None:
+                    self._sentinel.arm(child.pgid, self._fence_after)
+                await self.record_child(child)
+                yield child
+            finally:
+                # Stopped and reaped here, before the sentinel lets go of its group.
+                await child.stop(self.kill_grace)
+                if self._sentinel is not None:
+                    self._sentinel.disarm(child.pgid)
+                with trio.CancelScope(shield=True):
+                    await self.record_child(None)
 
     async def record_child(self, child: Child | None) -> None:
         """Record the running child on the row (pid, host, start), or clear it."""

@@ -23,6 +23,7 @@ from ._context import JobContext, JobType
 from ._errors import classify
 from ._poller import Handoff
 from ._running import JobSlot, RunningJob, StopReason
+from ._sentinel import Sentinel
 
 __all__ = ["ExecutorSettings", "executor"]
 
@@ -35,6 +36,8 @@ class ExecutorSettings:
     kill_grace: float
     #: How long the executor keeps retrying the final write while the database is down.
     write_patience: float
+    fence_after: float = float("inf")
+    sentinel: Sentinel | None = None
 
 
 async def executor(

@@ -9,6 +9,7 @@ import trio
 from stores import JobStore, LeaseLost, StoreUnavailable
 
 from ._running import JobSlot, StopReason
+from ._sentinel import Sentinel
 
 __all__ = ["heartbeat"]
 
@@ -21,6 +22,7 @@ async def heartbeat(
     *,
     interval: float,
     fence_after: float,
+    sentinel: Sentinel | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, bump the running job's ``updated_at`` (fenced).
@@ -60,5 +62,7 @@ async def heartbeat(
             log.warning("heartbeat recorded again")
             outage = False
         running.last_beat = trio.current_time()
+        if sentinel is not None:
+            sentinel.beat()
         if reply.cancel_requested:
             running.stop(StopReason.CANCEL_REQUESTED)

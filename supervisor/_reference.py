@@ -12,7 +12,7 @@ from typing import Any
 
 import trio
 
-from actors import JobContext, JobType, PermanentError, TransientError, open_child
+from actors import JobContext, JobType, PermanentError, TransientError
 
 __all__ = ["JOB_TYPES"]
 
@@ -43,15 +43,9 @@ async def child_job(ctx: JobContext, payload: Any) -> dict[str, int]:
     if sleep_binary is None:
         raise PermanentError("no `sleep` binary on this machine")
     await ctx.set_stage("waiting", None)
-    async with open_child(
-        [sleep_binary, f"{seconds:g}"],
-        kill_grace=ctx.kill_grace,
-        capture_stdout=False,
-        capture_stderr=False,
-    ) as child:
-        await ctx.record_child(child)
+    argv = [sleep_binary, f"{seconds:g}"]
+    async with ctx.open_child(argv, capture_stdout=False, capture_stderr=False) as child:
         status = await child.wait()
-    await ctx.record_child(None)
     if status != 0:
         raise TransientError(f"child exited with status {status}")
     return {"exit": status}

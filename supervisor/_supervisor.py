@@ -25,6 +25,7 @@ from actors import (
     JobSlot,
     JobType,
     PollerSettings,
+    Sentinel,
     StopReason,
     Wakeup,
     executor,
@@ -187,8 +188,13 @@ class Supervisor:
         poller_settings = PollerSettings(
             config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
         )
+        sentinel = Sentinel()
         executor_settings = ExecutorSettings(
-            config.progress_interval, config.kill_grace, write_patience=config.fence_after
+            config.progress_interval,
+            config.kill_grace,
+            write_patience=config.fence_after,
+            fence_after=config.fence_after,
+            sentinel=sentinel,
         )
         specs: dict[str, Callable[..., Awaitable[None]]] = {
             "executor": lambda task_status: executor(
@@ -204,6 +210,7 @@ class Supervisor:
                 self.slot,
                 interval=config.heartbeat_interval,
                 fence_after=config.fence_after,
+                sentinel=sentinel,
                 task_status=task_status,
             ),
             "reaper": lambda task_status: reaper(
@@ -238,6 +245,7 @@ class Supervisor:
         finally:
             self.state = "stopped"
             self.store.remove_listener(wakeup)
+            sentinel.close()
 
     def hurry(self) -> None:
         """Stop the running job now (a second signal): it is released, not charged."""

@@ -9,8 +9,9 @@ import trio
 from stores import Job, JobStatus, JobStore
 
 
-async def wait_for_status(store: JobStore, job_id: int, status: JobStatus,
-                          *, poll: float = 0.05) -> Job:
+async def wait_for_status(
+    store: JobStore, job_id: int, status: JobStatus, *, poll: float = 0.05
+) -> Job:
     """Poll until the job has ``status`` (the caller bounds the wait)."""
     while True:
         job = await store.get(job_id)

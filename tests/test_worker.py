@@ -7,7 +7,7 @@ clock follows it, so heartbeats, staleness and timeouts are deterministic and in
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +15,23 @@ import pytest
 import trio
 import trio.testing
 
-from actors import JobContext, JobType, PermanentError, TransientError
+from actors import JobContext, JobType
 from stores import JobStatus, LocalJobStore
-from supervisor import Supervisor, WorkerConfig, open_supervisor
+from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
 
-FAST = dict(poll_interval=1.0, max_poll_interval=5.0, heartbeat_interval=2.0,
-            stale_after=20.0, reaper_interval=5.0, shutdown_grace=10.0, kill_grace=1.0,
-            progress_interval=0.5)
+FAST = dict(
+    poll_interval=1.0,
+    max_poll_interval=5.0,
+    heartbeat_interval=2.0,
+    stale_after=20.0,
+    reaper_interval=5.0,
+    shutdown_grace=10.0,
+    kill_grace=1.0,
+    progress_interval=0.5,
+)
 
 
 def trio_wall() -> float:
@@ -71,13 +78,16 @@ async def buggy(ctx: JobContext, payload: Any) -> None:
     raise RuntimeError("handler bug")
 
 
-TYPES = {t.name: t for t in (
-    *JOB_TYPES,
-    JobType("hang", hang, stages=("working",), timeout=30),
-    JobType("storm", progress_storm, stages=("working",)),
-    JobType("flaky", flaky),
-    JobType("buggy", buggy),
-)}
+TYPES = {
+    t.name: t
+    for t in (
+        *JOB_TYPES,
+        JobType("hang", hang, stages=("working",), timeout=30),
+        JobType("storm", progress_storm, stages=("working",)),
+        JobType("flaky", flaky),
+        JobType("buggy", buggy),
+    )
+}
 
 
 async def test_a_job_runs_to_completion_with_real_progress(
@@ -252,5 +262,3 @@ async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
     row = await store.get(job.id)
     assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
     assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
-
-
