@@ -114,6 +114,8 @@ async def _call_handler(
             progress_interval=settings.progress_interval,
             kill_grace=settings.kill_grace,
             nursery=nursery,
+            sentinel=settings.sentinel,
+            fence_after=settings.fence_after,
         )
         outcome: tuple[Any, ...]
         with running.scope:

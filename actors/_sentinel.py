@@ -12,6 +12,7 @@ session so a signal to the worker's process group does not pause it too.
 Protocol on stdin, one line each: ``arm PGID SECONDS``, ``beat``, ``disarm PGID``.
 """
 
+# This file also runs as a script (the sentinel process): standard library imports only.
 from __future__ import annotations
 
 import contextlib
@@ -30,11 +31,11 @@ class Sentinel:
     """The worker's handle on its sentinel process."""
 
     def __init__(self) -> None:
+        # Run as a plain script: it needs only the standard library, and starts fast.
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "actors._sentinel"],
+            [sys.executable, "-I", os.path.abspath(__file__)],
             stdin=subprocess.PIPE,
             start_new_session=True,
-            env={**os.environ, "PYTHONPATH": _import_root()},
         )
         self._lock = threading.Lock()
 
@@ -70,11 +71,6 @@ class Sentinel:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
-
-
-def _import_root() -> str:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
 
 
 def _kill(pgid: int, why: str) -> None:

@@ -1,0 +1,152 @@
+"""Workers as real processes: killed, paused, stopped and run side by side.
+
+Real time (real child processes, real signals), with short timings (tests/workers.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+
+from .helpers import pid_alive, wait_for_status
+from .sqld import SqldServer
+from .workers import WorkerProcess
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    if backend == "turso":
+        env["TURSO_DATABASE_URL"] = request.getfixturevalue("sqld").url
+    else:
+        env["JOBS_DB_PATH"] = str(tmp_path / "jobs.db")
+    return env
+
+
+@pytest.fixture
+def store(env: dict[str, str]) -> Iterator[JobStore]:
+    s: JobStore
+    if "TURSO_DATABASE_URL" in env:
+        s = TursoJobStore(env["TURSO_DATABASE_URL"])
+    else:
+        s = LocalJobStore(env["JOBS_DB_PATH"])
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def workers(env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    started: list[WorkerProcess] = []
+
+    def start(name: str) -> WorkerProcess:
+        started.append(WorkerProcess(name, env, tmp_path))
+        return started[-1]
+
+    yield start
+    for w in started:
+        w.kill()
+
+
+async def child_of(store: JobStore, job_id: int, *, other_than: int | None = None) -> Any:
+    with trio.fail_after(20):
+        while True:
+            job = await store.get(job_id)
+            if job and job.child_pid and job.child_pid != other_than and job.status == "running":
+                return job
+            await trio.sleep(0.05)
+
+
+async def test_sigkill_of_a_worker_kills_its_child_and_the_job_is_rerun(
+    store: JobStore, workers: Any
+) -> None:
+    """SIGKILL a worker mid-child: the child dies with it; another worker reaps the job after
+    stale_after and runs it again (attempt 2)."""
+    job = await store.create("child", {"seconds": 60})
+    first = workers("w-first")
+    running = await child_of(store, job.id)
+    first.signal(signal.SIGKILL)
+    first.wait(10)
+    with trio.fail_after(3):
+        while pid_alive(running.child_pid):
+            await trio.sleep(0.02)
+    second = workers("w-second")
+    rerun = await child_of(store, job.id, other_than=running.child_pid)
+    assert (rerun.worker_id, rerun.attempt) == ("w-second", 2)
+    assert rerun.error_kind == "stalled" and "w-first" in rerun.error
+    second.signal(signal.SIGTERM)
+    assert second.wait(15) == 0, second.log()
+    assert not pid_alive(rerun.child_pid)
+    released = await store.get(job.id)
+    assert released is not None and released.status is JobStatus.PENDING
+    assert released.attempt == 1  # the shutdown did not charge an attempt
+
+
+async def test_a_paused_worker_is_fenced_out_and_never_runs_with_another(
+    store: JobStore, workers: Any
+) -> None:
+    """SIGSTOP a worker mid-child: its sentinel kills the child before another worker can
+    reap the job; the other worker runs it; once resumed, the first writes nothing."""
+    job = await store.create("child", {"seconds": 60})
+    paused = workers("w-paused")
+    first = await child_of(store, job.id)
+    paused.signal(signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    with trio.fail_after(10):
+        while pid_alive(first.child_pid):
+            await trio.sleep(0.02)
+    killed_after = time.monotonic() - stopped_at
+    assert killed_after < 3  # before stale_after: nobody else could have claimed it yet
+    workers("w-other")
+    second = await child_of(store, job.id, other_than=first.child_pid)
+    assert (second.worker_id, second.attempt) == ("w-other", 2)
+    paused.signal(signal.SIGCONT)
+    await trio.sleep(2)  # the resumed worker learns it lost the lease
+    row = await store.get(job.id)
+    assert row is not None and (row.worker_id, row.status) == ("w-other", JobStatus.RUNNING)
+    assert pid_alive(second.child_pid)
+    assert "lease lost" in paused.log()
+
+
+async def test_cancel_from_another_process_ends_with_the_child_dead(
+    store: JobStore, workers: Any
+) -> None:
+    """cancel() from this process: the worker kills the child, then writes cancelled."""
+    job = await store.create("child", {"seconds": 60})
+    workers("w-cancel")
+    running = await child_of(store, job.id)
+    requested = time.monotonic()
+    await store.cancel(job.id)
+    with trio.fail_after(5):
+        await wait_for_status(store, job.id, JobStatus.CANCELLED)
+    latency = time.monotonic() - requested
+    assert not pid_alive(running.child_pid)
+    assert latency < 0.3 + 1 + 1  # one heartbeat, the kill, the write
+
+
+async def test_several_worker_processes_run_each_job_once(store: JobStore, workers: Any) -> None:
+    """Three worker processes, 30 jobs: all complete, each claimed exactly once."""
+    jobs = [await store.create("sleep", {"seconds": 0.05, "steps": 1}) for _ in range(30)]
+    for i in range(3):
+        workers(f"w-{i}")
+    with trio.fail_after(60):
+        for job in jobs:
+            await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.1)
+    done = [await store.get(j.id) for j in jobs]
+    assert all(j is not None and j.attempt == 1 for j in done)
+    by_worker = Counter(j.worker_id for j in done if j)
+    assert len(by_worker) >= 2, by_worker
+    for job in jobs:
+        starts = [h for h in await store.history(job.id) if h.to_status == "running"]
+        assert len(starts) == 1
