@@ -18,7 +18,7 @@ async def main(worker_id: str, go_file: str) -> None:
     store = store_from_env()
     await store.get(1)  # connect (and migrate) before the start line
     print("ready", flush=True)
-    while not await trio.Path(go_file).exists():  # noqa: ASYNC110 (set by another process)
+    while not await trio.Path(go_file).exists():
         await trio.sleep(0.01)
     try:
         idle = 0

@@ -67,7 +67,7 @@ async def test_executor_crash_mid_job_kills_the_child_and_releases_the_row(
     async with open_supervisor(store, TYPES, cfg(heartbeat_interval=0.2)) as sup:
         job = await store.create("child", {"seconds": 2})
         with trio.fail_after(10):
-            while not (row := await store.get(job.id)) or not row.child_pid:  # noqa: ASYNC110
+            while not (row := await store.get(job.id)) or not row.child_pid:
                 await trio.sleep(0.02)
         first_child = row.child_pid
         sup.crash("executor")

@@ -19,7 +19,6 @@ import trio
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 
 from .helpers import pid_alive, wait_for_status
-from .sqld import SqldServer
 from .workers import WorkerProcess
 
 pytestmark = pytest.mark.slow
