@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ._child import Child, open_child
 from ._context import Handler, JobContext, JobType
-from ._errors import PermanentError, TransientError, classify
+from ._errors import PermanentError, StalledError, TransientError, classify
 from ._executor import ExecutorSettings, executor
+from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
 from ._reaper import reaper
@@ -24,15 +25,19 @@ __all__ = [
     "PollerSettings",
     "RunningJob",
     "Sentinel",
+    "StalledError",
     "StopReason",
     "TransientError",
     "Wakeup",
     "classify",
     "executor",
+    "ffmpeg_binary",
     "heartbeat",
     "open_child",
     "poller",
+    "probe_duration",
     "reaper",
+    "run_ffmpeg",
 ]
 
 for _name in __all__:

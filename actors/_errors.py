@@ -8,11 +8,15 @@ import subprocess
 
 from stores import ErrorKind
 
-__all__ = ["PermanentError", "TransientError", "classify"]
+__all__ = ["PermanentError", "StalledError", "TransientError", "classify"]
 
 
 class TransientError(Exception):
     """The run failed for a reason that may pass (network, I/O, a busy service): retry."""
+
+
+class StalledError(TransientError):
+    """A child was alive but made no progress for too long (e.g. ffmpeg on a dead input)."""
 
 
 class PermanentError(Exception):
@@ -35,6 +39,8 @@ def classify(exc: BaseException) -> ErrorKind:
     * anything else is a bug in the handler and is permanent too: retrying a bug only hides
       it and doubles the bill.
     """
+    if isinstance(exc, StalledError):
+        return ErrorKind.STALLED
     if isinstance(exc, TransientError):
         return ErrorKind.TRANSIENT
     if isinstance(exc, PermanentError):

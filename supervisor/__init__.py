@@ -6,7 +6,7 @@ live with the executor in ``actors`` and are re-exported here.
 
 from __future__ import annotations
 
-from actors import JobContext, JobType, PermanentError, TransientError
+from actors import JobContext, JobType, PermanentError, StalledError, TransientError, run_ffmpeg
 
 from ._config import ConfigError, WorkerConfig
 from ._supervisor import (
@@ -25,10 +25,12 @@ __all__ = [
     "PermanentError",
     "RestartIntensityExceeded",
     "RestartStats",
+    "StalledError",
     "Supervisor",
     "TransientError",
     "WorkerConfig",
     "open_supervisor",
+    "run_ffmpeg",
 ]
 
 for _name in __all__:

@@ -14,6 +14,8 @@ import trio
 
 from actors import JobContext, JobType, PermanentError, TransientError
 
+from ._media import prep_job, tone_job
+
 __all__ = ["JOB_TYPES"]
 
 
@@ -62,6 +64,14 @@ async def fail_job(ctx: JobContext, payload: Any) -> None:
 
 
 JOB_TYPES: tuple[JobType, ...] = (
+    JobType("tone", tone_job, stages=("encoding",), timeout=3900, progress_watchdog=60),
+    JobType(
+        "prep",
+        prep_job,
+        stages=("analyzing", "normalizing", "encoding"),
+        timeout=3600,
+        progress_watchdog=120,
+    ),
     JobType("sleep", sleep_job, stages=("sleeping",), timeout=3600),
     JobType("child", child_job, stages=("waiting",), timeout=3600),
     JobType("fail", fail_job, stages=("failing",), timeout=60),

@@ -1,0 +1,216 @@
+"""``run_ffmpeg``: ffmpeg as a job's child, with real progress and real cancellation.
+
+Progress comes from ffmpeg's own ``-progress`` stream (``out_time_us`` against the input's
+duration): a percentage when the duration is known (passed in, ``-t`` in the arguments, or
+probed from the first input), ``None`` (indeterminate) when it is not. Never invented.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import re
+import shutil
+from collections.abc import Sequence
+
+import trio
+
+from ._child import open_child
+from ._context import JobContext
+from ._errors import PermanentError, StalledError, TransientError
+
+__all__ = ["FfmpegError", "ffmpeg_binary", "probe_duration", "run_ffmpeg"]
+
+_DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+_PERMANENT = (
+    "Invalid data found",
+    "Unknown encoder",
+    "Unknown decoder",
+    "Decoder not found",
+    "Encoder not found",
+    "No such file or directory",
+    "Unrecognized option",
+    "Invalid argument",
+    "does not contain any stream",
+    "Unknown input format",
+    "Requested output format",
+    "Unable to find a suitable output format",
+    "not supported",
+    "Permission denied",
+    "Is a directory",
+    "Option not found",
+    "Error parsing",
+    "matches no streams",
+    "Invalid duration",
+)
+_TRANSIENT = (
+    "Connection refused",
+    "Connection timed out",
+    "Connection reset",
+    "timed out",
+    "Input/output error",
+    "I/O error",
+    "Server returned 5",
+    "Network is unreachable",
+    "Temporary failure",
+    "No space left on device",
+    "Resource temporarily unavailable",
+)
+
+
+class FfmpegError(Exception):
+    """Raised by probing when ffmpeg cannot read the input at all."""
+
+
+def ffmpeg_binary() -> str:
+    """``FFMPEG_BINARY``, else ``ffmpeg`` on PATH, else the ``imageio-ffmpeg`` wheel's."""
+    override = os.environ.get("FFMPEG_BINARY")
+    if override:
+        return override
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def _first_input(args: Sequence[str]) -> str | None:
+    for flag, value in itertools.pairwise(args):
+        if flag == "-i":
+            return value
+    return None
+
+
+def _limit(args: Sequence[str]) -> float | None:
+    """The output duration set by ``-t`` (seconds or [HH:]MM:SS), if any."""
+    for flag, value in itertools.pairwise(args):
+        if flag == "-t":
+            return _seconds(value)
+    return None
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        return None
+    total = 0.0
+    for part in parts:
+        total = total * 60 + part
+    return total
+
+
+async def probe_duration(path: str, *, kill_grace: float = 2.0) -> float | None:
+    """The duration of a media file in seconds (None if ffmpeg reports none).
+
+    Raises :class:`PermanentError` if the file is missing or not media ffmpeg can read.
+    """
+    if "://" not in path and not await trio.Path(path).exists():
+        raise PermanentError(f"input not found: {path}")
+    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", path]
+    async with open_child(argv, kill_grace=kill_grace, capture_stdout=False) as child:
+        assert child.stderr is not None
+        stderr = b""
+        async for chunk in child.stderr:
+            stderr += chunk
+        await child.wait()
+    if b"Invalid data found" in stderr or b"does not contain any stream" in stderr:
+        raise PermanentError(f"not a media file ffmpeg can read: {path}")
+    match = _DURATION.search(stderr)
+    if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _failure(status: int, tail: Sequence[str]) -> Exception:
+    text = " | ".join(line for line in tail if line.strip())[-800:] or f"exit status {status}"
+    message = f"ffmpeg failed (exit {status}): {text}"
+    if any(marker in text for marker in _TRANSIENT):
+        return TransientError(message)
+    if status < 0:  # killed by a signal we did not send: the machine, not the input
+        return TransientError(message)
+    if any(marker in text for marker in _PERMANENT):
+        return PermanentError(message)
+    return PermanentError(message)
+
+
+async def run_ffmpeg(
+    ctx: JobContext, args: Sequence[str], *, stage: str, duration: float | None = None
+) -> list[str]:
+    """Run ffmpeg with ``args`` (without the binary's name) as stage ``stage``; returns the
+    last lines of its stderr (filters such as loudnorm print their results there).
+
+    Reports real progress within the stage, keeps the tail of stderr for the error message,
+    and raises :class:`PermanentError` (bad input, unknown codec or format, missing file),
+    :class:`TransientError` (I/O and network trouble), or ``StalledError`` when the job
+    type's ``progress_watchdog`` sees no progress for that long.
+
+    Cancellation: ffmpeg gets SIGTERM, then SIGKILL after the kill grace, and this returns
+    (raising ``Cancelled``) only once it is reaped.
+    """
+    if duration is None:
+        duration = _limit(args)
+    if duration is None and (source := _first_input(args)) is not None and "://" not in source:
+        duration = await probe_duration(source, kill_grace=ctx.kill_grace)
+    await ctx.set_stage(stage, 0 if duration else None)
+    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    watchdog = ctx.job_type.progress_watchdog
+    async with ctx.open_child(argv) as child:
+        assert child.stdout is not None and child.stderr is not None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_keep_tail, child.stderr, tail)
+            stalled = await _follow_progress(ctx, child.stdout, duration, watchdog)
+            if stalled:
+                await child.stop(ctx.kill_grace)  # stderr ends with it, and so does the tail
+        status = await child.wait()
+    if stalled:
+        raise StalledError(
+            f"stalled: ffmpeg reported no progress for {watchdog:g} s; last output: "
+            + " | ".join(list(tail)[-5:])
+        )
+    if status != 0:
+        raise _failure(status, list(tail)[-12:])
+    if duration:
+        await ctx.set_progress(100)
+    return list(tail)
+
+
+async def _keep_tail(stream: trio.abc.ReceiveStream, tail: collections.deque[str]) -> None:
+    buffer = b""
+    async for chunk in stream:
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        tail.extend(line.decode(errors="replace").strip() for line in lines)
+    if buffer.strip():
+        tail.append(buffer.decode(errors="replace").strip())
+
+
+async def _follow_progress(
+    ctx: JobContext,
+    stream: trio.abc.ReceiveStream,
+    duration: float | None,
+    watchdog: float | None,
+) -> bool:
+    """Read ``-progress`` blocks until ffmpeg closes the stream; True if it stalled."""
+    buffer = b""
+    last_out_time = -1
+    while True:
+        with trio.move_on_after(watchdog if watchdog else float("inf")) as quiet:
+            chunk = await stream.receive_some(4096)
+        if quiet.cancelled_caught:
+            return True
+        if not chunk:
+            return False
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            key, _, value = line.decode(errors="replace").strip().partition("=")
+            if key == "out_time_us" and value.isdigit() and duration:
+                out_time = int(value)
+                if out_time != last_out_time:
+                    last_out_time = out_time
+                    await ctx.set_progress(min(100.0, out_time / 1e6 / duration * 100))
