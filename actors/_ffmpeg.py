@@ -153,7 +153,9 @@ async def run_ffmpeg(
     """
     if duration is None:
         duration = _limit(args)
-    if duration is None and (source := _first_input(args)) is not None and "://" not in source:
+    source = _first_input(args)
+    if duration is None and source is not None and await trio.Path(source).is_file():
+        # Only local files are probed: a generator (lavfi) or a stream has no known length.
         duration = await probe_duration(source, kill_grace=ctx.kill_grace)
     await ctx.set_stage(stage, 0 if duration else None)
     argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]

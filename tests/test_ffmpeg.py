@@ -1,0 +1,217 @@
+"""run_ffmpeg and the media reference jobs against the real ffmpeg, in a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from actors import JobContext, JobType, ffmpeg_binary, run_ffmpeg
+from stores import JobStatus, LocalJobStore
+from supervisor import WorkerConfig, open_supervisor
+from supervisor._reference import JOB_TYPES
+
+from .helpers import pid_alive, wait_for_status
+
+CONFIG = dict(
+    poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
+)
+
+
+async def unknown_duration(ctx: JobContext, payload: Any) -> None:
+    """lavfi input with no duration given: ffmpeg cannot know how long it will take."""
+    await run_ffmpeg(
+        ctx,
+        ["-re", "-f", "lavfi", "-i", "sine=frequency=300:duration=2", "-f", "null", "-"],
+        stage="encoding",
+    )
+
+
+async def dead_input(ctx: JobContext, payload: Any) -> None:
+    """Reads a FIFO nobody writes to: alive, but no progress, ever."""
+    await run_ffmpeg(
+        ctx,
+        ["-f", "s16le", "-i", payload["fifo"], "-f", "null", "-"],
+        stage="encoding",
+        duration=10,
+    )
+
+
+TYPES = [
+    *JOB_TYPES,
+    JobType("unknown", unknown_duration, stages=("encoding",)),
+    JobType("dead", dead_input, stages=("encoding",), progress_watchdog=1.0),
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("SUPERVISOR_OUTPUT_DIR", str(tmp_path / "out"))
+    s = LocalJobStore(tmp_path / "jobs.db")
+    progress: list[tuple[str | None, float | None]] = []
+    original = s.update
+
+    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+        s.progress_log.append((stage, progress))  # type: ignore[attr-defined]
+        return await original(lease, stage=stage, progress=progress)
+
+    s.progress_log = progress  # type: ignore[attr-defined]
+    s.update = recording  # type: ignore[method-assign]
+    yield s
+    s.close()
+
+
+def ffmpeg_processes() -> list[int]:
+    """Live processes running the ffmpeg binary (from the process table, /proc)."""
+    binary = os.path.basename(ffmpeg_binary()).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if os.path.basename(argv0) == binary and pid_alive(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+def loudness(path: Path) -> float:
+    result = subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-af",
+            "loudnorm=print_format=json",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = result.stderr
+    return float(json.loads(text[text.rindex("{") : text.rindex("}") + 1])["input_i"])
+
+
+async def test_tone_progress_is_monotonic_and_reaches_100(store: Any) -> None:
+    """A real encode reports rising percentages from ffmpeg's own clock, ending at 100."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("tone", {"seconds": 2, "realtime": True})
+        with trio.fail_after(20):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    values = [p for stage, p in store.progress_log if stage == "encoding"]
+    assert values[0] == 0 and values[-1] == 100
+    assert values == sorted(values) and len(set(values)) >= 4, values
+    assert Path(done.result["output"]).stat().st_size > 10_000
+
+
+async def test_unknown_duration_is_indeterminate(store: Any) -> None:
+    """Without a known duration progress stays None: shown as indeterminate, never made up."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("unknown")
+        with trio.fail_after(20):
+            await wait_for_status(store, job.id, JobStatus.RUNNING)
+            view = await store.poll(job.id)
+            while view.stage is None:
+                view = await store.poll(job.id)
+            assert view.indeterminate
+            await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    assert {p for _, p in store.progress_log} == {None}
+
+
+async def test_corrupt_input_fails_permanently_with_a_readable_reason(
+    store: Any, tmp_path: Path
+) -> None:
+    """A file that is not media fails at once, permanent, saying so."""
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"this is not audio" * 100)
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": str(bad)})
+        with trio.fail_after(20):
+            failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error_kind == "permanent" and failed.attempt == 1
+    assert "not a media file" in failed.error or "Invalid data" in failed.error
+
+
+async def test_missing_input_fails_permanently(store: Any, tmp_path: Path) -> None:
+    """A missing input is permanent, with the path in the reason."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": str(tmp_path / "nope.wav")})
+        with trio.fail_after(20):
+            failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error == f"input not found: {tmp_path / 'nope.wav'}"
+
+
+async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
+    """Cancel during a long encode: ffmpeg is gone from the process table within the grace."""
+    before = set(ffmpeg_processes())
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("tone", {"seconds": 120, "realtime": True})
+        with trio.fail_after(20):
+            while not (row := await store.get(job.id)).child_pid or not row.progress:
+                await trio.sleep(0.05)
+        assert row.child_pid in ffmpeg_processes()
+        requested = trio.current_time()
+        await store.cancel(job.id)
+        with trio.fail_after(10):
+            await wait_for_status(store, job.id, JobStatus.CANCELLED)
+        took = trio.current_time() - requested
+    assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
+    assert not pid_alive(row.child_pid)
+    assert set(ffmpeg_processes()) <= before
+
+
+async def test_progress_watchdog_stops_a_stuck_ffmpeg(store: Any, tmp_path: Path) -> None:
+    """ffmpeg alive but silent (a dead input) is stopped and failed as transient `stalled`."""
+    fifo = tmp_path / "dead.fifo"
+    os.mkfifo(fifo)
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("dead", {"fifo": str(fifo)}, max_attempts=1)
+        with trio.fail_after(20):
+            failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error_kind == "stalled"
+    assert failed.error.startswith("stalled: ffmpeg reported no progress for 1 s")
+    assert not pid_alive(failed.child_pid)
+
+
+async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) -> None:
+    """prep measures (two-pass loudnorm), normalises and encodes: output near -16 LUFS."""
+    quiet = tmp_path / "quiet.wav"
+    subprocess.run(
+        [
+            ffmpeg_binary(),
+            "-hide_banner",
+            "-nostdin",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=6",
+            "-af",
+            "volume=-30dB",
+            "-y",
+            str(quiet),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    before = loudness(quiet)
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": str(quiet)})
+        with trio.fail_after(60):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    out = Path(done.result["output"])
+    after = loudness(out)
+    assert out.suffix == ".mp3" and out.stat().st_size > 10_000
+    assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
+    stages = [stage for stage, _ in store.progress_log]
+    assert stages.index("analyzing") < stages.index("normalizing") < stages.index("encoding")
