@@ -16,16 +16,10 @@ __all__ = ["DEMO_JOBS", "run_demo"]
 
 #: (type, payload, cancel after seconds or None, what it shows)
 DEMO_JOBS: tuple[tuple[str, dict[str, Any], float | None, str], ...] = (
-    ("child", {"seconds": 60}, 1.5, "a real child process, cancelled while it runs"),
-    ("sleep", {"seconds": 3, "steps": 12}, None, "completes, with real progress"),
-    (
-        "fail",
-        {"kind": "permanent", "message": "unsupported format: demo.xyz"},
-        None,
-        "fails at once with a clear reason",
-    ),
+    ("tone", {"seconds": 60, "realtime": True}, 1.5, "ffmpeg, cancelled mid-encode"),
+    ("tone", {"seconds": 4, "realtime": True}, None, "ffmpeg, completes with real progress"),
+    ("prep", {"input": "no-such-recording.wav"}, None, "fails at once with a clear reason"),
 )
-
 
 def _line(view: JobView, what: str) -> str:
     if view.status.value == "running":

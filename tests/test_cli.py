@@ -1,0 +1,124 @@
+"""Every CLI command through a real subprocess, as a script or a person would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+from .workers import TIMINGS
+
+POLL_KEYS = {"id", "type", "status", "stage", "stages", "progress", "indeterminate",
+             "queue_position", "attempt", "error", "error_kind", "created_at", "updated_at"}
+COMMANDS = ["run", "submit", "status", "list", "cancel", "resubmit", "history", "watch", "demo"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("TURSO_")},
+            "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
+            "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out")}
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "supervisor", *args], cwd=env.get("CWD", REPO),
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log = open(tmp_path / "worker.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "supervisor", "run", *TIMINGS], cwd=REPO,
+                            env=env, stdout=log, stderr=log)
+    yield proc
+    proc.terminate()
+    proc.wait(30)
+    log.close()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(env: dict[str, str], command: str) -> None:
+    """`COMMAND --help` explains itself and exits 0."""
+    result = cli(env, command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_submit_prints_only_the_id_and_status_json_has_the_poll_keys(
+    env: dict[str, str],
+) -> None:
+    """submit's stdout is exactly the id; status --json and list --json are parseable."""
+    result = cli(env, "submit", "tone", "--payload", '{"seconds": 1}')
+    assert result.returncode == 0 and result.stdout.strip().isdigit()
+    job_id = result.stdout.strip()
+    assert result.stdout == f"{job_id}\n"
+    status = json.loads(cli(env, "status", job_id, "--json").stdout)
+    assert POLL_KEYS <= set(status) and status["status"] == "pending"
+    assert status["queue_position"] == 1 and status["stages"] is None
+    listing = json.loads(cli(env, "list", "--json", "--status", "pending").stdout)
+    assert [v["id"] for v in listing] == [int(job_id)]
+    human = cli(env, "status", job_id)
+    assert "pending, 0 ahead" in human.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["status", "42"], "job 42 not found"),
+        (["status", "abc"], "a job id is a positive integer"),
+        (["cancel", "-1"], "a job id is a positive integer"),
+        (["submit", "nope"], "unknown job type 'nope'"),
+        (["submit", "tone", "--payload", "{bad json"], "--payload is not valid JSON"),
+        (["submit", "tone", "--payload", '{"x": "' + "y" * 70_000 + '"}'], "over the limit"),
+        (["resubmit", "7"], "job 7 not found"),
+        (["run", "--heartbeat-interval", "30", "--stale-after", "40"], "stale_after"),
+    ],
+)
+def test_errors_are_one_clear_line(env: dict[str, str], args: list[str], message: str) -> None:
+    """Bad input: one line on stderr naming the problem, exit 2, no traceback."""
+    result = cli(env, *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_bad_timing_variable_is_refused(env: dict[str, str]) -> None:
+    """A malformed SUPERVISOR_* variable names itself."""
+    result = cli({**env, "SUPERVISOR_POLL_INTERVAL": "soon"}, "run")
+    assert result.returncode == 2 and "SUPERVISOR_POLL_INTERVAL" in result.stderr
+
+
+def test_watch_exit_status_says_how_the_job_ended(
+    env: dict[str, str], worker: subprocess.Popen[bytes]
+) -> None:
+    """watch exits 0 for completed, 1 for failed, 3 for cancelled; cancel and resubmit work."""
+    ok = cli(env, "submit", "tone", "--payload", '{"seconds": 1}').stdout.strip()
+    bad = cli(env, "submit", "fail", "--payload", '{"message": "bad input: demo"}').stdout.strip()
+    watched = cli(env, "watch", ok)
+    assert watched.returncode == 0 and "completed" in watched.stderr
+    failed = cli(env, "watch", bad)
+    assert failed.returncode == 1 and "failed: bad input: demo (permanent)" in failed.stderr
+    again = cli(env, "resubmit", bad).stdout.strip()
+    assert again.isdigit() and again != bad
+    assert json.loads(cli(env, "status", again, "--json").stdout)["status"] in (
+        "pending", "running", "failed")
+    long = cli(env, "submit", "tone", "--payload", '{"seconds": 60, "realtime": true}').stdout
+    cancel = cli(env, "cancel", long.strip())
+    assert cancel.returncode == 0 and cancel.stdout.startswith(f"job {long.strip()}: ")
+    assert cli(env, "watch", long.strip()).returncode == 3
+    history = cli(env, "history", long.strip()).stdout
+    assert "cancelled" in history
+
+
+def test_demo_finishes_on_its_own(env: dict[str, str], tmp_path: Path) -> None:
+    """demo runs a worker in-process and three real jobs to their ends, then exits 0."""
+    result = cli({**env, "CWD": str(tmp_path)}, "demo", timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "cancelled while running" in out and "completed in" in out
+    assert "failed: input not found: no-such-recording.wav (permanent)" in out
