@@ -57,8 +57,14 @@ class StoreUnavailable(JobStoreError, ConnectionError):
     """The database could not be reached or did not answer in time.
 
     The outcome of a write that raised this is unknown; every worker write is fenced and
-    idempotent for the same lease, so retrying it is safe.
+    idempotent for the same lease, so retrying it is safe. ``not_sent`` is True when the
+    request certainly did not run (refused connection, stale stream after a server
+    restart): the store then retries once on a fresh connection by itself.
     """
+
+    def __init__(self, message: str, *, not_sent: bool = False) -> None:
+        super().__init__(message)
+        self.not_sent = not_sent
 
 
 class StoreConfigError(JobStoreError, ValueError):

@@ -94,6 +94,8 @@ class HelperSession:
         if reply[0] == "ok":
             rows: Rows = reply[1]
             return rows
+        if reply[1] == "StoreUnavailable":
+            raise StoreUnavailable(reply[2], not_sent=reply[3])
         error_class = getattr(_errors, reply[1], _errors.JobStoreError)
         raise error_class(reply[2])
 
@@ -132,6 +134,10 @@ def _die_with_parent() -> None:
         pass
 
 
+def _error_reply(exc: _errors.JobStoreError) -> tuple[Any, ...]:
+    return ("err", type(exc).__name__, str(exc), getattr(exc, "not_sent", False))
+
+
 def _main() -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -146,7 +152,7 @@ def _main() -> None:
     try:
         session = open_turso_session(**settings)
     except _errors.JobStoreError as exc:
-        _write(stdout, ("err", type(exc).__name__, str(exc)))
+        _write(stdout, _error_reply(exc))
         return
     _write(stdout, ("ok", []))
     while True:
@@ -157,7 +163,7 @@ def _main() -> None:
         try:
             reply: tuple[Any, ...] = ("ok", session.execute(ops))
         except _errors.JobStoreError as exc:
-            reply = ("err", type(exc).__name__, str(exc))
+            reply = _error_reply(exc)
         except Exception as exc:
             reply = ("err", "JobStoreError", f"{type(exc).__name__}: {exc}")
         _write(stdout, reply)

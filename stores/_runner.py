@@ -90,17 +90,27 @@ class _SessionThread:
 
     def _serve(self, request: _Request) -> None:
         try:
-            if self._session is None:
-                session = self._open()
-                with self._lock:
-                    self._session = session
-            request.rows = self._session.execute(request.ops)
+            request.rows = self._execute(request.ops)
         except Exception as exc:  # handed to the waiting caller and raised there
             request.error = exc
-            if isinstance(exc, StoreUnavailable):
-                self._drop()
         finally:
             request.done.set()
+
+    def _execute(self, ops: Sequence[Op]) -> Rows:
+        for attempt in (1, 2):
+            try:
+                if self._session is None:
+                    session = self._open()
+                    with self._lock:
+                        self._session = session
+                return self._session.execute(ops)
+            except StoreUnavailable as exc:
+                self._drop()
+                # A stale connection (server restarted) fails without running anything:
+                # one retry on a fresh connection hides it from the caller.
+                if attempt == 2 or not exc.not_sent:
+                    raise
+        raise AssertionError("unreachable")
 
     def _drop(self) -> None:
         with self._lock:

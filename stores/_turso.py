@@ -126,7 +126,10 @@ def open_turso_session(
                 f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN"
             )
         if "SQLite error" not in text:
-            return StoreUnavailable(f"cannot reach the libSQL server at {label}: {text}")
+            not_sent = "invalid baton" in text or "Connection refused" in text
+            return StoreUnavailable(
+                f"cannot reach the libSQL server at {label}: {text}", not_sent=not_sent
+            )
         return JobStoreError(f"the libSQL server at {label} reported: {text}")
 
     from . import _libsql_dialect  # registers sqlite+libsql

@@ -21,6 +21,7 @@ DEMO_JOBS: tuple[tuple[str, dict[str, Any], float | None, str], ...] = (
     ("prep", {"input": "no-such-recording.wav"}, None, "fails at once with a clear reason"),
 )
 
+
 def _line(view: JobView, what: str) -> str:
     if view.status.value == "running":
         if view.progress is None:

@@ -72,6 +72,7 @@ class _Incarnation:
     def __init__(self) -> None:
         self.scope = trio.CancelScope()
         self.crash_requested = False
+        self.started_at: float | None = None
 
 
 class Supervisor:
@@ -113,6 +114,11 @@ class Supervisor:
             self.config.restart_window,
         )
 
+    def started_at(self, name: str) -> float | None:
+        """Trio time at which the current incarnation of actor ``name`` reported ready."""
+        incarnation = self._incarnations.get(name)
+        return incarnation.started_at if incarnation else None
+
     def crash(self, name: str) -> None:
         """Crash actor ``name`` now, as a bug would (chaos tests): it is cancelled, raises
         :class:`ActorCrashed`, and the restart policy applies."""
@@ -138,6 +144,7 @@ class Supervisor:
                 with incarnation.scope:
                     async with trio.open_nursery() as nursery:
                         await nursery.start(start)
+                        incarnation.started_at = trio.current_time()
                         if first:
                             task_status.started()
                             first = False

@@ -14,28 +14,54 @@ import pytest
 from .conftest import REPO
 from .workers import TIMINGS
 
-POLL_KEYS = {"id", "type", "status", "stage", "stages", "progress", "indeterminate",
-             "queue_position", "attempt", "error", "error_kind", "created_at", "updated_at"}
+POLL_KEYS = {
+    "id",
+    "type",
+    "status",
+    "stage",
+    "stages",
+    "progress",
+    "indeterminate",
+    "queue_position",
+    "attempt",
+    "error",
+    "error_kind",
+    "created_at",
+    "updated_at",
+}
 COMMANDS = ["run", "submit", "status", "list", "cancel", "resubmit", "history", "watch", "demo"]
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("TURSO_")},
-            "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-            "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out")}
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TURSO_")},
+        "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
+        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+    }
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "supervisor", *args], cwd=env.get("CWD", REPO),
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor", *args],
+        cwd=env.get("CWD", REPO),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
 def worker(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     log = open(tmp_path / "worker.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "supervisor", "run", *TIMINGS], cwd=REPO,
-                            env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *TIMINGS],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     yield proc
     proc.terminate()
     proc.wait(30)
@@ -106,7 +132,10 @@ def test_watch_exit_status_says_how_the_job_ended(
     again = cli(env, "resubmit", bad).stdout.strip()
     assert again.isdigit() and again != bad
     assert json.loads(cli(env, "status", again, "--json").stdout)["status"] in (
-        "pending", "running", "failed")
+        "pending",
+        "running",
+        "failed",
+    )
     long = cli(env, "submit", "tone", "--payload", '{"seconds": 60, "realtime": true}').stdout
     cancel = cli(env, "cancel", long.strip())
     assert cancel.returncode == 0 and cancel.stdout.startswith(f"job {long.strip()}: ")

@@ -1,0 +1,120 @@
+"""Production behaviour against a real sqld: refusal to start on an unusable database, and
+riding out an outage with no job lost or run twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+from stores import JobStatus, TursoJobStore
+
+from .conftest import REPO
+from .helpers import wait_for_status
+from .sqld import SqldServer, free_port
+
+pytestmark = pytest.mark.slow
+TOKEN = "tok-prod-SECRET-31"
+
+
+def run_worker(
+    env_extra: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor", "run", *args],
+        cwd=REPO,
+        env={**env, **env_extra},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "url, token, message",
+    [
+        ("libsql//db.example.com", TOKEN, "unsupported database URL scheme"),
+        ("libsql://db-org.turso.io", "", "no token was given"),
+        ("https://db.example.com:notaport", TOKEN, "malformed database URL"),
+    ],
+)
+def test_unusable_database_settings_are_refused_at_start(
+    url: str, token: str, message: str
+) -> None:
+    """A malformed URL or a Turso URL without token: exit 2 with one clear line."""
+    result = run_worker({"TURSO_DATABASE_URL": url, "TURSO_AUTH_TOKEN": token})
+    assert result.returncode == 2
+    assert message in result.stderr and TOKEN not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_server_is_refused_after_bounded_retries() -> None:
+    """Nobody listening: a few retries with backoff, then exit 2 saying so."""
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run_worker({"TURSO_DATABASE_URL": url, "TURSO_AUTH_TOKEN": TOKEN})
+    assert result.returncode == 2
+    assert "unreachable after 5 tries" in result.stderr
+    assert result.stderr.count("database not reachable yet") == 4
+    assert TOKEN not in result.stderr
+
+
+async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path: Path) -> None:
+    """sqld stops mid-job and comes back: the worker survives, the job completes once, and
+    the outage is logged once, not per attempt."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    env.update({"TURSO_DATABASE_URL": sqld.url, "TURSO_AUTH_TOKEN": TOKEN})
+    log = tmp_path / "worker.log"
+    store = TursoJobStore(sqld.url)
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "supervisor",
+                "run",
+                "--poll-interval",
+                "0.2",
+                "--heartbeat-interval",
+                "0.3",
+                "--stale-after",
+                "12",
+                "--kill-grace",
+                "1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        job = await store.create("sleep", {"seconds": 5, "steps": 10})
+        later = await store.create("sleep", {"seconds": 0.5, "steps": 1})
+        with trio.fail_after(30):
+            await wait_for_status(store, job.id, JobStatus.RUNNING, poll=0.1)
+        sqld.stop()
+        await trio.sleep(3)
+        sqld.start()
+        with trio.fail_after(60):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.2)
+            await wait_for_status(store, later.id, JobStatus.COMPLETED, poll=0.2)
+        assert worker.poll() is None, "the worker died in the outage"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        store.close()
+    assert done.attempt == 1
+    async with TursoJobStore(sqld.url) as reader:
+        starts = [h for h in await reader.history(job.id) if h.to_status == "running"]
+    assert len(starts) == 1
+    text = log.read_text()
+    assert text.count("heartbeat failed, database unavailable") == 1
+    assert text.count("heartbeat recorded again") == 1
+    assert TOKEN not in text
