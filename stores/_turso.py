@@ -126,7 +126,12 @@ def open_turso_session(
                 f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN"
             )
         if "SQLite error" not in text:
-            not_sent = "invalid baton" in text or "Connection refused" in text
+            # Errors that certainly ran nothing: a stale or expired stream (server restart,
+            # minutes idle) or a refused connection. The store retries these once itself.
+            not_sent = any(
+                marker in text
+                for marker in ("invalid baton", "STREAM_EXPIRED", "Connection refused")
+            )
             return StoreUnavailable(
                 f"cannot reach the libSQL server at {label}: {text}", not_sent=not_sent
             )
