@@ -179,3 +179,19 @@ def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
+    sqld: SqldServer,
+) -> None:
+    """A server restart the store did not witness invalidates its stream; the next call
+    retries once on a fresh connection instead of failing (nothing ran the first time)."""
+    store = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        job = await store.create("tone")
+        sqld.stop()
+        sqld.start()
+        got = await store.get(job.id)
+        assert got is not None and got.id == job.id
+    finally:
+        await store.aclose()
