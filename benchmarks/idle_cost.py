@@ -21,10 +21,10 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stores import JobStatus, TursoJobStore  # noqa: E402
-from tests.bulk import fill_sql  # noqa: E402
-from tests.helpers import wait_for_status  # noqa: E402
-from tests.sqld import SqldServer  # noqa: E402
+from stores import JobStatus, TursoJobStore
+from tests.bulk import fill_sql
+from tests.helpers import wait_for_status
+from tests.sqld import SqldServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,12 @@ async def main(seconds: float, finished: int) -> None:
         raw.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
         env.update({"TURSO_DATABASE_URL": server.url, "SUPERVISOR_OUTPUT_DIR": tmp})
-        worker = subprocess.Popen([sys.executable, "-m", "supervisor", "run"], cwd=REPO,
-                                  env=env, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "supervisor", "run"],
+            cwd=REPO,
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             await trio.sleep(15)  # start-up done, idle backoff reached
             before = server.stats()
@@ -50,16 +54,20 @@ async def main(seconds: float, finished: int) -> None:
             read = after["rows_read_count"] - before["rows_read_count"]
             written = after["rows_written_count"] - before["rows_written_count"]
             print(f"idle worker, default settings, {finished} finished jobs, {elapsed:.0f} s:")
-            print(f"  rows read {read} ({read / elapsed * 3600:.0f} per hour), rows written "
-                  f"{written} ({written / elapsed * 3600:.0f} per hour)")
+            print(
+                f"  rows read {read} ({read / elapsed * 3600:.0f} per hour), rows written "
+                f"{written} ({written / elapsed * 3600:.0f} per hour)"
+            )
             before = server.stats()
             job = await store.create("tone", {"seconds": 5})
             await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.5)
             await store.get(job.id)
             after = server.stats()
-            print(f"  one tone job (submit, run, complete, plus this script's polls every "
-                  f"0.5 s): rows read {after['rows_read_count'] - before['rows_read_count']}, "
-                  f"written {after['rows_written_count'] - before['rows_written_count']}")
+            print(
+                f"  one tone job (submit, run, complete, plus this script's polls every "
+                f"0.5 s): rows read {after['rows_read_count'] - before['rows_read_count']}, "
+                f"written {after['rows_written_count'] - before['rows_written_count']}"
+            )
         finally:
             worker.terminate()
             worker.wait()

@@ -29,8 +29,7 @@ __all__ = [
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 256 * 1024
 MAX_ERROR_CHARS = 2000
-_TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
-_STAGE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")  # job types and stages
 
 
 def check_id(value: object) -> int:
@@ -39,24 +38,21 @@ def check_id(value: object) -> int:
     return value
 
 
-def check_type_name(value: object) -> str:
-    if not isinstance(value, str) or not _TYPE_NAME.fullmatch(value):
+def _name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidJob(
-            f"invalid job type {value!r}: use 1 to 64 characters, a letter first, then "
+            f"invalid {what} {value!r}: use 1 to 64 characters, a letter first, then "
             "letters, digits, '_', '.' or '-'"
         )
     return value
+
+
+def check_type_name(value: object) -> str:
+    return _name(value, "job type")
 
 
 def check_stage(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _STAGE_NAME.fullmatch(value):
-        raise InvalidJob(
-            f"invalid stage name {value!r}: use 1 to 64 characters, a letter first, then "
-            "letters, digits, '_', '.' or '-'"
-        )
-    return value
+    return None if value is None else _name(value, "stage name")
 
 
 def check_progress(value: object) -> float | None:
