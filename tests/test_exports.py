@@ -55,3 +55,64 @@ def test_errors_subclass_what_callers_catch() -> None:
             stores.StoreConfigError,
         )
     )
+
+
+def test_supervisor_and_actors_exports() -> None:
+    """`supervisor` re-exports the handler API from `actors`; both pin their names."""
+    import actors
+    import supervisor
+
+    assert set(supervisor.__all__) == {
+        "ActorCrashed",
+        "ConfigError",
+        "JobContext",
+        "JobType",
+        "PermanentError",
+        "RestartIntensityExceeded",
+        "RestartStats",
+        "StalledError",
+        "Supervisor",
+        "TransientError",
+        "WorkerConfig",
+        "open_supervisor",
+        "run_ffmpeg",
+    }
+    assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
+    assert {
+        "JobType",
+        "JobContext",
+        "TransientError",
+        "PermanentError",
+        "StalledError",
+        "open_child",
+        "run_ffmpeg",
+        "poller",
+        "executor",
+        "heartbeat",
+        "reaper",
+        "Sentinel",
+    } <= set(actors.__all__)
+    for module in (actors, supervisor):
+        for name in module.__all__:
+            assert not getattr(getattr(module, name), "__module__", "x").startswith(
+                f"{module.__name__}._"
+            ), name
+
+
+def test_imports_point_one_way() -> None:
+    """stores imports nothing of the worker; actors nothing of the supervisor."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    forbidden = {"stores": {"actors", "supervisor"}, "actors": {"supervisor"}}
+    for package, banned in forbidden.items():
+        for path in (root / package).glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                for name in names:
+                    assert name.split(".")[0] not in banned, f"{path.name} imports {name}"
