@@ -142,3 +142,45 @@ async def test_random_crashes_lose_nothing_and_run_nothing_twice_at_once(
                 open_runs -= 1
             assert open_runs in (0, 1)
         assert history[-1].to_status == "completed"
+
+
+async def test_random_crashes_with_real_children_leave_no_child_behind(
+    store: LocalJobStore,
+) -> None:
+    """Real child processes (real time) under random actor crashes: every job completes,
+    never two runs at once, and no child process outlives its run."""
+    rng = random.Random(99)
+    jobs = [await store.create("child", {"seconds": 0.4}) for _ in range(8)]
+    children: set[int] = set()
+    config = cfg(max_restarts=1000, heartbeat_interval=0.1, poll_interval=0.05)
+    async with open_supervisor(store, TYPES, config) as sup:
+
+        async def chaos() -> None:
+            while True:
+                await trio.sleep(rng.uniform(0.05, 0.3))
+                sup.crash(rng.choice(sup.actors))
+
+        async def watch_children() -> None:
+            while True:
+                for job in jobs:
+                    row = await store.get(job.id)
+                    if row is not None and row.child_pid:
+                        children.add(row.child_pid)
+                await trio.sleep(0.02)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(chaos)
+            nursery.start_soon(watch_children)
+            with trio.fail_after(60):
+                for job in jobs:
+                    await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.05)
+            nursery.cancel_scope.cancel()
+        restarts = sum(sup.restarts.values())
+    assert restarts >= 5 and len(children) >= len(jobs)
+    assert not [pid for pid in children if pid_alive(pid)]
+    for job in jobs:
+        starts = ends = 0
+        for entry in await store.history(job.id):
+            starts += entry.to_status == "running" and entry.from_status != "running"
+            ends += entry.from_status == "running" and entry.to_status != "running"
+            assert starts - ends in (0, 1)
