@@ -70,7 +70,7 @@ class JobContext:
         kill_grace: float,
         nursery: trio.Nursery,
         sentinel: Sentinel | None = None,
-        fence_after: float = math.inf,
+        sentinel_after: float = math.inf,
     ) -> None:
         job = running.claimed.job
         self.job: Job = job
@@ -84,7 +84,7 @@ class JobContext:
         )
         self._store = store
         self._sentinel = sentinel
-        self._fence_after = fence_after
+        self._sentinel_after = sentinel_after
         self._interval = progress_interval
         self._nursery = nursery
         self.stage: str | None = None
@@ -170,7 +170,7 @@ class JobContext:
         ) as child:
             try:
                 if self._sentinel is not None:
-                    self._sentinel.arm(child.pgid, self._fence_after)
+                    self._sentinel.arm(child.pgid, self._sentinel_after)
                 await self.record_child(child)
                 yield child
             finally:

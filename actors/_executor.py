@@ -36,7 +36,7 @@ class ExecutorSettings:
     kill_grace: float
     #: How long the executor keeps retrying the final write while the database is down.
     write_patience: float
-    fence_after: float = float("inf")
+    sentinel_after: float = float("inf")
     sentinel: Sentinel | None = None
 
 
@@ -115,7 +115,7 @@ async def _call_handler(
             kill_grace=settings.kill_grace,
             nursery=nursery,
             sentinel=settings.sentinel,
-            fence_after=settings.fence_after,
+            sentinel_after=settings.sentinel_after,
         )
         outcome: tuple[Any, ...]
         with running.scope:
@@ -204,4 +204,4 @@ async def _write_outcome(
             log.warning("job stopped, lease lost: %s", detail, extra=extra)
         else:
             await store.release(lease, f"{reason.value}: {detail}".rstrip(": "))
-            log.warning("job released: %s %s", reason.value, detail, extra=extra)
+            log.warning("job released: %s: %s", reason.value, detail, extra=extra)

@@ -55,7 +55,7 @@ async def heartbeat(
             if silent >= fence_after:
                 running.stop(
                     StopReason.SELF_FENCE,
-                    f"no heartbeat recorded for {silent:.0f} s (limit {fence_after:g} s)",
+                    f"no heartbeat recorded for {silent:.1f} s (limit {fence_after:g} s)",
                 )
             continue
         if outage:

@@ -4,8 +4,9 @@ silent, even if the worker itself is frozen (SIGSTOP, a stuck driver, a paused V
 Why a process: the heartbeat's self-fencing runs inside the worker, so it cannot act while
 the worker is paused; meanwhile another worker may reap the job and start it again. The
 sentinel hears a beat after every write that proved the lease still held; when beats stop
-for ``fence_after`` seconds (less than ``stale_after`` by a heartbeat interval and the kill
-grace), it SIGKILLs the armed process groups, before any other worker may claim the job.
+for ``sentinel_after`` seconds (``stale_after`` less a heartbeat interval: later than the
+worker's own self-fencing, which it only backs up), it SIGKILLs the armed process groups,
+before any other worker may claim the job.
 It also kills them at once when the worker dies (end of its input), and lives in its own
 session so a signal to the worker's process group does not pause it too.
 
@@ -52,8 +53,8 @@ class Sentinel:
             self._proc.stdin.write(line.encode() + b"\n")
             self._proc.stdin.flush()
 
-    def arm(self, pgid: int, fence_after: float) -> None:
-        self._send(f"arm {pgid} {fence_after}")
+    def arm(self, pgid: int, seconds: float) -> None:
+        self._send(f"arm {pgid} {seconds}")
 
     def beat(self) -> None:
         self._send("beat")

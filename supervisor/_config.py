@@ -72,16 +72,23 @@ class WorkerConfig:
             raise ConfigError(
                 f"stale_after ({self.stale_after:g} s) is too short for heartbeat_interval "
                 f"({self.heartbeat_interval:g} s) and kill_grace ({self.kill_grace:g} s): "
-                "use stale_after > 2 × heartbeat_interval + kill_grace"
+                "use stale_after > 3 × heartbeat_interval + kill_grace"
             )
         if not 1 <= len(self.worker_id) <= 128:
             raise ConfigError(f"the worker id must be 1 to 128 characters: {self.worker_id!r}")
 
     @property
     def fence_after(self) -> float:
-        """Silence after which a worker stops its own job: early enough that the child is
-        dead before any other worker may reap the job (``stale_after``)."""
-        return self.stale_after - self.heartbeat_interval - self.kill_grace
+        """Silence after which the worker stops its own job. Noticed at the next heartbeat
+        tick, then SIGTERM and at most ``kill_grace``: the child is dead a heartbeat interval
+        before any other worker may reap the job (``stale_after``)."""
+        return self.stale_after - 2 * self.heartbeat_interval - self.kill_grace
+
+    @property
+    def sentinel_after(self) -> float:
+        """Silence after which the sentinel SIGKILLs the child itself: the backstop for a
+        worker too frozen to fence, still before ``stale_after``."""
+        return self.stale_after - self.heartbeat_interval
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> WorkerConfig:

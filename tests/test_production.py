@@ -15,7 +15,7 @@ import trio
 from stores import JobStatus, TursoJobStore
 
 from .conftest import REPO
-from .helpers import wait_for_status
+from .helpers import pid_alive, wait_for_status
 from .sqld import SqldServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -118,3 +118,64 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
     assert text.count("heartbeat failed, database unavailable") == 1
     assert text.count("heartbeat recorded again") == 1
     assert TOKEN not in text
+
+
+async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """Self-fencing: when the database is unreachable for longer than the lease is safe, the
+    worker kills its child before any other worker could reap the job; once the database is
+    back the job runs again, and the worker never died."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    env.update({"TURSO_DATABASE_URL": sqld.url})
+    log = tmp_path / "worker.log"
+    store = TursoJobStore(sqld.url)
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "supervisor",
+                "run",
+                "--poll-interval",
+                "0.2",
+                "--heartbeat-interval",
+                "0.3",
+                "--stale-after",
+                "3",
+                "--kill-grace",
+                "1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        first_child = row.child_pid
+        sqld.stop()
+        cut_off = trio.current_time()
+        with trio.fail_after(10):
+            while pid_alive(first_child):
+                await trio.sleep(0.02)
+        assert trio.current_time() - cut_off < 3  # before stale_after: no double run
+        sqld.start()
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or row.child_pid in (None, first_child):
+                await trio.sleep(0.1)
+        assert row.status is JobStatus.RUNNING and worker.poll() is None
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        store.close()
+    text = log.read_text()
+    assert "heartbeat failed, database unavailable" in text
+    # The worker fenced itself (released, no attempt charged); the sentinel had no need to.
+    assert "job released: database unreachable: no heartbeat recorded for" in text
+    assert "sentinel: killed" not in text

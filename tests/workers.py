@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .conftest import REPO
 
-#: Short real-time timings: fence_after = 3 - 0.3 - 1 = 1.7 s.
+#: Short real-time timings: self-fence after 3 - 0.6 - 1 = 1.4 s, sentinel after 2.7 s.
 TIMINGS = [
     "--poll-interval",
     "0.2",
