@@ -151,3 +151,35 @@ def test_demo_finishes_on_its_own(env: dict[str, str], tmp_path: Path) -> None:
     out = result.stdout
     assert "cancelled while running" in out and "completed in" in out
     assert "failed: input not found: no-such-recording.wav (permanent)" in out
+
+
+def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: Path) -> None:
+    """--handlers (or SUPERVISOR_HANDLERS) loads a module's JOB_TYPES; a bad module is one
+    clear line."""
+    (tmp_path / "my_handlers.py").write_text(
+        "from supervisor import JobType\n"
+        "async def shout(ctx, payload):\n"
+        "    await ctx.set_stage('shouting', 100)\n"
+        "    return payload['text'].upper()\n"
+        "JOB_TYPES = [JobType('shout', shout, stages=('shouting',))]\n"
+    )
+    env = {**env, "PYTHONPATH": str(tmp_path)}
+    assert cli(env, "--handlers", "my_handlers", "submit", "tone").returncode == 2
+    job = cli(
+        env, "--handlers", "my_handlers", "submit", "shout", "--payload", '{"text": "hi"}'
+    ).stdout.strip()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *TIMINGS],
+        cwd=REPO,
+        env={**env, "SUPERVISOR_HANDLERS": "my_handlers"},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert cli(env, "watch", job).returncode == 0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    status = json.loads(cli(env, "status", job, "--json").stdout)
+    assert status["stages"] == ["shouting"] and status["progress"] == 100
+    missing = cli(env, "--handlers", "no_such_module", "submit", "x")
+    assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
