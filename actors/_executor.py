@@ -36,6 +36,8 @@ class ExecutorSettings:
     kill_grace: float
     #: How long the executor keeps retrying the final write while the database is down.
     write_patience: float
+    #: Silence (no confirmed lease) after which an outcome is not trusted: see _call_handler.
+    fence_after: float = float("inf")
     sentinel_after: float = float("inf")
     sentinel: Sentinel | None = None
 
@@ -133,6 +135,15 @@ async def _call_handler(
                     StopReason.TIMEOUT,
                     f"timeout: exceeded the {timeout:g} s limit of job type {job_type.name!r}",
                 )
+        silent = trio.current_time() - running.last_beat
+        if running.stop_reason is None and silent >= settings.fence_after:
+            # The worker was cut off (frozen, or the database unreachable) for longer than the
+            # lease is safe: the sentinel may have killed the child, or another worker may be
+            # about to take the job. Whatever the handler reported, give the job back.
+            running.stop(
+                StopReason.SELF_FENCE,
+                f"no heartbeat recorded for {silent:.1f} s when the job ended",
+            )
         if running.stop_reason is None and outcome[0] == "ok":
             with trio.CancelScope(shield=True):
                 await ctx.flush()  # the last progress report is never dropped

@@ -200,6 +200,7 @@ class Supervisor:
             config.progress_interval,
             config.kill_grace,
             write_patience=config.fence_after,
+            fence_after=config.fence_after,
             sentinel_after=config.sentinel_after,
             sentinel=sentinel,
         )
