@@ -17,6 +17,7 @@ from stores import JobStatus, TursoJobStore
 from .conftest import REPO
 from .helpers import pid_alive, wait_for_status
 from .sqld import SqldServer, free_port
+from .workers import WorkerProcess
 
 pytestmark = pytest.mark.slow
 TOKEN = "tok-prod-SECRET-31"
@@ -69,29 +70,18 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
     the outage is logged once, not per attempt."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
     env.update({"TURSO_DATABASE_URL": sqld.url, "TURSO_AUTH_TOKEN": TOKEN})
-    log = tmp_path / "worker.log"
     store = TursoJobStore(sqld.url)
-    with open(log, "wb") as out:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "supervisor",
-                "run",
-                "--poll-interval",
-                "0.2",
-                "--heartbeat-interval",
-                "0.3",
-                "--stale-after",
-                "12",
-                "--kill-grace",
-                "1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    timings = [
+        "--poll-interval",
+        "0.2",
+        "--heartbeat-interval",
+        "0.3",
+        "--stale-after",
+        "12",
+        "--kill-grace",
+        "1",
+    ]
+    worker = WorkerProcess("w-prod", env, tmp_path, timings)
     try:
         job = await store.create("sleep", {"seconds": 5, "steps": 10})
         later = await store.create("sleep", {"seconds": 0.5, "steps": 1})
@@ -103,18 +93,17 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
         with trio.fail_after(60):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.2)
             await wait_for_status(store, later.id, JobStatus.COMPLETED, poll=0.2)
-        assert worker.poll() is None, "the worker died in the outage"
-        worker.send_signal(signal.SIGTERM)
+        assert worker.proc.poll() is None, "the worker died in the outage"
+        worker.signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        worker.kill()
         store.close()
     assert done.attempt == 1
     async with TursoJobStore(sqld.url) as reader:
         starts = [h for h in await reader.history(job.id) if h.to_status == "running"]
     assert len(starts) == 1
-    text = log.read_text()
+    text = worker.log()
     assert text.count("heartbeat failed, database unavailable") == 1
     assert text.count("heartbeat recorded again") == 1
     assert TOKEN not in text
@@ -128,29 +117,18 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     back the job runs again, and the worker never died."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
     env.update({"TURSO_DATABASE_URL": sqld.url})
-    log = tmp_path / "worker.log"
     store = TursoJobStore(sqld.url)
-    with open(log, "wb") as out:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "supervisor",
-                "run",
-                "--poll-interval",
-                "0.2",
-                "--heartbeat-interval",
-                "0.3",
-                "--stale-after",
-                "3",
-                "--kill-grace",
-                "1",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
+    timings = [
+        "--poll-interval",
+        "0.2",
+        "--heartbeat-interval",
+        "0.3",
+        "--stale-after",
+        "3",
+        "--kill-grace",
+        "1",
+    ]
+    worker = WorkerProcess("w-prod", env, tmp_path, timings)
     try:
         job = await store.create("child", {"seconds": 60})
         with trio.fail_after(30):
@@ -167,14 +145,13 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
         with trio.fail_after(30):
             while not (row := await store.get(job.id)) or row.child_pid in (None, first_child):
                 await trio.sleep(0.1)
-        assert row.status is JobStatus.RUNNING and worker.poll() is None
-        worker.send_signal(signal.SIGTERM)
+        assert row.status is JobStatus.RUNNING and worker.proc.poll() is None
+        worker.signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     finally:
-        if worker.poll() is None:
-            worker.kill()
+        worker.kill()
         store.close()
-    text = log.read_text()
+    text = worker.log()
     assert "heartbeat failed, database unavailable" in text
     # The worker fenced itself (released, no attempt charged); the sentinel had no need to.
     assert "job released: database unreachable: no heartbeat recorded for" in text

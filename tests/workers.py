@@ -28,12 +28,14 @@ TIMINGS = [
 
 
 class WorkerProcess:
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self, name: str, env: dict[str, str], log_dir: Path, timings: list[str] = TIMINGS
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", "--worker-id", name, *TIMINGS],
+            [sys.executable, "-m", "supervisor", "run", "--worker-id", name, *timings],
             cwd=REPO,
             env=env,
             stdout=log,
