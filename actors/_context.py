@@ -92,7 +92,6 @@ class JobContext:
         self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
-        self.writes = 0
 
     def __repr__(self) -> str:
         return f"<JobContext job={self.job.id} type={self.job.type} stage={self.stage}>"
@@ -144,7 +143,6 @@ class JobContext:
             self.log.warning("progress not recorded: %s", exc)
             return
         self._written = state
-        self.writes += 1
         self._running.last_beat = trio.current_time()
         if self._sentinel is not None:
             self._sentinel.beat()

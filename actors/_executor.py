@@ -13,8 +13,10 @@ from stores import (
     Claimed,
     ErrorKind,
     InvalidJob,
+    JobStatus,
     JobStore,
     JobStoreError,
+    Lease,
     LeaseLost,
     StoreUnavailable,
 )
@@ -34,12 +36,22 @@ log = logging.getLogger("supervisor.executor")
 class ExecutorSettings:
     progress_interval: float
     kill_grace: float
-    #: How long the executor keeps retrying the final write while the database is down.
-    write_patience: float
-    #: Silence (no confirmed lease) after which an outcome is not trusted: see _call_handler.
-    fence_after: float = float("inf")
+    #: Silence (no confirmed lease) after which an outcome is not trusted (see
+    #: _call_handler); also how long the final write is retried while the database is down.
+    fence_after: float
     sentinel_after: float = float("inf")
     sentinel: Sentinel | None = None
+
+
+@attrs.frozen
+class Outcome:
+    """How a run ended: a result, a handler error (``error`` set), or a stop (``stop`` set)."""
+
+    result: Any = None
+    error: ErrorKind | None = None
+    stop: StopReason | None = None
+    #: The handler's error message, or why the job was stopped.
+    detail: str = ""
 
 
 async def executor(
@@ -55,7 +67,7 @@ async def executor(
 
     Cancellation (a crash of this actor, or the worker stopping): the running job's child is
     killed and reaped, then the row is released to pending (no attempt charged) before the
-    cancellation propagates. Shielded and bounded by ``write_patience``.
+    cancellation propagates. Shielded and bounded by ``fence_after``.
     """
     task_status.started()
     while True:
@@ -82,10 +94,9 @@ async def _run(
         log.info("job started", extra=extra)
         job_type = job_types.get(job.type)
         if job_type is None:
-            outcome: tuple[Any, ...] = (
-                "error",
-                ErrorKind.PERMANENT,
-                f"this worker has no handler for job type {job.type!r}",
+            outcome = Outcome(
+                error=ErrorKind.PERMANENT,
+                detail=f"this worker has no handler for job type {job.type!r}",
             )
         else:
             outcome = await _call_handler(store, running, job_type, settings)
@@ -96,7 +107,7 @@ async def _run(
         if not recorded:
             # Cancelled from outside (crash or stop): the child is already reaped (the
             # handler's scopes exited); give the row back without charging an attempt.
-            with trio.CancelScope(shield=True), trio.move_on_after(settings.write_patience):
+            with trio.CancelScope(shield=True), trio.move_on_after(settings.fence_after):
                 try:
                     await store.release(claimed.lease, "the executor stopped mid-job")
                     log.warning("job released: executor stopped mid-job", extra=extra)
@@ -106,7 +117,7 @@ async def _run(
 
 async def _call_handler(
     store: JobStore, running: RunningJob, job_type: JobType, settings: ExecutorSettings
-) -> tuple[Any, ...]:
+) -> Outcome:
     job = running.claimed.job
     async with trio.open_nursery() as nursery:  # holds the context's delayed progress flush
         ctx = JobContext(
@@ -119,17 +130,16 @@ async def _call_handler(
             sentinel=settings.sentinel,
             sentinel_after=settings.sentinel_after,
         )
-        outcome: tuple[Any, ...]
+        outcome: Outcome
         with running.scope:
             timeout = job_type.timeout if job_type.timeout is not None else float("inf")
             with trio.move_on_after(timeout) as deadline:
                 try:
                     result = await job_type.handler(ctx, job.payload)
                 except Exception as exc:
-                    message = str(exc) or type(exc).__name__
-                    outcome = ("error", classify(exc), message)
+                    outcome = Outcome(error=classify(exc), detail=str(exc) or type(exc).__name__)
                 else:
-                    outcome = ("ok", result)
+                    outcome = Outcome(result=result)
             if deadline.cancelled_caught:
                 running.stop(
                     StopReason.TIMEOUT,
@@ -144,26 +154,26 @@ async def _call_handler(
                 StopReason.SELF_FENCE,
                 f"no heartbeat recorded for {silent:.1f} s when the job ended",
             )
-        if running.stop_reason is None and outcome[0] == "ok":
+        if running.stop_reason is None and outcome.error is None:
             with trio.CancelScope(shield=True):
                 await ctx.flush()  # the last progress report is never dropped
         nursery.cancel_scope.cancel()
     if running.stop_reason is not None:
         # Whatever the handler did on the way out, why it was stopped is the outcome.
-        return ("stopped", running.stop_reason, running.stop_detail)
+        return Outcome(stop=running.stop_reason, detail=running.stop_detail)
     return outcome
 
 
 async def _record(
     store: JobStore,
     running: RunningJob,
-    outcome: tuple[Any, ...],
+    outcome: Outcome,
     settings: ExecutorSettings,
     extra: dict[str, Any],
 ) -> None:
     lease = running.claimed.lease
     with trio.CancelScope(shield=True):
-        with trio.move_on_after(settings.write_patience):
+        with trio.move_on_after(settings.fence_after):
             delay = 0.2
             while True:
                 try:
@@ -182,37 +192,29 @@ async def _record(
 
 
 async def _write_outcome(
-    store: JobStore, lease: Any, outcome: tuple[Any, ...], extra: dict[str, Any]
+    store: JobStore, lease: Lease, outcome: Outcome, extra: dict[str, Any]
 ) -> None:
-    kind = outcome[0]
-    if kind == "ok":
+    reason, detail = outcome.stop, outcome.detail
+    if reason is StopReason.CANCEL_REQUESTED:
+        await store.confirm_cancelled(lease)
+        log.info("job cancelled, child confirmed dead", extra=extra)
+    elif reason is StopReason.TIMEOUT:
+        job = await store.fail(lease, detail, kind=ErrorKind.TIMEOUT)
+        log.warning("job timed out (%s): %s", job.status, detail, extra=extra)
+    elif reason is StopReason.LEASE_LOST:
+        log.warning("job stopped, lease lost: %s", detail, extra=extra)
+    elif reason is not None:
+        await store.release(lease, f"{reason.value}: {detail}".rstrip(": "))
+        log.warning("job released: %s: %s", reason.value, detail, extra=extra)
+    elif outcome.error is not None:
+        job = await store.fail(lease, detail, kind=outcome.error)
+        verdict = "will retry" if job.status is JobStatus.PENDING else "failed"
+        log.warning("job %s: %s (%s)", verdict, detail, outcome.error, extra=extra)
+    else:
         try:
-            await store.complete(lease, outcome[1])
+            await store.complete(lease, outcome.result)
         except InvalidJob as exc:  # e.g. a result that is not JSON: the handler's bug
             await store.fail(lease, f"bad result: {exc}", kind=ErrorKind.PERMANENT)
             log.error("job failed: bad result: %s", exc, extra=extra)
             return
         log.info("job completed", extra=extra)
-    elif kind == "error":
-        job = await store.fail(lease, outcome[2], kind=outcome[1])
-        log.warning(
-            "job %s: %s (%s)",
-            "will retry" if job.status == "pending" else "failed",
-            outcome[2],
-            outcome[1],
-            extra=extra,
-        )
-    else:
-        reason: StopReason = outcome[1]
-        detail: str = outcome[2]
-        if reason is StopReason.CANCEL_REQUESTED:
-            await store.confirm_cancelled(lease)
-            log.info("job cancelled, child confirmed dead", extra=extra)
-        elif reason is StopReason.TIMEOUT:
-            job = await store.fail(lease, detail, kind=ErrorKind.TIMEOUT)
-            log.warning("job timed out (%s): %s", job.status, detail, extra=extra)
-        elif reason is StopReason.LEASE_LOST:
-            log.warning("job stopped, lease lost: %s", detail, extra=extra)
-        else:
-            await store.release(lease, f"{reason.value}: {detail}".rstrip(": "))
-            log.warning("job released: %s: %s", reason.value, detail, extra=extra)

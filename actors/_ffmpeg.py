@@ -20,7 +20,7 @@ from ._child import open_child
 from ._context import JobContext
 from ._errors import PermanentError, StalledError, TransientError
 
-__all__ = ["FfmpegError", "ffmpeg_binary", "probe_duration", "run_ffmpeg"]
+__all__ = ["ffmpeg_binary", "probe_duration", "run_ffmpeg"]
 
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _PERMANENT = (
@@ -57,10 +57,6 @@ _TRANSIENT = (
     "No space left on device",
     "Resource temporarily unavailable",
 )
-
-
-class FfmpegError(Exception):
-    """Raised by probing when ffmpeg cannot read the input at all."""
 
 
 def ffmpeg_binary() -> str:

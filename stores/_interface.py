@@ -42,6 +42,9 @@ class JobStore(abc.ABC):
     ``Cancelled`` propagates, so no job is left claimed by nobody.
     """
 
+    def __init__(self) -> None:
+        self._listeners: builtins.list[Callable[[], None]] = []
+
     # -- app side ------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -63,6 +66,16 @@ class JobStore(abc.ABC):
         limit: int = 50,
     ) -> builtins.list[Job]:
         """Jobs, newest first, optionally filtered by status and type."""
+
+    @abc.abstractmethod
+    async def views(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> builtins.list[JobView]:
+        """Like :meth:`list`, as poll views (one query, not one per job)."""
 
     @abc.abstractmethod
     async def cancel(self, id: int) -> Job:
@@ -134,22 +147,18 @@ class JobStore(abc.ABC):
 
     # -- in-process notifications ----------------------------------------------------------
 
-    _listeners: builtins.list[Callable[[], None]]
-
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` whenever this store object makes a job pending (create,
         resubmit, retry, release), so a worker in the same process need not wait a poll
         interval. The callback runs in the caller's thread and must not block."""
-        if not hasattr(self, "_listeners"):
-            self._listeners = []
         self._listeners.append(callback)
 
     def remove_listener(self, callback: Callable[[], None]) -> None:
-        if callback in getattr(self, "_listeners", ()):
+        if callback in self._listeners:
             self._listeners.remove(callback)
 
     def _notify(self) -> None:
-        for callback in list(getattr(self, "_listeners", ())):
+        for callback in builtins.list(self._listeners):
             callback()
 
     # -- life cycle ----------------------------------------------------------------------

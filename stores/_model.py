@@ -95,10 +95,6 @@ class Job:
     def terminal(self) -> bool:
         return self.status.terminal
 
-    @property
-    def attempts_left(self) -> int:
-        return max(0, self.max_attempts - self.attempt)
-
 
 @attrs.frozen
 class HeartbeatReply:
@@ -142,6 +138,21 @@ class JobView:
     finished_at: float | None
     retry_of: int | None
     reason: str
+
+    @classmethod
+    def of(
+        cls, job: Job, *, stages: tuple[str, ...] | None, queue_position: int | None, now: float
+    ) -> JobView:
+        """The view of ``job``: its own fields, plus what the row alone cannot say."""
+        shared = {f.name: getattr(job, f.name) for f in attrs.fields(cls) if hasattr(job, f.name)}
+        return cls(
+            **{
+                **shared,
+                "stages": stages,
+                "queue_position": queue_position,
+                "reason": describe(job, queue_position=queue_position, now=now),
+            }
+        )
 
     @property
     def indeterminate(self) -> bool:

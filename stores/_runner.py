@@ -12,7 +12,8 @@ thread of the process). So:
 * the Trio side waits with a *real-time* timeout (a mock clock in tests must not make the
   server look slow); on expiry the caller gets :class:`StoreUnavailable`, the session is
   interrupted and abandoned, and the next call opens a new one;
-* a request that fails because the connection broke drops the session (reconnect next time);
+* sessions heal themselves after a broken connection (the helper reconnects; a local
+  SQLite connection does not break), so the runner only replaces a session it abandoned;
 * a started request is shielded from Trio cancellation: it completes (or times out) before
   the caller sees ``Cancelled``, so a cancelled caller never leaves a write whose outcome is
   unknown while the database answers.
@@ -90,27 +91,15 @@ class _SessionThread:
 
     def _serve(self, request: _Request) -> None:
         try:
-            request.rows = self._execute(request.ops)
+            if self._session is None:
+                session = self._open()
+                with self._lock:
+                    self._session = session
+            request.rows = self._session.execute(request.ops)
         except Exception as exc:  # handed to the waiting caller and raised there
             request.error = exc
         finally:
             request.done.set()
-
-    def _execute(self, ops: Sequence[Op]) -> Rows:
-        for attempt in (1, 2):
-            try:
-                if self._session is None:
-                    session = self._open()
-                    with self._lock:
-                        self._session = session
-                return self._session.execute(ops)
-            except StoreUnavailable as exc:
-                self._drop()
-                # A stale connection (server restarted) fails without running anything:
-                # one retry on a fresh connection hides it from the caller.
-                if attempt == 2 or not exc.not_sent:
-                    raise
-        raise AssertionError("unreachable")
 
     def _drop(self) -> None:
         with self._lock:

@@ -17,7 +17,7 @@ import trio
 from . import _statements as q
 from ._errors import InvalidJob, InvalidTransition, JobNotFound, LeaseLost
 from ._interface import Claimed, JobStore, JobTypeInfo
-from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease, describe
+from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
 from ._runner import ConnectionRunner, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
@@ -35,9 +35,6 @@ from ._validate import (
 )
 
 __all__ = ["SqlJobStore"]
-
-_ERROR_KINDS = frozenset({"transient", "permanent", "timeout", "stalled"})
-_RETRYABLE = frozenset({"transient", "timeout", "stalled"})
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -80,6 +77,7 @@ class SqlJobStore(JobStore):
         timeout: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self._clock = clock
         self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
 
@@ -118,6 +116,17 @@ class SqlJobStore(JobStore):
             raise JobNotFound(id)
         return job
 
+    def _list_params(
+        self, status: JobStatus | str | None, type: str | None, limit: int, *, views: bool
+    ) -> tuple[str, dict[str, Any]]:
+        params: dict[str, Any] = {"p_limit": check_limit(limit)}
+        if status is not None:
+            params["p_status"] = check_status(status).value
+        if type is not None:
+            params["p_type"] = check_type_name(type)
+        name = q.list_name(status=status is not None, type_=type is not None, views=views)
+        return name, params
+
     async def list(
         self,
         *,
@@ -125,13 +134,29 @@ class SqlJobStore(JobStore):
         type: str | None = None,
         limit: int = 50,
     ) -> builtins.list[Job]:
-        params: dict[str, Any] = {"p_limit": check_limit(limit)}
-        if status is not None:
-            params["p_status"] = check_status(status).value
-        if type is not None:
-            params["p_type"] = check_type_name(type)
-        name = q.list_name(status=status is not None, type_=type is not None)
+        name, params = self._list_params(status, type, limit, views=False)
         return [_job(row) for row in await self._rows(name, params)]
+
+    async def views(
+        self,
+        *,
+        status: JobStatus | str | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> builtins.list[JobView]:
+        name, params = self._list_params(status, type, limit, views=True)
+        now = self._now()
+        return [self._view(row, now) for row in await self._rows(name, params)]
+
+    @staticmethod
+    def _view(row: dict[str, Any], now: float) -> JobView:
+        stages = row["stages"]
+        return JobView.of(
+            _job(row),
+            stages=tuple(json.loads(stages)) if stages is not None else None,
+            queue_position=row["queue_position"],
+            now=now,
+        )
 
     async def cancel(self, id: int) -> Job:
         rows = await self._rows("CANCEL", {"p_id": check_id(id), "p_now": self._now()})
@@ -150,30 +175,7 @@ class SqlJobStore(JobStore):
         rows = await self._rows("POLL", {"p_id": check_id(id)})
         if not rows:
             raise JobNotFound(id)
-        row = rows[0]
-        job = _job(row)
-        position = row["queue_position"]
-        stages_json = row["stages"]
-        stages = tuple(json.loads(stages_json)) if stages_json is not None else None
-        return JobView(
-            id=job.id,
-            type=job.type,
-            status=job.status,
-            stage=job.stage,
-            stages=stages,
-            progress=job.progress,
-            queue_position=position,
-            attempt=job.attempt,
-            max_attempts=job.max_attempts,
-            error=job.error,
-            error_kind=job.error_kind,
-            cancel_requested=job.cancel_requested,
-            created_at=job.created_at,
-            updated_at=job.updated_at,
-            finished_at=job.finished_at,
-            retry_of=job.retry_of,
-            reason=describe(job, queue_position=position, now=self._now()),
-        )
+        return self._view(rows[0], self._now())
 
     async def resubmit(self, id: int) -> Job:
         rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
@@ -320,10 +322,13 @@ class SqlJobStore(JobStore):
         )
 
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
-        if kind not in _ERROR_KINDS:
-            raise InvalidJob(f"unknown error kind {kind!r}: use one of {sorted(_ERROR_KINDS)}")
+        try:
+            error_kind = ErrorKind(kind)
+        except ValueError:
+            kinds = sorted(k.value for k in ErrorKind)
+            raise InvalidJob(f"unknown error kind {kind!r}: use one of {kinds}") from None
         text = clip_error(error)
-        params = {"p_error": text, "p_kind": kind, "p_retry": int(kind in _RETRYABLE)}
+        params = {"p_error": text, "p_kind": error_kind.value, "p_retry": int(error_kind.retryable)}
         return await self._finish(
             "FAIL",
             lease,

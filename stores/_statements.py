@@ -119,11 +119,13 @@ _stages = (
     .correlate(jobs)
     .scalar_subquery()
 )
-POLL = sa.select(
+# The poll view: the row, its queue position (pending only) and its type's stage list.
+_VIEW_COLUMNS = (
     *_RETURN_ALL,
     sa.case((j.status == PENDING, _queue_position), else_=None).label("queue_position"),
     _stages.label("stages"),
-).where(j.id == bp("p_id"))
+)
+POLL = sa.select(*_VIEW_COLUMNS).where(j.id == bp("p_id"))
 
 CANCEL = (
     sa.update(jobs)
@@ -146,9 +148,9 @@ CANCEL = (
 HISTORY = sa.select(history).where(history.c.job_id == bp("p_id")).order_by(history.c.seq)
 
 
-def _list_jobs(*, status: bool, type_: bool) -> sa.Select[tuple[object, ...]]:
-    """The list query for one combination of filters."""
-    query = sa.select(*_RETURN_ALL)
+def _list_jobs(*, status: bool, type_: bool, views: bool) -> sa.Select[tuple[object, ...]]:
+    """The list query for one combination of filters, of rows or of poll views."""
+    query = sa.select(*(_VIEW_COLUMNS if views else _RETURN_ALL))
     if status:
         query = query.where(j.status == bp("p_status"))
     if type_:
@@ -320,8 +322,8 @@ REAP = (
 )
 
 
-def list_name(*, status: bool, type_: bool) -> str:
-    return f"LIST_{'S' if status else ''}{'T' if type_ else ''}"
+def list_name(*, status: bool, type_: bool, views: bool = False) -> str:
+    return f"LIST{'V' if views else ''}_{'S' if status else ''}{'T' if type_ else ''}"
 
 
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can
@@ -333,8 +335,9 @@ STATEMENTS: dict[str, sa.Executable] = {
 }
 STATEMENTS.update(
     {
-        list_name(status=s, type_=t): _list_jobs(status=s, type_=t)
+        list_name(status=s, type_=t, views=v): _list_jobs(status=s, type_=t, views=v)
         for s in (False, True)
         for t in (False, True)
+        for v in (False, True)
     }
 )

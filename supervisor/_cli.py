@@ -115,8 +115,7 @@ async def cmd_status(store: JobStore, args: argparse.Namespace) -> int:
 
 
 async def cmd_list(store: JobStore, args: argparse.Namespace) -> int:
-    jobs = await store.list(status=args.status, type=args.type, limit=args.limit)
-    views = [await store.poll(job.id) for job in jobs]
+    views = await store.views(status=args.status, type=args.type, limit=args.limit)
     if args.json:
         print(json.dumps([v.to_dict() for v in views]))
     else:

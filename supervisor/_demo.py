@@ -10,6 +10,7 @@ import trio
 from stores import JobStore, JobView
 
 from ._config import WorkerConfig
+from ._reference import JOB_TYPES
 from ._supervisor import open_supervisor
 
 __all__ = ["DEMO_JOBS", "run_demo"]
@@ -44,7 +45,7 @@ async def run_demo(
         poll_interval=0.2, heartbeat_interval=0.5, stale_after=10, kill_grace=2
     )
     out.write(f"demo: store {store!r}, worker {config.worker_id}\n")
-    async with open_supervisor(store, _demo_types(), config):
+    async with open_supervisor(store, JOB_TYPES, config):
         jobs = [(await store.create(t, p), cancel, what) for t, p, cancel, what in DEMO_JOBS]
         start = trio.current_time()
         cancelled: set[int] = set()
@@ -68,9 +69,3 @@ async def run_demo(
             await trio.sleep(0.1)
     out.write("demo: done. Try `python -m supervisor history ID` for a job's transitions.\n")
     return views
-
-
-def _demo_types() -> Any:
-    from ._reference import JOB_TYPES
-
-    return JOB_TYPES

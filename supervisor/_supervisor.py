@@ -87,13 +87,11 @@ class Supervisor:
         self.worker_id = config.worker_id
         self.slot = JobSlot()
         self.restarts: collections.Counter[str] = collections.Counter()
-        self.restart_times: dict[str, list[float]] = collections.defaultdict(list)
         self._recent: collections.deque[float] = collections.deque()
         self._incarnations: dict[str, _Incarnation] = {}
         self._stopping = False
         self._nursery: trio.Nursery | None = None
         self.state = "starting"
-        self.stopped_claiming = trio.Event()
 
     def __repr__(self) -> str:
         return (
@@ -176,7 +174,6 @@ class Supervisor:
             self._recent.popleft()
         self._recent.append(now)
         self.restarts[name] += 1
-        self.restart_times[name].append(now)
         if len(self._recent) > self.config.max_restarts:
             raise RestartIntensityExceeded(
                 f"{len(self._recent)} actor crashes within {self.config.restart_window:g} s "
@@ -199,7 +196,6 @@ class Supervisor:
         executor_settings = ExecutorSettings(
             config.progress_interval,
             config.kill_grace,
-            write_patience=config.fence_after,
             fence_after=config.fence_after,
             sentinel_after=config.sentinel_after,
             sentinel=sentinel,
@@ -279,7 +275,6 @@ class Supervisor:
         if poller_incarnation is not None:
             self._incarnations.pop("poller")
             poller_incarnation.scope.cancel()
-        self.stopped_claiming.set()
         running = self.slot.current
         if running is not None:
             with trio.move_on_after(grace):

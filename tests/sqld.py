@@ -58,10 +58,20 @@ def sqld_binary() -> Path:
     return binary
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (all held open while choosing, so none repeats)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
 
 
 class SqldServer:
@@ -69,8 +79,7 @@ class SqldServer:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
-        self.port = free_port()
-        self.admin_port = free_port()
+        self.port, self.admin_port = free_ports(2)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = db_path.parent / (db_path.name + ".log")
 

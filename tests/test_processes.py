@@ -5,7 +5,6 @@ Real time (real child processes, real signals), with short timings (tests/worker
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections import Counter
@@ -19,14 +18,14 @@ import trio
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 
 from .helpers import pid_alive, wait_for_status
-from .workers import WorkerProcess
+from .workers import WorkerProcess, worker_env
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    env = worker_env()
     if backend == "turso":
         env["TURSO_DATABASE_URL"] = request.getfixturevalue("sqld").url
     else:

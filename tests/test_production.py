@@ -17,7 +17,7 @@ from stores import JobStatus, TursoJobStore
 from .conftest import REPO
 from .helpers import pid_alive, wait_for_status
 from .sqld import SqldServer, free_port
-from .workers import WorkerProcess
+from .workers import WorkerProcess, timings, worker_env
 
 pytestmark = pytest.mark.slow
 TOKEN = "tok-prod-SECRET-31"
@@ -68,20 +68,9 @@ def test_an_unreachable_server_is_refused_after_bounded_retries() -> None:
 async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path: Path) -> None:
     """sqld stops mid-job and comes back: the worker survives, the job completes once, and
     the outage is logged once, not per attempt."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
-    env.update({"TURSO_DATABASE_URL": sqld.url, "TURSO_AUTH_TOKEN": TOKEN})
+    env = worker_env(TURSO_DATABASE_URL=sqld.url, TURSO_AUTH_TOKEN=TOKEN)
     store = TursoJobStore(sqld.url)
-    timings = [
-        "--poll-interval",
-        "0.2",
-        "--heartbeat-interval",
-        "0.3",
-        "--stale-after",
-        "12",
-        "--kill-grace",
-        "1",
-    ]
-    worker = WorkerProcess("w-prod", env, tmp_path, timings)
+    worker = WorkerProcess("w-prod", env, tmp_path, timings(stale_after=12))
     try:
         job = await store.create("sleep", {"seconds": 5, "steps": 10})
         later = await store.create("sleep", {"seconds": 0.5, "steps": 1})
@@ -115,20 +104,8 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     """Self-fencing: when the database is unreachable for longer than the lease is safe, the
     worker kills its child before any other worker could reap the job; once the database is
     back the job runs again, and the worker never died."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
-    env.update({"TURSO_DATABASE_URL": sqld.url})
     store = TursoJobStore(sqld.url)
-    timings = [
-        "--poll-interval",
-        "0.2",
-        "--heartbeat-interval",
-        "0.3",
-        "--stale-after",
-        "3",
-        "--kill-grace",
-        "1",
-    ]
-    worker = WorkerProcess("w-prod", env, tmp_path, timings)
+    worker = WorkerProcess("w-prod", worker_env(TURSO_DATABASE_URL=sqld.url), tmp_path)
     try:
         job = await store.create("child", {"seconds": 60})
         with trio.fail_after(30):

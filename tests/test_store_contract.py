@@ -392,3 +392,25 @@ async def test_two_stores_see_one_database(store_factory: StoreFactory) -> None:
     assert c is not None and c.job.id == job.id
     assert await one.claim("w-1") is None
     assert (await one.get(job.id)).worker_id == "w-2"  # type: ignore[union-attr]
+
+
+async def test_views_equal_the_poll_of_each_listed_job(store: JobStore, wall: WallClock) -> None:
+    """views() gives, in one query, exactly what poll() gives job by job, with the filters."""
+    await store.register_types([JobTypeInfo("prep", ("analyzing", "encoding"))])
+    jobs = [await store.create(t) for t in ("prep", "tone", "prep", "tone")]
+    claimed = await store.claim("w")
+    assert claimed is not None
+    await store.update(claimed.lease, stage="analyzing", progress=30)
+    await store.cancel(jobs[3].id)
+    wall.advance(2)
+    for filters in (
+        {},
+        {"status": "pending"},
+        {"type": "prep"},
+        {"status": "pending", "type": "tone"},
+    ):
+        listed = await store.list(**filters)  # type: ignore[arg-type]
+        views = await store.views(**filters)  # type: ignore[arg-type]
+        assert views == [await store.poll(job.id) for job in listed]
+    positions = [v.queue_position for v in await store.views(status="pending")]
+    assert positions == [2, 1]  # newest first: the tone job is second in the queue

@@ -10,21 +10,33 @@ from pathlib import Path
 
 from .conftest import REPO
 
-#: Short real-time timings: self-fence after 3 - 0.6 - 1 = 1.4 s, sentinel after 2.7 s.
-TIMINGS = [
-    "--poll-interval",
-    "0.2",
-    "--heartbeat-interval",
-    "0.3",
-    "--stale-after",
-    "3",
-    "--reaper-interval",
-    "0.5",
-    "--kill-grace",
-    "1",
-    "--shutdown-grace",
-    "2",
-]
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """This process's environment without store or worker settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    return {**env, **extra}
+
+
+def timings(**overrides: float) -> list[str]:
+    """`run` flags for short real-time timings; by default self-fencing after
+    3 - 2 × 0.3 - 1 = 1.4 s and the sentinel after 2.7 s."""
+    values = {
+        "poll_interval": 0.2,
+        "heartbeat_interval": 0.3,
+        "stale_after": 3,
+        "reaper_interval": 0.5,
+        "kill_grace": 1,
+        "shutdown_grace": 2,
+        **overrides,
+    }
+    return [
+        arg
+        for name, value in values.items()
+        for arg in (f"--{name.replace('_', '-')}", f"{value:g}")
+    ]
+
+
+TIMINGS = timings()
 
 
 class WorkerProcess:
