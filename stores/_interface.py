@@ -74,8 +74,10 @@ class JobStore(abc.ABC):
         status: JobStatus | str | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: tuple[float, int] | None = None,
     ) -> builtins.list[JobView]:
-        """Like :meth:`list`, as poll views (one query, not one per job)."""
+        """Like :meth:`list`, as poll views (one query, not one per job). ``before`` is a
+        keyset cursor ``(created_at, id)``: only jobs listed after that one are returned."""
 
     @abc.abstractmethod
     async def cancel(self, id: int) -> Job:
@@ -98,6 +100,16 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         """Record the stage lists and limits of the job types a worker serves."""
+
+    @abc.abstractmethod
+    async def changes(self, since: float, *, limit: int = 500) -> builtins.list[JobView]:
+        """Poll views of the jobs that changed at or after ``since`` (store clock: any write
+        to the row, or a cancel request), oldest change first; one query reading only the
+        changed rows. Live updates call it once per tick for every watcher together."""
+
+    @abc.abstractmethod
+    async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
+        """Ids of the pending jobs in claim order (position = index + 1), at most ``limit``."""
 
     # -- worker side ---------------------------------------------------------------------
 

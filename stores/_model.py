@@ -159,6 +159,12 @@ class JobView:
         """True while running a stage that cannot measure itself (never a made-up number)."""
         return self.status is JobStatus.RUNNING and self.progress is None
 
+    def moved_to(self, queue_position: int) -> JobView:
+        """This pending job's view at another place in the queue (live updates learn of
+        queue moves without re-reading each pending row)."""
+        reason = _pending(queue_position, self.attempt, self.max_attempts, self.error)
+        return attrs.evolve(self, queue_position=queue_position, reason=reason)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the poll keys (times are Unix seconds)."""
         return {
@@ -188,11 +194,7 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
     now = time.time() if now is None else now
     status = job.status
     if status is JobStatus.PENDING:
-        ahead = (queue_position or 1) - 1
-        line = f"pending, {ahead} ahead"
-        if job.attempt > 0 and job.error:
-            line += f"; retry after attempt {job.attempt} of {job.max_attempts}: {job.error}"
-        return line
+        return _pending(queue_position, job.attempt, job.max_attempts, job.error)
     if status is JobStatus.RUNNING:
         if job.cancel_requested:
             since = max(0.0, now - (job.cancel_requested_at or now))
@@ -206,3 +208,10 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
     if status is JobStatus.FAILED:
         return f"failed: {job.error or 'unknown error'} ({job.error_kind or 'permanent'})"
     return "cancelled" + (" while running" if job.started_at is not None else " before it started")
+
+
+def _pending(queue_position: int | None, attempt: int, max_attempts: int, error: str | None) -> str:
+    line = f"pending, {(queue_position or 1) - 1} ahead"
+    if attempt > 0 and error:
+        line += f"; retry after attempt {attempt} of {max_attempts}: {error}"
+    return line

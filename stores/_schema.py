@@ -14,9 +14,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["SCHEMA_VERSION", "history", "job_types", "jobs", "metadata", "migrate"]
+__all__ = [
+    "CHANGED_AT",
+    "SCHEMA_VERSION",
+    "history",
+    "job_types",
+    "jobs",
+    "metadata",
+    "migrate",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = sa.MetaData()
 
@@ -69,6 +77,17 @@ sa.Index(
 )
 # `list --status S`, newest first (not a hot path, but it should not scan either).
 sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
+
+# -- version 2: the HTTP layer --------------------------------------------------------------
+#: When a row last changed in a way a watcher sees: a write bumps ``updated_at`` (progress,
+#: heartbeat, transitions), a cancel request only ``noted_at``. Live updates read the rows
+#: whose stamp moved since the last tick through this index, however large the table.
+CHANGED_AT = sa.func.max(
+    jobs.c.updated_at, sa.func.coalesce(jobs.c.noted_at, sa.literal_column("0"))
+)
+sa.Index("ix_jobs_changed", CHANGED_AT)
+# The unfiltered list, newest first, and its keyset pages.
+sa.Index("ix_jobs_created", jobs.c.created_at, jobs.c.id)
 
 history = sa.Table(
     "job_history",

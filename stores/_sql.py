@@ -22,12 +22,14 @@ from ._runner import ConnectionRunner, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
+    check_cursor,
     check_id,
     check_limit,
     check_max_attempts,
     check_progress,
     check_stage,
     check_status,
+    check_time,
     check_type_name,
     check_worker_id,
     clip_error,
@@ -117,14 +119,24 @@ class SqlJobStore(JobStore):
         return job
 
     def _list_params(
-        self, status: JobStatus | str | None, type: str | None, limit: int, *, views: bool
+        self,
+        status: JobStatus | str | None,
+        type: str | None,
+        limit: int,
+        *,
+        views: bool,
+        before: tuple[float, int] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
         if status is not None:
             params["p_status"] = check_status(status).value
         if type is not None:
             params["p_type"] = check_type_name(type)
-        name = q.list_name(status=status is not None, type_=type is not None, views=views)
+        if before is not None:
+            params["p_before_at"], params["p_before_id"] = check_cursor(before)
+        name = q.list_name(
+            status=status is not None, type_=type is not None, views=views, before=bool(before)
+        )
         return name, params
 
     async def list(
@@ -143,8 +155,9 @@ class SqlJobStore(JobStore):
         status: JobStatus | str | None = None,
         type: str | None = None,
         limit: int = 50,
+        before: tuple[float, int] | None = None,
     ) -> builtins.list[JobView]:
-        name, params = self._list_params(status, type, limit, views=True)
+        name, params = self._list_params(status, type, limit, views=True, before=before)
         now = self._now()
         return [self._view(row, now) for row in await self._rows(name, params)]
 
@@ -223,6 +236,14 @@ class SqlJobStore(JobStore):
             return
 
         await self._runner.run([("UPSERT_TYPE", p) for p in params])
+
+    async def changes(self, since: float, *, limit: int = 500) -> builtins.list[JobView]:
+        params = {"p_since": check_time(since), "p_limit": check_limit(limit)}
+        now = self._now()
+        return [self._view(row, now) for row in await self._rows("CHANGES", params)]
+
+    async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
+        return [row["id"] for row in await self._rows("QUEUE", {"p_limit": check_limit(limit)})]
 
     # -- worker side ---------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from ._schema import history, job_types, jobs
+from ._schema import CHANGED_AT, history, job_types, jobs
 
 __all__ = [
     "CANCEL",
+    "CHANGES",
     "CLAIM_ANY",
     "CLAIM_TYPED",
     "COMPLETE",
@@ -23,6 +24,7 @@ __all__ = [
     "HEARTBEAT",
     "HISTORY",
     "POLL",
+    "QUEUE",
     "REAP",
     "RECORD_CHILD",
     "RELEASE",
@@ -148,13 +150,18 @@ CANCEL = (
 HISTORY = sa.select(history).where(history.c.job_id == bp("p_id")).order_by(history.c.seq)
 
 
-def _list_jobs(*, status: bool, type_: bool, views: bool) -> sa.Select[tuple[object, ...]]:
+def _list_jobs(
+    *, status: bool, type_: bool, views: bool, before: bool = False
+) -> sa.Select[tuple[object, ...]]:
     """The list query for one combination of filters, of rows or of poll views."""
     query = sa.select(*(_VIEW_COLUMNS if views else _RETURN_ALL))
     if status:
         query = query.where(j.status == bp("p_status"))
     if type_:
         query = query.where(j.type == bp("p_type"))
+    if before:  # keyset pagination: strictly after (created_at, id) in newest-first order
+        at, at_id = bp("p_before_at", type_=sa.Float), bp("p_before_id", type_=sa.Integer)
+        query = query.where(sa.tuple_(j.created_at, j.id) < sa.tuple_(at, at_id))
     return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
 
 
@@ -322,8 +329,23 @@ REAP = (
 )
 
 
-def list_name(*, status: bool, type_: bool, views: bool = False) -> str:
-    return f"LIST{'V' if views else ''}_{'S' if status else ''}{'T' if type_ else ''}"
+# -- live updates (the HTTP layer) ---------------------------------------------------------
+
+# Poll views of the rows whose change stamp moved since p_since, oldest change first: an
+# index range scan (ix_jobs_changed), so a tick reads the changed rows and no others.
+CHANGES = (
+    sa.select(*_VIEW_COLUMNS, CHANGED_AT.label("changed_at"))
+    .where(CHANGED_AT >= bp("p_since", type_=sa.Float))
+    .order_by(CHANGED_AT, j.id)
+    .limit(bp("p_limit"))
+)
+# The pending queue in claim order (ids only, from the partial index of pending rows).
+QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
+
+
+def list_name(*, status: bool, type_: bool, views: bool = False, before: bool = False) -> str:
+    flags = f"{'S' if status else ''}{'T' if type_ else ''}{'B' if before else ''}"
+    return f"LIST{'V' if views else ''}_{flags}"
 
 
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can
@@ -335,9 +357,12 @@ STATEMENTS: dict[str, sa.Executable] = {
 }
 STATEMENTS.update(
     {
-        list_name(status=s, type_=t, views=v): _list_jobs(status=s, type_=t, views=v)
+        list_name(status=s, type_=t, views=v, before=b): _list_jobs(
+            status=s, type_=t, views=v, before=b
+        )
         for s in (False, True)
         for t in (False, True)
         for v in (False, True)
+        for b in (False, True)
     }
 )

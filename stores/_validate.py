@@ -14,12 +14,14 @@ __all__ = [
     "MAX_ERROR_CHARS",
     "MAX_PAYLOAD_BYTES",
     "MAX_RESULT_BYTES",
+    "check_cursor",
     "check_id",
     "check_limit",
     "check_max_attempts",
     "check_progress",
     "check_stage",
     "check_status",
+    "check_time",
     "check_type_name",
     "check_worker_id",
     "clip_error",
@@ -113,3 +115,16 @@ def clip_error(message: object) -> str:
         return text
     half = MAX_ERROR_CHARS // 2 - 10
     return f"{text[:half]} [...] {text[-half:]}"
+
+
+def check_time(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidJob(f"a time is a finite number of Unix seconds, got {value!r}")
+    return float(value)
+
+
+def check_cursor(value: object) -> tuple[float, int]:
+    """A keyset cursor: the ``(created_at, id)`` of the last job of the previous page."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise InvalidJob(f"a list cursor is (created_at, id), got {value!r}")
+    return check_time(value[0]), check_id(value[1])

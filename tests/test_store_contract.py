@@ -414,3 +414,70 @@ async def test_views_equal_the_poll_of_each_listed_job(store: JobStore, wall: Wa
         assert views == [await store.poll(job.id) for job in listed]
     positions = [v.queue_position for v in await store.views(status="pending")]
     assert positions == [2, 1]  # newest first: the tone job is second in the queue
+
+
+# -- for the HTTP layer: live updates and keyset pages ---------------------------------------
+
+
+async def test_changes_are_the_rows_written_since_a_time(store: JobStore, wall: WallClock) -> None:
+    """changes(since) gives the poll view of each job written at or after ``since`` (progress,
+    heartbeat, cancel request, transitions), oldest change first, and nothing else."""
+    old = await store.create("tone")
+    wall.advance(10)
+    since = wall.now
+    assert await store.changes(since) == []
+    running = await store.create("tone")
+    c = await store.claim("w")  # takes `old`
+    assert c is not None and c.job.id == old.id
+    wall.advance(1)
+    await store.update(c.lease, stage="encoding", progress=10)
+    views = await store.changes(since)
+    assert [v.id for v in views] == [running.id, old.id]
+    assert views == [await store.poll(v.id) for v in views]
+    wall.advance(1)
+    mark = wall.now
+    await store.heartbeat(c.lease)
+    assert [(v.id, v.updated_at) for v in await store.changes(mark)] == [(old.id, mark)]
+    wall.advance(1)
+    mark = wall.now
+    await store.cancel(old.id)  # a cancel request leaves updated_at (the heartbeat) alone
+    (cancelled,) = await store.changes(mark)
+    assert cancelled.id == old.id and cancelled.cancel_requested and cancelled.updated_at < mark
+    assert len(await store.changes(since, limit=1)) == 1
+
+
+async def test_queue_lists_pending_ids_in_claim_order(store: JobStore) -> None:
+    """queue() is the claim order: the first id is claimed next; non-pending jobs are not in it."""
+    ids = [(await store.create("tone")).id for _ in range(4)]
+    await store.cancel(ids[1])
+    assert await store.queue() == [ids[0], ids[2], ids[3]]
+    assert await store.queue(limit=2) == [ids[0], ids[2]]
+    c = await store.claim("w")
+    assert c is not None and c.job.id == ids[0]
+    assert await store.queue() == [ids[2], ids[3]]
+    moved = (await store.poll(ids[3])).moved_to(1)
+    assert (moved.queue_position, moved.reason) == (1, "pending, 0 ahead")
+
+
+async def test_views_pages_by_keyset(store: JobStore, wall: WallClock) -> None:
+    """views(before=(created_at, id)) continues the newest-first list after that job, even
+    when jobs share a creation time."""
+    ids = []
+    for n in range(5):
+        ids.append((await store.create("tone")).id)
+        if n % 2:
+            wall.advance(1)
+    newest_first = list(reversed(ids))
+    seen: list[int] = []
+    before = None
+    while True:
+        page = await store.views(limit=2, before=before)
+        seen += [v.id for v in page]
+        if len(page) < 2:
+            break
+        before = (page[-1].created_at, page[-1].id)
+    assert seen == newest_first
+    oldest = await store.poll(ids[0])
+    assert await store.views(status="pending", before=(oldest.created_at, oldest.id)) == []
+    with pytest.raises(InvalidJob, match="cursor"):
+        await store.views(before=(1.0,))  # type: ignore[arg-type]

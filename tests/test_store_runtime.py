@@ -195,3 +195,21 @@ async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
         assert got is not None and got.id == job.id
     finally:
         await store.aclose()
+
+
+async def test_a_version_1_database_gains_the_indexes_of_version_2(tmp_path: Path) -> None:
+    """An existing database (schema 1, before the HTTP layer) keeps its jobs and gets the
+    change and list indexes on first use."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        job = await first.create("tone")
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP INDEX ix_jobs_changed")
+        raw.execute("DROP INDEX ix_jobs_created")
+        raw.execute("UPDATE schema_meta SET value = 1 WHERE key = 'version'")
+    async with LocalJobStore(path) as second:
+        assert [v.id for v in await second.changes(0)] == [job.id]
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        (version,) = raw.execute("SELECT value FROM schema_meta").fetchone()
+    assert {"ix_jobs_changed", "ix_jobs_created"} <= names and version == 2
