@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime
+import functools
 import importlib
 import json
 import logging
 import math
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -16,11 +17,12 @@ from typing import Any
 import trio
 
 from actors import JobType
-from stores import JobStatus, JobStore, JobStoreError, JobView, StoreConfigError, store_from_env
+from stores import JobStatus, JobStore, JobStoreError, JobView, store_from_env
 
 from ._config import ConfigError, WorkerConfig
+from ._lifecycle import Service, StartupError, run_service, run_worker
 from ._logging import configure_logging
-from ._supervisor import RestartIntensityExceeded, Supervisor
+from ._supervisor import RestartIntensityExceeded
 
 __all__ = ["main"]
 
@@ -137,10 +139,16 @@ async def cmd_resubmit(store: JobStore, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def iso_utc(at: float) -> str:
+    """``2026-01-02T03:04:05.678Z``: ISO 8601, UTC, milliseconds."""
+    moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 async def cmd_history(store: JobStore, args: argparse.Namespace) -> int:
     for entry in await store.history(parse_id(args.id)):
         print(
-            f"{entry.at:.3f} {entry.from_status or '-':>9} -> {entry.to_status:<9} "
+            f"{iso_utc(entry.at)} {entry.from_status or '-':>9} -> {entry.to_status:<9} "
             f"lease={entry.lease_token} worker={entry.worker_id or '-'} {entry.reason or ''}"
         )
     return EXIT_OK
@@ -172,62 +180,8 @@ async def cmd_watch(store: JobStore, args: argparse.Namespace) -> int:
     return _exit_code(view.status)
 
 
-async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
-    """Refuse to start when the database is unusable: a bounded number of tries."""
-    delay = 0.5
-    for attempt in range(1, attempts + 1):
-        try:
-            await store.list(limit=1)
-            return
-        except StoreConfigError:
-            raise
-        except JobStoreError as exc:
-            if attempt == attempts:
-                raise CliError(
-                    f"the job database is unreachable after {attempts} tries: {exc}"
-                ) from exc
-            log.warning("database not reachable yet (try %d of %d): %s", attempt, attempts, exc)
-            await trio.sleep(delay)
-            delay *= 2
-
-
-async def run_worker(store: JobStore, types: dict[str, JobType], config: WorkerConfig) -> int:
-    """Run until SIGTERM/SIGINT; a second signal stops the running job at once."""
-    await wait_for_store(store)
-    log.info("store ready", extra={"store": repr(store), "worker": config.worker_id})
-    supervisor = Supervisor(store, types, config)
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async with trio.open_nursery() as nursery:
-
-            async def run_then_cancel(task_status: trio.TaskStatus[Supervisor]) -> None:
-                try:
-                    await supervisor.run(task_status=task_status)
-                finally:
-                    nursery.cancel_scope.cancel()
-
-            async def on_signals() -> None:
-                count = 0
-                async for signum in signals:
-                    count += 1
-                    log.info(
-                        "signal %s received",
-                        signal.Signals(signum).name,
-                        extra={"worker": config.worker_id},
-                    )
-                    if count == 1:
-                        nursery.start_soon(supervisor.stop)
-                    else:
-                        supervisor.hurry()
-
-            await nursery.start(run_then_cancel)
-            nursery.start_soon(on_signals)
-    log.info("worker stopped", extra={"worker": config.worker_id})
-    return EXIT_OK
-
-
-async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
-    types = load_job_types(args.handlers)
-    config = WorkerConfig.from_env(
+def _worker_config(args: argparse.Namespace) -> WorkerConfig:
+    return WorkerConfig.from_env(
         worker_id=args.worker_id,
         poll_interval=args.poll_interval,
         heartbeat_interval=args.heartbeat_interval,
@@ -236,12 +190,81 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
         shutdown_grace=args.shutdown_grace,
         kill_grace=args.kill_grace,
     )
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8000`` for IPv6) for ``run --http``."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise CliError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8000, got {text!r}")
+    return host, int(port)
+
+
+def _default_port() -> int:
+    raw = os.environ.get("PORT", "").strip()
+    if not raw:
+        return 8000
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise CliError(f"PORT must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def _http_service(
+    store: JobStore, host: str, port: int, types: dict[str, JobType], config: WorkerConfig
+) -> Service:
+    """The HTTP server as a service for the lifecycle. ``web`` is imported here, not at the
+    top: ``supervisor`` works without the HTTP layer loaded (and never imports it back)."""
+    import web
+
+    try:
+        settings = web.WebSettings.from_env(
+            types=[t.info() for t in types.values()],
+            stale_after=config.stale_after,
+            heartbeat_interval=config.heartbeat_interval,
+        )
+        settings.check_exposure(host)
+    except web.WebConfigError as exc:
+        raise CliError(str(exc)) from None
+    return functools.partial(web.serve_http, store, host, port, settings)
+
+
+def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
+    types = load_job_types(args.handlers)
+    config = _worker_config(args)
+    service = None
+    if args.http is not None:
+        host, port = parse_address(args.http)
+        service = _http_service(store, host, port, types, config)
     code = EXIT_OK
     try:
-        code = await run_worker(store, types, config)
+        await run_worker(store, types, config, service=service)
     except* RestartIntensityExceeded as group:
-        print(f"supervisor: giving up: {group.exceptions[0]}", file=sys.stderr)
+        print(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
         code = EXIT_FAILED
+    except* OSError as group:
+        print(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
+        code = EXIT_USAGE
+    return code
+
+
+async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
+    types = load_job_types(args.handlers)
+    port = _default_port() if args.port is None else args.port
+    service = _http_service(store, args.host, port, types, WorkerConfig.from_env())
+    code = EXIT_OK
+    try:
+        await run_service(store, service)
+    except* OSError as group:
+        print(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
+        code = EXIT_USAGE
     return code
 
 
@@ -260,15 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
         "is a local SQLite file (JOBS_DB_PATH, default ./data/jobs.db) unless "
         "TURSO_DATABASE_URL is set.",
     )
-    parser.add_argument(
-        "--handlers",
-        help="module whose JOB_TYPES to serve "
-        "(default: SUPERVISOR_HANDLERS, else the reference job types)",
+    handlers_help = (
+        "module whose JOB_TYPES to serve (default: SUPERVISOR_HANDLERS, else the reference "
+        "job types); before or after the command"
     )
+    parser.add_argument("--handlers", help=handlers_help)
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="run a worker until SIGTERM/SIGINT (the default)")
     run.add_argument("--worker-id")
+    run.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="also serve the API and dashboard from this worker (see `serve`)",
+    )
     for name in (
         "poll-interval",
         "heartbeat-interval",
@@ -313,6 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("id")
     watch_cmd.add_argument("--interval", type=float, default=0.5)
     sub.add_parser("demo", help="a worker in-process and a few real jobs, shown live")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the HTTP API and the dashboard until SIGTERM/SIGINT "
+        "(SUPERVISOR_API_TOKEN: required off loopback)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    serve.add_argument(
+        "--port", type=int, help="default $PORT, else 8000; 0 picks a free port (logged)"
+    )
+    # The same option after the sub-command (`run --handlers myjobs`); SUPPRESS keeps a value
+    # given before the sub-command when it is not repeated after it.
+    for command in sub.choices.values():
+        command.add_argument("--handlers", default=argparse.SUPPRESS, help=handlers_help)
     return parser
 
 
@@ -326,6 +368,7 @@ COMMANDS = {
     "history": cmd_history,
     "watch": cmd_watch,
     "demo": cmd_demo,
+    "serve": cmd_serve,
 }
 
 
@@ -338,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     try:
         return trio.run(_with_store, COMMANDS[command], args)
-    except (CliError, ConfigError, JobStoreError) as exc:
+    except (CliError, ConfigError, JobStoreError, StartupError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -1,0 +1,128 @@
+"""A process's life: wait for the store, run a worker and/or a service, stop on signals.
+
+``run``, ``run --http`` and ``serve`` share this. The first SIGTERM/SIGINT starts a graceful
+stop of everything (the worker stops claiming and gives its job ``shutdown_grace``; a service
+is told to stop); a second one hurries it (the running job is released at once, a service
+is cut). A worker that gives up (restart intensity) ends the service too.
+
+A *service* (the HTTP server) is any ``async def service(stop, *, task_status)`` that reports
+readiness, runs until ``stop`` is set and then ends by itself. ``supervisor`` defines the
+shape; the CLI hands in ``web.serve_http``, imported only by the commands that serve.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Protocol
+
+import trio
+
+from actors import JobType
+from stores import JobStore, JobStoreError, StoreConfigError
+
+from ._config import WorkerConfig
+from ._supervisor import Supervisor
+
+__all__ = ["Service", "StartupError", "run_service", "run_worker", "wait_for_store"]
+
+log = logging.getLogger("supervisor")
+
+
+class StartupError(Exception):
+    """The process cannot start (the database stays unreachable): one line, exit 2."""
+
+
+class Service(Protocol):
+    async def __call__(self, stop: trio.Event, *, task_status: trio.TaskStatus[str]) -> None: ...
+
+
+async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
+    """Refuse to start when the database is unusable: a bounded number of tries."""
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            await store.list(limit=1)
+            return
+        except StoreConfigError:
+            raise
+        except JobStoreError as exc:
+            if attempt == attempts:
+                raise StartupError(
+                    f"the job database is unreachable after {attempts} tries: {exc}"
+                ) from exc
+            log.warning("database not reachable yet (try %d of %d): %s", attempt, attempts, exc)
+            await trio.sleep(delay)
+            delay *= 2
+
+
+async def run_worker(
+    store: JobStore,
+    types: dict[str, JobType],
+    config: WorkerConfig,
+    *,
+    service: Service | None = None,
+) -> None:
+    """Run a worker (and ``service`` beside it, on the same store object) until signalled.
+
+    Raises ``RestartIntensityExceeded`` (in an exception group) when the worker gives up.
+    Cancellation: the worker is stopped the hard way (its job released, its child dead).
+    """
+    await _run(store, Supervisor(store, types, config), service)
+    log.info("worker stopped", extra={"worker": config.worker_id})
+
+
+async def run_service(store: JobStore, service: Service) -> None:
+    """Run ``service`` alone until signalled (``serve``)."""
+    await _run(store, None, service)
+    log.info("server stopped")
+
+
+async def _run(store: JobStore, supervisor: Supervisor | None, service: Service | None) -> None:
+    await wait_for_store(store)
+    log.info(
+        "store ready",
+        extra={"store": repr(store), "worker": supervisor.worker_id if supervisor else None},
+    )
+    stop_service = trio.Event()
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def run_parts() -> None:
+                try:
+                    async with trio.open_nursery() as parts:
+                        if supervisor is not None:
+                            await parts.start(_worker_then_stop, supervisor, stop_service)
+                        if service is not None:
+                            await parts.start(service, stop_service)
+                finally:
+                    nursery.cancel_scope.cancel()  # everything ended: stop listening
+
+            async def on_signals() -> None:
+                count = 0
+                async for signum in signals:
+                    count += 1
+                    log.info("signal %s received", signal.Signals(signum).name)
+                    if count == 1:
+                        stop_service.set()
+                        if supervisor is not None:
+                            nursery.start_soon(supervisor.stop)
+                    elif supervisor is not None:
+                        supervisor.hurry()
+                    else:
+                        nursery.cancel_scope.cancel()
+
+            nursery.start_soon(on_signals)
+            await run_parts()
+
+
+async def _worker_then_stop(
+    supervisor: Supervisor,
+    stop_service: trio.Event,
+    *,
+    task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await supervisor.run(task_status=task_status)
+    finally:
+        stop_service.set()  # a worker that stopped (or gave up) takes its service along

@@ -1,0 +1,330 @@
+"""The JSON endpoints: create, poll (with ETags), list (keyset pages), cancel, resubmit,
+history, the two event streams, health and what the dashboard needs to know.
+
+Every input is checked here before the store is called, so a refused request writes
+nothing; the store checks again (it is the last line, not the only one).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from stores import HistoryEntry, JobStatus, JobStore, JobStoreError, JobView
+
+from ._errors import ApiError
+from ._settings import WebSettings
+from ._sse import EventStream, all_events, job_events, parse_since
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "PAYLOAD_LIMIT",
+    "ROUTES",
+    "iso_utc",
+]
+
+#: The store's limit on a payload's JSON (``stores`` refuses more; a test pins the two).
+PAYLOAD_LIMIT = 64 * 1024
+#: A request body may be larger than its payload (indentation, the envelope), up to this.
+MAX_BODY_BYTES = 4 * PAYLOAD_LIMIT
+MAX_ID = 2**63 - 1
+MAX_PAGE = 500
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_FIELDS = ("type", "payload", "max_attempts")
+
+
+def iso_utc(at: float) -> str:
+    """``2026-01-02T03:04:05.678Z``: ISO 8601, UTC, milliseconds."""
+    moment = datetime.datetime.fromtimestamp(at, datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _store(request: Request) -> JobStore:
+    store: JobStore = request.app.state.store
+    return store
+
+
+def _settings(request: Request) -> WebSettings:
+    settings: WebSettings = request.app.state.settings
+    return settings
+
+
+def _bad(message: str) -> NoReturn:
+    raise ApiError(400, message)
+
+
+def _job_id(request: Request) -> int:
+    text = str(request.path_params["id"])
+    if not (text.isascii() and text.isdigit() and len(text) <= 19) or not 1 <= int(text) <= MAX_ID:
+        _bad(f"a job id is a positive integer up to {MAX_ID}, got {text[:40]!r}")
+    return int(text)
+
+
+def _query(request: Request, allowed: Iterable[str]) -> dict[str, str]:
+    allowed = tuple(allowed)
+    params = request.query_params
+    for key in params:
+        if key not in allowed:
+            names = ", ".join(allowed) or "none"
+            _bad(f"unknown query parameter {key[:40]!r}: this endpoint takes {names}")
+        if len(params.getlist(key)) > 1:
+            _bad(f"query parameter {key!r} given more than once")
+    return dict(params)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def _cached_json(request: Request, content: Any, etag_of: Any = None) -> Response:
+    """JSON with an ETag (of ``etag_of``, default the body); 304 when the client has it."""
+    body = _dumps(content)
+    etag = _etag(body if etag_of is None else _dumps(etag_of))
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _dumps(content: Any) -> bytes:
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _view(view: JobView, status: int = 200, **headers: str) -> JSONResponse:
+    return JSONResponse(view.to_dict(), status_code=status, headers=headers or None)
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the store answers (one primary-key read, at most one row), else 503."""
+    try:
+        await _store(request).get(1)
+    except JobStoreError as exc:
+        return JSONResponse(
+            {"status": "unavailable", "error": f"the job database does not answer: {exc}"},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok"})
+
+
+async def info(request: Request) -> Response:
+    settings = _settings(request)
+    return JSONResponse(
+        {
+            "types": [{"name": t.name, "stages": list(t.stages)} for t in settings.types],
+            "auth": settings.token is not None,
+            "tick": settings.tick,
+            "stale_after": settings.stale_after,
+            "heartbeat_interval": settings.heartbeat_interval,
+            "payload_limit": PAYLOAD_LIMIT,
+            "now": request.app.state.broadcaster.clock(),
+        }
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise ApiError(413, f"the request body is over {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key[:40]!r}")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(
+            body.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
+    except UnicodeDecodeError:
+        _bad("the body is not UTF-8 text")
+    except RecursionError:
+        _bad("the body's JSON is nested too deeply")
+    except ValueError as exc:
+        _bad(f"the body is not valid JSON: {exc}")
+
+
+def _job_request(data: Any, settings: WebSettings) -> tuple[str, Any, int | None]:
+    if not isinstance(data, dict):
+        _bad('the body must be a JSON object like {"type": "tone", "payload": {"seconds": 5}}')
+    unknown = [k for k in data if k not in _FIELDS]
+    if unknown:
+        _bad(f"unknown field {unknown[0][:40]!r}: a job has {', '.join(_FIELDS)}")
+    type_ = data.get("type")
+    if not isinstance(type_, str) or not _NAME.fullmatch(type_):
+        _bad(
+            f"'type' must be a job type name (a letter, then up to 63 letters, digits, "
+            f"'_', '.' or '-'), got {_short(type_)}"
+        )
+    names = settings.type_names
+    if names and type_ not in names:
+        raise ApiError(422, f"unknown job type {type_!r}: this server runs {', '.join(names)}")
+    max_attempts = data.get("max_attempts")
+    if max_attempts is not None and (
+        isinstance(max_attempts, bool)
+        or not isinstance(max_attempts, int)
+        or not 1 <= max_attempts <= 100
+    ):
+        _bad(f"'max_attempts' must be an integer from 1 to 100, got {_short(max_attempts)}")
+    payload = data.get("payload")
+    size = len(_dumps({} if payload is None else payload))
+    if size > PAYLOAD_LIMIT:
+        raise ApiError(
+            413,
+            f"the payload is {size} bytes of JSON, over the limit of {PAYLOAD_LIMIT} bytes: "
+            "store large data elsewhere and pass a reference (a path or URL)",
+        )
+    return type_, payload, max_attempts
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+async def create_job(request: Request) -> Response:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ApiError(415, "send the job as JSON, with the header Content-Type: application/json")
+    data = _parse_json(await _read_body(request))
+    type_, payload, max_attempts = _job_request(data, _settings(request))
+    store = _store(request)
+    job = await store.create(type_, payload, max_attempts=max_attempts)
+    return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")
+
+
+def _cursor(view: JobView) -> str:
+    return f"{view.created_at!r}_{view.id}"
+
+
+def _parse_cursor(text: str) -> tuple[float, int]:
+    at, _, job_id = text.rpartition("_")
+    try:
+        value = (float(at), int(job_id))
+    except ValueError:
+        value = (math.nan, 0)
+    if not math.isfinite(value[0]) or not 1 <= value[1] <= MAX_ID:
+        _bad(f"'before' is the 'next' cursor of a previous page, got {text[:60]!r}")
+    return value
+
+
+async def list_jobs(request: Request) -> Response:
+    q = _query(request, ("status", "type", "limit", "before"))
+    status = q.get("status")
+    if status is not None and status not in {s.value for s in JobStatus}:
+        _bad(f"unknown status {status[:40]!r}: use one of {', '.join(s.value for s in JobStatus)}")
+    type_ = q.get("type")
+    if type_ is not None and not _NAME.fullmatch(type_):
+        _bad(f"'type' must be a job type name, got {type_[:40]!r}")
+    limit_text = q.get("limit", "50")
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= MAX_PAGE:
+        _bad(f"'limit' must be an integer from 1 to {MAX_PAGE}, got {limit_text[:20]!r}")
+    limit = int(limit_text)
+    before = _parse_cursor(q["before"]) if "before" in q else None
+    views = await _store(request).views(status=status, type=type_, limit=limit + 1, before=before)
+    page = {
+        "jobs": [v.to_dict() for v in views[:limit]],
+        "next": _cursor(views[limit - 1]) if len(views) > limit else None,
+    }
+    now = request.app.state.broadcaster.clock()
+    return _cached_json(request, {**page, "now": now}, etag_of=page)
+
+
+async def get_job(request: Request) -> Response:
+    _query(request, ())
+    view = await _store(request).poll(_job_id(request))
+    return _cached_json(request, view.to_dict())
+
+
+async def cancel_job(request: Request) -> Response:
+    store = _store(request)
+    job = await store.cancel(_job_id(request))
+    view = await store.poll(job.id)
+    # 200: it ended (it was pending, or already cancelled); 202: the worker will end it.
+    return _view(view, 200 if view.status is JobStatus.CANCELLED else 202)
+
+
+async def resubmit_job(request: Request) -> Response:
+    store = _store(request)
+    job = await store.resubmit(_job_id(request))
+    return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")
+
+
+def _entry(entry: HistoryEntry) -> dict[str, Any]:
+    return {
+        "at": iso_utc(entry.at),
+        "from_status": entry.from_status,
+        "to_status": entry.to_status,
+        "worker_id": entry.worker_id,
+        "lease": entry.lease_token,
+        "reason": entry.reason,
+    }
+
+
+async def job_history(request: Request) -> Response:
+    _query(request, ())
+    entries = await _store(request).history(_job_id(request))
+    return JSONResponse({"history": [_entry(e) for e in entries]})
+
+
+async def job_stream(request: Request) -> EventStream:
+    _query(request, ())
+    return await job_events(request, _job_id(request))
+
+
+async def events_stream(request: Request) -> EventStream:
+    q = _query(request, ("since",))
+    return await all_events(request, parse_since(q.get("since")))
+
+
+async def jobs(request: Request) -> Response:
+    # One route per path, so that a wrong method's 405 lists every allowed one.
+    return await (create_job(request) if request.method == "POST" else list_jobs(request))
+
+
+#: (path, endpoint, methods) of the JSON API.
+ROUTES = (
+    ("/healthz", healthz, ["GET"]),
+    ("/api/info", info, ["GET"]),
+    ("/api/jobs", jobs, ["GET", "POST"]),
+    ("/api/jobs/{id}", get_job, ["GET"]),
+    ("/api/jobs/{id}/cancel", cancel_job, ["POST"]),
+    ("/api/jobs/{id}/resubmit", resubmit_job, ["POST"]),
+    ("/api/jobs/{id}/history", job_history, ["GET"]),
+    ("/api/jobs/{id}/events", job_stream, ["GET"]),
+    ("/api/events", events_stream, ["GET"]),
+)

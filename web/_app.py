@@ -1,0 +1,64 @@
+"""The ASGI application: routes, the dashboard's files, errors as JSON, authentication."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from stores import JobStore
+
+from . import _auth
+from ._api import ROUTES
+from ._broadcast import Broadcaster
+from ._errors import EXCEPTION_HANDLERS
+from ._settings import WebSettings
+
+__all__ = ["create_app"]
+
+_STATIC = resources.files("web").joinpath("static")
+
+
+async def dashboard(request: Request) -> Response:
+    page = _STATIC.joinpath("index.html").read_bytes()
+    return Response(page, media_type="text/html", headers=_PAGE_HEADERS)
+
+
+# The page loads only its own script and style and is never framed by another site.
+_PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(
+    store: JobStore, settings: WebSettings, broadcaster: Broadcaster | None = None
+) -> Starlette:
+    """The API and the dashboard over ``store``. ``broadcaster`` feeds the event streams;
+    whoever serves the app runs it (see ``serve_http``); by default a new one is made."""
+    routes: list[BaseRoute] = [Route(path, fn, methods=methods) for path, fn, methods in ROUTES]
+    routes += [
+        Route("/", dashboard, methods=["GET"]),
+        Route("/login", _auth.login, methods=["GET", "POST"]),
+        Route("/logout", _auth.logout, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=str(_STATIC)), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(_auth.AuthMiddleware, settings=settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    app.state.store = store
+    app.state.settings = settings
+    app.state.broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
+    return app

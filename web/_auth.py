@@ -1,0 +1,191 @@
+"""Who may use the API: a bearer token, or the dashboard's session cookie.
+
+With ``SUPERVISOR_API_TOKEN`` set, every request but ``GET /healthz`` and the login form
+needs ``Authorization: Bearer <token>`` or the session cookie the login form sets (HttpOnly,
+SameSite=Strict, Secure over HTTPS). The cookie holds an HMAC of the token, not the token,
+and changing the token ends every session. Comparisons hash both sides first, so they take
+the same time whatever the guess (length included). Neither the token nor the cookie is
+ever logged.
+
+Without a token (loopback only, see ``WebSettings.check_exposure``), requests must name a
+loopback host: a web page elsewhere cannot reach the API through DNS rebinding. Whatever
+the mode, a state-changing request authenticated by a cookie (or by nothing) is refused when
+its ``Origin`` is another site.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.cookies
+from importlib import resources
+from urllib.parse import parse_qs, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ._errors import error_response
+from ._settings import WebSettings, is_loopback
+
+__all__ = ["COOKIE", "AuthMiddleware", "login", "login_page", "logout"]
+
+COOKIE = "mj_session"
+PUBLIC = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("HEAD", "/healthz"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+        ("POST", "/logout"),
+    }
+)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_SESSION_LABEL = b"media-jobs dashboard session v1"
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison, whatever the lengths."""
+    return hmac.compare_digest(_digest(given), _digest(expected))
+
+
+def session_value(token: str) -> str:
+    return hmac.new(token.encode(), _SESSION_LABEL, hashlib.sha256).hexdigest()
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _cookie(headers: dict[str, str]) -> str | None:
+    jar = http.cookies.SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except http.cookies.CookieError:
+        return None
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None else None
+
+
+def authenticate(settings: WebSettings, headers: dict[str, str]) -> str | None:
+    """How the request proved itself: "bearer", "cookie", "open" (no token set), or None."""
+    token = settings.token
+    if token is None:
+        return "open"
+    scheme, _, given = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and given and same_secret(given.strip(), token):
+        return "bearer"
+    cookie = _cookie(headers)
+    if cookie is not None and same_secret(cookie, session_value(token)):
+        return "cookie"
+    return None
+
+
+def _cross_site(headers: dict[str, str]) -> bool:
+    """True when a browser says the request comes from a page of another site."""
+    origin = headers.get("origin")
+    if origin is None:
+        return False  # not sent by a browser's cross-site request (curl, same-origin GET)
+    return urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+
+
+class AuthMiddleware:
+    """Pure ASGI (streams pass through untouched); see the module docstring."""
+
+    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        headers = _headers(scope)
+        method, path = scope["method"], scope["path"]
+        if self.settings.token is None:
+            host = urlsplit(f"//{headers.get('host', '')}").hostname or ""
+            if not is_loopback(host):
+                return error_response(
+                    403,
+                    "this server has no SUPERVISOR_API_TOKEN and answers only to localhost "
+                    "addresses",
+                )
+        how = authenticate(self.settings, headers)
+        if how is None and (method, path) not in PUBLIC:
+            if method == "GET" and path == "/" and "text/html" in headers.get("accept", ""):
+                return login_page(status=401)
+            return error_response(
+                401,
+                "missing or wrong token: send Authorization: Bearer <SUPERVISOR_API_TOKEN>, or "
+                "log in at /",
+                {"WWW-Authenticate": 'Bearer realm="media-jobs"'},
+            )
+        if method not in SAFE_METHODS and how != "bearer" and _cross_site(headers):
+            return error_response(403, "cross-site request refused: use the dashboard's own page")
+        return None
+
+
+def login_page(*, status: int = 200, message: str = "") -> HTMLResponse:
+    template = resources.files("web").joinpath("static/login.html").read_text("utf-8")
+    body = template.replace("<!--MESSAGE-->", _escape(message))
+    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+async def login(request: Request) -> Response:
+    """The login form (GET); its POST: the right token sets the session cookie and goes to
+    the dashboard, a wrong one shows the form again (401)."""
+    settings: WebSettings = request.app.state.settings
+    if request.method == "GET":
+        return login_page()
+    if settings.token is None:
+        return RedirectResponse("/", status_code=303)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > 4096:
+            return login_page(status=413, message="That is too long to be a token.")
+    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+    given = (fields.get("token") or [""])[0].strip()
+    if not same_secret(given, settings.token):
+        return login_page(status=401, message="Wrong token. Ask whoever runs this server.")
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        session_value(settings.token),
+        httponly=True,
+        samesite="strict",
+        secure=_https(request),
+        path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=_https(request)
+    )
+    return response
+
+
+def _https(request: Request) -> bool:
+    # Render (and most platforms) terminate TLS in front and say so in X-Forwarded-Proto.
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    return request.url.scheme == "https" or forwarded == "https"

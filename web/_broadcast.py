@@ -1,0 +1,282 @@
+"""Live updates: one task per server reads what changed, for every open stream together.
+
+Rationale. On Turso every row read is billed, and a dashboard is a page people leave open.
+A query per watcher per tick would make the bill grow with the audience; instead one
+:class:`Broadcaster` asks the store, once per tick and only while someone watches, for the
+jobs whose change stamp moved (``JobStore.changes``, an index range scan that reads the
+changed rows only), and fans the views out to the subscribers. When a job entered or left
+the queue, a second query (``JobStore.queue``, the pending ids in claim order) tells every
+pending job's new position. Nobody watching: no query at all.
+
+Time and skew. The stamps are the writers' wall clocks (workers on other hosts). Each tick
+asks for changes since the previous tick's start minus a ``margin`` (2 s): a writer whose
+clock runs up to that much behind ours is still seen, and rows seen twice are dropped by
+comparing what a watcher can see of them. A writer running ahead is only re-read.
+
+Heartbeats. A heartbeat moves ``updated_at`` and nothing else, and it is sent like any other
+change: the dashboard's "last heartbeat" age and its stale warning must come from the
+database, and a job in a stage that cannot measure itself writes nothing but heartbeats.
+It costs one small event per running job per heartbeat interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from stores import JobStatus, JobStore, JobStoreError, JobView
+
+__all__ = ["Broadcaster", "Message", "Subscription", "newer"]
+
+log = logging.getLogger("web")
+
+#: One server-sent event: (event name, id, data as JSON text).
+Message = tuple[str, str, str]
+
+
+def _seen(view: JobView) -> tuple[Any, ...]:
+    """What a watcher can see of a job, apart from the wording of ``reason``."""
+    return (view.updated_at, view.status, view.cancel_requested, view.queue_position)
+
+
+def newer(view: JobView, than: JobView | None) -> bool:
+    """True if ``view`` should replace ``than`` for a watcher of that job: a later write, a
+    cancel request (which leaves ``updated_at`` alone), or a move in the queue."""
+    if than is None:
+        return True
+    if view.updated_at != than.updated_at:
+        return view.updated_at > than.updated_at
+    if view.cancel_requested != than.cancel_requested:
+        return view.cancel_requested
+    return _seen(view) != _seen(than)
+
+
+def view_data(view: JobView) -> str:
+    return json.dumps(view.to_dict(), separators=(",", ":"))
+
+
+@attrs.define(eq=False)
+class Subscription:
+    """One open stream: every job (``job_id`` None) or one job. The broadcaster closes it
+    when the server stops, when it falls too far behind, or (one job) after a final state."""
+
+    job_id: int | None
+    send: trio.MemorySendChannel[Message]
+    receive: trio.MemoryReceiveChannel[Message]
+    last: JobView | None = None
+    closed: bool = False
+
+    def close(self) -> None:
+        """End the stream once the messages already queued are read."""
+        self.closed = True
+        self.send.close()
+
+    def put(self, message: Message) -> bool:
+        """Queue ``message``; a subscriber too slow to keep up is closed (its client
+        reconnects with ``Last-Event-ID`` and catches up). False once closed."""
+        if self.closed:
+            return False
+        try:
+            self.send.send_nowait(message)
+        except trio.WouldBlock:
+            self.close()
+            return False
+        return True
+
+    def offer(self, view: JobView, event_id: str) -> None:
+        """Pass ``view`` of this subscription's job on if it is news; close after a final one."""
+        if not newer(view, self.last):
+            return
+        self.last = view
+        if self.put(("job", event_id, view_data(view))) and view.status.terminal:
+            self.close()
+
+
+class Broadcaster:
+    """Reads the job table's changes once per tick and fans them out; see the module doc."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        interval: float = 0.5,
+        margin: float = 2.0,
+        limit: int = 500,
+        queue_limit: int = 1000,
+        buffer: int = 256,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.margin = margin
+        self.limit = limit
+        self.queue_limit = queue_limit
+        self.clock = clock
+        self._buffer = buffer
+        self._subscribers: set[Subscription] = set()
+        self._wake = trio.Event()
+        self._closed = False
+        self._cursor: float | None = None
+        self._sent: dict[int, tuple[Any, ...]] = {}
+        self._queue: list[int] | None = None
+        self._failing = False
+        #: Store queries made so far (for tests and benchmarks: flat in the watcher count).
+        self.queries = 0
+        self.ticks = 0
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._subscribers)} subscribers"
+        return f"<Broadcaster {state} every {self.interval:g}s queries={self.queries}>"
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    def subscribe(self, job_id: int | None = None) -> Subscription:
+        """A new subscription (all jobs, or one); already closed if the server is stopping."""
+        send, receive = trio.open_memory_channel[Message](self._buffer)
+        subscription = Subscription(job_id, send, receive)
+        if self._closed:
+            subscription.close()
+        else:
+            self._subscribers.add(subscription)
+            self._wake.set()
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        subscription.close()
+
+    def close(self) -> None:
+        """End every stream now and refuse new ones (the server is stopping)."""
+        self._closed = True
+        for subscription in list(self._subscribers):
+            self.unsubscribe(subscription)
+
+    def event_id(self, at: float) -> str:
+        return f"{at:.6f}"
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Tick while anyone watches, until cancelled.
+
+        Cancellation: a store call in flight completes first (the store shields it); every
+        open stream is closed on the way out, so their responses end.
+        """
+        task_status.started()
+        try:
+            while True:
+                if not self._subscribers:
+                    # Nobody watches: forget the cursor and read nothing until someone does.
+                    self._cursor, self._queue = None, None
+                    self._sent.clear()
+                    self._wake = trio.Event()
+                    await self._wake.wait()
+                await self.tick()
+                await trio.sleep(self.interval)
+        finally:
+            self.close()
+
+    async def tick(self) -> None:
+        """One read of the changes (and of the queue, if it moved), fanned out."""
+        started = self.clock()
+        since = (self._cursor if self._cursor is not None else started) - self.margin
+        try:
+            views = await self.store.changes(since, limit=self.limit)
+            self.queries += 1
+            fresh = [v for v in views if self._sent.get(v.id) != _seen(v)]
+            queue = await self._read_queue(fresh) if self._queue_moved(fresh) else None
+        except JobStoreError as exc:
+            if not self._failing:
+                log.warning("live updates paused: %s", exc)
+                self._failing = True
+            return
+        if self._failing:
+            log.info("live updates resumed")
+            self._failing = False
+        self.ticks += 1
+        self._cursor = self._advance(started, views)
+        for view in fresh:
+            self._sent[view.id] = _seen(view)
+        if len(self._sent) > 4 * self.limit:  # rows older than the window are not re-read
+            self._sent = {v.id: _seen(v) for v in views}
+        self._fan_out(self.event_id(started), views, fresh, queue)
+
+    def _advance(self, started: float, views: list[JobView]) -> float:
+        if len(views) < self.limit:
+            return started
+        # A full batch: continue after the last change read (plus the margin it subtracts).
+        last = max(v.updated_at for v in views) + self.margin
+        if self._cursor is not None and last <= self._cursor:
+            # More than `limit` rows share one stamp: skip past them; watchers of the whole
+            # table reload (a "reset" event), watchers of one job get its next change.
+            last = self._cursor + 1e-3
+            for subscription in list(self._subscribers):
+                if subscription.job_id is None:
+                    subscription.put(("reset", self.event_id(started), "{}"))
+        return min(last, started)
+
+    def _queue_moved(self, fresh: list[JobView]) -> bool:
+        if not any(s.job_id is None or _pending(s.last) for s in self._subscribers):
+            return False  # nobody shows a queue position
+        if self._queue is None:
+            return True
+        known = set(self._queue)
+        # A job joined the queue (created, retried, released) or left it (claimed, cancelled).
+        return any(v.status is JobStatus.PENDING or v.id in known for v in fresh)
+
+    async def _read_queue(self, fresh: list[JobView]) -> list[int]:
+        queue = await self.store.queue(limit=self.queue_limit)
+        self.queries += 1
+        self._queue = queue
+        return queue
+
+    def _fan_out(
+        self, event_id: str, views: list[JobView], fresh: list[JobView], queue: list[int] | None
+    ) -> None:
+        by_id = {v.id: v for v in views}
+        positions = {job_id: n for n, job_id in enumerate(queue or (), start=1)}
+        queue_data = None
+        if queue is not None:
+            complete = len(queue) < self.queue_limit
+            queue_data = json.dumps({"pending": queue, "complete": complete})
+        job_messages = [("job", event_id, view_data(v)) for v in fresh]
+        for subscription in list(self._subscribers):
+            if subscription.job_id is None:
+                for message in job_messages:
+                    subscription.put(message)
+                if queue_data is not None:
+                    subscription.put(("queue", event_id, queue_data))
+                continue
+            view = by_id.get(subscription.job_id, subscription.last)
+            if view is None:
+                continue
+            position = positions.get(view.id)
+            if position is not None and view.status is JobStatus.PENDING:
+                view = view.moved_to(position)
+            subscription.offer(view, event_id)
+        self._subscribers = {s for s in self._subscribers if not s.closed}
+
+    def catch_up_from(self, last_event_id: str | None) -> float | None:
+        """The time to replay from for a reconnecting client (its ``Last-Event-ID``), or None
+        when it is missing, malformed, in the future or too old to replay (reload instead)."""
+        if not last_event_id:
+            return None
+        try:
+            at = float(last_event_id)
+        except ValueError:
+            return None
+        now = self.clock()
+        if not math.isfinite(at) or at > now + self.margin or at < now - 600:
+            return None
+        return at
+
+
+def _pending(view: JobView | None) -> bool:
+    return view is not None and view.status is JobStatus.PENDING
