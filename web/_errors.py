@@ -77,6 +77,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers or {})
     message = _REASONS.get(exc.status_code, str(exc.detail))
     if exc.status_code == 405 and "Allow" in headers:
+        headers["Allow"] = ", ".join(sorted(m.strip() for m in headers["Allow"].split(",")))
         message = f"method {request.method} not allowed here: use {headers['Allow']}"
     return error_response(exc.status_code, message, headers)
 

@@ -44,10 +44,12 @@ async def serve_http(
     settings: WebSettings,
     stop: trio.Event,
     *,
+    broadcaster: Broadcaster | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the API and dashboard on ``host:port`` until ``stop`` is set; reports the URL
-    it listens on (``port`` 0 picks a free one) through ``task_status``.
+    it listens on (``port`` 0 picks a free one) through ``task_status``. The live updates
+    come from ``broadcaster`` (default: a new one on ``store``), which this runs.
 
     Raises :class:`WebConfigError` before listening when a non-loopback host has no token,
     ``OSError`` when the address is taken.
@@ -56,7 +58,7 @@ async def serve_http(
     way: the event streams end, requests in flight get ``GRACEFUL_TIMEOUT`` seconds.
     """
     settings.check_exposure(host)
-    broadcaster = Broadcaster(store, interval=settings.tick)
+    broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     app = create_app(store, settings, broadcaster)
 
     async def shutdown_trigger() -> None:

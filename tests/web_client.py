@@ -1,0 +1,100 @@
+"""Helpers for the HTTP tests and benchmarks: a server in-process, and an SSE reader."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import httpx
+import trio
+
+from stores import JobStore
+from web import Broadcaster, WebSettings, serve_http
+
+from .conftest import REPO
+
+POLL_KEYS = {
+    "id",
+    "type",
+    "status",
+    "stage",
+    "stages",
+    "progress",
+    "indeterminate",
+    "queue_position",
+    "attempt",
+    "error",
+    "error_kind",
+    "created_at",
+    "updated_at",
+}
+LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
+
+
+@attrs.define
+class Server:
+    url: str
+    store: JobStore
+    broadcaster: Broadcaster
+    client: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    store: JobStore, settings: WebSettings | None = None, *, tick: float = 0.1
+) -> AsyncIterator[Server]:
+    """The real server (Hypercorn, Trio) on a free loopback port, stopped on exit."""
+    settings = settings or WebSettings(tick=tick)
+    broadcaster = Broadcaster(store, interval=settings.tick)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            lambda task_status: serve_http(
+                store,
+                "127.0.0.1",
+                0,
+                settings,
+                stop,
+                broadcaster=broadcaster,
+                task_status=task_status,
+            )
+        )
+        try:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                yield Server(url, store, broadcaster, client)
+        finally:
+            stop.set()
+
+
+@attrs.define
+class Event:
+    event: str
+    id: str | None
+    data: str
+
+    def json(self) -> Any:
+        return json.loads(self.data)
+
+
+async def sse(response: httpx.Response) -> AsyncIterator[Event]:
+    """The events of a text/event-stream response, as they arrive."""
+    fields: dict[str, list[str]] = {}
+    async for line in response.aiter_lines():
+        if line == "":
+            if "data" in fields:
+                yield Event(
+                    fields.get("event", ["message"])[0],
+                    fields.get("id", [None])[0],
+                    "\n".join(fields["data"]),
+                )
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            fields.setdefault(name, []).append(value.removeprefix(" "))
+
+
+__all__ = ["LISTENING", "POLL_KEYS", "REPO", "Event", "Server", "running_server", "sse"]
