@@ -1,0 +1,207 @@
+"""The dashboard in a real headless Chromium (Debian's package), driven by Playwright, against
+`python -m supervisor run --http` (a real worker with real ffmpeg, serving the page)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from .conftest import REPO
+from .web_client import LISTENING
+from .workers import timings
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "tok-dashboard-SECRET-42424242"
+WAIT_MS = 60_000
+
+# Records every state each job card shows (a MutationObserver sees every render, so a
+# "cancelling…" that lasts a few milliseconds is seen too).
+RECORD_STATES = """
+window.__states = {};
+new MutationObserver(() => {
+  for (const li of document.querySelectorAll("li.job")) {
+    const seen = (window.__states[li.dataset.id] ||= []);
+    const text = li.querySelector(".state").textContent;
+    if (seen[seen.length - 1] !== text) seen.push(text);
+  }
+}).observe(document.body, { childList: true, subtree: true, characterData: true });
+"""
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    """`run --http` on a free port with a token, in its own folder; yields its URL."""
+    out = tmp_path / "out"
+    for folder in (tmp_path / "adir.mp3", out / "adir.mp3"):  # an output ffmpeg cannot open
+        folder.mkdir(parents=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))},
+        "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
+        "SUPERVISOR_OUTPUT_DIR": str(out),
+        "SUPERVISOR_API_TOKEN": TOKEN,
+        "SUPERVISOR_EVENTS_INTERVAL": "0.25",
+    }
+    log_path = tmp_path / "server.log"
+    argv = [sys.executable, "-m", "supervisor", "run", "--http", "127.0.0.1:0"]
+    argv += timings(heartbeat_interval=1, stale_after=10, kill_grace=1)
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := LISTENING.search(log_path.read_text())):
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0, log_path.read_text()
+    assert TOKEN not in log_path.read_text()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[BrowserContext]:
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1100, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def log_in(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.get_by_label("API token")).to_be_visible()
+    page.get_by_label("API token").fill("wrong-token-0000000000")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator(".message")).to_contain_text("Wrong token")
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#conn")).to_have_text("live", timeout=WAIT_MS)
+
+
+def submit(page: Page, type_: str, payload: str) -> int:
+    """Create a job with the page's form; returns its id."""
+    with page.expect_response(re.compile(r"/api/jobs$")) as created:
+        page.locator("#create-type").select_option(type_)
+        page.locator("#create-payload").fill(payload)
+        page.locator("#create-submit").click()
+    assert created.value.status == 201, created.value.text()
+    job_id: int = created.value.json()["id"]
+    return job_id
+
+
+def card(page: Page, job_id: int) -> Any:
+    return page.locator(f'li.job[data-id="{job_id}"]')
+
+
+def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: BrowserContext) -> None:
+    """Log in; create a tone job and watch its bar move; cancel a queued-then-running job and
+    see "cancelling…" then "cancelled"; resubmit a failed job, linked both ways; read a
+    failure's ffmpeg output and a job's history; filter; untrusted text stays text."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, served)
+    page.evaluate(RECORD_STATES)
+
+    tone = submit(page, "tone", '{"seconds": 6, "realtime": true}')
+    later = submit(page, "child", '{"seconds": 60}')
+    expect(card(page, later).locator(".position")).to_have_text("#1 in queue")
+    label = card(page, tone).locator(".progress-label")
+    expect(label).to_have_attribute("data-progress", re.compile(r"\d"), timeout=WAIT_MS)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline:
+        value = label.get_attribute("data-progress") if label.count() else None
+        if value:
+            seen.add(value)
+        time.sleep(0.1)
+    assert len(seen) >= 2, seen
+    expect(card(page, tone).locator(".stepper li.current")).to_have_text("encoding")
+    expect(card(page, tone).locator(".heartbeat")).to_contain_text("heartbeat")
+    expect(card(page, tone)).to_have_attribute("data-status", "completed", timeout=WAIT_MS)
+
+    expect(card(page, later)).to_have_attribute("data-status", "running", timeout=WAIT_MS)
+    expect(card(page, later).locator("progress")).not_to_have_attribute("value", re.compile("."))
+    card(page, later).get_by_role("button", name="Cancel").click()
+    expect(card(page, later)).to_have_attribute("data-status", "cancelled", timeout=WAIT_MS)
+    states = page.evaluate(f"window.__states[{later}]")
+    assert states[-2:] == ["cancelling…", "cancelled"], states
+
+    failing = submit(page, "fail", '{"message": "<img src=x onerror=\\"window.__pwned=1\\">"}')
+    expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    expect(card(page, failing).locator(".reason")).to_contain_text('<img src=x onerror="')
+    assert page.evaluate("window.__pwned") is None and page.locator("li.job img").count() == 0
+    with page.expect_response(re.compile(r"/resubmit$")) as resubmitted:
+        card(page, failing).get_by_role("button", name="Resubmit").click()
+    again = resubmitted.value.json()["id"]
+    expect(card(page, again).locator("a.retry-of")).to_have_text(f"resubmit of #{failing}")
+    expect(card(page, failing).locator("a.retried-as")).to_have_text(f"resubmitted as #{again}")
+
+    broken = submit(page, "tone", '{"seconds": 1, "output": "adir.mp3"}')
+    expect(card(page, broken)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    card(page, broken).locator("details.stderr summary").click()
+    expect(card(page, broken).locator("details.stderr pre")).to_contain_text("Is a directory")
+
+    card(page, later).locator("a.title").click()
+    expect(page.locator("#detail-title")).to_have_text(f"#{later} child")
+    # created, claimed, cancel requested, cancelled
+    expect(page.locator("#timeline li")).to_have_count(4, timeout=WAIT_MS)
+    expect(page.locator("#timeline li").last).to_contain_text("running → cancelled")
+    expect(page.locator("#timeline time").first).to_have_attribute("datetime", re.compile("Z$"))
+    page.locator("#detail-close").click()
+
+    page.locator("#filter-status").select_option("failed")
+    expect(page.locator("#finished li.job")).not_to_have_count(0)
+    for status in page.locator("li.job").evaluate_all("els => els.map(e => e.dataset.status)"):
+        assert status == "failed"
+    assert errors == []
+
+
+def test_it_fits_a_phone_and_falls_back_to_polling(served: str, browser: BrowserContext) -> None:
+    """At a phone's width nothing overflows sideways; with the event stream refused the page
+    polls (with ETags) and still shows new jobs."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.route("**/api/events*", lambda route: route.fulfill(status=503, body="{}"))
+    log_in_polling(page, served)
+    expect(page.locator("#conn")).to_have_text("polling", timeout=WAIT_MS)
+    job = submit(page, "sleep", '{"seconds": 2, "steps": 4}')
+    expect(card(page, job)).to_have_attribute("data-status", "completed", timeout=WAIT_MS)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, width
+    box = card(page, job).bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+
+
+def log_in_polling(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_label("API token").fill(TOKEN)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#create-type")).to_have_value("tone", timeout=WAIT_MS)
