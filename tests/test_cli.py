@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .conftest import REPO
-from .workers import TIMINGS
+from .web_client import LISTENING
+from .workers import TIMINGS, timings
+
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
 POLL_KEYS = {
     "id",
@@ -29,7 +37,18 @@ POLL_KEYS = {
     "created_at",
     "updated_at",
 }
-COMMANDS = ["run", "submit", "status", "list", "cancel", "resubmit", "history", "watch", "demo"]
+COMMANDS = [
+    "run",
+    "submit",
+    "status",
+    "list",
+    "cancel",
+    "resubmit",
+    "history",
+    "watch",
+    "demo",
+    "serve",
+]
 
 
 @pytest.fixture
@@ -103,6 +122,9 @@ def test_submit_prints_only_the_id_and_status_json_has_the_poll_keys(
         (["submit", "tone", "--payload", '{"x": "' + "y" * 70_000 + '"}'], "over the limit"),
         (["resubmit", "7"], "job 7 not found"),
         (["run", "--heartbeat-interval", "30", "--stale-after", "40"], "stale_after"),
+        (["run", "--http", "8000"], "--http takes HOST:PORT"),
+        (["serve", "--host", "0.0.0.0"], "refusing to serve on 0.0.0.0 without SUPERVISOR_API"),
+        (["run", "--http", "[::]:0"], "refusing to serve on :: without SUPERVISOR_API_TOKEN"),
     ],
 )
 def test_errors_are_one_clear_line(env: dict[str, str], args: list[str], message: str) -> None:
@@ -142,6 +164,8 @@ def test_watch_exit_status_says_how_the_job_ended(
     assert cli(env, "watch", long.strip()).returncode == 3
     history = cli(env, "history", long.strip()).stdout
     assert "cancelled" in history
+    times = [line.split()[0] for line in history.splitlines()]
+    assert times and all(re.fullmatch(ISO, t) for t in times), history
 
 
 def test_demo_finishes_on_its_own(env: dict[str, str], tmp_path: Path) -> None:
@@ -183,3 +207,123 @@ def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: P
     assert status["stages"] == ["shouting"] and status["progress"] == 100
     missing = cli(env, "--handlers", "no_such_module", "submit", "x")
     assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
+
+
+def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) -> None:
+    """`submit --handlers M` and `run --handlers M` work like `--handlers M submit`."""
+    (tmp_path / "after_handlers.py").write_text(
+        "from supervisor import JobType\n"
+        "async def hello(ctx, payload):\n"
+        "    await ctx.set_stage('greeting', 100)\n"
+        "    return 'hello'\n"
+        "JOB_TYPES = [JobType('hello', hello, stages=('greeting',))]\n"
+    )
+    env = {**env, "PYTHONPATH": str(tmp_path)}
+    submitted = cli(env, "submit", "--handlers", "after_handlers", "hello")
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", "--handlers", "after_handlers", *TIMINGS],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert cli(env, "watch", job).returncode == 0
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    assert cli(env, "submit", "hello", "--handlers", "no_such_module").returncode == 2
+
+
+class Served:
+    """A `serve` or `run --http` process on a free port; its URL comes from its log."""
+
+    def __init__(self, env: dict[str, str], args: list[str], log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "supervisor", *args], cwd=REPO, env=env, stderr=out
+            )
+        deadline = time.monotonic() + 60
+        while not (found := LISTENING.search(log.read_text())):
+            assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        self.url = found.group(1)
+
+    def request(
+        self, path: str, body: bytes | None = None, token: str | None = None
+    ) -> tuple[int, dict]:  # type: ignore[type-arg]
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.url + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+def test_serve_with_a_token_answers_and_stops_on_sigterm(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`serve` on $PORT (0: any free port) with a token: health is open, the API needs the
+    token; SIGTERM stops it with exit 0; the token is never printed."""
+    token = "tok-cli-SECRET-9f8e7d6c5b4a"
+    served = Served(
+        {**env, "PORT": "0", "SUPERVISOR_API_TOKEN": token}, ["serve"], tmp_path / "s.log"
+    )
+    try:
+        assert served.request("/healthz") == (200, {"status": "ok"})
+        assert served.request("/api/jobs")[0] == 401
+        status, page = served.request("/api/jobs", token=token)
+        assert status == 200 and page["jobs"] == [] and page["next"] is None
+    finally:
+        assert served.stop() == 0
+    log = served.log.read_text()
+    assert token not in log and "server stopped" in log
+
+
+def test_a_short_token_or_a_bad_port_is_one_line(env: dict[str, str]) -> None:
+    """A token too short to be safe, a malformed $PORT, or a taken port: exit 2, one line."""
+    short = cli({**env, "SUPERVISOR_API_TOKEN": "hunter2"}, "serve")
+    assert short.returncode == 2 and "at least 16" in short.stderr and "hunter2" not in short.stderr
+    bad = cli({**env, "PORT": "eighty"}, "serve")
+    assert bad.returncode == 2 and "PORT must be a port number" in bad.stderr
+    for result in (short, bad):
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_serve_on_a_taken_port_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    """A second server on the same port says it cannot listen, exit 2."""
+    first = Served(env, ["serve", "--port", "0"], tmp_path / "first.log")
+    try:
+        port = first.url.rsplit(":", 1)[1]
+        second = cli(env, "serve", "--port", port)
+        assert second.returncode == 2, second.stderr
+        assert f"cannot serve on 127.0.0.1:{port}" in second.stderr.strip().splitlines()[-1]
+    finally:
+        assert first.stop() == 0
+
+
+def test_run_http_wakes_its_own_worker_at_once(env: dict[str, str], tmp_path: Path) -> None:
+    """With `run --http`, a job created through the API starts at once, although the
+    worker would otherwise poll only every 30 s."""
+    args = ["run", "--http", "127.0.0.1:0", *timings(poll_interval=30)]
+    served = Served(env, args, tmp_path / "w.log")
+    try:
+        time.sleep(1)  # the worker's first idle claim is behind it: now it waits 30 s
+        started = time.monotonic()
+        status, view = served.request("/api/jobs", json.dumps({"type": "sleep"}).encode())
+        assert status == 201
+        while view["status"] != "completed":
+            assert time.monotonic() - started < 20, view
+            time.sleep(0.1)
+            view = served.request(f"/api/jobs/{view['id']}")[1]
+    finally:
+        assert served.stop() == 0

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from .conftest import REPO
 from .web_client import LISTENING
 from .workers import timings
 

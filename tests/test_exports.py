@@ -100,12 +100,17 @@ def test_supervisor_and_actors_exports() -> None:
 
 
 def test_imports_point_one_way() -> None:
-    """stores imports nothing of the worker; actors nothing of the supervisor."""
+    """stores imports nothing of the worker; actors nothing of the supervisor; neither
+    imports the HTTP layer, which imports only stores."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    forbidden = {"stores": {"actors", "supervisor"}, "actors": {"supervisor"}}
+    forbidden = {
+        "stores": {"actors", "supervisor", "web"},
+        "actors": {"supervisor", "web"},
+        "web": {"actors", "supervisor"},
+    }
     for package, banned in forbidden.items():
         for path in (root / package).glob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
@@ -116,3 +121,33 @@ def test_imports_point_one_way() -> None:
                     names = [node.module]
                 for name in names:
                     assert name.split(".")[0] not in banned, f"{path.name} imports {name}"
+
+
+def test_web_exports() -> None:
+    """`web` exports its few names; none shows a private module path."""
+    import web
+
+    assert set(web.__all__) == {
+        "TOKEN_ENV",
+        "Broadcaster",
+        "WebConfigError",
+        "WebSettings",
+        "create_app",
+        "is_loopback",
+        "serve_http",
+    }
+    for name in web.__all__:
+        assert not getattr(getattr(web, name), "__module__", "web").startswith("web._"), name
+
+
+def test_supervisor_loads_web_only_when_serving() -> None:
+    """Importing supervisor (and running its CLI's other commands) never imports web or
+    its server stack: the HTTP layer is imported inside `serve` and `run --http`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, supervisor, supervisor._cli; "
+        "assert not {'web', 'starlette', 'hypercorn'} & set(sys.modules), sorted(sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
