@@ -12,6 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 import yaml
@@ -20,7 +21,7 @@ from stores import JobStatus, TursoJobStore
 
 from .conftest import REPO
 from .helpers import wait_for_status
-from .sqld import SqldServer
+from .sqld import SqldServer, free_port
 
 BLUEPRINT = yaml.safe_load((REPO / "render.yaml").read_text())
 # From Render's Blueprint specification (render.com/docs/blueprint-spec).
@@ -28,6 +29,7 @@ ROOT_KEYS = {"services", "databases", "envVarGroups", "projects", "ungrouped", "
 SERVICE_TYPES = {"web", "worker", "pserv", "cron", "keyvalue", "redis"}
 RUNTIMES = {"node", "python", "elixir", "go", "ruby", "rust", "docker", "image", "static"}
 WORKER_PLANS = {"starter", "standard", "pro", "pro plus", "pro max", "pro ultra"}
+WEB_PLANS = {"free", *WORKER_PLANS}
 REGIONS = {"oregon", "ohio", "virginia", "frankfurt", "singapore"}
 SERVICE_KEYS = {
     "type",
@@ -48,6 +50,7 @@ SERVICE_KEYS = {
     "scaling",
     "maxShutdownDelaySeconds",
     "disk",
+    "healthCheckPath",
     "repo",
     "dockerfilePath",
     "dockerContext",
@@ -65,6 +68,15 @@ def worker() -> dict[str, Any]:
 
 def env_vars() -> dict[str, dict[str, Any]]:
     return {e["key"]: e for e in worker()["envVars"]}
+
+
+def web() -> dict[str, Any]:
+    (service,) = [s for s in BLUEPRINT["services"] if s["type"] == "web"]
+    return service  # type: ignore[no-any-return]
+
+
+def web_env() -> dict[str, dict[str, Any]]:
+    return {e["key"]: e for e in web()["envVars"]}
 
 
 def test_blueprint_structure_follows_the_specification() -> None:
@@ -149,3 +161,66 @@ async def test_the_start_command_starts_the_worker_with_only_those_variables(
     text = log.read_text()
     assert "worker started" in text and "TursoJobStore" in text and token not in text
     assert "timings=" in text and "types=" in text
+
+
+def test_the_web_service_serves_the_api_with_a_secret_token() -> None:
+    """A web service runs `serve` on all interfaces (Render's $PORT), is health-checked on
+    /healthz, and takes its API token and the Turso secrets from Render, not the file."""
+    w = web()
+    assert w["runtime"] == "python" and w["plan"] in WEB_PLANS
+    assert w.get("region", "oregon") == worker().get("region", "oregon")  # near its worker
+    assert w["buildCommand"] == worker()["buildCommand"]
+    assert w["startCommand"] == "python -m supervisor serve --host 0.0.0.0"
+    assert w["healthCheckPath"] == "/healthz"
+    for key in ("TURSO_DATABASE_URL", "TURSO_AUTH_TOKEN", "SUPERVISOR_API_TOKEN"):
+        assert web_env()[key] == {"key": key, "sync": False}
+    assert web_env()["PYTHON_VERSION"] == env_vars()["PYTHON_VERSION"]
+    for entry in w["envVars"]:
+        assert len(set(entry) & ENV_SOURCES) == 1, entry
+
+
+@pytest.mark.slow
+async def test_the_web_start_command_serves_with_only_those_variables(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """Only the web service's values, its three secrets, PATH and Render's PORT: health
+    answers, the API needs the token and reaches Turso; SIGTERM exits 0; no secret printed."""
+    token, api_token = "tok-render-SECRET-88", "tok-api-SECRET-0123456789"
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "PORT": str(port),
+        "TURSO_DATABASE_URL": sqld.url,
+        "TURSO_AUTH_TOKEN": token,
+        "SUPERVISOR_API_TOKEN": api_token,
+    }
+    env.update({k: str(v["value"]) for k, v in web_env().items() if "value" in v})
+    argv = web()["startCommand"].split()
+    argv[0] = sys.executable
+    log = tmp_path / "web.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with trio.fail_after(60):
+            while "serving the API" not in log.read_text():
+                assert proc.poll() is None, log.read_text()
+                await trio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            assert (await client.post("/api/jobs", json={"type": "tone"})).status_code == 401
+            headers = {"Authorization": f"Bearer {api_token}"}
+            made = await client.post("/api/jobs", json={"type": "tone"}, headers=headers)
+            assert made.status_code == 201
+        store = TursoJobStore(sqld.url)
+        try:
+            assert (await store.get(made.json()["id"])) is not None
+        finally:
+            store.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert token not in text and api_token not in text and "TursoJobStore" in text
