@@ -195,3 +195,27 @@ async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
         assert got is not None and got.id == job.id
     finally:
         await store.aclose()
+
+
+async def test_a_revision_1_database_is_migrated_in_place_with_live_jobs(tmp_path: Path) -> None:
+    """A database from before the claim token (revision 1) gains it in place; its pending
+    and running jobs carry on, and its compatibility version stays readable by old code."""
+    path = tmp_path / "old.db"
+    async with LocalJobStore(path) as store:
+        waiting = await store.create("tone")
+        running = await store.create("tone")
+        claimed = await store.claim("w-old", types=["tone"])
+    assert claimed is not None and claimed.job.id == waiting.id
+    with sqlite3.connect(path) as raw:  # what a revision-1 database looks like
+        raw.execute("DROP INDEX IF EXISTS ix_jobs_claim_token")
+        raw.execute("ALTER TABLE jobs DROP COLUMN claim_token")
+        raw.execute("DELETE FROM schema_meta WHERE key = 'revision'")
+    async with LocalJobStore(path) as store:
+        done = await store.complete(claimed.lease, "ok")
+        second = await store.claim("w-new")
+        assert second is not None and second.job.id == running.id
+        assert done.status is JobStatus.COMPLETED
+    with sqlite3.connect(path) as raw:
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(jobs)")]
+    assert meta == {"version": 1, "revision": 2} and "claim_token" in columns
