@@ -102,10 +102,18 @@ class JobStore(abc.ABC):
         """Record the stage lists and limits of the job types a worker serves."""
 
     @abc.abstractmethod
-    async def changes(self, since: float, *, limit: int = 500) -> builtins.list[JobView]:
-        """Poll views of the jobs that changed at or after ``since`` (store clock: any write
-        to the row, or a cancel request), oldest change first; one query reading only the
-        changed rows. Live updates call it once per tick for every watcher together."""
+    async def changes(
+        self, since: float, *, limit: int = 500
+    ) -> tuple[builtins.list[JobView], float]:
+        """Poll views of the jobs that changed at or after ``since`` (any write to the row,
+        or a cancel request), oldest change first, and the store's time of the read (pass it
+        back, less a small margin, as the next ``since``). Reads only the changed rows. Live
+        updates call it once per tick for every watcher together."""
+
+    @abc.abstractmethod
+    async def now(self) -> float:
+        """The store's clock (the database's own, or the clock injected for tests): the one
+        every time on a row comes from. Reads no row."""
 
     @abc.abstractmethod
     async def queue(self, *, limit: int = 1000) -> builtins.list[int]:

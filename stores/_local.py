@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +19,32 @@ __all__ = ["LocalJobStore"]
 BUSY_TIMEOUT_S = 10.0
 
 
-def _map_error(exc: Exception) -> Exception | None:
-    orig = getattr(exc, "orig", None)
-    if isinstance(orig, sqlite3.OperationalError):
+def _error_mapper(path: Path) -> Callable[[Exception], Exception | None]:
+    def map_error(exc: Exception) -> Exception | None:
+        orig = getattr(exc, "orig", exc)
         text = str(orig)
-        if "locked" in text or "busy" in text:
-            return StoreUnavailable(
-                f"the job database is locked by another process for over {BUSY_TIMEOUT_S:g} s"
-                f" ({text})"
+        if isinstance(orig, sqlite3.OperationalError):
+            if "locked" in text or "busy" in text:
+                return StoreUnavailable(
+                    f"the job database is locked by another process for over "
+                    f"{BUSY_TIMEOUT_S:g} s ({text})"
+                )
+            if "unable to open" in text:
+                return StoreConfigError(
+                    f"cannot open the job database {path} ({text}): check JOBS_DB_PATH "
+                    "names a file in a folder this user can write"
+                )
+            return StoreUnavailable(f"the local job database failed: {text}")
+        if isinstance(orig, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text
+        ):
+            return StoreConfigError(
+                f"{path} is not a SQLite database ({text}): point JOBS_DB_PATH at a job "
+                "database or at a file that does not exist yet"
             )
-        return StoreUnavailable(f"the local job database failed: {text}")
-    return None
+        return None
+
+    return map_error
 
 
 class LocalJobStore(SqlJobStore):
@@ -42,7 +56,7 @@ class LocalJobStore(SqlJobStore):
 
     _label = "local job store"
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time):
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] | None = None):
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +75,7 @@ class LocalJobStore(SqlJobStore):
         )
         sa.event.listen(self._engine, "connect", _configure)
         super().__init__(
-            lambda: open_sql_session(self._engine.connect, _map_error),
+            lambda: open_sql_session(self._engine.connect, _error_mapper(self.path)),
             timeout=BUSY_TIMEOUT_S * 3,
             clock=clock,
         )

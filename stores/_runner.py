@@ -16,7 +16,9 @@ thread of the process). So:
   SQLite connection does not break), so the runner only replaces a session it abandoned;
 * a started request is shielded from Trio cancellation: it completes (or times out) before
   the caller sees ``Cancelled``, so a cancelled caller never leaves a write whose outcome is
-  unknown while the database answers.
+  unknown while the database answers. Only the request in flight is shielded: a caller
+  cancelled while queued behind another call never sends its statement (a cancelled poller
+  must not claim a job and then have to give it back).
 """
 
 from __future__ import annotations
@@ -153,12 +155,14 @@ class ConnectionRunner:
     async def run(self, ops: Sequence[Op]) -> Rows:
         """Run ``ops`` off the Trio loop.
 
-        Cancellation: shielded. Once started the request completes (or times out after
-        ``timeout`` real seconds) before this returns; a pending cancellation is delivered
-        at the caller's next checkpoint.
+        Cancellation: while queued behind other calls, cancellable (nothing was sent). Once
+        sent, shielded: the request completes (or times out after ``timeout`` real seconds)
+        before this returns; a pending cancellation is delivered at the caller's next
+        checkpoint.
         """
-        with trio.CancelScope(shield=True):
-            rows = await trio.to_thread.run_sync(self.call, ops, limiter=self._limiter)
+        async with self._limiter:
+            with trio.CancelScope(shield=True):
+                rows = await trio.to_thread.run_sync(self.call, ops)
         return rows
 
     def _abandon(self, worker: _SessionThread) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "CHANGED_AT",
+    "SCHEMA_REVISION",
     "SCHEMA_VERSION",
     "history",
     "job_types",
@@ -24,7 +25,13 @@ __all__ = [
     "migrate",
 ]
 
-SCHEMA_VERSION = 2
+#: Compatibility version: raised only by a change that code of the previous version cannot
+#: live with. Code refuses a database whose version is newer than its own.
+SCHEMA_VERSION = 1
+#: Additive changes (a column, an index) raise only the revision: during a deploy, workers
+#: of the previous release keep running on the migrated database (they ignore what they do
+#: not know), so old and new workers can overlap. Revision 3: the HTTP layer's indexes.
+SCHEMA_REVISION = 3
 
 metadata = sa.MetaData()
 
@@ -59,6 +66,8 @@ jobs = sa.Table(
     # Reason and time of the last transition, copied into the history by the triggers.
     sa.Column("note", sa.Text),
     sa.Column("noted_at", sa.Float),
+    # Revision 2: a random name for each claim, to give back a claim whose answer was lost.
+    sa.Column("claim_token", sa.String(32)),
     sqlite_autoincrement=True,
 )
 
@@ -78,7 +87,7 @@ sa.Index(
 # `list --status S`, newest first (not a hot path, but it should not scan either).
 sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
 
-# -- version 2: the HTTP layer --------------------------------------------------------------
+# -- revision 3: the HTTP layer -------------------------------------------------------------
 #: When a row last changed in a way a watcher sees: a write bumps ``updated_at`` (progress,
 #: heartbeat, transitions), a cancel request only ``noted_at``. Live updates read the rows
 #: whose stamp moved since the last tick through this index, however large the table.
@@ -153,41 +162,72 @@ def _ddl() -> list[sa.schema.ExecutableDDLElement | sa.TextClause]:
     return statements
 
 
-def current_version(conn: sa.Connection) -> int:
-    """The schema version recorded in the database (0 for a new database)."""
+#: Statements that bring a database from the previous revision to this one. A new database
+#: gets the whole current schema instead (``_ddl``: every statement ``IF NOT EXISTS``).
+_UPGRADES: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
+}
+
+
+def _meta(conn: sa.Connection, key: str) -> int | None:
+    value = conn.execute(
+        sa.select(schema_meta.c.value).where(schema_meta.c.key == key)
+    ).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def current_version(conn: sa.Connection) -> tuple[int, int]:
+    """The (version, revision) recorded in the database; (0, 0) for a new database."""
     exists = conn.execute(
         sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_meta'")
     ).first()
     if exists is None:
-        return 0
-    value = conn.execute(
-        sa.select(schema_meta.c.value).where(schema_meta.c.key == "version")
-    ).scalar_one_or_none()
-    return int(value or 0)
+        return 0, 0
+    version = _meta(conn, "version") or 0
+    return version, _meta(conn, "revision") or min(version, 1)
+
+
+def _set_meta(conn: sa.Connection, key: str, value: int) -> None:
+    conn.execute(
+        sa.text(
+            "INSERT INTO schema_meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < excluded.value"
+        ),
+        {"k": key, "v": value},
+    )
+
+
+def _upgrade(conn: sa.Connection, statement: str) -> None:
+    try:
+        conn.execute(sa.text(statement))
+    except Exception as exc:
+        # Another process ran the same upgrade a moment ago: that is the outcome we want.
+        if "duplicate column" not in str(exc):
+            raise
 
 
 def migrate(conn: sa.Connection) -> int:
-    """Bring the schema to :data:`SCHEMA_VERSION`; idempotent and safe to race.
+    """Bring the schema to :data:`SCHEMA_REVISION`; idempotent and safe to race.
 
-    Every statement is ``IF NOT EXISTS``, so two processes migrating the same new database at
-    once both succeed. Returns the version found before migrating. Raises ``RuntimeError``
-    when the database is newer than this code (the caller maps it to a clear error).
+    Every statement is ``IF NOT EXISTS`` or tolerates having been run by another process,
+    so several processes migrating one database at once all succeed. Returns the revision
+    found before migrating. Raises ``RuntimeError`` when the database's compatibility
+    version is newer than this code (the caller maps it to a clear error).
     """
-    found = current_version(conn)
-    if found > SCHEMA_VERSION:
+    version, revision = current_version(conn)
+    if version > SCHEMA_VERSION:
         raise RuntimeError(
-            f"the database has schema version {found}, newer than this code's "
+            f"the database has schema version {version}, newer than this code's "
             f"{SCHEMA_VERSION}: upgrade the code before using this database"
         )
-    if found == SCHEMA_VERSION:
-        return found
-    for statement in _ddl():
-        conn.execute(statement)
-    conn.execute(
-        sa.text(
-            "INSERT INTO schema_meta (key, value) VALUES ('version', :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < excluded.value"
-        ),
-        {"v": SCHEMA_VERSION},
-    )
-    return found
+    if revision >= SCHEMA_REVISION:
+        return revision
+    if version > 0:
+        for step in range(revision + 1, SCHEMA_REVISION + 1):
+            for statement in _UPGRADES.get(step, ()):
+                _upgrade(conn, statement)
+    for ddl in _ddl():
+        conn.execute(ddl)
+    _set_meta(conn, "version", SCHEMA_VERSION)
+    _set_meta(conn, "revision", SCHEMA_REVISION)
+    return revision

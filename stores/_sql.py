@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 import json
+import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -15,7 +17,14 @@ from typing import Any
 import trio
 
 from . import _statements as q
-from ._errors import InvalidJob, InvalidTransition, JobNotFound, LeaseLost
+from ._errors import (
+    InvalidJob,
+    InvalidTransition,
+    JobNotFound,
+    JobStoreError,
+    LeaseLost,
+    StoreUnavailable,
+)
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
 from ._runner import ConnectionRunner, Session
@@ -37,6 +46,8 @@ from ._validate import (
 )
 
 __all__ = ["SqlJobStore"]
+
+log = logging.getLogger("stores")
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -77,18 +88,30 @@ class SqlJobStore(JobStore):
         open_session: Callable[[], Session],
         *,
         timeout: float,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         super().__init__()
         self._clock = clock
         self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
+        # Claims whose answer never arrived: (worker id, claim token), given back on the
+        # next claim (see ``claim``).
+        self._in_doubt: builtins.list[tuple[str, str]] = []
+
+    @property
+    def call_timeout(self) -> float:
+        """Real seconds a database call may take before it fails with StoreUnavailable."""
+        return self._runner.timeout
 
     async def _rows(self, name: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         (rows,) = await self._runner.run([(name, params)])
         return rows
 
-    def _now(self) -> float:
-        return float(self._clock())
+    def _now(self) -> float | None:
+        """The time to write, or None: the database's own clock (see ``DB_NOW``)."""
+        return None if self._clock is None else float(self._clock())
+
+    def _display_now(self) -> float:
+        return time.time() if self._clock is None else float(self._clock())
 
     # -- app side ------------------------------------------------------------------------
 
@@ -158,7 +181,7 @@ class SqlJobStore(JobStore):
         before: tuple[float, int] | None = None,
     ) -> builtins.list[JobView]:
         name, params = self._list_params(status, type, limit, views=True, before=before)
-        now = self._now()
+        now = self._display_now()
         return [self._view(row, now) for row in await self._rows(name, params)]
 
     @staticmethod
@@ -188,7 +211,7 @@ class SqlJobStore(JobStore):
         rows = await self._rows("POLL", {"p_id": check_id(id)})
         if not rows:
             raise JobNotFound(id)
-        return self._view(rows[0], self._now())
+        return self._view(rows[0], self._display_now())
 
     async def resubmit(self, id: int) -> Job:
         rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
@@ -237,10 +260,22 @@ class SqlJobStore(JobStore):
 
         await self._runner.run([("UPSERT_TYPE", p) for p in params])
 
-    async def changes(self, since: float, *, limit: int = 500) -> builtins.list[JobView]:
+    async def changes(
+        self, since: float, *, limit: int = 500
+    ) -> tuple[builtins.list[JobView], float]:
         params = {"p_since": check_time(since), "p_limit": check_limit(limit)}
-        now = self._now()
-        return [self._view(row, now) for row in await self._rows("CHANGES", params)]
+        # The clock is read after the changes, in the same call: a row written later has a
+        # later stamp (up to one statement's duration: callers keep a small margin).
+        rows, clock = await self._runner.run([("CHANGES", params), ("CLOCK", self._clock_params())])
+        now = float(clock[0]["now"])
+        return [self._view(row, now) for row in rows], now
+
+    async def now(self) -> float:
+        (row,) = await self._rows("CLOCK", self._clock_params())
+        return float(row["now"])
+
+    def _clock_params(self) -> dict[str, Any]:
+        return {"p_now": self._now()}
 
     async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
         return [row["id"] for row in await self._rows("QUEUE", {"p_limit": check_limit(limit)})]
@@ -248,12 +283,25 @@ class SqlJobStore(JobStore):
     # -- worker side ---------------------------------------------------------------------
 
     async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
-        params: dict[str, Any] = {"p_worker": check_worker_id(worker_id), "p_now": self._now()}
+        params: dict[str, Any] = {
+            "p_worker": check_worker_id(worker_id),
+            "p_now": self._now(),
+            "p_token": secrets.token_hex(8),
+        }
         if types is not None:
             if not types:
                 return None
             params["p_types"] = [check_type_name(t) for t in types]
-        rows = await self._rows("CLAIM_ANY" if types is None else "CLAIM_TYPED", params)
+        await self._recover_claims()
+        try:
+            rows = await self._rows("CLAIM_ANY" if types is None else "CLAIM_TYPED", params)
+        except StoreUnavailable as exc:
+            if not exc.not_sent:
+                # The claim may have committed with its answer lost: the row would then be
+                # running under this worker with nobody running it, and the reaper would
+                # charge it. Remember it; the next claim gives it back uncharged.
+                self._in_doubt.append((worker_id, params["p_token"]))
+            raise
         if not rows:
             return None
         job = _job(rows[0])
@@ -267,6 +315,31 @@ class SqlJobStore(JobStore):
                 await self.release(claimed.lease, "claim cancelled before the job started")
             raise
         return claimed
+
+    async def _recover_claims(self) -> None:
+        """Give back claims of unknown outcome that did commit (idempotent, by token).
+
+        Raises StoreUnavailable (keeping the rest for later) if the database is still out.
+        """
+        while self._in_doubt:
+            worker_id, token = self._in_doubt[0]
+            params = {
+                "p_worker": worker_id,
+                "p_token": token,
+                "p_now": self._now(),
+                "p_refund": 1,
+                "p_reason": "the claim's answer was lost; no attempt charged",
+            }
+            rows = await self._rows("RECOVER_CLAIM", params)
+            self._in_doubt.pop(0)
+            for row in rows:
+                log.warning(
+                    "gave back job %s: the answer to its claim by %s was lost",
+                    row["id"],
+                    worker_id,
+                    extra={"job_id": row["id"], "worker": worker_id},
+                )
+                self._notify()
 
     async def _fenced(
         self, statement: str, lease: Lease, params: dict[str, Any]
@@ -386,13 +459,18 @@ class SqlJobStore(JobStore):
     async def reap(self, stale_after: float) -> builtins.list[Job]:
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
-        now = self._now()
-        params = {"p_now": now, "p_cutoff": now - stale_after, "p_stale_text": f"{stale_after:g}"}
+        params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
         return [_job(row) for row in await self._rows("REAP", params)]
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def aclose(self) -> None:
+        """Give back claims of unknown outcome (best effort), then close."""
+        if self._in_doubt:
+            try:
+                await self._recover_claims()
+            except JobStoreError as exc:
+                log.warning("claims of unknown outcome not given back (the reaper will): %s", exc)
         await trio.to_thread.run_sync(self.close)
 
     def close(self) -> None:

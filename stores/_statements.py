@@ -16,9 +16,11 @@ __all__ = [
     "CHANGES",
     "CLAIM_ANY",
     "CLAIM_TYPED",
+    "CLOCK",
     "COMPLETE",
     "CONFIRM_CANCELLED",
     "CREATE",
+    "DB_NOW",
     "FAIL",
     "GET",
     "HEARTBEAT",
@@ -27,6 +29,7 @@ __all__ = [
     "QUEUE",
     "REAP",
     "RECORD_CHILD",
+    "RECOVER_CLAIM",
     "RELEASE",
     "RESUBMIT",
     "STATEMENTS",
@@ -39,7 +42,13 @@ bp = sa.bindparam
 j = jobs.c
 PENDING, RUNNING = "pending", "running"
 COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
-_NOW = bp("p_now", type_=sa.Float)
+#: The database's own clock, in Unix seconds (millisecond precision). Every time on a row
+#: comes from it, and so does the reaper's "now": workers on hosts whose clocks disagree can
+#: neither reap early nor be reaped early. ``julianday('now')`` is fixed for the duration of
+#: one statement, so all the times one statement writes are equal.
+DB_NOW = (sa.func.julianday("now") - 2440587.5) * 86400.0
+#: Tests inject a clock (``p_now``); production passes NULL and gets the database's.
+_NOW = sa.func.coalesce(bp("p_now", type_=sa.Float), DB_NOW)
 _RETURN_ALL = tuple(jobs.c)
 
 # -- app side -----------------------------------------------------------------------------
@@ -186,6 +195,8 @@ UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
 
 _claim_values = dict(
     status=RUNNING,
+    # Names this claim, so that a claim whose answer was lost can be found and given back.
+    claim_token=bp("p_token"),
     attempt=j.attempt + 1,
     lease=j.lease + 1,
     worker_id=bp("p_worker"),
@@ -248,6 +259,9 @@ COMPLETE = (
     .values(
         status=COMPLETED,
         result=bp("p_result"),
+        # An earlier attempt's error is history now (job_history keeps it).
+        error=None,
+        error_kind=None,
         finished_at=_NOW,
         updated_at=_NOW,
         note="completed",
@@ -275,20 +289,43 @@ FAIL = (
     .returning(*_RETURN_ALL)
 )
 
-# Shutdown or crash clean-up: back to pending (or cancelled, if a cancel was requested).
-RELEASE = (
-    sa.update(jobs)
-    .where(*_fenced)
-    .values(
-        status=sa.case((j.cancel_requested == 1, CANCELLED), else_=PENDING),
-        attempt=j.attempt - bp("p_refund", type_=sa.Integer),
-        worker_id=None,
-        finished_at=sa.case((j.cancel_requested == 1, _NOW), else_=None),
-        updated_at=_NOW,
-        note=sa.literal("released: ") + bp("p_reason"),
-        noted_at=_NOW,
+# A charged release on the last attempt ends the job: no claim may exceed max_attempts.
+_charged_out = sa.and_(
+    j.cancel_requested == 0, bp("p_refund", type_=sa.Integer) == 0, j.attempt >= j.max_attempts
+)
+_release_status = sa.case(
+    (j.cancel_requested == 1, CANCELLED), (_charged_out, FAILED), else_=PENDING
+)
+
+
+def _release(*where: sa.ColumnElement[bool]) -> sa.Update:
+    """Give a running job back: pending (refunding its attempt unless charged), failed when
+    a charged attempt was its last, cancelled if a cancel was requested."""
+    ends = sa.or_(j.cancel_requested == 1, _charged_out)
+    return (
+        sa.update(jobs)
+        .where(*where)
+        .values(
+            status=_release_status,
+            attempt=j.attempt - bp("p_refund", type_=sa.Integer),
+            worker_id=None,
+            error=sa.case((_charged_out, bp("p_reason")), else_=j.error),
+            error_kind=sa.case((_charged_out, "transient"), else_=j.error_kind),
+            finished_at=sa.case((ends, _NOW), else_=None),
+            updated_at=_NOW,
+            note=sa.case((_charged_out, "failed: "), else_="released: ") + bp("p_reason"),
+            noted_at=_NOW,
+        )
+        .returning(*_RETURN_ALL)
     )
-    .returning(*_RETURN_ALL)
+
+
+# Shutdown, self-fencing or crash clean-up, by the holder of the lease.
+RELEASE = _release(*_fenced)
+# A claim whose answer never arrived (timeout, connection dropped after the commit): its
+# worker gives the job back by the claim's token, without charging the attempt.
+RECOVER_CLAIM = _release(
+    j.status == RUNNING, j.worker_id == bp("p_worker"), j.claim_token == bp("p_token")
 )
 
 CONFIRM_CANCELLED = (
@@ -315,7 +352,7 @@ _stalled = (
 # One statement for all stale jobs: idempotent, safe for every worker to run concurrently.
 REAP = (
     sa.update(jobs)
-    .where(j.status == RUNNING, j.updated_at < bp("p_cutoff", type_=sa.Float))
+    .where(j.status == RUNNING, j.updated_at < _NOW - bp("p_stale", type_=sa.Float))
     .values(
         status=sa.case((j.cancel_requested == 1, CANCELLED), (_reap_retry, PENDING), else_=FAILED),
         error=sa.case((j.cancel_requested == 1, j.error), else_=_stalled),
@@ -339,6 +376,8 @@ CHANGES = (
     .order_by(CHANGED_AT, j.id)
     .limit(bp("p_limit"))
 )
+# The store's clock (the database's, unless a test injects one): reads no row.
+CLOCK = sa.select(_NOW.label("now"))
 # The pending queue in claim order (ids only, from the partial index of pending rows).
 QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
 

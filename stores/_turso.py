@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -71,7 +70,7 @@ class TursoJobStore(SqlJobStore):
         url: str,
         auth_token: str | None = None,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         timeout: float = CALL_TIMEOUT_S,
     ) -> None:
         scheme, host, port, path = parse_url(url)
@@ -79,6 +78,11 @@ class TursoJobStore(SqlJobStore):
             raise StoreConfigError(
                 f"{_safe(url)} is a Turso URL but no token was given: set TURSO_AUTH_TOKEN "
                 "(create one with `turso db tokens create DB`)"
+            )
+        if auth_token and not all(33 <= ord(c) < 127 for c in auth_token):
+            raise StoreConfigError(
+                "TURSO_AUTH_TOKEN holds a space, a line break or another character a token "
+                "cannot have: copy the token again without them"
             )
         self.url = _safe(url)
         self._token = auth_token or None

@@ -26,17 +26,20 @@ __all__ = [
     "check_worker_id",
     "clip_error",
     "dump_json",
+    "storable_text",
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 256 * 1024
 MAX_ERROR_CHARS = 2000
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")  # job types and stages
 
 
 def check_id(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidJob(f"a job id is a positive integer, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InvalidJob(f"a job id is a positive integer below 2**63, got {shown}")
     return value
 
 
@@ -94,12 +97,24 @@ def check_worker_id(value: object) -> str:
 
 
 def dump_json(value: Any, *, what: str, limit: int) -> str:
-    """Strict JSON (no NaN or Infinity), at most ``limit`` bytes of UTF-8."""
+    """Strict JSON (no NaN or Infinity), at most ``limit`` bytes of UTF-8.
+
+    Every way the value can fail to become stored text raises :class:`InvalidJob` naming
+    it, never anything else: a caller's bad value must not look like a database fault.
+    """
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        size = len(text.encode("utf-8"))
+    except RecursionError:
+        raise InvalidJob(f"the {what} is nested too deeply to store as JSON: flatten it") from None
+    except UnicodeEncodeError as exc:
+        bad = ascii(exc.object[exc.start : exc.end])
+        raise InvalidJob(
+            f"the {what} holds text that is not valid Unicode ({bad}, a lone surrogate such "
+            "as an undecodable file name): decode such names with errors='backslashreplace'"
+        ) from None
     except (TypeError, ValueError) as exc:
-        raise InvalidJob(f"the {what} is not JSON-serialisable: {exc}") from exc
-    size = len(text.encode("utf-8"))
+        raise InvalidJob(f"the {what} is not JSON-serialisable: {clip_error(exc)}") from None
     if size > limit:
         raise InvalidJob(
             f"the {what} is {size} bytes of JSON, over the limit of {limit} bytes: "
@@ -108,9 +123,18 @@ def dump_json(value: Any, *, what: str, limit: int) -> str:
     return text
 
 
+def storable_text(text: str) -> str:
+    """``text`` with lone surrogates (undecodable file names) escaped, so it encodes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def clip_error(message: object) -> str:
-    """An error text that always fits: long messages keep their head and tail."""
-    text = str(message) or "unknown error"
+    """An error text that always fits and always stores: long messages keep their head and
+    tail; lone surrogates are escaped (``\\udcff``)."""
+    try:
+        text = storable_text(str(message)) or "unknown error"
+    except Exception:  # a broken __str__ must not hide the failure it describes
+        text = f"unprintable {type(message).__name__}"
     if len(text) <= MAX_ERROR_CHARS:
         return text
     half = MAX_ERROR_CHARS // 2 - 10

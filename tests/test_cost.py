@@ -24,10 +24,10 @@ HOT = ("CLAIM_ANY", "POLL", "HEARTBEAT", "REAP")
 
 def _params(now: float, job_id: int, lease: int) -> dict[str, dict[str, Any]]:
     return {
-        "CLAIM_ANY": {"p_worker": "w", "p_now": now},
+        "CLAIM_ANY": {"p_worker": "w", "p_now": now, "p_token": "t"},
         "POLL": {"p_id": job_id},
         "HEARTBEAT": {"p_id": job_id, "p_lease": lease, "p_now": now},
-        "REAP": {"p_now": now, "p_cutoff": now - 60, "p_stale_text": "60"},
+        "REAP": {"p_now": now, "p_stale": 60, "p_stale_text": "60"},
     }
 
 

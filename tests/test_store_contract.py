@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ from stores import (
     JobStore,
     JobTypeInfo,
     LeaseLost,
+    LocalJobStore,
+    TursoJobStore,
 )
 
 from .conftest import StoreFactory, WallClock
@@ -365,7 +369,8 @@ async def test_metacharacters_survive_in_every_string(store: JobStore) -> None:
     done = await store.complete(c2.lease, {"out": NASTY})
     got = await store.get(job.id)
     assert got is not None and got.payload == {NASTY: [NASTY]} and done.result == {"out": NASTY}
-    assert got.error == NASTY
+    assert got.error is None  # cleared on completion; the history keeps it
+    assert f"will retry: {NASTY}" in [h.reason for h in await store.history(job.id)]
     assert len(await store.list()) == 1
 
 
@@ -421,29 +426,52 @@ async def test_views_equal_the_poll_of_each_listed_job(store: JobStore, wall: Wa
 
 async def test_changes_are_the_rows_written_since_a_time(store: JobStore, wall: WallClock) -> None:
     """changes(since) gives the poll view of each job written at or after ``since`` (progress,
-    heartbeat, cancel request, transitions), oldest change first, and nothing else."""
+    heartbeat, cancel request, transitions), oldest change first, and nothing else; with the
+    store's time of the read, which is now()."""
     old = await store.create("tone")
     wall.advance(10)
     since = wall.now
-    assert await store.changes(since) == []
+    assert await store.changes(since) == ([], wall.now) and await store.now() == wall.now
     running = await store.create("tone")
     c = await store.claim("w")  # takes `old`
     assert c is not None and c.job.id == old.id
     wall.advance(1)
     await store.update(c.lease, stage="encoding", progress=10)
-    views = await store.changes(since)
-    assert [v.id for v in views] == [running.id, old.id]
+    views, read_at = await store.changes(since)
+    assert [v.id for v in views] == [running.id, old.id] and read_at == wall.now
     assert views == [await store.poll(v.id) for v in views]
     wall.advance(1)
     mark = wall.now
     await store.heartbeat(c.lease)
-    assert [(v.id, v.updated_at) for v in await store.changes(mark)] == [(old.id, mark)]
+    views, _ = await store.changes(mark)
+    assert [(v.id, v.updated_at) for v in views] == [(old.id, mark)]
     wall.advance(1)
     mark = wall.now
     await store.cancel(old.id)  # a cancel request leaves updated_at (the heartbeat) alone
-    (cancelled,) = await store.changes(mark)
+    (cancelled,), _ = await store.changes(mark)
     assert cancelled.id == old.id and cancelled.cancel_requested and cancelled.updated_at < mark
-    assert len(await store.changes(since, limit=1)) == 1
+    assert len((await store.changes(since, limit=1))[0]) == 1
+
+
+async def test_changes_and_now_use_the_database_clock(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Without an injected clock, now() is the database's clock and changes() finds a write
+    by the stamp the database gave it."""
+    if backend == "turso":
+        store: JobStore = TursoJobStore(request.getfixturevalue("sqld").url, timeout=10)
+    else:
+        store = LocalJobStore(tmp_path / "db-clock.db")
+    async with store:
+        await check_database_clock(store)
+
+
+async def check_database_clock(store: JobStore) -> None:
+    before = await store.now()
+    assert abs(before - time.time()) < 5
+    job = await store.create("tone")
+    views, read_at = await store.changes(before - 1)
+    assert [v.id for v in views] == [job.id] and before <= views[0].updated_at <= read_at
 
 
 async def test_queue_lists_pending_ids_in_claim_order(store: JobStore) -> None:

@@ -197,19 +197,45 @@ async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
         await store.aclose()
 
 
-async def test_a_version_1_database_gains_the_indexes_of_version_2(tmp_path: Path) -> None:
-    """An existing database (schema 1, before the HTTP layer) keeps its jobs and gets the
-    change and list indexes on first use."""
+async def test_a_revision_1_database_is_migrated_in_place_with_live_jobs(tmp_path: Path) -> None:
+    """A database from before the claim token (revision 1) gains it in place; its pending
+    and running jobs carry on, and its compatibility version stays readable by old code."""
+    path = tmp_path / "old.db"
+    async with LocalJobStore(path) as store:
+        waiting = await store.create("tone")
+        running = await store.create("tone")
+        claimed = await store.claim("w-old", types=["tone"])
+    assert claimed is not None and claimed.job.id == waiting.id
+    with sqlite3.connect(path) as raw:  # what a revision-1 database looks like
+        raw.execute("DROP INDEX IF EXISTS ix_jobs_claim_token")
+        raw.execute("ALTER TABLE jobs DROP COLUMN claim_token")
+        raw.execute("DELETE FROM schema_meta WHERE key = 'revision'")
+    async with LocalJobStore(path) as store:
+        done = await store.complete(claimed.lease, "ok")
+        second = await store.claim("w-new")
+        assert second is not None and second.job.id == running.id
+        assert done.status is JobStatus.COMPLETED
+    with sqlite3.connect(path) as raw:
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(jobs)")]
+    assert meta == {"version": 1, "revision": 3} and "claim_token" in columns
+
+
+async def test_a_revision_2_database_gains_the_indexes_of_revision_3(tmp_path: Path) -> None:
+    """A database from before the HTTP layer (revision 2) keeps its jobs and gets the
+    change-stamp and creation-order indexes on first use."""
     path = tmp_path / "jobs.db"
     async with LocalJobStore(path) as first:
         job = await first.create("tone")
     with sqlite3.connect(path) as raw:
         raw.execute("DROP INDEX ix_jobs_changed")
         raw.execute("DROP INDEX ix_jobs_created")
-        raw.execute("UPDATE schema_meta SET value = 1 WHERE key = 'version'")
+        raw.execute("UPDATE schema_meta SET value = 2 WHERE key = 'revision'")
     async with LocalJobStore(path) as second:
-        assert [v.id for v in await second.changes(0)] == [job.id]
+        views, _ = await second.changes(0)
+        assert [v.id for v in views] == [job.id]
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-        (version,) = raw.execute("SELECT value FROM schema_meta").fetchone()
-    assert {"ix_jobs_changed", "ix_jobs_created"} <= names and version == 2
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+    assert {"ix_jobs_changed", "ix_jobs_created"} <= names
+    assert meta == {"version": 1, "revision": 3}

@@ -135,7 +135,7 @@ async def info(request: Request) -> Response:
             "stale_after": settings.stale_after,
             "heartbeat_interval": settings.heartbeat_interval,
             "payload_limit": PAYLOAD_LIMIT,
-            "now": request.app.state.broadcaster.clock(),
+            "now": request.app.state.broadcaster.now(),
         }
     )
 
@@ -260,7 +260,7 @@ async def list_jobs(request: Request) -> Response:
         "jobs": [v.to_dict() for v in views[:limit]],
         "next": _cursor(views[limit - 1]) if len(views) > limit else None,
     }
-    now = request.app.state.broadcaster.clock()
+    now = await _store(request).now()  # the stream's `since`: exactly the store's clock
     return _cached_json(request, {**page, "now": now}, etag_of=page)
 
 

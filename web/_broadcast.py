@@ -8,10 +8,11 @@ changed rows only), and fans the views out to the subscribers. When a job entere
 the queue, a second query (``JobStore.queue``, the pending ids in claim order) tells every
 pending job's new position. Nobody watching: no query at all.
 
-Time and skew. The stamps are the writers' wall clocks (workers on other hosts). Each tick
-asks for changes since the previous tick's start minus a ``margin`` (2 s): a writer whose
-clock runs up to that much behind ours is still seen, and rows seen twice are dropped by
-comparing what a watcher can see of them. A writer running ahead is only re-read.
+Time. Every stamp comes from one clock, the database's (``JobStore.now``), and so does the
+cursor: each read returns the store's time, and the next asks for changes since then less
+a ``margin`` (1 s), for a write whose statement began before the read but committed after
+it. Rows seen twice are dropped by comparing what a watcher can see of them. This host's
+clock is never compared with a stamp.
 
 Heartbeats. A heartbeat moves ``updated_at`` and nothing else, and it is sent like any other
 change: the dashboard's "last heartbeat" age and its stale warning must come from the
@@ -25,7 +26,6 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -107,19 +107,18 @@ class Broadcaster:
         store: JobStore,
         *,
         interval: float = 0.5,
-        margin: float = 2.0,
+        margin: float = 1.0,
         limit: int = 500,
         queue_limit: int = 1000,
         buffer: int = 256,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.interval = interval
         self.margin = margin
         self.limit = limit
         self.queue_limit = queue_limit
-        self.clock = clock
         self._buffer = buffer
+        self._anchor: tuple[float, float] | None = None  # (store time, monotonic) of a read
         self._subscribers: set[Subscription] = set()
         self._wake = trio.Event()
         self._closed = False
@@ -163,6 +162,13 @@ class Broadcaster:
     def event_id(self, at: float) -> str:
         return f"{at:.6f}"
 
+    def now(self) -> float:
+        """The store's time, estimated from the last read (no query): for display only."""
+        if self._anchor is None:
+            return time.time()
+        at, then = self._anchor
+        return at + (time.monotonic() - then)
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Tick while anyone watches, until cancelled.
 
@@ -185,13 +191,14 @@ class Broadcaster:
 
     async def tick(self) -> None:
         """One read of the changes (and of the queue, if it moved), fanned out."""
-        started = self.clock()
-        since = (self._cursor if self._cursor is not None else started) - self.margin
         try:
-            views = await self.store.changes(since, limit=self.limit)
+            if self._cursor is None:  # the first tick since someone started watching
+                self._cursor = await self.store.now()
+                self.queries += 1
+            views, read_at = await self.store.changes(self._cursor - self.margin, limit=self.limit)
             self.queries += 1
             fresh = [v for v in views if self._sent.get(v.id) != _seen(v)]
-            queue = await self._read_queue(fresh) if self._queue_moved(fresh) else None
+            queue = await self._read_queue() if self._queue_moved(fresh) else None
         except JobStoreError as exc:
             if not self._failing:
                 log.warning("live updates paused: %s", exc)
@@ -201,16 +208,17 @@ class Broadcaster:
             log.info("live updates resumed")
             self._failing = False
         self.ticks += 1
-        self._cursor = self._advance(started, views)
+        self._anchor = (read_at, time.monotonic())
+        self._cursor = self._advance(read_at, views)
         for view in fresh:
             self._sent[view.id] = _seen(view)
         if len(self._sent) > 4 * self.limit:  # rows older than the window are not re-read
             self._sent = {v.id: _seen(v) for v in views}
-        self._fan_out(self.event_id(started), views, fresh, queue)
+        self._fan_out(self.event_id(read_at), views, fresh, queue)
 
-    def _advance(self, started: float, views: list[JobView]) -> float:
+    def _advance(self, read_at: float, views: list[JobView]) -> float:
         if len(views) < self.limit:
-            return started
+            return read_at
         # A full batch: continue after the last change read (plus the margin it subtracts).
         last = max(v.updated_at for v in views) + self.margin
         if self._cursor is not None and last <= self._cursor:
@@ -219,8 +227,8 @@ class Broadcaster:
             last = self._cursor + 1e-3
             for subscription in list(self._subscribers):
                 if subscription.job_id is None:
-                    subscription.put(("reset", self.event_id(started), "{}"))
-        return min(last, started)
+                    subscription.put(("reset", self.event_id(read_at), "{}"))
+        return min(last, read_at)
 
     def _queue_moved(self, fresh: list[JobView]) -> bool:
         if not any(s.job_id is None or _pending(s.last) for s in self._subscribers):
@@ -231,7 +239,7 @@ class Broadcaster:
         # A job joined the queue (created, retried, released) or left it (claimed, cancelled).
         return any(v.status is JobStatus.PENDING or v.id in known for v in fresh)
 
-    async def _read_queue(self, fresh: list[JobView]) -> list[int]:
+    async def _read_queue(self) -> list[int]:
         queue = await self.store.queue(limit=self.queue_limit)
         self.queries += 1
         self._queue = queue
@@ -272,8 +280,8 @@ class Broadcaster:
             at = float(last_event_id)
         except ValueError:
             return None
-        now = self.clock()
-        if not math.isfinite(at) or at > now + self.margin or at < now - 600:
+        now = self.now()
+        if not math.isfinite(at) or at > now + 60 or at < now - 600:
             return None
         return at
 

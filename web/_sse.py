@@ -85,7 +85,7 @@ async def job_events(request: Request, job_id: int) -> EventStream:
     except BaseException:
         broadcaster.unsubscribe(subscription)
         raise
-    subscription.offer(view, broadcaster.event_id(broadcaster.clock()))
+    subscription.offer(view, broadcaster.event_id(broadcaster.now()))
     return EventStream(broadcaster, subscription, [])
 
 
@@ -96,7 +96,7 @@ async def all_events(request: Request, since: float | None) -> EventStream:
     resume = request.headers.get("last-event-id") or (None if since is None else repr(since))
     start = broadcaster.catch_up_from(resume)
     subscription = broadcaster.subscribe(None)
-    now = broadcaster.clock()
+    now = broadcaster.now()
     event_id = broadcaster.event_id(now)
     hello = json.dumps({"now": now, "tick": broadcaster.interval})
     prelude: list[Message] = [("hello", event_id, hello)]
@@ -112,7 +112,7 @@ async def all_events(request: Request, since: float | None) -> EventStream:
 
 
 async def _replay(broadcaster: Broadcaster, start: float, event_id: str) -> list[Message]:
-    views = await broadcaster.store.changes(start - broadcaster.margin, limit=broadcaster.limit)
+    views, _ = await broadcaster.store.changes(start - broadcaster.margin, limit=broadcaster.limit)
     if len(views) == broadcaster.limit:
         return [("reset", event_id, "{}")]  # too much to replay: reload
     queue = await broadcaster.store.queue(limit=broadcaster.queue_limit)
