@@ -356,13 +356,16 @@ function metaLine(view, li) {
 }
 
 function failureParts(view) {
-  const parts = [el("p", { className: "reason failure", text: view.reason })];
   const error = view.error || "";
   const match = /^ffmpeg failed \(exit (-?\d+)\): (.*)$/s.exec(error);
+  // An ffmpeg failure: its last line as the reason, the rest of its output folded away.
+  const lines = match ? match[2].split(" | ") : [];
+  const reason = match ? `failed: ffmpeg exited with ${match[1]}: ${lines[lines.length - 1]} (${view.error_kind})` : view.reason;
+  const parts = [el("p", { className: "reason failure", text: reason })];
   if (match) {
     const details = el("details", { className: "stderr", open: state.openDetails.has(view.id) },
       el("summary", { text: `ffmpeg's last output (exit ${match[1]})` }),
-      el("pre", { text: match[2].split(" | ").join("\n") }));
+      el("pre", { text: lines.join("\n") }));
     details.addEventListener("toggle", () => {
       if (details.open) state.openDetails.add(view.id);
       else state.openDetails.delete(view.id);
