@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,8 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
         starts = [h for h in await reader.history(job.id) if h.to_status == "running"]
     assert len(starts) == 1
     text = worker.log()
-    assert text.count("heartbeat failed, database unavailable") == 1
-    assert text.count("heartbeat recorded again") == 1
+    assert text.count("database unavailable: cannot reach") == 1
+    assert text.count("database reachable again") == 1
     assert TOKEN not in text
 
 
@@ -129,7 +130,38 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
         worker.kill()
         store.close()
     text = worker.log()
-    assert "heartbeat failed, database unavailable" in text
+    assert "database unavailable: cannot reach" in text
     # The worker fenced itself (released, no attempt charged); the sentinel had no need to.
     assert "job released: database unreachable: no heartbeat recorded for" in text
     assert "sentinel: killed" not in text
+
+
+async def test_shutdown_with_the_database_not_answering_ends_within_its_bound(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """SIGTERM while the database accepts but never answers: the child is killed, the final
+    write is given up in time, and the worker exits within shutdown_timeout."""
+    store = TursoJobStore(sqld.url)
+    bound = 5.0
+    worker = WorkerProcess(
+        "w-bound",
+        worker_env(TURSO_DATABASE_URL=sqld.url),
+        tmp_path,
+        timings(stale_after=12, shutdown_timeout=bound),
+    )
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        sqld.pause()
+        began = time.monotonic()
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(bound + 10) == 0, worker.log()
+        took = time.monotonic() - began
+        assert took < bound + 0.5, worker.log()
+        assert not pid_alive(row.child_pid)
+    finally:
+        sqld.resume()
+        worker.kill()
+        store.close()
