@@ -4,6 +4,7 @@ riding out an outage with no job lost or run twice."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -164,4 +165,39 @@ async def test_shutdown_with_the_database_not_answering_ends_within_its_bound(
     finally:
         sqld.resume()
         worker.kill()
+        store.close()
+
+
+def skewed(seconds: int) -> list[str]:
+    """Run a command with its wall clock off by ``seconds`` (Debian's faketime)."""
+    faketime = shutil.which("faketime")
+    assert faketime, "faketime is needed for the clock-skew test: apt-get install faketime"
+    return [faketime, "-f", f"{seconds:+d}s"]
+
+
+async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """One worker's clock an hour behind, another's an hour ahead: every time on a row is
+    the database's, so the live job of the first is never reaped by the second."""
+    store = TursoJobStore(sqld.url)
+    env = worker_env(TURSO_DATABASE_URL=sqld.url)
+    behind = WorkerProcess("w-behind", env, tmp_path, prefix=skewed(-3600))
+    ahead: WorkerProcess | None = None
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        assert abs(row.updated_at - time.time()) < 60
+        ahead = WorkerProcess("w-ahead", env, tmp_path, prefix=skewed(3600))
+        await trio.sleep(4)  # stale_after (3 s) and several reaper rounds
+        now = await store.get(job.id)
+        assert now is not None and (now.status, now.worker_id) == (JobStatus.RUNNING, "w-behind")
+        assert now.attempt == 1 and now.child_pid == row.child_pid
+        assert "reaped" not in ahead.log() and pid_alive(row.child_pid)
+    finally:
+        behind.kill()
+        if ahead is not None:
+            ahead.kill()
         store.close()

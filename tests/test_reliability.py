@@ -5,6 +5,7 @@ Each test failed on the code before its fix. Store-level rules run on both adapt
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,8 +16,10 @@ import pytest
 import trio
 import trio.testing
 
-from actors import JobContext, JobType, Sentinel
+from actors import JobContext, JobType, Sentinel, StopReason
+from actors._executor import Action, Ending, decide
 from stores import (
+    ErrorKind,
     HeartbeatReply,
     InvalidJob,
     JobStatus,
@@ -365,3 +368,49 @@ async def test_children_and_the_sentinel_never_see_the_token(
         sentinel_env = Path(f"/proc/{sup.sentinel.pid}/environ").read_bytes()
     assert "PATH=" in seen.read_text() and "tok-SECRET-env" not in seen.read_text()
     assert b"PATH=" in sentinel_env and b"tok-SECRET-env" not in sentinel_env
+
+
+async def test_a_caller_cancelled_while_queued_sends_nothing(tmp_path: Path) -> None:
+    """Only the call in flight is shielded: a claim cancelled while it waits behind another
+    call never runs (it neither claims a job nor has to give one back)."""
+    path = tmp_path / "jobs.db"
+    store = LocalJobStore(path)
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        job = await store.create("tone")
+        locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(store.create, "tone")  # in flight, waiting for the lock
+            await trio.sleep(0.2)
+            with trio.move_on_after(0.3):
+                await store.claim("w")
+            locker.execute("COMMIT")
+        assert [h.to_status for h in await store.history(job.id)] == ["pending"]
+        row = await store.get(job.id)
+        assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+    finally:
+        locker.close()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "ending, action, charge",
+    [
+        (Ending(result="ok"), Action.COMPLETE, False),
+        (Ending(result="ok", untrusted=True), Action.COMPLETE, False),
+        (Ending(error=ErrorKind.TRANSIENT, detail="reset"), Action.FAIL, False),
+        (Ending(error=ErrorKind.PERMANENT, detail="bad", untrusted=True), Action.RELEASE, False),
+        (Ending(stop=StopReason.CANCEL_REQUESTED), Action.CANCELLED, False),
+        (Ending(stop=StopReason.LEASE_LOST, detail="reaped"), Action.NOTHING, False),
+        (Ending(stop=StopReason.TIMEOUT, detail="timeout: 3 s"), Action.FAIL, False),
+        (Ending(stop=StopReason.SHUTDOWN), Action.RELEASE, False),
+        (Ending(stop=StopReason.SELF_FENCE, detail="silent"), Action.RELEASE, False),
+        (Ending(stop=StopReason.CRASH), Action.RELEASE, False),
+    ],
+)
+def test_every_ending_has_one_outcome(ending: Ending, action: Action, charge: bool) -> None:
+    """The executor's outcome table: a result is recorded even after a stall (the write is
+    fenced), a handler error is given back uncharged only when store trouble may have caused
+    it, and only the worker's own stops refund the attempt."""
+    decision = decide(ending)
+    assert (decision.action, decision.charge) == (action, charge)
