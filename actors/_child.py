@@ -8,6 +8,12 @@ called directly: a fork and exec, a few milliseconds), which lives exactly as lo
 worker; so a worker killed with SIGKILL takes its child with it. The exit is awaited with a
 pidfd, so no thread waits on the child either. Each child leads its own process group, and
 stopping it signals the whole group: SIGTERM, a grace period, then SIGKILL, always reaped.
+
+Nothing a job started outlives it: when the child exits on its own, anything it left
+running in its group (a wrapper script's background process) is killed before the child
+is reaped. Until it is reaped the exited child is a zombie that still holds the group's
+id, so the signal cannot reach an unrelated group that reused the number. (A process that
+moved to a session of its own has left the group; that escape is not covered.)
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 import trio
+
+from ._sentinel import child_environ
 
 __all__ = ["Child", "open_child"]
 
@@ -55,9 +63,16 @@ class Child:
         return f"<Child pid={self.pid} {state}>"
 
     async def wait(self) -> int:
-        """Wait for the child to exit and reap it; returns its exit status."""
+        """Wait for the child to exit, kill what it left in its group, and reap it; returns
+        its exit status.
+
+        Cancellation: safe; the child is neither signalled nor reaped if cancelled.
+        """
         if self.returncode is None:
             await trio.lowlevel.wait_readable(self._pidfd)
+            # Exited but not reaped (a zombie keeps the group id taken): the leftovers go.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pgid, signal.SIGKILL)
             self.returncode = self._popen.wait()
             os.close(self._pidfd)
         return self.returncode
@@ -98,7 +113,8 @@ async def open_child(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[Child]:
     """Start ``argv`` (no shell) and yield it; on exit from the block, a child still running
-    is stopped (SIGTERM, ``kill_grace`` seconds, SIGKILL) and reaped.
+    is stopped (SIGTERM, ``kill_grace`` seconds, SIGKILL) and reaped. ``env`` defaults to
+    this process's environment without its secrets (``TURSO_AUTH_TOKEN``, ...).
 
     Cancellation: if the block is cancelled, the child is stopped and reaped before the
     cancellation propagates; no child outlives this context manager.
@@ -116,7 +132,7 @@ async def open_child(
             stderr=pipes[1][1] if pipes[1] else subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=lambda: _die_with_parent(parent_pid),
-            env=env,
+            env=child_environ() if env is None else env,
         )
     except BaseException:
         for pair in pipes:

@@ -11,11 +11,10 @@ from typing import Any
 import attrs
 import trio
 
-from stores import InvalidJob, Job, JobStore, JobTypeInfo, Lease, LeaseLost, StoreUnavailable
+from stores import InvalidJob, Job, JobStore, JobTypeInfo, Lease
 
 from ._child import Child, open_child
 from ._running import RunningJob, StopReason
-from ._sentinel import Sentinel
 
 __all__ = ["Handler", "JobContext", "JobType"]
 
@@ -69,7 +68,6 @@ class JobContext:
         progress_interval: float,
         kill_grace: float,
         nursery: trio.Nursery,
-        sentinel: Sentinel | None = None,
         sentinel_after: float = math.inf,
     ) -> None:
         job = running.claimed.job
@@ -83,7 +81,7 @@ class JobContext:
             {"job_id": job.id, "attempt": job.attempt},
         )
         self._store = store
-        self._sentinel = sentinel
+        self._sentinel = running.sentinel
         self._sentinel_after = sentinel_after
         self._interval = progress_interval
         self._nursery = nursery
@@ -132,20 +130,15 @@ class JobContext:
     async def _write(self) -> None:
         state = (self.stage, self.progress)
         self._last_write = trio.current_time()
-        try:
-            reply = await self._store.update(self.lease, stage=state[0], progress=state[1])
-        except LeaseLost as exc:
-            self._running.stop(StopReason.LEASE_LOST, str(exc))
-            return
-        except StoreUnavailable as exc:
-            # Best effort: liveness and self-fencing are the heartbeat's; the next report
-            # (or the flush at the end of the stage) writes the latest state.
-            self.log.warning("progress not recorded: %s", exc)
+        reply = await self._running.write(
+            lambda: self._store.update(self.lease, stage=state[0], progress=state[1]),
+            "progress report",
+        )
+        if reply is None:
+            # Not recorded (outage or lost lease, handled by the running job); the next
+            # report, or the flush at the end of the stage, writes the latest state.
             return
         self._written = state
-        self._running.last_beat = trio.current_time()
-        if self._sentinel is not None:
-            self._sentinel.beat()
         if reply.cancel_requested:
             self._running.stop(StopReason.CANCEL_REQUESTED)
 
@@ -181,14 +174,8 @@ class JobContext:
 
     async def record_child(self, child: Child | None) -> None:
         """Record the running child on the row (pid, host, start), or clear it."""
-        try:
-            if child is None:
-                await self._store.record_child(self.lease, pid=None, host=None, started=None)
-            else:
-                await self._store.record_child(
-                    self.lease, pid=child.pid, host=child.host, started=child.started
-                )
-        except LeaseLost as exc:
-            self._running.stop(StopReason.LEASE_LOST, str(exc))
-        except StoreUnavailable as exc:
-            self.log.warning("child not recorded: %s", exc)
+        pid, host, started = (child.pid, child.host, child.started) if child else (None,) * 3
+        await self._running.write(
+            lambda: self._store.record_child(self.lease, pid=pid, host=host, started=started),
+            "recording the child",
+        )

@@ -1,9 +1,36 @@
-"""The executor: runs one job at a time in its own cancel scope, and records the outcome."""
+"""The executor: runs one job at a time in its own cancel scope, and records the outcome.
+
+Rationale. How a run ended and what the row should say are decided in one place,
+:func:`decide`, a pure function over a closed set of cases, so the rules read in one spot:
+
+============================  =======================================================
+the run ended                  the row
+============================  =======================================================
+with a result                  completed (fenced: a worker that lost the lease writes
+                               nothing)
+with a handler error           failed, or pending again if transient with attempts left;
+                               given back uncharged instead if the lease was lost to
+                               *store trouble* meanwhile (the sentinel may have killed
+                               the child: the error is not the job's)
+stopped: cancel requested      cancelled, after the child is confirmed dead
+stopped: timeout               a transient ``timeout`` failure naming the limit
+stopped: lease lost            nothing (someone else holds the job)
+stopped: shutdown, self-fence  given back to pending, attempt refunded
+or executor crash
+============================  =======================================================
+
+Writing it may fail. An outage is retried (the writes are idempotent for one lease) until
+the deadline, then left to the reaper. Any other failure to write an outcome is the job's
+(a result that is not JSON, text the database cannot take): it falls back to a permanent
+failure, then to a charged release. Nothing but a shutdown, a self-fence or a crash of the
+worker itself refunds an attempt.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -12,7 +39,6 @@ import trio
 from stores import (
     Claimed,
     ErrorKind,
-    InvalidJob,
     JobStatus,
     JobStore,
     JobStoreError,
@@ -24,34 +50,96 @@ from stores import (
 from ._context import JobContext, JobType
 from ._errors import classify
 from ._poller import Handoff
-from ._running import JobSlot, RunningJob, StopReason
+from ._running import Confirmation, JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
-__all__ = ["ExecutorSettings", "executor"]
+__all__ = ["Action", "Decision", "Ending", "ExecutorSettings", "decide", "executor"]
 
 log = logging.getLogger("supervisor.executor")
+
+
+def _no_deadline() -> float:
+    return float("inf")
 
 
 @attrs.frozen
 class ExecutorSettings:
     progress_interval: float
     kill_grace: float
-    #: Silence (no confirmed lease) after which an outcome is not trusted (see
-    #: _call_handler); also how long the final write is retried while the database is down.
+    #: Silence (no confirmed lease) after which the lease is not trusted; also how long an
+    #: outcome write is retried while the database is down.
     fence_after: float
+    #: How long a write may wait for its answer before it counts as store trouble.
+    patience: float = 5.0
     sentinel_after: float = float("inf")
     sentinel: Sentinel | None = None
+    #: Trio time by which final writes must end (the supervisor's shutdown deadline).
+    write_deadline: Callable[[], float] = _no_deadline
 
 
 @attrs.frozen
-class Outcome:
-    """How a run ended: a result, a handler error (``error`` set), or a stop (``stop`` set)."""
+class Ending:
+    """How a run ended: a result, a handler error (``error`` set), or a stop (``stop``
+    set). ``untrusted``: the lease went unconfirmed because of store trouble."""
 
     result: Any = None
     error: ErrorKind | None = None
     stop: StopReason | None = None
     #: The handler's error message, or why the job was stopped.
     detail: str = ""
+    untrusted: bool = False
+
+
+class Action(enum.Enum):
+    """What the executor writes when a run ends."""
+
+    COMPLETE = "complete"
+    FAIL = "fail"
+    CANCELLED = "cancelled"
+    RELEASE = "release"
+    NOTHING = "nothing"
+
+
+@attrs.frozen
+class Decision:
+    """What to write for a run that ended."""
+
+    action: Action
+    detail: str = ""
+    result: Any = None
+    kind: ErrorKind | None = None
+    #: For a release: whether the attempt counts (never for shutdown or store trouble).
+    charge: bool = False
+
+
+def decide(ending: Ending) -> Decision:
+    """The outcome to record for ``ending`` (see the table in the module docstring)."""
+    stop, detail = ending.stop, ending.detail
+    if stop is StopReason.CANCEL_REQUESTED:
+        return Decision(Action.CANCELLED)
+    if stop is StopReason.LEASE_LOST:
+        return Decision(Action.NOTHING, f"lease lost: {detail}")
+    if stop is StopReason.TIMEOUT:
+        return Decision(Action.FAIL, detail, kind=ErrorKind.TIMEOUT)
+    if stop is not None:  # shutdown, self-fence, crash: not the job's doing
+        return Decision(Action.RELEASE, f"{stop.value}: {detail}".rstrip(": "))
+    if ending.error is None:
+        return Decision(Action.COMPLETE, result=ending.result)
+    if ending.untrusted:
+        return Decision(
+            Action.RELEASE, f"outcome not trusted, database unreachable meanwhile: {detail}"
+        )
+    return Decision(Action.FAIL, detail, kind=ending.error)
+
+
+def _fallback(decision: Decision, exc: JobStoreError) -> Decision:
+    """What to write when ``decision`` could not be written for a reason that is not an
+    outage: always charged, never refunded."""
+    if decision.action is Action.COMPLETE:
+        return Decision(Action.FAIL, f"bad result: {exc}", kind=ErrorKind.PERMANENT)
+    if decision.action is Action.RELEASE and decision.charge:
+        return Decision(Action.NOTHING, f"outcome could not be recorded: {exc}")
+    return Decision(Action.RELEASE, f"outcome could not be recorded: {exc}", charge=True)
 
 
 async def executor(
@@ -66,16 +154,17 @@ async def executor(
     """Ask the poller for a job, run it, record the outcome; forever.
 
     Cancellation (a crash of this actor, or the worker stopping): the running job's child is
-    killed and reaped, then the row is released to pending (no attempt charged) before the
-    cancellation propagates. Shielded and bounded by ``fence_after``.
+    killed and reaped, then the row is released to pending (no attempt charged, unless the
+    run's own outcome was a charged one) before the cancellation propagates. Shielded, and
+    bounded by ``fence_after`` and the shutdown deadline.
     """
     task_status.started()
     while True:
         handoff = Handoff()
         await requests.send(handoff)
-        claimed = await handoff.take()
-        if claimed is not None:
-            await _run(store, job_types, slot, claimed, settings)
+        taken = await handoff.take()
+        if taken is not None:
+            await _run(store, job_types, slot, *taken, settings)
 
 
 async def _run(
@@ -83,41 +172,50 @@ async def _run(
     job_types: Mapping[str, JobType],
     slot: JobSlot,
     claimed: Claimed,
+    sent: Confirmation,
     settings: ExecutorSettings,
 ) -> None:
     job = claimed.job
-    extra = {"job_id": job.id, "attempt": job.attempt, "job_type": job.type}
-    running = RunningJob(claimed)
+    running = RunningJob(claimed, sent, settings.sentinel)
+    if settings.sentinel is not None:
+        settings.sentinel.beat(sent.monotonic)
     slot.set(running)
+    decision: Decision | None = None
     recorded = False
     try:
-        log.info("job started", extra=extra)
+        log.info("job started", extra=running.extra)
         job_type = job_types.get(job.type)
         if job_type is None:
-            outcome = Outcome(
+            ending = Ending(
                 error=ErrorKind.PERMANENT,
                 detail=f"this worker has no handler for job type {job.type!r}",
             )
         else:
-            outcome = await _call_handler(store, running, job_type, settings)
-        await _record(store, running, outcome, settings, extra)
+            ending = await _call_handler(store, running, job_type, settings)
+        decision = decide(ending)
+        await _record(store, running, decision, settings)
         recorded = True
     finally:
         slot.set(None)
         if not recorded:
             # Cancelled from outside (crash or stop): the child is already reaped (the
-            # handler's scopes exited); give the row back without charging an attempt.
-            with trio.CancelScope(shield=True), trio.move_on_after(settings.fence_after):
+            # handler's scopes exited); give the row back.
+            charge = decision is not None and (decision.action is Action.FAIL or decision.charge)
+            with trio.CancelScope(shield=True), _final_writes(settings):
                 try:
-                    await store.release(claimed.lease, "the executor stopped mid-job")
-                    log.warning("job released: executor stopped mid-job", extra=extra)
+                    await store.release(
+                        claimed.lease, "the executor stopped mid-job", charge_attempt=charge
+                    )
+                    log.warning("job released: executor stopped mid-job", extra=running.extra)
                 except JobStoreError as exc:
-                    log.error("job not released (the reaper will retry it): %s", exc, extra=extra)
+                    log.error(
+                        "job not released (the reaper will retry it): %s", exc, extra=running.extra
+                    )
 
 
 async def _call_handler(
     store: JobStore, running: RunningJob, job_type: JobType, settings: ExecutorSettings
-) -> Outcome:
+) -> Ending:
     job = running.claimed.job
     async with trio.open_nursery() as nursery:  # holds the context's delayed progress flush
         ctx = JobContext(
@@ -127,94 +225,85 @@ async def _call_handler(
             progress_interval=settings.progress_interval,
             kill_grace=settings.kill_grace,
             nursery=nursery,
-            sentinel=settings.sentinel,
             sentinel_after=settings.sentinel_after,
         )
-        outcome: Outcome
+        ending: Ending
         with running.scope:
             timeout = job_type.timeout if job_type.timeout is not None else float("inf")
             with trio.move_on_after(timeout) as deadline:
                 try:
                     result = await job_type.handler(ctx, job.payload)
                 except Exception as exc:
-                    outcome = Outcome(error=classify(exc), detail=str(exc) or type(exc).__name__)
+                    ending = Ending(error=classify(exc), detail=str(exc) or type(exc).__name__)
                 else:
-                    outcome = Outcome(result=result)
+                    ending = Ending(result=result)
             if deadline.cancelled_caught:
                 running.stop(
                     StopReason.TIMEOUT,
                     f"timeout: exceeded the {timeout:g} s limit of job type {job_type.name!r}",
                 )
-        silent = trio.current_time() - running.last_beat
-        if running.stop_reason is None and silent >= settings.fence_after:
-            # The worker was cut off (frozen, or the database unreachable) for longer than the
-            # lease is safe: the sentinel may have killed the child, or another worker may be
-            # about to take the job. Whatever the handler reported, give the job back.
-            running.stop(
-                StopReason.SELF_FENCE,
-                f"no heartbeat recorded for {silent:.1f} s when the job ended",
-            )
-        if running.stop_reason is None and outcome.error is None:
+        if running.stop_reason is None and ending.error is None:
             with trio.CancelScope(shield=True):
                 await ctx.flush()  # the last progress report is never dropped
         nursery.cancel_scope.cancel()
     if running.stop_reason is not None:
         # Whatever the handler did on the way out, why it was stopped is the outcome.
-        return Outcome(stop=running.stop_reason, detail=running.stop_detail)
-    return outcome
+        return Ending(stop=running.stop_reason, detail=running.stop_detail)
+    untrusted = running.outcome_untrusted(
+        trio.current_time(), settings.fence_after, settings.patience
+    )
+    return attrs.evolve(ending, untrusted=untrusted)
+
+
+def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
+    """A scope bounding the final writes by ``fence_after`` and the shutdown deadline (at
+    which the store also abandons a call in flight)."""
+    return trio.move_on_at(
+        min(trio.current_time() + settings.fence_after, settings.write_deadline())
+    )
 
 
 async def _record(
-    store: JobStore,
-    running: RunningJob,
-    outcome: Outcome,
-    settings: ExecutorSettings,
-    extra: dict[str, Any],
+    store: JobStore, running: RunningJob, decision: Decision, settings: ExecutorSettings
 ) -> None:
-    lease = running.claimed.lease
-    with trio.CancelScope(shield=True):
-        with trio.move_on_after(settings.fence_after):
-            delay = 0.2
-            while True:
-                try:
-                    await _write_outcome(store, lease, outcome, extra)
-                    return
-                except StoreUnavailable as exc:
-                    log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
-                    await trio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                except LeaseLost as exc:
-                    log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
-                    return
-        log.error(
-            "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
-        )
+    extra = running.extra
+    with trio.CancelScope(shield=True), _final_writes(settings):
+        delay = 0.2
+        while True:
+            try:
+                await _write(store, running.claimed.lease, decision, extra)
+                return
+            except StoreUnavailable as exc:
+                log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except LeaseLost as exc:
+                log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
+                return
+            except JobStoreError as exc:
+                log.error("outcome %s not recorded: %s", decision.action.value, exc, extra=extra)
+                decision = _fallback(decision, exc)
+    log.error(
+        "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
+    )
 
 
-async def _write_outcome(
-    store: JobStore, lease: Lease, outcome: Outcome, extra: dict[str, Any]
-) -> None:
-    reason, detail = outcome.stop, outcome.detail
-    if reason is StopReason.CANCEL_REQUESTED:
+async def _write(store: JobStore, lease: Lease, decision: Decision, extra: dict[str, Any]) -> None:
+    action, detail = decision.action, decision.detail
+    if action is Action.COMPLETE:
+        await store.complete(lease, decision.result)
+        log.info("job completed", extra=extra)
+    elif action is Action.FAIL:
+        assert decision.kind is not None
+        job = await store.fail(lease, detail, kind=decision.kind)
+        verdict = "will retry" if job.status is JobStatus.PENDING else "failed"
+        log.warning("job %s: %s (%s)", verdict, detail, decision.kind, extra=extra)
+    elif action is Action.CANCELLED:
         await store.confirm_cancelled(lease)
         log.info("job cancelled, child confirmed dead", extra=extra)
-    elif reason is StopReason.TIMEOUT:
-        job = await store.fail(lease, detail, kind=ErrorKind.TIMEOUT)
-        log.warning("job timed out (%s): %s", job.status, detail, extra=extra)
-    elif reason is StopReason.LEASE_LOST:
-        log.warning("job stopped, lease lost: %s", detail, extra=extra)
-    elif reason is not None:
-        await store.release(lease, f"{reason.value}: {detail}".rstrip(": "))
-        log.warning("job released: %s: %s", reason.value, detail, extra=extra)
-    elif outcome.error is not None:
-        job = await store.fail(lease, detail, kind=outcome.error)
-        verdict = "will retry" if job.status is JobStatus.PENDING else "failed"
-        log.warning("job %s: %s (%s)", verdict, detail, outcome.error, extra=extra)
+    elif action is Action.RELEASE:
+        job = await store.release(lease, detail, charge_attempt=decision.charge)
+        verdict = "released" if job.status is JobStatus.PENDING else f"ended {job.status}"
+        log.warning("job %s: %s", verdict, detail, extra=extra)
     else:
-        try:
-            await store.complete(lease, outcome.result)
-        except InvalidJob as exc:  # e.g. a result that is not JSON: the handler's bug
-            await store.fail(lease, f"bad result: {exc}", kind=ErrorKind.PERMANENT)
-            log.error("job failed: bad result: %s", exc, extra=extra)
-            return
-        log.info("job completed", extra=extra)
+        log.warning("job stopped, nothing recorded: %s", detail, extra=extra)

@@ -98,15 +98,23 @@ def _seconds(text: str) -> float | None:
     return total
 
 
-async def probe_duration(path: str, *, kill_grace: float = 2.0) -> float | None:
-    """The duration of a media file in seconds (None if ffmpeg reports none).
+async def probe_duration(
+    path: str, *, kill_grace: float = 2.0, ctx: JobContext | None = None
+) -> float | None:
+    """The duration of a media file in seconds (None if ffmpeg reports none). With ``ctx``
+    the probe is the job's child like any other (recorded, guarded by the sentinel).
 
     Raises :class:`PermanentError` if the file is missing or not media ffmpeg can read.
     """
     if "://" not in path and not await trio.Path(path).exists():
         raise PermanentError(f"input not found: {path}")
     argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", path]
-    async with open_child(argv, kill_grace=kill_grace, capture_stdout=False) as child:
+    opened = (
+        ctx.open_child(argv, capture_stdout=False)
+        if ctx is not None
+        else open_child(argv, kill_grace=kill_grace, capture_stdout=False)
+    )
+    async with opened as child:
         assert child.stderr is not None
         stderr = b""
         async for chunk in child.stderr:
@@ -152,7 +160,7 @@ async def run_ffmpeg(
     source = _first_input(args)
     if duration is None and source is not None and await trio.Path(source).is_file():
         # Only local files are probed: a generator (lavfi) or a stream has no known length.
-        duration = await probe_duration(source, kill_grace=ctx.kill_grace)
+        duration = await probe_duration(source, ctx=ctx)
     await ctx.set_stage(stage, 0 if duration else None)
     argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]
     tail: collections.deque[str] = collections.deque(maxlen=40)

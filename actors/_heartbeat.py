@@ -6,9 +6,9 @@ import logging
 
 import trio
 
-from stores import JobStore, LeaseLost, StoreUnavailable
+from stores import JobStore
 
-from ._running import JobSlot, StopReason
+from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
 __all__ = ["heartbeat"]
@@ -25,66 +25,69 @@ async def heartbeat(
     sentinel: Sentinel | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Every ``interval`` seconds, bump the running job's ``updated_at`` (fenced).
+    """While a job runs, every ``interval`` seconds bump its ``updated_at`` (fenced).
 
     * a cancel request stops the job (its child is killed, then the row is cancelled);
     * a lost lease stops the job at once: someone else owns it now;
-    * if the database has not confirmed this worker alive for ``fence_after`` seconds, the
-      job is stopped (self-fencing): the reaper elsewhere may soon hand it to another worker,
-      and running it twice is worse than running it late.
+    * if the lease went unconfirmed for ``fence_after`` seconds *because of the database*
+      (see ``RunningJob.fence_decision``), the job is stopped (self-fencing): the reaper
+      elsewhere may soon hand it to another worker, and running it twice is worse than
+      running it late.
 
     The self-fencing deadline is kept by a timer of its own: during an outage a store call
-    can take a while to fail, and the deadline must not wait for it.
+    can take a while to fail, and the deadline must not wait for it. A dead sentinel process
+    is replaced at the next beat.
 
     Cancellation: safe at any point (each beat is one fenced write).
     """
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_fence, slot, fence_after)
+        nursery.start_soon(_fence, slot, fence_after, interval)
         task_status.started()
         await _beat(store, slot, interval, sentinel)
 
 
 async def _beat(store: JobStore, slot: JobSlot, interval: float, sentinel: Sentinel | None) -> None:
-    outage = False
+    last_sent = -float("inf")
     while True:
-        await trio.sleep(interval)
         running = slot.current
         if running is None or running.stop_reason is not None:
+            await slot.changed.wait()
             continue
-        try:
-            reply = await store.heartbeat(running.claimed.lease)
-        except LeaseLost as exc:
-            running.stop(StopReason.LEASE_LOST, str(exc))
+        # An interval after the last confirmation (a progress report counts) or the last
+        # attempt, whichever is later; at once when the fence asks for a beat.
+        with trio.move_on_at(max(running.confirmed.at, last_sent) + interval):
+            await running.beat_wanted.wait()
+        running.beat_wanted = trio.Event()
+        if running is not slot.current or running.stop_reason is not None:
             continue
-        except StoreUnavailable as exc:
-            if not outage:
-                log.warning("heartbeat failed, database unavailable: %s", exc)
-                outage = True
-            continue
-        if outage:
-            log.warning("heartbeat recorded again")
-            outage = False
-        running.last_beat = trio.current_time()
         if sentinel is not None:
-            sentinel.beat()
-        if reply.cancel_requested:
-            running.stop(StopReason.CANCEL_REQUESTED)
+            sentinel.check()
+        last_sent = trio.current_time()
+        await _beat_once(store, running)
 
 
-async def _fence(slot: JobSlot, fence_after: float) -> None:
-    """Stop the running job once nothing has confirmed its lease for ``fence_after``."""
+async def _beat_once(store: JobStore, running: RunningJob) -> None:
+    lease = running.claimed.lease
+    reply = await running.write(lambda: store.heartbeat(lease), "heartbeat")
+    if reply is not None and reply.cancel_requested:
+        running.stop(StopReason.CANCEL_REQUESTED)
+
+
+async def _fence(slot: JobSlot, fence_after: float, patience: float) -> None:
+    """Stop the running job once its lease can no longer be trusted (see the rules in
+    ``RunningJob.fence_decision``); wake at its deadline or whenever the lease changes."""
     while True:
         running = slot.current
         if running is None or running.stop_reason is not None:
             await slot.changed.wait()
             continue
-        silent = trio.current_time() - running.last_beat
-        if silent >= fence_after:
-            running.stop(
-                StopReason.SELF_FENCE,
-                f"no heartbeat recorded for {silent:.1f} s (limit {fence_after:g} s)",
-            )
+        # Let a write whose answer arrived meanwhile book it first (after a stalled loop the
+        # timer and the answer become ready together).
+        await trio.lowlevel.checkpoint()
+        decision = running.fence_decision(trio.current_time(), fence_after, patience)
+        if decision.fence:
+            running.stop(StopReason.SELF_FENCE, decision.detail)
             continue
-        # Wake at the deadline, or sooner if the job changes; last_beat may have moved.
-        with trio.move_on_after(fence_after - silent):
-            await slot.changed.wait()
+        changed = running.changed
+        with trio.move_on_at(decision.recheck_at):
+            await changed.wait()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Sequence
 
@@ -11,9 +10,9 @@ import trio
 
 from stores import Claimed, JobStore, StoreUnavailable
 
-__all__ = ["Handoff", "PollerSettings", "Wakeup", "poller"]
+from ._running import Confirmation
 
-log = logging.getLogger("supervisor.poller")
+__all__ = ["Handoff", "PollerSettings", "Wakeup", "poller"]
 
 
 class Handoff:
@@ -27,13 +26,15 @@ class Handoff:
 
     def __init__(self) -> None:
         self._event = trio.Event()
-        self._claimed: Claimed | None = None
+        self._claimed: tuple[Claimed, Confirmation] | None = None
         self._withdrawn = False
 
-    def offer(self, claimed: Claimed) -> bool:
+    def offer(self, claimed: Claimed, sent: Confirmation) -> bool:
+        """Hand over a job claimed by a statement sent at ``sent`` (the lease's first
+        confirmation); False if the executor went away."""
         if self._withdrawn or self._event.is_set():
             return False
-        self._claimed = claimed
+        self._claimed = (claimed, sent)
         self._event.set()
         return True
 
@@ -41,8 +42,9 @@ class Handoff:
         """The poller gives up on this request (it is stopping); the executor asks again."""
         self._event.set()
 
-    async def take(self) -> Claimed | None:
-        """Wait for the job (None if the poller abandoned the request).
+    async def take(self) -> tuple[Claimed, Confirmation] | None:
+        """Wait for the job and its claim's send time (None if the poller abandoned the
+        request).
 
         Cancellation: withdraws the request, so a job claimed afterwards is released.
         """
@@ -84,30 +86,27 @@ class PollerSettings:
     max_poll_interval: float
 
 
-async def _claim_until_found(store: JobStore, settings: PollerSettings, wakeup: Wakeup) -> Claimed:
+async def _claim_until_found(
+    store: JobStore, settings: PollerSettings, wakeup: Wakeup
+) -> tuple[Claimed, Confirmation]:
     delay = settings.poll_interval
-    outage_logged = False
     while True:
+        sent = Confirmation.now()
+        failed = False
         try:
             claimed = await store.claim(settings.worker_id, types=settings.types)
-        except StoreUnavailable as exc:
-            if not outage_logged:
-                log.warning("database unavailable, polling with backoff: %s", exc)
-                outage_logged = True
-            claimed = None
-            delay = min(settings.max_poll_interval, delay * 2)
-        else:
-            if outage_logged:
-                log.warning("database reachable again")
-                outage_logged = False
+        except StoreUnavailable:
+            # The store logs the outage; a claim of unknown outcome is its to give back.
+            claimed, failed = None, True
         if claimed is not None:
-            return claimed
-        # Idle: back off up to the bounded maximum; a local submission resets the wait.
+            return claimed, sent
+        # Idle or unreachable: back off up to the bounded maximum (faster during an outage);
+        # a local submission resets the wait.
         jittered = delay * random.uniform(0.9, 1.0)
         if await wakeup.wait(jittered):
             delay = settings.poll_interval
-        elif not outage_logged:
-            delay = min(settings.max_poll_interval, delay * 1.5)
+        else:
+            delay = min(settings.max_poll_interval, delay * (2 if failed else 1.5))
 
 
 async def poller(
@@ -126,8 +125,8 @@ async def poller(
     task_status.started()
     async for handoff in requests:
         try:
-            claimed = await _claim_until_found(store, settings, wakeup)
-            if not handoff.offer(claimed):
+            claimed, sent = await _claim_until_found(store, settings, wakeup)
+            if not handoff.offer(claimed, sent):
                 with trio.CancelScope(shield=True):
                     await store.release(claimed.lease, "the executor went away")
         finally:

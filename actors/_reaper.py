@@ -25,16 +25,12 @@ async def reaper(
     Cancellation: safe at any point; a reap either happened or did not.
     """
     task_status.started()
-    outage = False
     while True:
         try:
             reaped = await store.reap(stale_after)
-        except StoreUnavailable as exc:
-            if not outage:
-                log.warning("reap skipped, database unavailable: %s", exc)
-            outage = True
+        except StoreUnavailable:
+            pass  # the store logs the outage; the next round reaps what this one missed
         else:
-            outage = False
             for job in reaped:
                 log.warning(
                     "reaped job: %s",

@@ -10,7 +10,12 @@ before any other worker may claim the job.
 It also kills them at once when the worker dies (end of its input), and lives in its own
 session so a signal to the worker's process group does not pause it too.
 
-Protocol on stdin, one line each: ``arm PGID SECONDS``, ``beat``, ``disarm PGID``.
+A beat carries the time (the system's monotonic clock, shared by all processes) at which
+the confirming write was *sent*; arming carries the last such time. Arming is not a beat:
+a child started for the next stage is killed as late as the lease allows, no later.
+
+Protocol on stdin, one line each: ``arm PGID SECONDS STAMP``, ``beat STAMP``,
+``disarm PGID``.
 """
 
 # This file also runs as a script (the sentinel process): standard library imports only.
@@ -25,42 +30,94 @@ import sys
 import threading
 import time
 
-__all__ = ["Sentinel"]
+__all__ = ["SECRET_VARIABLES", "Sentinel", "child_environ"]
+
+
+#: Variables no process a worker starts may inherit (the store's and the API's secrets).
+SECRET_VARIABLES = ("TURSO_AUTH_TOKEN", "SUPERVISOR_API_TOKEN")
+
+
+def child_environ() -> dict[str, str]:
+    """This process's environment without its secrets: for every process a worker starts."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 class Sentinel:
-    """The worker's handle on its sentinel process."""
+    """The worker's handle on its sentinel process.
+
+    It heals itself: if the process died (killed by someone, out of memory), the next
+    message starts a new one and arms it again with every group still armed, and
+    ``restarts`` counts it. Thread-safe.
+    """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._armed: dict[int, float] = {}  # pgid -> seconds, to arm a replacement
+        self._stamp = time.monotonic()  # the last beat's stamp
+        self.restarts = 0
+        self._proc = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         # Run as a plain script: it needs only the standard library, and starts fast.
-        self._proc = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-I", os.path.abspath(__file__)],
             stdin=subprocess.PIPE,
             start_new_session=True,
+            env=child_environ(),
         )
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<Sentinel pid={self._proc.pid}>"
+        return f"<Sentinel pid={self._proc.pid} armed={len(self._armed)}>"
 
     @property
     def pid(self) -> int:
         return self._proc.pid
 
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
     def _send(self, line: str) -> None:
-        assert self._proc.stdin is not None
-        with self._lock, contextlib.suppress(BrokenPipeError, ValueError):
-            self._proc.stdin.write(line.encode() + b"\n")
-            self._proc.stdin.flush()
+        with self._lock:
+            if not self._write(line) and self._proc.poll() is not None:
+                # Dead: a replacement takes over every armed group, as of the last beat.
+                self._proc.wait()
+                self._proc = self._spawn()
+                self.restarts += 1
+                for pgid, seconds in self._armed.items():
+                    self._write(f"arm {pgid} {seconds} {self._stamp}")
+                self._write(line)
+
+    def _write(self, line: str) -> bool:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(line.encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return False
+        return True
 
     def arm(self, pgid: int, seconds: float) -> None:
-        self._send(f"arm {pgid} {seconds}")
+        """Guard ``pgid``: SIGKILL it once no beat came for ``seconds`` (counted from the
+        last beat, not from now)."""
+        self._armed[pgid] = seconds
+        self._send(f"arm {pgid} {seconds} {self._stamp}")
 
-    def beat(self) -> None:
-        self._send("beat")
+    def beat(self, stamp: float | None = None) -> None:
+        """The lease was confirmed by a write sent at ``stamp`` (``time.monotonic()``;
+        default: now)."""
+        self._stamp = max(self._stamp, time.monotonic() if stamp is None else stamp)
+        self._send(f"beat {self._stamp}")
 
     def disarm(self, pgid: int) -> None:
+        self._armed.pop(pgid, None)
         self._send(f"disarm {pgid}")
+
+    def check(self) -> None:
+        """Replace the process now if it died (the heartbeat calls this every beat)."""
+        if not self.alive:
+            self._send(f"beat {self._stamp}")
 
     def close(self) -> None:
         """End the sentinel (disarm everything first: closing its input kills armed groups)."""
@@ -83,8 +140,8 @@ def _kill(pgid: int, why: str) -> None:
 def _main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides; we follow its input
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    armed: dict[int, float] = {}  # pgid -> fence_after
-    last_beat = time.monotonic()
+    armed: dict[int, float] = {}  # pgid -> seconds of silence allowed
+    last_beat = 0.0  # the worker's stamps (monotonic, system-wide) say when it was confirmed
     fd = sys.stdin.fileno()
     buffer = b""
     while True:
@@ -108,11 +165,11 @@ def _main() -> None:
         *lines, buffer = buffer.split(b"\n")
         for raw in lines:
             parts = raw.decode().split()
-            if parts == ["beat"]:
-                last_beat = time.monotonic()
-            elif len(parts) == 3 and parts[0] == "arm":
+            if len(parts) == 2 and parts[0] == "beat":
+                last_beat = max(last_beat, float(parts[1]))
+            elif len(parts) == 4 and parts[0] == "arm":
                 armed[int(parts[1])] = float(parts[2])
-                last_beat = time.monotonic()
+                last_beat = max(last_beat, float(parts[3]))
             elif len(parts) == 2 and parts[0] == "disarm":
                 armed.pop(int(parts[1]), None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import builtins
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -44,6 +45,22 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._listeners: builtins.list[Callable[[], None]] = []
+
+    @property
+    def call_timeout(self) -> float:
+        """Real seconds a database call may take before it fails with StoreUnavailable
+        (a worker lowers it to fit its lease margins; see ``WorkerConfig.store_timeout``)."""
+        return math.inf
+
+    @call_timeout.setter
+    def call_timeout(self, seconds: float) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has no call timeout to set")
+
+    @abc.abstractmethod
+    def cut_off_at(self, deadline: float) -> None:
+        """From Trio time ``deadline`` on, abandon calls in flight (outcome unknown) and fail
+        new ones at once with StoreUnavailable: how a shutdown stays within its bound while
+        the database does not answer. ``math.inf`` lifts it."""
 
     # -- app side ------------------------------------------------------------------------
 

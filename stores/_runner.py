@@ -23,6 +23,7 @@ thread of the process). So:
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -126,6 +127,10 @@ class ConnectionRunner:
         self._generation = 0
         # One request at a time reaches the session thread; the others queue here, in Trio.
         self._limiter = trio.CapacityLimiter(1)
+        # Trio time after which calls are abandoned (see cut_off_at), and the scopes of the
+        # calls in flight, whose deadline it moves.
+        self._cutoff = math.inf
+        self._in_flight: set[trio.CancelScope] = set()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._worker else "idle")
@@ -133,6 +138,7 @@ class ConnectionRunner:
 
     def call(self, ops: Sequence[Op]) -> Rows:
         """Run ``ops`` on the session thread and wait for them (blocking, real time)."""
+        timeout = self.timeout
         with self._lock:
             if self._closed:
                 raise StoreUnavailable(f"{self._name}: the store is closed")
@@ -142,10 +148,10 @@ class ConnectionRunner:
             worker = self._worker
         request = _Request(ops)
         worker.submit(request)
-        if not request.done.wait(self.timeout):
+        if not request.done.wait(timeout):
             self._abandon(worker)
             raise StoreUnavailable(
-                f"{self._name}: no answer from the database within {self.timeout:g} s "
+                f"{self._name}: no answer from the database within {timeout:g} s "
                 "(the server is unreachable or stuck); the outcome of this call is unknown"
             )
         if request.error is not None:
@@ -161,9 +167,32 @@ class ConnectionRunner:
         checkpoint.
         """
         async with self._limiter:
-            with trio.CancelScope(shield=True):
-                rows = await trio.to_thread.run_sync(self.call, ops)
+            if trio.current_time() >= self._cutoff:
+                raise StoreUnavailable(f"{self._name}: cut off (shutting down); nothing was sent")
+            with trio.CancelScope(shield=True, deadline=self._cutoff) as scope:
+                self._in_flight.add(scope)
+                try:
+                    rows = await trio.to_thread.run_sync(self.call, ops, abandon_on_cancel=True)
+                finally:
+                    self._in_flight.discard(scope)
+            if scope.cancelled_caught:
+                with self._lock:
+                    worker = self._worker
+                if worker is not None:
+                    self._abandon(worker)
+                raise StoreUnavailable(
+                    f"{self._name}: cut off (shutting down) before the database answered; "
+                    "the outcome of this call is unknown"
+                )
         return rows
+
+    def cut_off_at(self, deadline: float) -> None:
+        """From Trio time ``deadline`` on, calls in flight are abandoned (their outcome is
+        unknown) and new ones fail at once: a shutdown must end before the platform kills
+        the process, whatever the database does. Call from the Trio thread."""
+        self._cutoff = deadline
+        for scope in self._in_flight:
+            scope.deadline = min(scope.deadline, deadline)
 
     def _abandon(self, worker: _SessionThread) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
-from ._runner import ConnectionRunner, Session
+from ._runner import ConnectionRunner, Rows, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
@@ -96,15 +96,39 @@ class SqlJobStore(JobStore):
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
         self._in_doubt: builtins.list[tuple[str, str]] = []
+        self._outage = False
 
     @property
     def call_timeout(self) -> float:
-        """Real seconds a database call may take before it fails with StoreUnavailable."""
         return self._runner.timeout
 
+    @call_timeout.setter
+    def call_timeout(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise InvalidJob(f"a call timeout is a positive number of seconds, got {seconds!r}")
+        self._runner.timeout = seconds
+
+    def cut_off_at(self, deadline: float) -> None:
+        self._runner.cut_off_at(deadline)
+
     async def _rows(self, name: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        (rows,) = await self._runner.run([(name, params)])
+        (rows,) = await self._run([(name, params)])
         return rows
+
+    async def _run(self, ops: builtins.list[tuple[str, dict[str, Any]]]) -> Rows:
+        # The one place that sees every call: an outage is logged when it begins and ends,
+        # whichever actor happens to meet it.
+        try:
+            result = await self._runner.run(ops)
+        except StoreUnavailable as exc:
+            if not self._outage:
+                self._outage = True
+                log.warning("database unavailable: %s", exc, extra={"store": self._label})
+            raise
+        if self._outage:
+            self._outage = False
+            log.warning("database reachable again", extra={"store": self._label})
+        return result
 
     def _now(self) -> float | None:
         """The time to write, or None: the database's own clock (see ``DB_NOW``)."""
@@ -258,7 +282,7 @@ class SqlJobStore(JobStore):
         if not params:
             return
 
-        await self._runner.run([("UPSERT_TYPE", p) for p in params])
+        await self._run([("UPSERT_TYPE", p) for p in params])
 
     async def changes(
         self, since: float, *, limit: int = 500

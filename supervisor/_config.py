@@ -29,7 +29,11 @@ _ENV = {
     "reaper_interval": "SUPERVISOR_REAPER_INTERVAL",
     "shutdown_grace": "SUPERVISOR_SHUTDOWN_GRACE",
     "kill_grace": "SUPERVISOR_KILL_GRACE",
+    "shutdown_timeout": "SUPERVISOR_SHUTDOWN_TIMEOUT",
 }
+
+#: The least time a shutdown keeps for the final write (giving the job back).
+MIN_FINAL_WRITE = 2.0
 
 
 @attrs.frozen
@@ -44,6 +48,9 @@ class WorkerConfig:
     * ``reaper_interval``: how often each worker runs the reaper.
     * ``shutdown_grace``: on SIGTERM, how long the running job may take to finish.
     * ``kill_grace``: between SIGTERM and SIGKILL of a child process.
+    * ``shutdown_timeout``: on SIGTERM, the bound on the whole shutdown: the grace, the
+      kill grace and the final write (each store call is cut short to fit). Keep it below
+      the platform's kill deadline (Render's ``maxShutdownDelaySeconds``).
     * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
     """
 
@@ -55,6 +62,7 @@ class WorkerConfig:
     reaper_interval: float = 30.0
     shutdown_grace: float = 20.0
     kill_grace: float = 3.0
+    shutdown_timeout: float = 45.0
     progress_interval: float = 0.5
     max_restarts: int = 5
     restart_window: float = 60.0
@@ -74,8 +82,18 @@ class WorkerConfig:
                 f"({self.heartbeat_interval:g} s) and kill_grace ({self.kill_grace:g} s): "
                 "use stale_after > 3 × heartbeat_interval + kill_grace"
             )
-        if not 1 <= len(self.worker_id) <= 128:
-            raise ConfigError(f"the worker id must be 1 to 128 characters: {self.worker_id!r}")
+        room = self.shutdown_timeout - self.shutdown_grace - self.kill_grace
+        if room < MIN_FINAL_WRITE:
+            raise ConfigError(
+                f"shutdown_timeout ({self.shutdown_timeout:g} s) must exceed shutdown_grace "
+                f"({self.shutdown_grace:g} s) + kill_grace ({self.kill_grace:g} s) by at least "
+                f"{MIN_FINAL_WRITE:g} s, the time kept for giving the job back"
+            )
+        if not (1 <= len(self.worker_id) <= 128 and self.worker_id.isprintable()):
+            raise ConfigError(
+                f"the worker id must be 1 to 128 printable characters (no tabs or line "
+                f"breaks): {self.worker_id!r}"
+            )
 
     @property
     def fence_after(self) -> float:
@@ -83,6 +101,13 @@ class WorkerConfig:
         tick, then SIGTERM and at most ``kill_grace``: the child is dead a heartbeat interval
         before any other worker may reap the job (``stale_after``)."""
         return self.stale_after - 2 * self.heartbeat_interval - self.kill_grace
+
+    @property
+    def store_timeout(self) -> float:
+        """The longest a store call may take: a heartbeat sent on schedule must get its
+        answer, or give up, before the self-fence deadline. A store with a longer timeout
+        of its own is capped to this while the worker runs."""
+        return self.fence_after - self.heartbeat_interval
 
     @property
     def sentinel_after(self) -> float:
@@ -119,5 +144,6 @@ class WorkerConfig:
                 "reaper_interval",
                 "shutdown_grace",
                 "kill_grace",
+                "shutdown_timeout",
             )
         )

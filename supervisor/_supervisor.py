@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import attrs
@@ -91,6 +92,9 @@ class Supervisor:
         self._incarnations: dict[str, _Incarnation] = {}
         self._stopping = False
         self._nursery: trio.Nursery | None = None
+        #: Trio time by which a shutdown in progress must have ended (final writes included).
+        self.shutdown_deadline = float("inf")
+        self.sentinel: Sentinel | None = None
         self.state = "starting"
 
     def __repr__(self) -> str:
@@ -185,6 +189,14 @@ class Supervisor:
     ) -> None:
         """Run the worker until cancelled or :meth:`stop`; see the module docstring."""
         config = self.config
+        if self.store.call_timeout > config.store_timeout:
+            # A store call slower than this could not confirm the lease before the fence.
+            log.info(
+                "store call timeout lowered to %.3g s to fit the lease margins",
+                config.store_timeout,
+                extra={"worker": self.worker_id},
+            )
+            self.store.call_timeout = config.store_timeout
         await self.store.register_types(t.info() for t in self.job_types.values())
         request_send, request_receive = trio.open_memory_channel[Handoff](0)
         wakeup = Wakeup()
@@ -192,13 +204,15 @@ class Supervisor:
         poller_settings = PollerSettings(
             config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
         )
-        sentinel = Sentinel()
+        sentinel = self.sentinel = Sentinel()
         executor_settings = ExecutorSettings(
             config.progress_interval,
             config.kill_grace,
             fence_after=config.fence_after,
+            patience=config.heartbeat_interval,
             sentinel_after=config.sentinel_after,
             sentinel=sentinel,
+            write_deadline=lambda: self.shutdown_deadline,
         )
         specs: dict[str, Callable[..., Awaitable[None]]] = {
             "executor": lambda task_status: executor(
@@ -249,6 +263,7 @@ class Supervisor:
         finally:
             self.state = "stopped"
             self.store.remove_listener(wakeup)
+            self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
 
     def hurry(self) -> None:
@@ -260,7 +275,9 @@ class Supervisor:
     async def stop(self, grace: float | None = None) -> None:
         """Graceful stop: claim no more, give the running job ``grace`` seconds (default
         ``shutdown_grace``) to finish, else stop it (child killed and reaped, job back to
-        pending, no attempt charged), then end every actor.
+        pending, no attempt charged), then end every actor. The whole of it, final writes
+        included, ends within ``shutdown_timeout`` (a write the database does not answer in
+        time is given up; the reaper then retries the job).
 
         Cancellation: a second cancel (e.g. a second signal) is the caller's way to shorten
         the wait; the job is still released before this returns.
@@ -269,6 +286,9 @@ class Supervisor:
         if self._stopping:
             return
         self._stopping = True
+        self.shutdown_deadline = trio.current_time() + self.config.shutdown_timeout
+        # Whatever the database does, nothing the worker asks of it outlives the bound.
+        self.store.cut_off_at(self.shutdown_deadline)
         self.state = "stopping"
         log.info("worker stopping: no new claims", extra={"worker": self.worker_id})
         poller_incarnation = self._incarnations.get("poller")

@@ -135,6 +135,55 @@ def test_errors_are_one_clear_line(env: dict[str, str], args: list[str], message
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
 
 
+DEEP = "[" * 3000 + "]" * 3000
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["submit", "tone", "--payload", '"\\ud800"'], "not valid Unicode"),
+        (["submit", "tone", "--payload", "9" * 5000], "--payload is not valid JSON"),
+        (["submit", "tone", "--payload", DEEP], "--payload is nested too deeply"),
+        (["status", "9" * 25], "positive integer below 2**63"),
+        (["cancel", "9" * 25], "positive integer below 2**63"),
+        (["watch", "1", "--interval", "-1"], "--interval"),
+        (["watch", "1", "--interval", "0"], "--interval"),
+        (["run", "--worker-id", "a\tb"], "printable"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    """Input the store cannot take is refused with one line, exit 2, and no row written."""
+    result = cli(env, *args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert json.loads(cli(env, "list", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("command", [["list"], ["run"]])
+def test_a_database_path_that_is_not_sqlite_is_one_line(
+    env: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    """JOBS_DB_PATH naming another kind of file: one line, exit 2, the file untouched."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 200)
+    result = cli({**env, "JOBS_DB_PATH": str(notes)}, *command)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "is not a SQLite database" in result.stderr
+    assert notes.read_text() == "not a database\n" * 200
+
+
+def test_a_token_with_a_line_break_is_one_line(env: dict[str, str]) -> None:
+    """A malformed TURSO_AUTH_TOKEN is refused at once, named, and never shown."""
+    bad = {**env, "TURSO_DATABASE_URL": "http://127.0.0.1:9", "TURSO_AUTH_TOKEN": "tok-X\r\n"}
+    for command in (["list"], ["run"]):
+        result = cli(bad, *command)
+        assert result.returncode == 2 and "TURSO_AUTH_TOKEN" in result.stderr
+        assert result.stderr.count("\n") == 1 and "tok-X" not in result.stderr
+
+
 def test_bad_timing_variable_is_refused(env: dict[str, str]) -> None:
     """A malformed SUPERVISOR_* variable names itself."""
     result = cli({**env, "SUPERVISOR_POLL_INTERVAL": "soon"}, "run")

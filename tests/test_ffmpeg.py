@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, run_ffmpeg
+from actors import JobContext, JobType, ffmpeg_binary, probe_duration, run_ffmpeg
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
@@ -215,3 +215,28 @@ async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) ->
     assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
     stages = [stage for stage, _ in store.progress_log]
     assert stages.index("analyzing") < stages.index("normalizing") < stages.index("encoding")
+
+
+async def probe_only(ctx: JobContext, payload: Any) -> None:
+    await probe_duration(payload["path"], ctx=ctx)
+
+
+async def test_a_duration_probe_is_the_jobs_child_like_any_other(
+    store: Any, tmp_path: Path
+) -> None:
+    """The probe run_ffmpeg makes is recorded on the row and stopped on cancel, like ffmpeg
+    itself (so the sentinel guards it too)."""
+    fifo = tmp_path / "never.pcm"
+    os.mkfifo(fifo)  # ffmpeg waits on it forever: the probe stays alive
+    types = [JobType("probe", probe_only)]
+    async with open_supervisor(store, types, WorkerConfig(**CONFIG)):  # type: ignore[arg-type]
+        job = await store.create("probe", {"path": str(fifo)})
+        with trio.fail_after(10):
+            while not ((row := await store.get(job.id)) and row.child_pid):
+                await trio.sleep(0.02)
+        with open(f"/proc/{row.child_pid}/cmdline", "rb") as cmdline:
+            assert str(fifo).encode() in cmdline.read()
+        await store.cancel(job.id)
+        with trio.fail_after(10):
+            await wait_for_status(store, job.id, JobStatus.CANCELLED)
+    assert not pid_alive(row.child_pid)

@@ -5,6 +5,7 @@ Real time (real child processes, real signals), with short timings (tests/worker
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from collections import Counter
@@ -148,3 +149,40 @@ async def test_several_worker_processes_run_each_job_once(store: JobStore, worke
     for job in jobs:
         starts = [h for h in await store.history(job.id) if h.to_status == "running"]
         assert len(starts) == 1
+
+
+def sentinels_of(pid: int) -> list[int]:
+    """The sentinel processes a worker started (its children running actors/_sentinel.py)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z" and b"_sentinel.py" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_dead_sentinel_is_replaced_and_still_guards_the_child(
+    store: JobStore, workers: Any
+) -> None:
+    """Kill a worker's sentinel mid-job: the next heartbeat starts another, armed with the
+    running child, which then still dies when the worker is paused."""
+    job = await store.create("child", {"seconds": 60})
+    worker = workers("w-sentinel")
+    running = await child_of(store, job.id)
+    (first,) = sentinels_of(worker.pid)
+    os.kill(first, signal.SIGKILL)
+    with trio.fail_after(5):
+        while not (replaced := [p for p in sentinels_of(worker.pid) if p != first]):
+            await trio.sleep(0.05)
+    assert len(replaced) == 1
+    worker.signal(signal.SIGSTOP)
+    with trio.fail_after(6):
+        while pid_alive(running.child_pid):
+            await trio.sleep(0.05)

@@ -4,9 +4,11 @@ riding out an outage with no job lost or run twice."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,8 +95,8 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
         starts = [h for h in await reader.history(job.id) if h.to_status == "running"]
     assert len(starts) == 1
     text = worker.log()
-    assert text.count("heartbeat failed, database unavailable") == 1
-    assert text.count("heartbeat recorded again") == 1
+    assert text.count("database unavailable: cannot reach") == 1
+    assert text.count("database reachable again") == 1
     assert TOKEN not in text
 
 
@@ -129,7 +131,73 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
         worker.kill()
         store.close()
     text = worker.log()
-    assert "heartbeat failed, database unavailable" in text
+    assert "database unavailable: cannot reach" in text
     # The worker fenced itself (released, no attempt charged); the sentinel had no need to.
     assert "job released: database unreachable: no heartbeat recorded for" in text
     assert "sentinel: killed" not in text
+
+
+async def test_shutdown_with_the_database_not_answering_ends_within_its_bound(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """SIGTERM while the database accepts but never answers: the child is killed, the final
+    write is given up in time, and the worker exits within shutdown_timeout."""
+    store = TursoJobStore(sqld.url)
+    bound = 5.0
+    worker = WorkerProcess(
+        "w-bound",
+        worker_env(TURSO_DATABASE_URL=sqld.url),
+        tmp_path,
+        timings(stale_after=12, shutdown_timeout=bound),
+    )
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        sqld.pause()
+        began = time.monotonic()
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(bound + 10) == 0, worker.log()
+        took = time.monotonic() - began
+        assert took < bound + 0.5, worker.log()
+        assert not pid_alive(row.child_pid)
+    finally:
+        sqld.resume()
+        worker.kill()
+        store.close()
+
+
+def skewed(seconds: int) -> list[str]:
+    """Run a command with its wall clock off by ``seconds`` (Debian's faketime)."""
+    faketime = shutil.which("faketime")
+    assert faketime, "faketime is needed for the clock-skew test: apt-get install faketime"
+    return [faketime, "-f", f"{seconds:+d}s"]
+
+
+async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """One worker's clock an hour behind, another's an hour ahead: every time on a row is
+    the database's, so the live job of the first is never reaped by the second."""
+    store = TursoJobStore(sqld.url)
+    env = worker_env(TURSO_DATABASE_URL=sqld.url)
+    behind = WorkerProcess("w-behind", env, tmp_path, prefix=skewed(-3600))
+    ahead: WorkerProcess | None = None
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        assert abs(row.updated_at - time.time()) < 60
+        ahead = WorkerProcess("w-ahead", env, tmp_path, prefix=skewed(3600))
+        await trio.sleep(4)  # stale_after (3 s) and several reaper rounds
+        now = await store.get(job.id)
+        assert now is not None and (now.status, now.worker_id) == (JobStatus.RUNNING, "w-behind")
+        assert now.attempt == 1 and now.child_pid == row.child_pid
+        assert "reaped" not in ahead.log() and pid_alive(row.child_pid)
+    finally:
+        behind.kill()
+        if ahead is not None:
+            ahead.kill()
+        store.close()

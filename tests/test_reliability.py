@@ -5,22 +5,35 @@ Each test failed on the code before its fix. Store-level rules run on both adapt
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
+from actors import JobContext, JobType, Sentinel, StopReason
+from actors._executor import Action, Ending, decide
 from stores import (
+    ErrorKind,
+    HeartbeatReply,
     InvalidJob,
     JobStatus,
     JobStore,
+    Lease,
     LocalJobStore,
     StoreConfigError,
     StoreUnavailable,
     TursoJobStore,
 )
+from supervisor import WorkerConfig, open_supervisor
 
 from .conftest import WallClock
+from .helpers import pid_alive, wait_for_status
 from .proxy import Proxy
 from .sqld import SqldServer
 
@@ -161,3 +174,243 @@ async def test_a_claim_whose_answer_is_lost_is_recovered_without_charge(
         proxy.close()
         await store.aclose()
         await observer.aclose()
+
+
+# -- the worker -------------------------------------------------------------------------
+
+WALL0 = 1_800_000_000.0
+FAST = dict(
+    poll_interval=1.0,
+    max_poll_interval=5.0,
+    heartbeat_interval=2.0,
+    stale_after=20.0,
+    reaper_interval=5.0,
+    shutdown_grace=10.0,
+    kill_grace=1.0,
+    progress_interval=0.5,
+)
+
+
+def trio_wall() -> float:
+    return WALL0 + trio.current_time()
+
+
+def config(**overrides: Any) -> WorkerConfig:
+    return WorkerConfig(worker_id="w-test", **{**FAST, **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalJobStore]:
+    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    yield s
+    s.close()
+
+
+async def returns(ctx: JobContext, payload: Any) -> Any:
+    if payload["what"] == "surrogate":
+        return {"file": SURROGATE}
+    if payload["what"] == "deep":
+        return nested(3000)
+    raise RuntimeError(f"cannot open {SURROGATE}")
+
+
+async def test_outcomes_that_cannot_be_stored_fail_the_job_without_crashing_the_worker(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A result or error the database cannot take ends the job failed, once, with a reason;
+    no actor crashes and no attempt is refunded."""
+    types = [JobType("returns", returns)]
+    async with open_supervisor(local, types, config()) as sup:
+        jobs = {
+            w: await local.create("returns", {"what": w}) for w in ("surrogate", "deep", "raise")
+        }
+        with trio.fail_after(120):
+            ended = {
+                w: await wait_for_status(local, j.id, JobStatus.FAILED) for w, j in jobs.items()
+            }
+        assert sup.stats.counts == {}
+    assert all(j.attempt == 1 for j in ended.values())
+    assert "not valid Unicode" in (ended["surrogate"].error or "")
+    assert "nested too deeply" in (ended["deep"].error or "")
+    assert ended["raise"].error == "cannot open take-\\udcff.wav"
+    assert ended["raise"].error_kind == "permanent"
+
+
+async def test_a_handler_that_blocks_the_loop_keeps_its_result(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A handler that blocks the event loop past the self-fence limit (but not past
+    stale_after) still holds the lease: its result is recorded, on attempt 1."""
+    cfg = config()
+
+    async def blocker(ctx: JobContext, payload: Any) -> str:
+        await ctx.set_stage("working", None)
+        fast_clock.jump(cfg.fence_after + 2)  # sync I/O or CPU work: nothing else ran
+        return "done"
+
+    async with open_supervisor(local, [JobType("block", blocker, stages=("working",))], cfg):
+        job = await local.create("block")
+        with trio.fail_after(300):
+            done = await wait_for_status(local, job.id, JobStatus.COMPLETED)
+    assert (done.attempt, done.result) == (1, "done")
+
+
+class AnswerLateThenCutOff(LocalJobStore):
+    """The real store, behind a network that delivers one heartbeat's answer late and then
+    loses the database altogether."""
+
+    slow_for = 0.0
+    down = False
+    landed: list[float] = []  # noqa: RUF012 -- one store per test
+
+    async def heartbeat(self, lease: Lease) -> HeartbeatReply:
+        if self.down:
+            raise StoreUnavailable("cut off (test)")
+        reply = await super().heartbeat(lease)  # the write lands now...
+        self.landed.append(trio.current_time())
+        if self.slow_for:
+            await trio.sleep(self.slow_for)  # ...its answer arrives this much later
+            self.slow_for, self.down = 0.0, True
+        return reply
+
+
+async def test_a_slow_heartbeat_answer_does_not_stretch_the_fence(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """The lease counts as confirmed when the heartbeat was sent, not when its answer came:
+    after a late answer and an outage, the job is fenced fence_after after the last write
+    the database recorded."""
+    store = AnswerLateThenCutOff(tmp_path / "jobs.db", clock=trio_wall)
+    cfg = config()
+    fenced: list[float] = []
+
+    async def hang(ctx: JobContext, payload: Any) -> None:
+        await ctx.set_stage("working", None)
+        store.slow_for = 2 * cfg.heartbeat_interval
+        try:
+            await trio.sleep_forever()
+        finally:
+            fenced.append(trio.current_time())
+
+    try:
+        async with open_supervisor(store, [JobType("hang", hang, stages=("working",))], cfg):
+            job = await store.create("hang")
+            with trio.fail_after(120):
+                while not fenced:
+                    await trio.sleep(0.5)
+        assert store.landed, "no heartbeat landed"
+        assert fenced[0] - store.landed[-1] <= cfg.fence_after + 0.1
+        released = await store.get(job.id)
+        assert released is not None and released.status is JobStatus.PENDING
+    finally:
+        store.close()
+
+
+def test_arming_the_sentinel_does_not_restart_its_silence_clock() -> None:
+    """A child armed after the last beat is killed sentinel_after from that beat, not from
+    the arming (a worker frozen right after starting a stage's child is not killed late)."""
+    sentinel = Sentinel()
+    child = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        sentinel.beat()
+        beat_at = time.monotonic()
+        time.sleep(0.6)
+        sentinel.arm(child.pid, 1.0)
+        child.wait(timeout=5)
+        assert time.monotonic() - beat_at < 1.0 + 0.35
+    finally:
+        child.kill()
+        child.wait()
+        sentinel.close()
+
+
+async def test_a_background_process_of_a_child_does_not_outlive_the_job(
+    local: LocalJobStore, tmp_path: Path
+) -> None:
+    """A child that leaves a background process in its group and exits: the job's end
+    kills the whole group."""
+    pidfile = tmp_path / "bg.pid"
+
+    async def spawner(ctx: JobContext, payload: Any) -> str:
+        argv = ["sh", "-c", f"sleep 60 & echo $! > {pidfile}"]
+        async with ctx.open_child(argv, capture_stdout=False, capture_stderr=False) as child:
+            await child.wait()
+        return "done"
+
+    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1)
+    async with open_supervisor(local, [JobType("spawn", spawner)], cfg):
+        job = await local.create("spawn")
+        with trio.fail_after(10):
+            await wait_for_status(local, job.id, JobStatus.COMPLETED)
+    background = int(pidfile.read_text())
+    with trio.fail_after(2):
+        while pid_alive(background):
+            await trio.sleep(0.02)
+
+
+async def test_children_and_the_sentinel_never_see_the_token(
+    local: LocalJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TURSO_AUTH_TOKEN is removed from the environment of every process the worker starts."""
+    monkeypatch.setenv("TURSO_AUTH_TOKEN", "tok-SECRET-env")
+    seen = tmp_path / "env.txt"
+
+    async def dump_env(ctx: JobContext, payload: Any) -> str:
+        async with ctx.open_child(["sh", "-c", f"env > {seen}"], capture_stdout=False) as child:
+            await child.wait()
+        return "done"
+
+    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1)
+    async with open_supervisor(local, [JobType("env", dump_env)], cfg) as sup:
+        job = await local.create("env")
+        with trio.fail_after(10):
+            await wait_for_status(local, job.id, JobStatus.COMPLETED)
+        sentinel_env = Path(f"/proc/{sup.sentinel.pid}/environ").read_bytes()
+    assert "PATH=" in seen.read_text() and "tok-SECRET-env" not in seen.read_text()
+    assert b"PATH=" in sentinel_env and b"tok-SECRET-env" not in sentinel_env
+
+
+async def test_a_caller_cancelled_while_queued_sends_nothing(tmp_path: Path) -> None:
+    """Only the call in flight is shielded: a claim cancelled while it waits behind another
+    call never runs (it neither claims a job nor has to give one back)."""
+    path = tmp_path / "jobs.db"
+    store = LocalJobStore(path)
+    locker = sqlite3.connect(path, isolation_level=None)
+    try:
+        job = await store.create("tone")
+        locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(store.create, "tone")  # in flight, waiting for the lock
+            await trio.sleep(0.2)
+            with trio.move_on_after(0.3):
+                await store.claim("w")
+            locker.execute("COMMIT")
+        assert [h.to_status for h in await store.history(job.id)] == ["pending"]
+        row = await store.get(job.id)
+        assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+    finally:
+        locker.close()
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "ending, action, charge",
+    [
+        (Ending(result="ok"), Action.COMPLETE, False),
+        (Ending(result="ok", untrusted=True), Action.COMPLETE, False),
+        (Ending(error=ErrorKind.TRANSIENT, detail="reset"), Action.FAIL, False),
+        (Ending(error=ErrorKind.PERMANENT, detail="bad", untrusted=True), Action.RELEASE, False),
+        (Ending(stop=StopReason.CANCEL_REQUESTED), Action.CANCELLED, False),
+        (Ending(stop=StopReason.LEASE_LOST, detail="reaped"), Action.NOTHING, False),
+        (Ending(stop=StopReason.TIMEOUT, detail="timeout: 3 s"), Action.FAIL, False),
+        (Ending(stop=StopReason.SHUTDOWN), Action.RELEASE, False),
+        (Ending(stop=StopReason.SELF_FENCE, detail="silent"), Action.RELEASE, False),
+        (Ending(stop=StopReason.CRASH), Action.RELEASE, False),
+    ],
+)
+def test_every_ending_has_one_outcome(ending: Ending, action: Action, charge: bool) -> None:
+    """The executor's outcome table: a result is recorded even after a stall (the write is
+    fenced), a handler error is given back uncharged only when store trouble may have caused
+    it, and only the worker's own stops refund the attempt."""
+    decision = decide(ending)
+    assert (decision.action, decision.charge) == (action, charge)

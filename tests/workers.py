@@ -41,13 +41,27 @@ TIMINGS = timings()
 
 class WorkerProcess:
     def __init__(
-        self, name: str, env: dict[str, str], log_dir: Path, timings: list[str] = TIMINGS
+        self,
+        name: str,
+        env: dict[str, str],
+        log_dir: Path,
+        timings: list[str] = TIMINGS,
+        prefix: list[str] | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", "--worker-id", name, *timings],
+            [
+                *(prefix or []),
+                sys.executable,
+                "-m",
+                "supervisor",
+                "run",
+                "--worker-id",
+                name,
+                *timings,
+            ],
             cwd=REPO,
             env=env,
             stdout=log,
