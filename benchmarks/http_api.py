@@ -7,7 +7,7 @@
 3. rows read per minute on sqld (its own statistics: what Turso bills) with a running job and
    0, 1 and 100 open watchers.
 
-    python benchmarks/http_api.py [--seconds 10] [--window 60] [--skip-browser]
+    python benchmarks/http_api.py [--seconds 10] [--window 60] [--parts poll,sse,rows]
 
 (Not ``http.py``: a script's folder is first on the import path, so a file named like the
 standard library's ``http`` would break every other script in this folder.)
@@ -220,18 +220,20 @@ async def rows_per_minute(tmp: Path, window: float) -> None:
                 await trio.sleep(2)
 
 
-async def main(seconds: float, window: float, browser: bool) -> None:
+async def main(seconds: float, window: float, parts: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        await poll_endpoint(Path(tmp), seconds)
-        if browser:
+        if "poll" in parts:
+            await poll_endpoint(Path(tmp), seconds)
+        if "sse" in parts:
             await sse_latency(Path(tmp))
-        await rows_per_minute(Path(tmp), window)
+        if "rows" in parts:
+            await rows_per_minute(Path(tmp), window)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10, help="per poll-load run")
     parser.add_argument("--window", type=float, default=60, help="per rows-read measurement")
-    parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--parts", default="poll,sse,rows", help="which figures, comma-separated")
     args = parser.parse_args()
-    trio.run(main, args.seconds, args.window, not args.skip_browser)
+    trio.run(main, args.seconds, args.window, set(args.parts.split(",")))

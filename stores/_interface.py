@@ -121,11 +121,12 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def changes(
         self, since: float, *, limit: int = 500
-    ) -> tuple[builtins.list[JobView], float]:
+    ) -> tuple[builtins.list[JobView], float | None]:
         """Poll views of the jobs that changed at or after ``since`` (any write to the row,
-        or a cancel request), oldest change first, and the store's time of the read (pass it
-        back, less a small margin, as the next ``since``). Reads only the changed rows. Live
-        updates call it once per tick for every watcher together."""
+        or a cancel request), oldest change first, and the store's time of the read (None
+        when no row changed: the clock rides on the rows). One statement that reads only the
+        changed rows; live updates make it once per tick for every watcher together. Pass the
+        time back, less a small margin, as the next ``since``."""
 
     @abc.abstractmethod
     async def now(self) -> float:

@@ -286,13 +286,16 @@ class SqlJobStore(JobStore):
 
     async def changes(
         self, since: float, *, limit: int = 500
-    ) -> tuple[builtins.list[JobView], float]:
-        params = {"p_since": check_time(since), "p_limit": check_limit(limit)}
-        # The clock is read after the changes, in the same call: a row written later has a
-        # later stamp (up to one statement's duration: callers keep a small margin).
-        rows, clock = await self._runner.run([("CHANGES", params), ("CLOCK", self._clock_params())])
-        now = float(clock[0]["now"])
-        return [self._view(row, now) for row in rows], now
+    ) -> tuple[builtins.list[JobView], float | None]:
+        params = {
+            "p_since": check_time(since),
+            "p_limit": check_limit(limit),
+            **self._clock_params(),
+        }
+        rows = await self._rows("CHANGES", params)
+        now = self._display_now()
+        read_at = float(rows[0]["read_at"]) if rows else None
+        return [self._view(row, now) for row in rows], read_at
 
     async def now(self) -> float:
         (row,) = await self._rows("CLOCK", self._clock_params())

@@ -369,9 +369,10 @@ REAP = (
 # -- live updates (the HTTP layer) ---------------------------------------------------------
 
 # Poll views of the rows whose change stamp moved since p_since, oldest change first: an
-# index range scan (ix_jobs_changed), so a tick reads the changed rows and no others.
+# index range scan (ix_jobs_changed), so a tick reads the changed rows and no others. Each
+# row also carries the clock at the read (no second statement: sqld bills one row for any).
 CHANGES = (
-    sa.select(*_VIEW_COLUMNS, CHANGED_AT.label("changed_at"))
+    sa.select(*_VIEW_COLUMNS, _NOW.label("read_at"))
     .where(CHANGED_AT >= bp("p_since", type_=sa.Float))
     .order_by(CHANGED_AT, j.id)
     .limit(bp("p_limit"))

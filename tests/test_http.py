@@ -434,3 +434,22 @@ async def test_the_dashboard_and_its_files_are_served(api: Server) -> None:
         assert (await api.client.get(asset)).status_code == 200
     info = (await api.client.get("/api/info")).json()
     assert {"name": "tone", "stages": ["encoding"]} in info["types"] and info["auth"] is False
+
+
+async def test_nobody_watching_reads_nothing(api: Server) -> None:
+    """The broadcaster reads the store only while a stream is open."""
+    await trio.sleep(1)
+    assert api.broadcaster.queries == 0
+    async with api.client.stream("GET", "/api/events") as response:
+        events = sse(response)  # held: a dropped generator would close the stream
+        await next_event(events, "hello")
+        with trio.fail_after(10):
+            while api.broadcaster.ticks < 2:
+                await trio.sleep(0.05)
+    with trio.fail_after(10):
+        while api.broadcaster.subscribers:
+            await trio.sleep(0.05)
+    await trio.sleep(0.5)  # a tick in flight ends
+    after = api.broadcaster.queries
+    await trio.sleep(1)
+    assert api.broadcaster.queries == after

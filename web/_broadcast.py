@@ -107,6 +107,7 @@ class Broadcaster:
         store: JobStore,
         *,
         interval: float = 0.5,
+        max_interval: float = 2.0,
         margin: float = 1.0,
         limit: int = 500,
         queue_limit: int = 1000,
@@ -114,6 +115,8 @@ class Broadcaster:
     ) -> None:
         self.store = store
         self.interval = interval
+        self.max_interval = max(interval, max_interval)
+        self._delay = interval
         self.margin = margin
         self.limit = limit
         self.queue_limit = queue_limit
@@ -146,7 +149,7 @@ class Broadcaster:
             subscription.close()
         else:
             self._subscribers.add(subscription)
-            self._wake.set()
+            self._poke()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -170,32 +173,48 @@ class Broadcaster:
         return at + (time.monotonic() - then)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Tick while anyone watches, until cancelled.
+        """Tick while anyone watches, until cancelled: every ``interval`` while jobs change,
+        backing off (×1.5) to ``max_interval`` while nothing does; a job made pending through
+        this process's store object, or a new watcher, brings the next tick forward.
 
         Cancellation: a store call in flight completes first (the store shields it); every
         open stream is closed on the way out, so their responses end.
         """
+        self.store.add_listener(self._poke)
         task_status.started()
         try:
             while True:
                 if not self._subscribers:
                     # Nobody watches: forget the cursor and read nothing until someone does.
-                    self._cursor, self._queue = None, None
+                    self._cursor, self._anchor, self._queue = None, None, None
                     self._sent.clear()
                     self._wake = trio.Event()
                     await self._wake.wait()
-                await self.tick()
-                await trio.sleep(self.interval)
+                self._wake = trio.Event()
+                changed = await self.tick()
+                self._delay = self.interval if changed else self._delay * 1.5
+                self._delay = min(self._delay, self.max_interval)
+                await trio.sleep(self.interval)  # never closer than a tick, however poked
+                with trio.move_on_after(self._delay - self.interval):
+                    await self._wake.wait()
         finally:
+            self.store.remove_listener(self._poke)
             self.close()
 
-    async def tick(self) -> None:
-        """One read of the changes (and of the queue, if it moved), fanned out."""
+    def _poke(self) -> None:
+        self._delay = self.interval
+        self._wake.set()
+
+    async def tick(self) -> bool:
+        """One read of the changes (and of the queue, if it moved), fanned out; True if
+        anything new was sent."""
+        started = time.monotonic()
         try:
-            if self._cursor is None:  # the first tick since someone started watching
-                self._cursor = await self.store.now()
+            if self._anchor is None:  # the first tick since someone started watching
+                self._anchor = (await self.store.now(), time.monotonic())
                 self.queries += 1
-            views, read_at = await self.store.changes(self._cursor - self.margin, limit=self.limit)
+            since = (self._cursor if self._cursor is not None else self._anchor[0]) - self.margin
+            views, read_at = await self.store.changes(since, limit=self.limit)
             self.queries += 1
             fresh = [v for v in views if self._sent.get(v.id) != _seen(v)]
             queue = await self._read_queue() if self._queue_moved(fresh) else None
@@ -203,18 +222,25 @@ class Broadcaster:
             if not self._failing:
                 log.warning("live updates paused: %s", exc)
                 self._failing = True
-            return
+            return False
         if self._failing:
             log.info("live updates resumed")
             self._failing = False
         self.ticks += 1
-        self._anchor = (read_at, time.monotonic())
+        if read_at is not None:
+            self._anchor = (read_at, time.monotonic())
+        else:
+            # No row carried the clock: the store's time at the start of this read, from the
+            # last one it told us and this host's monotonic clock (early, so the safe side).
+            at, then = self._anchor
+            read_at = at + (started - then)
         self._cursor = self._advance(read_at, views)
         for view in fresh:
             self._sent[view.id] = _seen(view)
         if len(self._sent) > 4 * self.limit:  # rows older than the window are not re-read
             self._sent = {v.id: _seen(v) for v in views}
         self._fan_out(self.event_id(read_at), views, fresh, queue)
+        return bool(fresh) or queue is not None
 
     def _advance(self, read_at: float, views: list[JobView]) -> float:
         if len(views) < self.limit:
