@@ -198,26 +198,37 @@ async def watchers(url: str, job_id: int, count: int, task_status: trio.TaskStat
             task_status.started()
 
 
+async def measure_rows(
+    server: SqldServer, url: str, job_id: int, counts: tuple[int, ...], window: float
+) -> None:
+    for count in counts:
+        async with trio.open_nursery() as nursery:
+            if count:
+                await nursery.start(watchers, url, job_id, count)
+            await trio.sleep(3)
+            before = server.rows_read()
+            await trio.sleep(window)
+            read = server.rows_read() - before
+            nursery.cancel_scope.cancel()
+        print(f"   {count:>3} watchers: {read * 60 / window:6.0f} rows read per minute")
+        await trio.sleep(2)
+
+
 async def rows_per_minute(tmp: Path, window: float) -> None:
-    print(f"3. rows read on sqld per minute, measured over {window:.0f} s, one running job:")
+    print(f"3. rows read on sqld per minute (`run --http`), each measured over {window:.0f} s:")
     with SqldServer(tmp / "sqld-rows") as server:
         env = clean_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=str(tmp / "out"))
         store = TursoJobStore(server.url)
-        job = await store.create("tone", {"seconds": 1200, "realtime": True})
-        store.close()
+        done = await store.create("tone", {"seconds": 0.5})
         with serving(env, ["run", "--http", "127.0.0.1:0"], tmp / "rows.log") as url:
-            await trio.sleep(5)  # the job is running; start-up reads are behind us
-            for count in (0, 1, 100):
-                async with trio.open_nursery() as nursery:
-                    if count:
-                        await nursery.start(watchers, url, job.id, count)
-                    await trio.sleep(3)
-                    before = server.rows_read()
-                    await trio.sleep(window)
-                    read = server.rows_read() - before
-                    nursery.cancel_scope.cancel()
-                print(f"   {count:>3} watchers: {read * 60 / window:6.0f} rows read per minute")
-                await trio.sleep(2)
+            await trio.sleep(15)  # the job is done, the idle worker has backed off
+            print("   nothing running (an idle worker):")
+            await measure_rows(server, url, done.id, (0, 1), window)
+            job = await store.create("tone", {"seconds": 1200, "realtime": True})
+            await trio.sleep(5)
+            print("   one job running (progress every 0.5 s, heartbeats):")
+            await measure_rows(server, url, job.id, (0, 1, 100), window)
+        store.close()
 
 
 async def main(seconds: float, window: float, parts: set[str]) -> None:

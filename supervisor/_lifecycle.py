@@ -73,7 +73,11 @@ async def run_worker(
 
 
 async def run_service(store: JobStore, service: Service) -> None:
-    """Run ``service`` alone until signalled (``serve``)."""
+    """Run ``service`` alone until signalled (``serve``).
+
+    Cancellation: the service is cut at once (its streams end, requests in flight are
+    dropped); it has no job to release.
+    """
     await _run(store, None, service)
     log.info("server stopped")
 

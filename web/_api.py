@@ -3,6 +3,10 @@ history, the two event streams, health and what the dashboard needs to know.
 
 Every input is checked here before the store is called, so a refused request writes
 nothing; the store checks again (it is the last line, not the only one).
+
+Cancellation (a client that goes away mid-request): a store call already started completes
+(the store shields it) and the answer is dropped. Each endpoint makes at most one write, as
+its first store call, so a cancelled request has either written in full or not at all.
 """
 
 from __future__ import annotations

@@ -207,7 +207,12 @@ class Broadcaster:
 
     async def tick(self) -> bool:
         """One read of the changes (and of the queue, if it moved), fanned out; True if
-        anything new was sent."""
+        anything new was sent. A store error pauses live updates (logged once) and keeps
+        the cursor, so the next tick catches up.
+
+        Cancellation: a store read in flight completes (shielded by the store); nothing is
+        sent and the cursor does not move, so a later tick reads the same changes again.
+        """
         started = time.monotonic()
         try:
             if self._anchor is None:  # the first tick since someone started watching

@@ -76,7 +76,10 @@ def _broadcaster(request: Request) -> Broadcaster:
 
 
 async def job_events(request: Request, job_id: int) -> EventStream:
-    """The per-job stream; 404 (JSON, before any event) for an unknown job."""
+    """The per-job stream; 404 (JSON, before any event) for an unknown job.
+
+    Cancellation: the subscription is removed whether this or the stream is cancelled.
+    """
     broadcaster = _broadcaster(request)
     # Subscribe before reading, so no change falls between the read and the first tick.
     subscription = broadcaster.subscribe(job_id)
@@ -91,7 +94,10 @@ async def job_events(request: Request, job_id: int) -> EventStream:
 
 async def all_events(request: Request, since: float | None) -> EventStream:
     """The multiplexed stream. ``since`` (the ``now`` of a list answer) or ``Last-Event-ID``
-    (a reconnect) replays the changes from then: one store read for this client, once."""
+    (a reconnect) replays the changes from then: one store read for this client, once.
+
+    Cancellation: the subscription is removed whether this or the stream is cancelled.
+    """
     broadcaster = _broadcaster(request)
     resume = request.headers.get("last-event-id") or (None if since is None else repr(since))
     start = broadcaster.catch_up_from(resume)
