@@ -191,7 +191,8 @@ async def watchers(url: str, job_id: int, count: int, task_status: trio.TaskStat
 
         async with trio.open_nursery() as nursery:
             for n in range(count):
-                path = f"/api/jobs/{job_id}/events" if n % 2 == 0 else "/api/events"
+                # Half the dashboard's stream (the first), half the job's own stream.
+                path = "/api/events" if n % 2 == 0 else f"/api/jobs/{job_id}/events"
                 nursery.start_soon(watch, path)
             for _ in range(count):
                 await opened.acquire()
