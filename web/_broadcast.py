@@ -9,10 +9,13 @@ the queue, a second query (``JobStore.queue``, the pending ids in claim order) t
 pending job's new position. Nobody watching: no query at all.
 
 Time. Every stamp comes from one clock, the database's (``JobStore.now``), and so does the
-cursor: each read returns the store's time, and the next asks for changes since then less
-a ``margin`` (1 s), for a write whose statement began before the read but committed after
-it. Rows seen twice are dropped by comparing what a watcher can see of them. This host's
-clock is never compared with a stamp.
+cursor: the changed rows carry the store's time of the read, and the next tick asks for
+changes since then less a ``margin`` (1 s), for a write whose statement began before the
+read but committed after it. A read that found nothing carries no time; the cursor then
+moves by this host's monotonic clock from the last time the store told. Rows seen twice
+are dropped by comparing what a watcher can see of them. This host's wall clock is never
+compared with a stamp. Ticks come every ``interval`` while jobs change and back off to
+``max_interval`` while nothing does.
 
 Heartbeats. A heartbeat moves ``updated_at`` and nothing else, and it is sent like any other
 change: the dashboard's "last heartbeat" age and its stale warning must come from the
@@ -85,7 +88,7 @@ class Subscription:
             return False
         try:
             self.send.send_nowait(message)
-        except trio.WouldBlock:
+        except (trio.WouldBlock, trio.BrokenResourceError):
             self.close()
             return False
         return True
