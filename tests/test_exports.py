@@ -29,6 +29,7 @@ def test_stores_exports() -> None:
         "TursoJobStore",
         "get_job_store",
         "reset_job_store",
+        "run_sync",
         "store_from_env",
     }
     for name in stores.__all__:
