@@ -71,6 +71,13 @@ class JobStore(abc.ABC):
         """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``)."""
 
     @abc.abstractmethod
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        """Add many pending jobs of one type at once (one statement: all or none), in the
+        order of ``payloads``; returns them in that order."""
+
+    @abc.abstractmethod
     async def get(self, id: int) -> Job | None:
         """The job with this id, or None."""
 

@@ -45,7 +45,10 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["Ops", "Rows", "SqlJobStore", "Transport"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
+
+#: The most jobs one create_many call takes (one statement, one round trip).
+MAX_BATCH = 10_000
 
 log = logging.getLogger("stores")
 
@@ -191,6 +194,30 @@ class SqlJobStore(JobStore):
         (row,) = await self._rows(Q.CREATE, params)
         self._notify()
         return _job(row)
+
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        texts = [
+            dump_json({} if p is None else p, what=f"payload #{i}", limit=MAX_PAYLOAD_BYTES)
+            for i, p in enumerate(payloads)
+        ]
+        if not texts:
+            return []
+        if len(texts) > MAX_BATCH:
+            raise InvalidJob(
+                f"at most {MAX_BATCH} jobs per call, got {len(texts)}: split the batch"
+            )
+        params = {
+            "p_type": check_type_name(type),
+            "p_payloads": json.dumps(texts),
+            "p_max": check_max_attempts(max_attempts),
+            "p_now": self._now(),
+            "p_note": "created",
+        }
+        rows = await self._rows(Q.CREATE_MANY, params)
+        self._notify()
+        return sorted((_job(row) for row in rows), key=lambda job: job.id)
 
     async def get(self, id: int) -> Job | None:
         rows = await self._rows(Q.GET, {"p_id": check_id(id)})
