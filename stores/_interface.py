@@ -123,6 +123,10 @@ class JobStore(abc.ABC):
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         """Record the stage lists and limits of the job types a worker serves."""
 
+    @abc.abstractmethod
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        """The job types workers on this database registered (name, stages, limits)."""
+
     # -- worker side ---------------------------------------------------------------------
 
     @abc.abstractmethod

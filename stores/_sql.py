@@ -337,6 +337,14 @@ class SqlJobStore(JobStore):
 
         await self._run([(Q.UPSERT_TYPE, p) for p in params])
 
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        return [
+            JobTypeInfo(
+                r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"]
+            )
+            for r in await self._rows(Q.TYPES, {})
+        ]
+
     # -- worker side ---------------------------------------------------------------------
 
     async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:

@@ -38,6 +38,7 @@ __all__ = [
     "RELEASE",
     "RESUBMIT",
     "STATEMENTS",
+    "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
     "list_name",
@@ -209,6 +210,11 @@ def _list_jobs(*, status: bool, type_: bool, views: bool) -> sa.Select[tuple[obj
         query = query.where(j.type == bp("p_type"))
     return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
 
+
+# The job types workers registered (name, stages, limits): what "a type a worker serves" is.
+TYPES = sa.select(
+    job_types.c.name, job_types.c.stages, job_types.c.max_attempts, job_types.c.timeout
+).order_by(job_types.c.name)
 
 UPSERT_TYPE = sqlite.insert(job_types).values(
     name=bp("p_name"),

@@ -11,7 +11,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ConfigError", "WorkerConfig", "new_worker_id"]
+__all__ = ["REFERENCE_TYPES", "ConfigError", "WorkerConfig", "new_worker_id"]
+
+#: The names of the reference job types (``_reference.JOB_TYPES``, pinned by a test): what a
+#: worker serves without ``--handlers``, known here without importing the handlers.
+REFERENCE_TYPES = ("tone", "prep", "sleep", "child", "fail")
 
 
 class ConfigError(ValueError):
