@@ -18,6 +18,7 @@ class Q(enum.StrEnum):
     """The name of a statement."""
 
     CANCEL = 'CANCEL'
+    CHECK_CANCEL = 'CHECK_CANCEL'
     CLAIM_ANY = 'CLAIM_ANY'
     CLAIM_TYPED = 'CLAIM_TYPED'
     COMPLETE = 'COMPLETE'
@@ -50,6 +51,7 @@ class Q(enum.StrEnum):
 #: The SQL text of each statement (positional ``?`` parameters).
 SQL: dict[Q, str] = {
     Q.CANCEL: "UPDATE jobs SET status=CASE WHEN (jobs.status = 'pending') THEN 'cancelled' ELSE jobs.status END, cancel_requested=1, cancel_requested_at=coalesce(jobs.cancel_requested_at, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)), updated_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.updated_at END, finished_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.finished_at END, note=CASE WHEN (jobs.status = 'pending') THEN 'cancelled before it started' ELSE 'cancel requested' END, noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.status IN ('pending', 'running') RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
+    Q.CHECK_CANCEL: "SELECT jobs.cancel_requested FROM jobs WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running'",
     Q.CLAIM_ANY: "UPDATE jobs SET status='running', stage=NULL, progress=NULL, attempt=(jobs.attempt + 1), worker_id=?, lease=(jobs.lease + 1), started_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=NULL, child_host=NULL, child_started=NULL, note=('claimed, attempt ' || CAST(jobs.attempt + 1 AS TEXT)), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), claim_token=? WHERE jobs.id = (SELECT head.id FROM jobs AS head WHERE head.status = 'pending' ORDER BY head.created_at, head.id LIMIT 1 OFFSET 0) AND jobs.status = 'pending' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CLAIM_TYPED: "UPDATE jobs SET status='running', stage=NULL, progress=NULL, attempt=(jobs.attempt + 1), worker_id=?, lease=(jobs.lease + 1), started_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=NULL, child_host=NULL, child_started=NULL, note=('claimed, attempt ' || CAST(jobs.attempt + 1 AS TEXT)), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), claim_token=? WHERE jobs.id = (SELECT head.id FROM jobs AS head WHERE head.status = 'pending' AND head.type IN (SELECT value FROM json_each(?)) ORDER BY head.created_at, head.id LIMIT 1 OFFSET 0) AND jobs.status = 'pending' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.COMPLETE: "UPDATE jobs SET status='completed', error=NULL, error_kind=NULL, result=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), note='completed', noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
@@ -81,6 +83,7 @@ SQL: dict[Q, str] = {
 #: The names of a statement's parameters, in the order of its ``?``.
 PARAMS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('p_now', 'p_now', 'p_now', 'p_now', 'p_id'),
+    Q.CHECK_CANCEL: ('p_id', 'p_lease'),
     Q.CLAIM_ANY: ('p_worker', 'p_now', 'p_now', 'p_now', 'p_token'),
     Q.CLAIM_TYPED: ('p_worker', 'p_now', 'p_now', 'p_now', 'p_token', 'p_types'),
     Q.COMPLETE: ('p_result', 'p_now', 'p_now', 'p_now', 'p_id', 'p_lease'),
@@ -112,6 +115,7 @@ PARAMS: dict[Q, tuple[str, ...]] = {
 #: The columns a statement returns (empty if none).
 COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
+    Q.CHECK_CANCEL: ('cancel_requested',),
     Q.CLAIM_ANY: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CLAIM_TYPED: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.COMPLETE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),

@@ -45,6 +45,7 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._listeners: builtins.list[Callable[[], None]] = []
+        self._cancel_listeners: builtins.list[Callable[[int], None]] = []
 
     @property
     def call_timeout(self) -> float:
@@ -139,6 +140,11 @@ class JobStore(abc.ABC):
         Raises :class:`LeaseLost` if the lease is no longer held."""
 
     @abc.abstractmethod
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        """Whether a cancel was requested, read-only (confirms nothing, costs one row).
+        Raises :class:`LeaseLost` if the lease is no longer held."""
+
+    @abc.abstractmethod
     async def update(
         self, lease: Lease, *, stage: str | None, progress: float | None
     ) -> HeartbeatReply:
@@ -188,6 +194,20 @@ class JobStore(abc.ABC):
     def _notify(self) -> None:
         for callback in builtins.list(self._listeners):
             callback()
+
+    def add_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(job_id)`` whenever this store object records a cancel request for
+        a running job, so a worker in the same process stops it at once instead of at its
+        next check. The callback runs in the caller's thread and must not block."""
+        self._cancel_listeners.append(callback)
+
+    def remove_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        if callback in self._cancel_listeners:
+            self._cancel_listeners.remove(callback)
+
+    def _notify_cancel(self, job_id: int) -> None:
+        for callback in builtins.list(self._cancel_listeners):
+            callback(job_id)
 
     # -- life cycle ----------------------------------------------------------------------
 

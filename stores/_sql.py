@@ -274,7 +274,10 @@ class SqlJobStore(JobStore):
     async def cancel(self, id: int) -> Job:
         rows = await self._rows(Q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
         if rows:
-            return _job(rows[0])
+            job = _job(rows[0])
+            if job.status is JobStatus.RUNNING:
+                self._notify_cancel(job.id)
+            return job
         job = await self._require(id)
         if job.status is JobStatus.CANCELLED:
             return job
@@ -339,9 +342,7 @@ class SqlJobStore(JobStore):
 
     async def types(self) -> builtins.list[JobTypeInfo]:
         return [
-            JobTypeInfo(
-                r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"]
-            )
+            JobTypeInfo(r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"])
             for r in await self._rows(Q.TYPES, {})
         ]
 
@@ -433,6 +434,13 @@ class SqlJobStore(JobStore):
         rows = await self._fenced(Q.HEARTBEAT, lease, {})
         if not rows:
             raise await self._lost(lease, "heartbeat")
+        return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
+
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        params = {"p_id": lease.job_id, "p_lease": lease.token}
+        rows = await self._rows(Q.CHECK_CANCEL, params)
+        if not rows:
+            raise await self._lost(lease, "check on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def update(

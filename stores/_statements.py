@@ -20,6 +20,7 @@ from ._schema import history, job_types, jobs
 
 __all__ = [
     "CANCEL",
+    "CHECK_CANCEL",
     "CLAIM_ANY",
     "CLAIM_TYPED",
     "COMPLETE",
@@ -279,6 +280,10 @@ CLAIM_TYPED = _claim(typed=True)
 _fenced = (j.id == bp("p_id"), j.lease == bp("p_lease"), j.status == RUNNING)
 
 HEARTBEAT = sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
+
+# A cheap, read-only look at a running job: has a cancel been requested? (No write: it
+# confirms nothing; a worker runs it between heartbeats so a cancel is seen within a second.)
+CHECK_CANCEL = sa.select(j.cancel_requested).where(*_fenced)
 
 UPDATE_PROGRESS = (
     sa.update(jobs)
