@@ -49,7 +49,7 @@ from stores import (
 
 from ._context import JobContext, JobType
 from ._errors import classify
-from ._poller import Handoff
+from ._poller import Handoff, PollerSettings
 from ._running import Confirmation, JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
@@ -75,6 +75,10 @@ class ExecutorSettings:
     sentinel: Sentinel | None = None
     #: Trio time by which final writes must end (the supervisor's shutdown deadline).
     write_deadline: Callable[[], float] = _no_deadline
+    #: Who claims and what (the poller's settings): a completion then claims the next job
+    #: in the same request, while ``may_claim()`` says the worker is not stopping.
+    claim_as: PollerSettings | None = None
+    may_claim: Callable[[], bool] = lambda: False
 
 
 @attrs.frozen
@@ -159,12 +163,30 @@ async def executor(
     bounded by ``fence_after`` and the shutdown deadline.
     """
     task_status.started()
-    while True:
-        handoff = Handoff()
-        await requests.send(handoff)
-        taken = await handoff.take()
-        if taken is not None:
-            await _run(store, job_types, slot, *taken, settings)
+    taken: Taken | None = None
+    try:
+        while True:
+            if taken is None:
+                handoff = Handoff()
+                await requests.send(handoff)
+                taken = await handoff.take()
+            else:
+                # Claimed beside the last completion (see _write); same checks as the poller's.
+                await trio.lowlevel.checkpoint()
+            if taken is not None:
+                current, taken = taken, None
+                taken = await _run(store, job_types, slot, *current, settings)
+    finally:
+        if taken is not None:  # claimed for us, never started: give it back uncharged
+            with trio.CancelScope(shield=True), _final_writes(settings):
+                try:
+                    await store.release(taken[0].lease, "the executor stopped before starting it")
+                except JobStoreError as exc:
+                    log.error("claimed job not released (the reaper will): %s", exc)
+
+
+#: A claimed job and when its claim was sent (its lease's first confirmation).
+Taken = tuple[Claimed, Confirmation]
 
 
 async def _run(
@@ -174,7 +196,8 @@ async def _run(
     claimed: Claimed,
     sent: Confirmation,
     settings: ExecutorSettings,
-) -> None:
+) -> Taken | None:
+    """Run one job and record its outcome; returns the next job if one was claimed with it."""
     job = claimed.job
     running = RunningJob(claimed, sent, settings.sentinel)
     if settings.sentinel is not None:
@@ -193,8 +216,9 @@ async def _run(
         else:
             ending = await _call_handler(store, running, job_type, settings)
         decision = decide(ending)
-        await _record(store, running, decision, settings)
+        taken = await _record(store, running, decision, settings)
         recorded = True
+        return taken
     finally:
         slot.set(None)
         if not recorded:
@@ -265,31 +289,46 @@ def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
 
 async def _record(
     store: JobStore, running: RunningJob, decision: Decision, settings: ExecutorSettings
-) -> None:
+) -> Taken | None:
     extra = running.extra
     with trio.CancelScope(shield=True), _final_writes(settings):
         delay = 0.2
         while True:
             try:
-                await _write(store, running.claimed.lease, decision, extra)
-                return
+                return await _write(store, running.claimed.lease, decision, extra, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             except LeaseLost as exc:
                 log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
-                return
+                return None
             except JobStoreError as exc:
                 log.error("outcome %s not recorded: %s", decision.action.value, exc, extra=extra)
                 decision = _fallback(decision, exc)
     log.error(
         "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
     )
+    return None
 
 
-async def _write(store: JobStore, lease: Lease, decision: Decision, extra: dict[str, Any]) -> None:
+async def _write(
+    store: JobStore,
+    lease: Lease,
+    decision: Decision,
+    extra: dict[str, Any],
+    settings: ExecutorSettings,
+) -> Taken | None:
+    """Write ``decision``; a completion claims the next job in the same request."""
     action, detail = decision.action, decision.detail
+    claim_as = settings.claim_as
+    if action is Action.COMPLETE and claim_as is not None and settings.may_claim():
+        sent = Confirmation.now()
+        _, claimed = await store.complete_and_claim(
+            lease, decision.result, claim_as.worker_id, types=claim_as.types
+        )
+        log.info("job completed", extra=extra)
+        return (claimed, sent) if claimed is not None else None
     if action is Action.COMPLETE:
         await store.complete(lease, decision.result)
         log.info("job completed", extra=extra)
@@ -307,3 +346,4 @@ async def _write(store: JobStore, lease: Lease, decision: Decision, extra: dict[
         log.warning("job %s: %s", verdict, detail, extra=extra)
     else:
         log.warning("job stopped, nothing recorded: %s", detail, extra=extra)
+    return None

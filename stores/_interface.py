@@ -161,6 +161,19 @@ class JobStore(abc.ABC):
         """Mark the job completed with a JSON-serialisable result."""
 
     @abc.abstractmethod
+    async def complete_and_claim(
+        self,
+        lease: Lease,
+        result: Any,
+        worker_id: str,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> tuple[Job, Claimed | None]:
+        """:meth:`complete`, then :meth:`claim` the next job in the same request (one
+        transaction locally, one round trip to Turso). If the completion is refused
+        (:class:`LeaseLost`), a job claimed beside it is given back first."""
+
+    @abc.abstractmethod
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
         """Record a failed run. Transient kinds go back to pending while attempts remain;
         otherwise the job is failed with ``error`` as its reason."""

@@ -71,6 +71,13 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def _is_completed(job: Job) -> bool:
+    return job.status is JobStatus.COMPLETED
+
+
+_COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
+
+
 def _list_name(*, status: bool, type_: bool, views: bool) -> Q:
     return Q(f"LIST{'V' if views else ''}_{'S' if status else ''}{'T' if type_ else ''}")
 
@@ -348,26 +355,39 @@ class SqlJobStore(JobStore):
 
     # -- worker side ---------------------------------------------------------------------
 
-    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
+    def _claim_op(
+        self, worker_id: str, types: Sequence[str] | None
+    ) -> tuple[Q, dict[str, Any]] | None:
+        """The claim statement and its parameters (None: no type served, nothing to do)."""
         params: dict[str, Any] = {
             "p_worker": check_worker_id(worker_id),
             "p_now": self._now(),
             "p_token": secrets.token_hex(8),
         }
-        if types is not None:
-            if not types:
-                return None
-            params["p_types"] = json.dumps([check_type_name(t) for t in types])
+        if types is None:
+            return Q.CLAIM_ANY, params
+        if not types:
+            return None
+        params["p_types"] = json.dumps([check_type_name(t) for t in types])
+        return Q.CLAIM_TYPED, params
+
+    async def _run_with_claim(
+        self, ops: builtins.list[tuple[Q, dict[str, Any]]]
+    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """Run ``ops``, the last of which is a claim, minding a claim of unknown outcome."""
         await self._recover_claims()
+        claim = ops[-1][1]
         try:
-            rows = await self._rows(Q.CLAIM_ANY if types is None else Q.CLAIM_TYPED, params)
+            return await self._run(ops)
         except StoreUnavailable as exc:
             if not exc.not_sent:
                 # The claim may have committed with its answer lost: the row would then be
                 # running under this worker with nobody running it, and the reaper would
                 # charge it. Remember it; the next claim gives it back uncharged.
-                self._in_doubt.append((worker_id, params["p_token"]))
+                self._in_doubt.append((claim["p_worker"], claim["p_token"]))
             raise
+
+    async def _claimed(self, rows: builtins.list[dict[str, Any]], worker_id: str) -> Claimed | None:
         if not rows:
             return None
         job = _job(rows[0])
@@ -384,6 +404,37 @@ class SqlJobStore(JobStore):
                     await self.release(claimed.lease, "claim cancelled before the job started")
                 raise
         return claimed
+
+    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
+        op = self._claim_op(worker_id, types)
+        if op is None:
+            return None
+        (rows,) = await self._run_with_claim([op])
+        return await self._claimed(rows, worker_id)
+
+    async def complete_and_claim(
+        self,
+        lease: Lease,
+        result: Any,
+        worker_id: str,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> tuple[Job, Claimed | None]:
+        complete = self._fenced_params(
+            lease, {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
+        )
+        op = self._claim_op(worker_id, types)
+        if op is None:
+            return await self.complete(lease, result), None
+        finished_rows, claim_rows = await self._run_with_claim([(Q.COMPLETE, complete), op])
+        claimed = await self._claimed(claim_rows, worker_id)
+        try:
+            finished = await self._finished(finished_rows, lease, **_COMPLETED)
+        except LeaseLost:
+            if claimed is not None:
+                await self.release(claimed.lease, "claimed beside a completion that was refused")
+            raise
+        return finished, claimed
 
     async def _recover_claims(self) -> None:
         """Give back claims of unknown outcome that did commit (idempotent, by token).
@@ -410,11 +461,13 @@ class SqlJobStore(JobStore):
                 )
                 self._notify()
 
+    def _fenced_params(self, lease: Lease, params: dict[str, Any]) -> dict[str, Any]:
+        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
+
     async def _fenced(
         self, statement: Q, lease: Lease, params: dict[str, Any]
     ) -> builtins.list[dict[str, Any]]:
-        params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
-        return await self._rows(statement, params)
+        return await self._rows(statement, self._fenced_params(lease, params))
 
     async def _lost(self, lease: Lease, action: str) -> LeaseLost:
         job = await self.get(lease.job_id)
@@ -469,6 +522,16 @@ class SqlJobStore(JobStore):
         already: Callable[[Job], bool],
     ) -> Job:
         rows = await self._fenced(statement, lease, params)
+        return await self._finished(rows, lease, action=action, already=already)
+
+    async def _finished(
+        self,
+        rows: builtins.list[dict[str, Any]],
+        lease: Lease,
+        *,
+        action: str,
+        already: Callable[[Job], bool],
+    ) -> Job:
         if rows:
             finished = _job(rows[0])
             if finished.status is JobStatus.PENDING:
@@ -483,13 +546,7 @@ class SqlJobStore(JobStore):
 
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
-        return await self._finish(
-            Q.COMPLETE,
-            lease,
-            params,
-            action="complete",
-            already=lambda job: job.status is JobStatus.COMPLETED,
-        )
+        return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
 
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
         try:

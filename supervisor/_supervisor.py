@@ -229,6 +229,8 @@ class Supervisor:
             sentinel_after=config.sentinel_after,
             sentinel=sentinel,
             write_deadline=lambda: self.shutdown_deadline,
+            claim_as=poller_settings,
+            may_claim=lambda: not self._stopping,
         )
         specs: dict[str, Callable[..., Awaitable[None]]] = {
             "executor": lambda task_status: executor(

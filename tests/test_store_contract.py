@@ -14,6 +14,7 @@ from stores import (
     JobStatus,
     JobStore,
     JobTypeInfo,
+    Lease,
     LeaseLost,
 )
 
@@ -431,3 +432,21 @@ async def test_create_many_adds_all_in_order_or_none(store: JobStore) -> None:
         await store.create_many("tone", [{}, {}, {"bad": math.nan}])
     assert await snapshot(store) == before
     assert await store.create_many("tone", []) == []
+
+
+async def test_complete_and_claim_finishes_one_job_and_takes_the_next(store: JobStore) -> None:
+    """One request completes the running job and claims the next (FIFO); with nothing
+    pending the completion still lands; a refused completion gives the claim back."""
+    a, b = await store.create("tone"), await store.create("tone")
+    first = await store.claim("w")
+    assert first is not None and first.job.id == a.id
+    done, nxt = await store.complete_and_claim(first.lease, {"ok": 1}, "w")
+    assert done.status is JobStatus.COMPLETED and done.result == {"ok": 1}
+    assert nxt is not None and nxt.job.id == b.id and nxt.job.attempt == 1
+    last, none = await store.complete_and_claim(nxt.lease, None, "w", types=["tone"])
+    assert last.status is JobStatus.COMPLETED and none is None
+    c = await store.create("tone")
+    with pytest.raises(LeaseLost):
+        await store.complete_and_claim(Lease(a.id, 99, "w"), "not mine", "w")
+    row = await store.get(c.id)
+    assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
