@@ -169,9 +169,10 @@ class JobStore(abc.ABC):
         *,
         types: Sequence[str] | None = None,
     ) -> tuple[Job, Claimed | None]:
-        """:meth:`complete`, then :meth:`claim` the next job in the same request (one
-        transaction locally, one round trip to Turso). If the completion is refused
-        (:class:`LeaseLost`), a job claimed beside it is given back first."""
+        """:meth:`complete`, then :meth:`claim` the next job in the same call (one
+        transaction locally; one exchange with the Turso helper, which runs both statements
+        on its connection). If the completion is refused (:class:`LeaseLost`), a job
+        claimed beside it is given back first."""
 
     @abc.abstractmethod
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
