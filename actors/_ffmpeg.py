@@ -217,7 +217,7 @@ async def run_ffmpeg(
     if stalled:
         raise StalledError(
             f"stalled: ffmpeg reported no progress for {watchdog:g} s; last output: "
-            + " | ".join(diagnostics[-5:])
+            + (" | ".join(diagnostics[-5:]) or "no warning or error")
         )
     if status != 0:
         raise _failure(status, diagnostics[-12:])
