@@ -75,7 +75,7 @@ def relative_parts(key: str, given: object) -> tuple[str, ...]:
     folder = f"the {key} folder ({_FOLDER.get(key, key)})"
     if not isinstance(given, str) or not given:
         raise PermanentError(f"payload {key!r} must be a non-empty file path inside {folder}")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in given):
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in given):
         raise PermanentError(f"payload {key!r} may not contain control characters")
     if len(given) > MAX_NAME:
         raise PermanentError(f"payload {key!r} is longer than {MAX_NAME} characters")
@@ -290,7 +290,10 @@ def _open_output(parts: Sequence[str], given: str) -> OutputFile:
         _make_root(root)
         current = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
-        raise PermanentError(f"cannot use the output folder {root}: {exc.strerror}") from None
+        # Named by its variable: the error reaches whoever submitted the job.
+        raise PermanentError(
+            f"cannot use the output folder ({OUTPUT_DIR_ENV}): {exc.strerror}"
+        ) from None
     try:
         for part in parts[:-1]:
             folder = _enter_or_make(given, current, part)

@@ -205,6 +205,20 @@ def test_an_existing_symlink_in_the_output_folder_is_refused(site: Site) -> None
     assert victim.read_text() == "precious"
 
 
+def test_a_hard_link_in_the_output_folder_is_replaced_not_written_through(site: Site) -> None:
+    """An output name that is a hard link to another file: the output takes the name's
+    place, the other file keeps its content."""
+    outside = site.fresh_outside()
+    victim = outside / "victim.mp3"
+    victim.write_text("precious")
+    site.outputs.mkdir(exist_ok=True)
+    os.link(victim, site.outputs / f"hard-{outside.name}.mp3")
+    view = run_job(site, "tone", {"seconds": 0.5, "output": f"hard-{outside.name}.mp3"})
+    assert view["status"] == "completed", view
+    assert victim.read_text() == "precious"
+    assert (site.outputs / f"hard-{outside.name}.mp3").stat().st_size > 1000
+
+
 def test_a_symlinked_folder_in_the_output_folder_is_refused(site: Site) -> None:
     """A folder in the output path that is a symlink (to anywhere) is refused."""
     outside = site.fresh_outside()
