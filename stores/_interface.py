@@ -45,6 +45,7 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._listeners: builtins.list[Callable[[], None]] = []
+        self._cancel_listeners: builtins.list[Callable[[int], None]] = []
 
     @property
     def call_timeout(self) -> float:
@@ -69,6 +70,13 @@ class JobStore(abc.ABC):
         self, type: str, payload: Any = None, *, max_attempts: int | None = None
     ) -> Job:
         """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``)."""
+
+    @abc.abstractmethod
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        """Add many pending jobs of one type at once (one statement: all or none), in the
+        order of ``payloads``; returns them in that order."""
 
     @abc.abstractmethod
     async def get(self, id: int) -> Job | None:
@@ -116,6 +124,10 @@ class JobStore(abc.ABC):
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         """Record the stage lists and limits of the job types a worker serves."""
 
+    @abc.abstractmethod
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        """The job types workers on this database registered (name, stages, limits)."""
+
     # -- worker side ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -125,6 +137,11 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
         """Prove the worker is alive; says whether a cancel was requested.
+        Raises :class:`LeaseLost` if the lease is no longer held."""
+
+    @abc.abstractmethod
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        """Whether a cancel was requested, read-only (confirms nothing, costs one row).
         Raises :class:`LeaseLost` if the lease is no longer held."""
 
     @abc.abstractmethod
@@ -177,6 +194,20 @@ class JobStore(abc.ABC):
     def _notify(self) -> None:
         for callback in builtins.list(self._listeners):
             callback()
+
+    def add_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(job_id)`` whenever this store object records a cancel request for
+        a running job, so a worker in the same process stops it at once instead of at its
+        next check. The callback runs in the caller's thread and must not block."""
+        self._cancel_listeners.append(callback)
+
+    def remove_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        if callback in self._cancel_listeners:
+            self._cancel_listeners.remove(callback)
+
+    def _notify_cancel(self, job_id: int) -> None:
+        for callback in builtins.list(self._cancel_listeners):
+            callback(job_id)
 
     # -- life cycle ----------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""The shared implementation of :class:`JobStore` over one SQLAlchemy connection.
+"""The shared implementation of :class:`JobStore` over a transport that runs SQL text.
 
-The adapters differ only in how they open a session (a connection, and which driver errors
-mean "the connection is gone"); every behaviour lives here.
+The adapters differ only in their transport (how a list of ``(sql, parameters)`` reaches
+the database, and which driver errors mean what); every behaviour lives here. Statements
+are the compiled ones (``_compiled.py``), by name. Nothing here imports Trio or SQLAlchemy
+at import time: a one-shot call runs without either (see ``_io.run_sync``).
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 import builtins
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-import trio
-
-from . import _statements as q
+from . import _io
+from ._compiled import COLUMNS, PARAMS, SQL, Q
 from ._errors import (
     InvalidJob,
     InvalidTransition,
@@ -26,8 +28,8 @@ from ._errors import (
     StoreUnavailable,
 )
 from ._interface import Claimed, JobStore, JobTypeInfo
+from ._migrate import migrate
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
-from ._runner import ConnectionRunner, Rows, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
@@ -43,9 +45,34 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["SqlJobStore"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
+
+#: The most jobs one create_many call takes (one statement, one round trip).
+MAX_BATCH = 10_000
 
 log = logging.getLogger("stores")
+
+#: SQL text and positional parameters, in order.
+Ops = Sequence[tuple[str, tuple[Any, ...]]]
+#: The rows each op returned, as tuples.
+Rows = list[list[tuple[Any, ...]]]
+
+
+class Transport(Protocol):
+    """How ops reach the database (see the adapters)."""
+
+    label: str
+    call_timeout: float
+
+    async def run(self, ops: Ops) -> Rows: ...
+
+    def cut_off_at(self, deadline: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _list_name(*, status: bool, type_: bool, views: bool) -> Q:
+    return Q(f"LIST{'V' if views else ''}_{'S' if status else ''}{'T' if type_ else ''}")
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -77,20 +104,15 @@ def _job(m: dict[str, Any]) -> Job:
 
 
 class SqlJobStore(JobStore):
-    """:class:`JobStore` over a connection factory; see the adapters for the factories."""
+    """:class:`JobStore` over a transport; see the adapters for the transports."""
 
-    _label: str = "job store"
-
-    def __init__(
-        self,
-        open_session: Callable[[], Session],
-        *,
-        timeout: float,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
+    def __init__(self, transport: Transport, *, clock: Callable[[], float] | None = None) -> None:
         super().__init__()
         self._clock = clock
-        self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
+        self._transport = transport
+        self._label = transport.label
+        self._schema_ready = False
+        self._closed = False
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
         self._in_doubt: builtins.list[tuple[str, str]] = []
@@ -98,26 +120,46 @@ class SqlJobStore(JobStore):
 
     @property
     def call_timeout(self) -> float:
-        return self._runner.timeout
+        return self._transport.call_timeout
 
     @call_timeout.setter
     def call_timeout(self, seconds: float) -> None:
         if not seconds > 0:
             raise InvalidJob(f"a call timeout is a positive number of seconds, got {seconds!r}")
-        self._runner.timeout = seconds
+        if math.isfinite(self._transport.call_timeout):
+            self._transport.call_timeout = seconds
 
     def cut_off_at(self, deadline: float) -> None:
-        self._runner.cut_off_at(deadline)
+        self._transport.cut_off_at(deadline)
 
-    async def _rows(self, name: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
+    async def _rows(self, name: Q, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         (rows,) = await self._run([(name, params)])
         return rows
 
-    async def _run(self, ops: builtins.list[tuple[str, dict[str, Any]]]) -> Rows:
+    async def _run(
+        self, ops: Sequence[tuple[Q, dict[str, Any]]]
+    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """Run named statements; each answer as a list of dicts (column -> value)."""
+        raw = [(SQL[name], tuple(params[key] for key in PARAMS[name])) for name, params in ops]
+        answers = await self._execute(raw)
+        return [
+            [dict(zip(COLUMNS[name], row, strict=True)) for row in rows]
+            for (name, _), rows in zip(ops, answers, strict=True)
+        ]
+
+    async def _execute(self, ops: Ops) -> Rows:
+        if self._closed:
+            raise StoreUnavailable(f"{self._label}: the store is closed")
+        if not self._schema_ready:
+            await migrate(self._call)
+            self._schema_ready = True
+        return await self._call(ops)
+
+    async def _call(self, ops: Ops) -> Rows:
         # The one place that sees every call: an outage is logged when it begins and ends,
         # whichever actor happens to meet it.
         try:
-            result = await self._runner.run(ops)
+            result = await self._transport.run(ops)
         except StoreUnavailable as exc:
             if not self._outage:
                 self._outage = True
@@ -149,12 +191,36 @@ class SqlJobStore(JobStore):
             "p_now": self._now(),
             "p_note": "created",
         }
-        (row,) = await self._rows("CREATE", params)
+        (row,) = await self._rows(Q.CREATE, params)
         self._notify()
         return _job(row)
 
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        texts = [
+            dump_json({} if p is None else p, what=f"payload #{i}", limit=MAX_PAYLOAD_BYTES)
+            for i, p in enumerate(payloads)
+        ]
+        if not texts:
+            return []
+        if len(texts) > MAX_BATCH:
+            raise InvalidJob(
+                f"at most {MAX_BATCH} jobs per call, got {len(texts)}: split the batch"
+            )
+        params = {
+            "p_type": check_type_name(type),
+            "p_payloads": json.dumps(texts),
+            "p_max": check_max_attempts(max_attempts),
+            "p_now": self._now(),
+            "p_note": "created",
+        }
+        rows = await self._rows(Q.CREATE_MANY, params)
+        self._notify()
+        return sorted((_job(row) for row in rows), key=lambda job: job.id)
+
     async def get(self, id: int) -> Job | None:
-        rows = await self._rows("GET", {"p_id": check_id(id)})
+        rows = await self._rows(Q.GET, {"p_id": check_id(id)})
         return _job(rows[0]) if rows else None
 
     async def _require(self, id: int) -> Job:
@@ -165,13 +231,13 @@ class SqlJobStore(JobStore):
 
     def _list_params(
         self, status: JobStatus | str | None, type: str | None, limit: int, *, views: bool
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[Q, dict[str, Any]]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
         if status is not None:
             params["p_status"] = check_status(status).value
         if type is not None:
             params["p_type"] = check_type_name(type)
-        name = q.list_name(status=status is not None, type_=type is not None, views=views)
+        name = _list_name(status=status is not None, type_=type is not None, views=views)
         return name, params
 
     async def list(
@@ -206,9 +272,12 @@ class SqlJobStore(JobStore):
         )
 
     async def cancel(self, id: int) -> Job:
-        rows = await self._rows("CANCEL", {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows(Q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
         if rows:
-            return _job(rows[0])
+            job = _job(rows[0])
+            if job.status is JobStatus.RUNNING:
+                self._notify_cancel(job.id)
+            return job
         job = await self._require(id)
         if job.status is JobStatus.CANCELLED:
             return job
@@ -219,13 +288,13 @@ class SqlJobStore(JobStore):
         )
 
     async def poll(self, id: int) -> JobView:
-        rows = await self._rows("POLL", {"p_id": check_id(id)})
+        rows = await self._rows(Q.POLL, {"p_id": check_id(id)})
         if not rows:
             raise JobNotFound(id)
         return self._view(rows[0], self._display_now())
 
     async def resubmit(self, id: int) -> Job:
-        rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows(Q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
         if rows:
             self._notify()
             return _job(rows[0])
@@ -238,7 +307,7 @@ class SqlJobStore(JobStore):
         )
 
     async def history(self, id: int) -> builtins.list[HistoryEntry]:
-        rows = await self._rows("HISTORY", {"p_id": check_id(id)})
+        rows = await self._rows(Q.HISTORY, {"p_id": check_id(id)})
         if not rows:
             await self._require(id)
         return [
@@ -269,7 +338,13 @@ class SqlJobStore(JobStore):
         if not params:
             return
 
-        await self._run([("UPSERT_TYPE", p) for p in params])
+        await self._run([(Q.UPSERT_TYPE, p) for p in params])
+
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        return [
+            JobTypeInfo(r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"])
+            for r in await self._rows(Q.TYPES, {})
+        ]
 
     # -- worker side ---------------------------------------------------------------------
 
@@ -282,10 +357,10 @@ class SqlJobStore(JobStore):
         if types is not None:
             if not types:
                 return None
-            params["p_types"] = [check_type_name(t) for t in types]
+            params["p_types"] = json.dumps([check_type_name(t) for t in types])
         await self._recover_claims()
         try:
-            rows = await self._rows("CLAIM_ANY" if types is None else "CLAIM_TYPED", params)
+            rows = await self._rows(Q.CLAIM_ANY if types is None else Q.CLAIM_TYPED, params)
         except StoreUnavailable as exc:
             if not exc.not_sent:
                 # The claim may have committed with its answer lost: the row would then be
@@ -297,14 +372,17 @@ class SqlJobStore(JobStore):
             return None
         job = _job(rows[0])
         claimed = Claimed(job, Lease(job.id, job.lease_token, worker_id))
-        try:
-            # The claim ran shielded; deliver a pending cancellation now, while the job can
-            # still be handed back, instead of at a checkpoint where nobody holds it.
-            await trio.lowlevel.checkpoint_if_cancelled()
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await self.release(claimed.lease, "claim cancelled before the job started")
-            raise
+        if _io.in_trio():
+            import trio
+
+            try:
+                # The claim ran shielded; deliver a pending cancellation now, while the job
+                # can still be handed back, not at a checkpoint where nobody holds it.
+                await trio.lowlevel.checkpoint_if_cancelled()
+            except trio.Cancelled:
+                with trio.CancelScope(shield=True):
+                    await self.release(claimed.lease, "claim cancelled before the job started")
+                raise
         return claimed
 
     async def _recover_claims(self) -> None:
@@ -321,7 +399,7 @@ class SqlJobStore(JobStore):
                 "p_refund": 1,
                 "p_reason": "the claim's answer was lost; no attempt charged",
             }
-            rows = await self._rows("RECOVER_CLAIM", params)
+            rows = await self._rows(Q.RECOVER_CLAIM, params)
             self._in_doubt.pop(0)
             for row in rows:
                 log.warning(
@@ -333,7 +411,7 @@ class SqlJobStore(JobStore):
                 self._notify()
 
     async def _fenced(
-        self, statement: str, lease: Lease, params: dict[str, Any]
+        self, statement: Q, lease: Lease, params: dict[str, Any]
     ) -> builtins.list[dict[str, Any]]:
         params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
         return await self._rows(statement, params)
@@ -353,16 +431,23 @@ class SqlJobStore(JobStore):
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
-        rows = await self._fenced("HEARTBEAT", lease, {})
+        rows = await self._fenced(Q.HEARTBEAT, lease, {})
         if not rows:
             raise await self._lost(lease, "heartbeat")
+        return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
+
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        params = {"p_id": lease.job_id, "p_lease": lease.token}
+        rows = await self._rows(Q.CHECK_CANCEL, params)
+        if not rows:
+            raise await self._lost(lease, "check on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def update(
         self, lease: Lease, *, stage: str | None, progress: float | None
     ) -> HeartbeatReply:
         params = {"p_stage": check_stage(stage), "p_progress": check_progress(progress)}
-        rows = await self._fenced("UPDATE_PROGRESS", lease, params)
+        rows = await self._fenced(Q.UPDATE_PROGRESS, lease, params)
         if not rows:
             raise await self._lost(lease, "report progress on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -371,12 +456,12 @@ class SqlJobStore(JobStore):
         self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
     ) -> None:
         params = {"p_pid": pid, "p_host": host, "p_started": started}
-        if not await self._fenced("RECORD_CHILD", lease, params):
+        if not await self._fenced(Q.RECORD_CHILD, lease, params):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
         self,
-        statement: str,
+        statement: Q,
         lease: Lease,
         params: dict[str, Any],
         *,
@@ -399,7 +484,7 @@ class SqlJobStore(JobStore):
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
         return await self._finish(
-            "COMPLETE",
+            Q.COMPLETE,
             lease,
             params,
             action="complete",
@@ -415,7 +500,7 @@ class SqlJobStore(JobStore):
         text = clip_error(error)
         params = {"p_error": text, "p_kind": error_kind.value, "p_retry": int(error_kind.retryable)}
         return await self._finish(
-            "FAIL",
+            Q.FAIL,
             lease,
             params,
             action="fail",
@@ -429,7 +514,7 @@ class SqlJobStore(JobStore):
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
         params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
         return await self._finish(
-            "RELEASE",
+            Q.RELEASE,
             lease,
             params,
             action="release",
@@ -440,7 +525,7 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            "CONFIRM_CANCELLED",
+            Q.CONFIRM_CANCELLED,
             lease,
             {"p_reason": clip_error(reason)},
             action="cancel",
@@ -451,18 +536,19 @@ class SqlJobStore(JobStore):
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
         params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
-        return [_job(row) for row in await self._rows("REAP", params)]
+        return [_job(row) for row in await self._rows(Q.REAP, params)]
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Give back claims of unknown outcome (best effort), then close."""
-        if self._in_doubt:
+        if self._in_doubt and not self._closed:
             try:
                 await self._recover_claims()
             except JobStoreError as exc:
                 log.warning("claims of unknown outcome not given back (the reaper will): %s", exc)
-        await trio.to_thread.run_sync(self.close)
+        self.close()
 
     def close(self) -> None:
-        self._runner.close()
+        self._closed = True
+        self._transport.close()

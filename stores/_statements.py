@@ -1,10 +1,17 @@
-"""Every statement the store runs, built once from the shared schema objects.
+"""Every statement the store runs, written once with SQLAlchemy Core over the schema.
 
-Both adapters execute exactly these objects; SQLAlchemy compiles each once per dialect and
-caches it. Parameters are bound (``p_*``), never formatted into SQL text.
+This module is the source of truth at build time. ``python -m stores._statements`` compiles
+each statement once, for SQLite, into ``stores/_compiled.py``, which is what both adapters
+run: no SQLAlchemy import at run time (it costs a one-shot CLI call a quarter of a second,
+and the Turso helper process would import it again). ``tests/test_compiled.py`` fails if
+the compiled text is not what these objects compile to now. Parameters are bound (``p_*``,
+positional ``?``), never formatted into SQL text; constants are inlined, so SQLite can use
+the partial indexes (``status = 'pending'``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -13,11 +20,13 @@ from ._schema import history, job_types, jobs
 
 __all__ = [
     "CANCEL",
+    "CHECK_CANCEL",
     "CLAIM_ANY",
     "CLAIM_TYPED",
     "COMPLETE",
     "CONFIRM_CANCELLED",
     "CREATE",
+    "CREATE_MANY",
     "DB_NOW",
     "FAIL",
     "GET",
@@ -30,6 +39,7 @@ __all__ = [
     "RELEASE",
     "RESUBMIT",
     "STATEMENTS",
+    "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
     "list_name",
@@ -68,6 +78,42 @@ CREATE = (
         updated_at=_NOW,
         note=bp("p_note"),
         noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+# Many jobs in one statement (one round trip, atomic): one row per element of a JSON array
+# of payload texts, in order; equal created_at, so FIFO falls back to the id.
+_batch = sa.func.json_each(bp("p_payloads")).table_valued("value", "key").alias("batch")
+CREATE_MANY = (
+    sa.insert(jobs)
+    .from_select(
+        [
+            "type",
+            "payload",
+            "status",
+            "attempt",
+            "max_attempts",
+            "lease",
+            "cancel_requested",
+            "created_at",
+            "updated_at",
+            "note",
+            "noted_at",
+        ],
+        sa.select(
+            bp("p_type"),
+            _batch.c.value,
+            sa.literal(PENDING),
+            sa.literal(0),
+            sa.func.coalesce(bp("p_max", type_=sa.Integer), _default_attempts, 2),
+            sa.literal(0),
+            sa.literal(0),
+            _NOW,
+            _NOW,
+            bp("p_note"),
+            _NOW,
+        ).order_by(_batch.c.key),
     )
     .returning(*_RETURN_ALL)
 )
@@ -166,6 +212,11 @@ def _list_jobs(*, status: bool, type_: bool, views: bool) -> sa.Select[tuple[obj
     return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
 
 
+# The job types workers registered (name, stages, limits): what "a type a worker serves" is.
+TYPES = sa.select(
+    job_types.c.name, job_types.c.stages, job_types.c.max_attempts, job_types.c.timeout
+).order_by(job_types.c.name)
+
 UPSERT_TYPE = sqlite.insert(job_types).values(
     name=bp("p_name"),
     stages=bp("p_stages"),
@@ -208,7 +259,11 @@ def _claim(typed: bool) -> sa.Update:
     head = jobs.alias("head")
     next_id = sa.select(head.c.id).where(head.c.status == PENDING)
     if typed:
-        next_id = next_id.where(head.c.type.in_(bp("p_types", expanding=True)))
+        # The served types as one JSON array parameter: the statement text stays fixed.
+        served: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+            sa.func.json_each(bp("p_types"))
+        )
+        next_id = next_id.where(head.c.type.in_(served))
     next_id = next_id.order_by(head.c.created_at, head.c.id).limit(1)
     return (
         sa.update(jobs)
@@ -225,6 +280,10 @@ CLAIM_TYPED = _claim(typed=True)
 _fenced = (j.id == bp("p_id"), j.lease == bp("p_lease"), j.status == RUNNING)
 
 HEARTBEAT = sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
+
+# A cheap, read-only look at a running job: has a cancel been requested? (No write: it
+# confirms nothing; a worker runs it between heartbeats so a cancel is seen within a second.)
+CHECK_CANCEL = sa.select(j.cancel_requested).where(*_fenced)
 
 UPDATE_PROGRESS = (
     sa.update(jobs)
@@ -367,7 +426,7 @@ def list_name(*, status: bool, type_: bool, views: bool = False) -> str:
 STATEMENTS: dict[str, sa.Executable] = {
     name: value
     for name, value in globals().items()
-    if name.isupper() and isinstance(value, sa.Executable)
+    if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
 }
 STATEMENTS.update(
     {
@@ -377,3 +436,97 @@ STATEMENTS.update(
         for v in (False, True)
     }
 )
+
+
+# -- compiling, once, at build time ---------------------------------------------------------
+
+
+def _compiler() -> sa.engine.Dialect:
+    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+    class Compiler(SQLiteCompiler):
+        def visit_bindparam(self, bindparam: Any, **kw: Any) -> Any:  # type: ignore[override]
+            # Constants become literals (SQLite can then match partial indexes); only the
+            # caller's values (p_*) stay parameters.
+            if not bindparam.key.startswith("p_"):
+                kw["literal_binds"] = True
+            return super().visit_bindparam(bindparam, **kw)  # type: ignore[no-untyped-call]
+
+    class Dialect(sqlite.dialect):  # type: ignore[misc,valid-type]
+        statement_compiler = Compiler
+
+    return Dialect(paramstyle="qmark")
+
+
+def compiled() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """Every statement by name: (SQL text, parameter names in order, result columns)."""
+    dialect = _compiler()
+    out = {}
+    for name in sorted(STATEMENTS):
+        statement: Any = STATEMENTS[name]
+        c = statement.compile(dialect=dialect)
+        columns = tuple(str(rc[0]) for rc in c._result_columns)  # (key, name, objs, type)
+        out[name] = (" ".join(str(c).split()), tuple(c.positiontup or ()), columns)
+    return out
+
+
+def generate() -> str:
+    """The source of ``stores/_compiled.py``."""
+    from ._schema import SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
+
+    statements = compiled()
+    lines = [
+        '"""Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.',
+        "",
+        "Do not edit: run ``python -m stores._statements`` after changing the statements or",
+        "the schema. ``tests/test_compiled.py`` fails while this file is out of date.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import enum",
+        "",
+        '__all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL",'
+        ' "UPGRADES", "Q"]',
+        "",
+        f"SCHEMA_VERSION = {SCHEMA_VERSION}",
+        f"SCHEMA_REVISION = {SCHEMA_REVISION}",
+        "",
+        "",
+        "class Q(enum.StrEnum):",
+        '    """The name of a statement."""',
+        "",
+        *(f"    {name} = {name!r}" for name in statements),
+        "",
+        "",
+        "#: The SQL text of each statement (positional ``?`` parameters).",
+        "SQL: dict[Q, str] = {",
+        *(f"    Q.{name}: {sql!r}," for name, (sql, _, _) in statements.items()),
+        "}",
+        "#: The names of a statement's parameters, in the order of its ``?``.",
+        "PARAMS: dict[Q, tuple[str, ...]] = {",
+        *(f"    Q.{name}: {params!r}," for name, (_, params, _) in statements.items()),
+        "}",
+        "#: The columns a statement returns (empty if none).",
+        "COLUMNS: dict[Q, tuple[str, ...]] = {",
+        *(f"    Q.{name}: {columns!r}," for name, (_, _, columns) in statements.items()),
+        "}",
+        "#: The whole current schema, for a new database (every statement IF NOT EXISTS).",
+        "DDL: tuple[str, ...] = (",
+        *(f"    {statement!r}," for statement in ddl()),
+        ")",
+        "#: What brings a database of the previous revision to each revision.",
+        "UPGRADES: dict[int, tuple[str, ...]] = {",
+        *(f"    {rev}: {steps!r}," for rev, steps in UPGRADES.items()),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import pathlib
+
+    target = pathlib.Path(__file__).with_name("_compiled.py")
+    target.write_text(generate())
+    print(f"wrote {target}")

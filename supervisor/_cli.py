@@ -1,4 +1,11 @@
-"""``python -m supervisor``: run a worker, or submit, inspect and cancel jobs."""
+"""``python -m supervisor``: run a worker, or submit, inspect and cancel jobs.
+
+Rationale. A one-shot command (``submit``, ``status``, ``cancel``, ...) is one or two
+statements; Python's start-up is most of its time. So this module imports only the
+standard library and ``stores`` (which itself needs neither Trio nor SQLAlchemy), runs
+one-shot commands without an event loop (``stores.run_sync``), and imports Trio and the
+worker only for the commands that run one (``run``, ``watch``, ``demo``).
+"""
 
 from __future__ import annotations
 
@@ -10,17 +17,26 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
-import trio
+from stores import (
+    JobStatus,
+    JobStore,
+    JobStoreError,
+    JobView,
+    StoreConfigError,
+    run_sync,
+    store_from_env,
+)
 
-from actors import JobType
-from stores import JobStatus, JobStore, JobStoreError, JobView, StoreConfigError, store_from_env
-
-from ._config import ConfigError, WorkerConfig
+from ._config import REFERENCE_TYPES, ConfigError, WorkerConfig
 from ._logging import configure_logging
-from ._supervisor import RestartIntensityExceeded, Supervisor
+
+if TYPE_CHECKING:
+    from actors import JobType
+
+    from ._supervisor import Supervisor
 
 __all__ = ["main"]
 
@@ -35,6 +51,8 @@ class CliError(Exception):
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
     """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones."""
+    from actors import JobType
+
     module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
     if module_name is None:
         from . import _reference
@@ -81,19 +99,30 @@ def _exit_code(status: JobStatus) -> int:
     }.get(status, EXIT_OK)
 
 
-async def _with_store(fn: Any, *args: Any) -> int:
+async def _with_store(
+    fn: Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]],
+    args: argparse.Namespace,
+) -> int:
     store = store_from_env()
     try:
-        result: int = await fn(store, *args)
-        return result
+        return await fn(store, args)
     finally:
         await store.aclose()
 
 
+async def served_types(store: JobStore, handlers: str | None) -> list[str]:
+    """The job types a worker serves: those of the handlers module if one is named, else
+    those the workers on this database registered, else the reference types."""
+    if handlers or os.environ.get("SUPERVISOR_HANDLERS"):
+        return sorted(load_job_types(handlers))
+    registered = [info.name for info in await store.types()]
+    return sorted(registered or REFERENCE_TYPES)
+
+
 async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
-    types = load_job_types(args.handlers)
+    types = await served_types(store, args.handlers)
     if args.type not in types:
-        raise CliError(f"unknown job type {args.type!r}: this worker serves {sorted(types)}")
+        raise CliError(f"unknown job type {args.type!r}: the workers serve {types}")
     try:
         payload = json.loads(args.payload) if args.payload is not None else None
     except RecursionError:
@@ -166,6 +195,8 @@ async def watch(store: JobStore, job_id: int, *, interval: float = 0.5, out: Any
             if tty:
                 out.write("\n")
             return view
+        import trio
+
         await trio.sleep(interval)
 
 
@@ -184,6 +215,8 @@ async def cmd_watch(store: JobStore, args: argparse.Namespace) -> int:
 
 async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
     """Refuse to start when the database is unusable: a bounded number of tries."""
+    import trio
+
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
@@ -203,6 +236,10 @@ async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
 
 async def run_worker(store: JobStore, types: dict[str, JobType], config: WorkerConfig) -> int:
     """Run until SIGTERM/SIGINT; a second signal stops the running job at once."""
+    import trio
+
+    from ._supervisor import Supervisor
+
     await wait_for_store(store)
     log.info("store ready", extra={"store": repr(store), "worker": config.worker_id})
     supervisor = Supervisor(store, types, config)
@@ -247,6 +284,8 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
         kill_grace=args.kill_grace,
         shutdown_timeout=args.shutdown_timeout,
     )
+    from ._supervisor import RestartIntensityExceeded
+
     code = EXIT_OK
     try:
         code = await run_worker(store, types, config)
@@ -328,7 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {
+#: Commands that run an event loop (a worker, a live view); the others are one-shots.
+LOOP_COMMANDS = frozenset({"run", "watch", "demo"})
+
+COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
     "submit": cmd_submit,
     "status": cmd_status,
@@ -349,7 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
     configure_logging()
     try:
-        return trio.run(_with_store, COMMANDS[command], args)
+        if command in LOOP_COMMANDS:
+            import trio
+
+            return trio.run(_with_store, COMMANDS[command], args)
+        return run_sync(_with_store(COMMANDS[command], args))
     except (CliError, ConfigError, JobStoreError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE

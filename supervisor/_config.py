@@ -11,7 +11,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ConfigError", "WorkerConfig", "new_worker_id"]
+__all__ = ["REFERENCE_TYPES", "ConfigError", "WorkerConfig", "new_worker_id"]
+
+#: The names of the reference job types (``_reference.JOB_TYPES``, pinned by a test): what a
+#: worker serves without ``--handlers``, known here without importing the handlers.
+REFERENCE_TYPES = ("tone", "prep", "sleep", "child", "fail")
 
 
 class ConfigError(ValueError):
@@ -24,6 +28,8 @@ def new_worker_id() -> str:
 
 _ENV = {
     "poll_interval": "SUPERVISOR_POLL_INTERVAL",
+    "max_poll_interval": "SUPERVISOR_MAX_POLL_INTERVAL",
+    "cancel_check_interval": "SUPERVISOR_CANCEL_CHECK_INTERVAL",
     "heartbeat_interval": "SUPERVISOR_HEARTBEAT_INTERVAL",
     "stale_after": "SUPERVISOR_STALE_AFTER",
     "reaper_interval": "SUPERVISOR_REAPER_INTERVAL",
@@ -41,9 +47,11 @@ class WorkerConfig:
     """How a worker paces itself (all seconds). See docs/OPERATIONS.md for choosing them.
 
     * ``poll_interval``: first idle wait between claims; idle polling backs off to
-      ``max_poll_interval``; a job submitted in the same process wakes the poller at once.
-    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped; also the
-      bound on how late a cancel request is noticed.
+      ``max_poll_interval`` (by default the same: no back-off, so pickup stays under a
+      second); a job submitted in the same process wakes the poller at once.
+    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped.
+    * ``cancel_check_interval``: how often a running job's row is read for a cancel request
+      (one row read each; a cancel made through the worker's own store is seen at once).
     * ``stale_after``: a running job whose ``updated_at`` is older is reaped by any worker.
     * ``reaper_interval``: how often each worker runs the reaper.
     * ``shutdown_grace``: on SIGTERM, how long the running job may take to finish.
@@ -55,9 +63,10 @@ class WorkerConfig:
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
-    poll_interval: float = 1.0
-    max_poll_interval: float = 5.0
+    poll_interval: float = 0.5
+    max_poll_interval: float = 0.5
     heartbeat_interval: float = 5.0
+    cancel_check_interval: float = 0.5
     stale_after: float = 60.0
     reaper_interval: float = 30.0
     shutdown_grace: float = 20.0
@@ -140,6 +149,7 @@ class WorkerConfig:
                 "poll_interval",
                 "max_poll_interval",
                 "heartbeat_interval",
+                "cancel_check_interval",
                 "stale_after",
                 "reaper_interval",
                 "shutdown_grace",

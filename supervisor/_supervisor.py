@@ -201,6 +201,22 @@ class Supervisor:
         request_send, request_receive = trio.open_memory_channel[Handoff](0)
         wakeup = Wakeup()
         self.store.add_listener(wakeup)
+        token = trio.lowlevel.current_trio_token()
+
+        def cancelled_here(job_id: int) -> None:
+            # A cancel made through this very store object: stop the job now, not at the
+            # next check (the request is already on the row). Any thread may call this.
+            def stop() -> None:
+                running = self.slot.current
+                if running is not None and running.claimed.job.id == job_id:
+                    running.stop(StopReason.CANCEL_REQUESTED)
+
+            try:
+                token.run_sync_soon(stop)
+            except trio.RunFinishedError:
+                pass
+
+        self.store.add_cancel_listener(cancelled_here)
         poller_settings = PollerSettings(
             config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
         )
@@ -229,6 +245,7 @@ class Supervisor:
                 interval=config.heartbeat_interval,
                 fence_after=config.fence_after,
                 sentinel=sentinel,
+                cancel_check_interval=config.cancel_check_interval,
                 task_status=task_status,
             ),
             "reaper": lambda task_status: reaper(
@@ -263,6 +280,7 @@ class Supervisor:
         finally:
             self.state = "stopped"
             self.store.remove_listener(wakeup)
+            self.store.remove_cancel_listener(cancelled_here)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
 

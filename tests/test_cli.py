@@ -232,3 +232,20 @@ def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: P
     assert status["stages"] == ["shouting"] and status["progress"] == 100
     missing = cli(env, "--handlers", "no_such_module", "submit", "x")
     assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
+
+
+def test_one_shot_commands_load_neither_trio_nor_sqlalchemy(env: dict[str, str]) -> None:
+    """status, submit, cancel and list run without importing Trio, SQLAlchemy or the worker
+    (a one-shot call is mostly Python's start-up; those imports would triple it)."""
+    code = (
+        "import sys\n"
+        "from supervisor._cli import main\n"
+        "codes = [main(a) for a in (['submit', 'tone'], ['status', '1', '--json'],\n"
+        "         ['list'], ['cancel', '1'])]\n"
+        "heavy = [m for m in ('trio', 'sqlalchemy', 'actors', 'libsql') if m in sys.modules]\n"
+        "print(codes, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0] []", result.stderr

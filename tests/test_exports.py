@@ -29,6 +29,7 @@ def test_stores_exports() -> None:
         "TursoJobStore",
         "get_job_store",
         "reset_job_store",
+        "run_sync",
         "store_from_env",
     }
     for name in stores.__all__:
@@ -116,3 +117,11 @@ def test_imports_point_one_way() -> None:
                     names = [node.module]
                 for name in names:
                     assert name.split(".")[0] not in banned, f"{path.name} imports {name}"
+
+
+def test_the_reference_type_names_are_the_reference_types() -> None:
+    """The CLI's list of reference type names matches the reference handlers."""
+    from supervisor._config import REFERENCE_TYPES
+    from supervisor._reference import JOB_TYPES
+
+    assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)

@@ -415,3 +415,19 @@ async def test_views_equal_the_poll_of_each_listed_job(store: JobStore, wall: Wa
         assert views == [await store.poll(job.id) for job in listed]
     positions = [v.queue_position for v in await store.views(status="pending")]
     assert positions == [2, 1]  # newest first: the tone job is second in the queue
+
+
+async def test_create_many_adds_all_in_order_or_none(store: JobStore) -> None:
+    """create_many writes every job in one go, FIFO in the given order, each with its own
+    history; one bad payload refuses the whole batch and writes nothing."""
+    jobs = await store.create_many("tone", [{"n": n} for n in range(50)], max_attempts=3)
+    assert [j.payload for j in jobs] == [{"n": n} for n in range(50)]
+    assert all(j.status is JobStatus.PENDING and j.max_attempts == 3 for j in jobs)
+    first = await store.claim("w")
+    assert first is not None and first.job.id == jobs[0].id
+    assert [h.to_status for h in await store.history(jobs[7].id)] == ["pending"]
+    before = await snapshot(store)
+    with pytest.raises(InvalidJob, match="payload #2"):
+        await store.create_many("tone", [{}, {}, {"bad": math.nan}])
+    assert await snapshot(store) == before
+    assert await store.create_many("tone", []) == []

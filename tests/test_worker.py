@@ -262,3 +262,35 @@ async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
     row = await store.get(job.id)
     assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
     assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
+
+
+async def test_a_cancel_through_the_workers_own_store_stops_the_job_at_once(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A cancel made through the store object the worker uses (an API in the same process)
+    stops the job without waiting for any check."""
+    async with open_supervisor(store, TYPES, config(cancel_check_interval=30)):
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        requested_at = trio.current_time()
+        await store.cancel(job.id)
+        await wait_for_status(store, job.id, JobStatus.CANCELLED, poll=0.001)
+        assert trio.current_time() - requested_at < 0.05
+
+
+async def test_a_cancel_from_another_process_is_seen_within_the_check_interval(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A cancel written by another process (another store object) is read within
+    cancel_check_interval, well before the next heartbeat."""
+    other = LocalJobStore(store.path, clock=trio_wall)
+    try:
+        async with open_supervisor(store, TYPES, config(cancel_check_interval=0.5)):
+            job = await store.create("hang")
+            await wait_for_status(store, job.id, JobStatus.RUNNING)
+            requested_at = trio.current_time()
+            await other.cancel(job.id)
+            await wait_for_status(store, job.id, JobStatus.CANCELLED, poll=0.01)
+            assert trio.current_time() - requested_at <= 0.5 + 0.05
+    finally:
+        other.close()
