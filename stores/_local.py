@@ -11,6 +11,7 @@ with an unknown outcome, and no shield is needed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sqlite3
@@ -140,12 +141,41 @@ class LocalJobStore(SqlJobStore):
     ) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _make_folders(self.path.parent)
         except OSError as exc:
             raise StoreConfigError(
                 f"cannot create the folder of the job database {self.path}: {exc}"
             ) from exc
+        _create_private(self.path)
         super().__init__(LocalTransport(self.path), clock=clock)
 
     def __repr__(self) -> str:
         return f"<LocalJobStore path={str(self.path)!r}>"
+
+
+def _make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents with mode 0755 (less if the umask says
+    so): never writable by others, who could swap the database for a file of theirs."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            made.mkdir(0o755)
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with mode 0600 if it does not exist yet.
+
+    SQLite gives a new database 0644 (world-readable: every payload, result and error),
+    and its ``-wal`` and ``-shm`` files the database file's mode; so creating the file
+    first, 0600, makes all three private. An existing file keeps the mode it has.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # SQLite reports why it cannot open the file, with the remedy
+    os.close(fd)
