@@ -9,7 +9,7 @@ from ._executor import ExecutorSettings, executor
 from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
-from ._reaper import reaper
+from ._reaper import prune_once, reaper
 from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
@@ -36,6 +36,7 @@ __all__ = [
     "open_child",
     "poller",
     "probe_duration",
+    "prune_once",
     "reaper",
     "run_ffmpeg",
 ]

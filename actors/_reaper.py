@@ -1,16 +1,49 @@
-"""The reaper: every worker runs one; stale running jobs go back to pending or fail."""
+"""The reaper: every worker runs one; stale running jobs go back to pending or fail, and
+finished jobs past their retention are deleted."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import trio
 
 from stores import JobStore, StoreUnavailable
 
-__all__ = ["reaper"]
+__all__ = ["PRUNE_BATCH", "prune_once", "reaper"]
 
 log = logging.getLogger("supervisor.reaper")
+
+
+#: Rows per prune statement, and statements per status per round: a round's cost is bounded
+#: whatever the backlog; the next round continues.
+PRUNE_BATCH = 1000
+PRUNE_BATCHES_PER_ROUND = 10
+
+
+async def prune_once(
+    store: JobStore,
+    retention: Mapping[str, float],
+    *,
+    batches: int | None = PRUNE_BATCHES_PER_ROUND,
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Delete finished jobs past their retention (``status -> seconds``), in batches of
+    ``PRUNE_BATCH`` (at most ``batches`` per status; None: until done); returns the counts.
+
+    Cancellation: safe between batches (each batch is one statement).
+    """
+    counts: dict[str, int] = {}
+    for status, seconds in retention.items():
+        counts[status] = 0
+        done = 0
+        while batches is None or done < batches:
+            n = await store.prune(status, seconds, limit=PRUNE_BATCH, dry_run=dry_run)
+            counts[status] += n
+            done += 1
+            if dry_run or n < PRUNE_BATCH:
+                break
+    return counts
 
 
 async def reaper(
@@ -18,14 +51,30 @@ async def reaper(
     *,
     interval: float,
     stale_after: float,
+    retention: Mapping[str, float] | None = None,
+    prune_interval: float = 300.0,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Every ``interval`` seconds, run the store's reap (one idempotent statement).
+    """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
+    ``prune_interval`` seconds, prune finished jobs past their ``retention``.
 
-    Cancellation: safe at any point; a reap either happened or did not.
+    Cancellation: safe at any point; a reap or a prune batch either happened or did not.
     """
     task_status.started()
+    next_prune = trio.current_time()
     while True:
+        if retention and trio.current_time() >= next_prune:
+            next_prune = trio.current_time() + prune_interval
+            try:
+                pruned = await prune_once(store, retention)
+            except StoreUnavailable:
+                pass
+            else:
+                if any(pruned.values()):
+                    log.info(
+                        "pruned finished jobs past their retention: %s",
+                        ", ".join(f"{n} {status}" for status, n in pruned.items() if n),
+                    )
         try:
             reaped = await store.reap(stale_after)
         except StoreUnavailable:

@@ -11,7 +11,7 @@ import enum
 __all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
 
 SCHEMA_VERSION = 1
-SCHEMA_REVISION = 2
+SCHEMA_REVISION = 3
 
 
 class Q(enum.StrEnum):
@@ -38,6 +38,8 @@ class Q(enum.StrEnum):
     LIST_ST = 'LIST_ST'
     LIST_T = 'LIST_T'
     POLL = 'POLL'
+    PRUNE = 'PRUNE'
+    PRUNE_COUNT = 'PRUNE_COUNT'
     REAP = 'REAP'
     RECORD_CHILD = 'RECORD_CHILD'
     RECOVER_CLAIM = 'RECOVER_CLAIM'
@@ -71,6 +73,8 @@ SQL: dict[Q, str] = {
     Q.LIST_ST: 'SELECT jobs.id, jobs.type, jobs.payload, jobs.status, jobs.stage, jobs.progress, jobs.attempt, jobs.max_attempts, jobs.error, jobs.error_kind, jobs.result, jobs.worker_id, jobs.lease, jobs.cancel_requested, jobs.cancel_requested_at, jobs.created_at, jobs.started_at, jobs.updated_at, jobs.finished_at, jobs.retry_of, jobs.child_pid, jobs.child_host, jobs.child_started, jobs.note, jobs.noted_at, jobs.claim_token FROM jobs WHERE jobs.status = ? AND jobs.type = ? ORDER BY jobs.created_at DESC, jobs.id DESC LIMIT ? OFFSET 0',
     Q.LIST_T: 'SELECT jobs.id, jobs.type, jobs.payload, jobs.status, jobs.stage, jobs.progress, jobs.attempt, jobs.max_attempts, jobs.error, jobs.error_kind, jobs.result, jobs.worker_id, jobs.lease, jobs.cancel_requested, jobs.cancel_requested_at, jobs.created_at, jobs.started_at, jobs.updated_at, jobs.finished_at, jobs.retry_of, jobs.child_pid, jobs.child_host, jobs.child_started, jobs.note, jobs.noted_at, jobs.claim_token FROM jobs WHERE jobs.type = ? ORDER BY jobs.created_at DESC, jobs.id DESC LIMIT ? OFFSET 0',
     Q.POLL: "SELECT jobs.id, jobs.type, jobs.payload, jobs.status, jobs.stage, jobs.progress, jobs.attempt, jobs.max_attempts, jobs.error, jobs.error_kind, jobs.result, jobs.worker_id, jobs.lease, jobs.cancel_requested, jobs.cancel_requested_at, jobs.created_at, jobs.started_at, jobs.updated_at, jobs.finished_at, jobs.retry_of, jobs.child_pid, jobs.child_host, jobs.child_started, jobs.note, jobs.noted_at, jobs.claim_token, CASE WHEN (jobs.status = 'pending') THEN (SELECT count(*) AS count_1 FROM jobs AS ahead WHERE ahead.status = 'pending' AND (ahead.created_at, ahead.id) <= (jobs.created_at, jobs.id)) END AS queue_position, (SELECT job_types.stages FROM job_types WHERE job_types.name = jobs.type) AS stages FROM jobs WHERE jobs.id = ?",
+    Q.PRUNE: "DELETE FROM jobs WHERE jobs.id IN (SELECT jobs.id FROM jobs WHERE jobs.status = ? AND jobs.created_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AND jobs.finished_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? ORDER BY jobs.created_at LIMIT ? OFFSET 0) RETURNING id",
+    Q.PRUNE_COUNT: "SELECT count(*) AS count_1 FROM (SELECT jobs.id AS id FROM jobs WHERE jobs.status = ? AND jobs.created_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AND jobs.finished_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? ORDER BY jobs.created_at LIMIT ? OFFSET 0) AS anon_1",
     Q.REAP: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'pending' ELSE 'failed' END, error=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error ELSE 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s' END, error_kind=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error_kind ELSE 'stalled' END, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN NULL ELSE coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=('reaped: ' || 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s'), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.status = 'running' AND jobs.updated_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.RECORD_CHILD: "UPDATE jobs SET updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=?, child_host=?, child_started=? WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING cancel_requested",
     Q.RECOVER_CLAIM: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed' ELSE 'pending' END, attempt=(jobs.attempt - ?), error=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN ? ELSE jobs.error END, error_kind=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'transient' ELSE jobs.error_kind END, worker_id=NULL, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.cancel_requested = 1 OR jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=(CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed: ' ELSE 'released: ' END || ?), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.status = 'running' AND jobs.worker_id = ? AND jobs.claim_token = ? RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
@@ -103,6 +107,8 @@ PARAMS: dict[Q, tuple[str, ...]] = {
     Q.LIST_ST: ('p_status', 'p_type', 'p_limit'),
     Q.LIST_T: ('p_type', 'p_limit'),
     Q.POLL: ('p_id',),
+    Q.PRUNE: ('p_status', 'p_now', 'p_retain', 'p_now', 'p_retain', 'p_limit'),
+    Q.PRUNE_COUNT: ('p_status', 'p_now', 'p_retain', 'p_now', 'p_retain', 'p_limit'),
     Q.REAP: ('p_stale_text', 'p_now', 'p_now', 'p_stale_text', 'p_now', 'p_now', 'p_stale'),
     Q.RECORD_CHILD: ('p_now', 'p_pid', 'p_host', 'p_started', 'p_id', 'p_lease'),
     Q.RECOVER_CLAIM: ('p_refund', 'p_refund', 'p_refund', 'p_reason', 'p_refund', 'p_now', 'p_refund', 'p_now', 'p_refund', 'p_reason', 'p_now', 'p_worker', 'p_token'),
@@ -135,6 +141,8 @@ COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.LIST_ST: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.LIST_T: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.POLL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token', 'queue_position', 'stages'),
+    Q.PRUNE: ('id',),
+    Q.PRUNE_COUNT: ('count_1',),
     Q.REAP: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.RECORD_CHILD: ('cancel_requested',),
     Q.RECOVER_CLAIM: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
@@ -156,6 +164,7 @@ DDL: tuple[str, ...] = (
     'CREATE TABLE IF NOT EXISTS schema_meta ( "key" VARCHAR(32) NOT NULL, value INTEGER NOT NULL, PRIMARY KEY ("key") )',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_insert AFTER INSERT ON jobs BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note); END',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_update AFTER UPDATE OF status, cancel_requested ON jobs WHEN OLD.status IS NOT NEW.status OR OLD.cancel_requested IS NOT NEW.cancel_requested BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, OLD.status, NEW.status, COALESCE(NEW.worker_id, OLD.worker_id), NEW.lease, NEW.note); END',
+    'CREATE TRIGGER IF NOT EXISTS jobs_history_delete AFTER DELETE ON jobs BEGIN DELETE FROM job_history WHERE job_id = OLD.id; END',
 )
 #: What brings a database of the previous revision to each revision.
 UPGRADES: dict[int, tuple[str, ...]] = {

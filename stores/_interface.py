@@ -128,6 +128,21 @@ class JobStore(abc.ABC):
     async def types(self) -> builtins.list[JobTypeInfo]:
         """The job types workers on this database registered (name, stages, limits)."""
 
+    @abc.abstractmethod
+    async def prune(
+        self,
+        status: JobStatus | str,
+        older_than: float,
+        *,
+        limit: int = 1000,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete up to ``limit`` finished jobs of ``status`` (completed, failed or
+        cancelled) that finished and were created more than ``older_than`` seconds ago,
+        oldest first, with their history, in one statement; returns how many (with
+        ``dry_run``: how many would be, nothing deleted). Pending and running jobs are
+        never touched. Call again while it returns ``limit``."""
+
     # -- worker side ---------------------------------------------------------------------
 
     @abc.abstractmethod

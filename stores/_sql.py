@@ -353,6 +353,30 @@ class SqlJobStore(JobStore):
             for r in await self._rows(Q.TYPES, {})
         ]
 
+    async def prune(
+        self,
+        status: JobStatus | str,
+        older_than: float,
+        *,
+        limit: int = 1000,
+        dry_run: bool = False,
+    ) -> int:
+        state = check_status(status)
+        if not state.terminal:
+            raise InvalidJob(f"only finished jobs are pruned, not {state.value} ones")
+        if not (older_than > 0 and math.isfinite(older_than)):
+            raise InvalidJob(f"older_than is a positive number of seconds, got {older_than!r}")
+        params = {
+            "p_status": state.value,
+            "p_retain": float(older_than),
+            "p_now": self._now(),
+            "p_limit": check_limit(limit),
+        }
+        if dry_run:
+            ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
+            return int(row["count_1"])
+        return len(await self._rows(Q.PRUNE, params))
+
     # -- worker side ---------------------------------------------------------------------
 
     def _claim_op(

@@ -33,6 +33,8 @@ __all__ = [
     "HEARTBEAT",
     "HISTORY",
     "POLL",
+    "PRUNE",
+    "PRUNE_COUNT",
     "REAP",
     "RECORD_CHILD",
     "RECOVER_CLAIM",
@@ -415,6 +417,23 @@ REAP = (
     )
     .returning(*_RETURN_ALL)
 )
+
+
+# Retention: finished jobs of one status older than p_retain seconds (finished and created;
+# the status index orders them by creation), oldest first, a batch at a time. Their history
+# goes with them (trigger jobs_history_delete).
+_prunable = (
+    sa.select(j.id)
+    .where(
+        j.status == bp("p_status"),
+        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
+        j.finished_at < _NOW - bp("p_retain", type_=sa.Float),
+    )
+    .order_by(j.created_at)
+    .limit(bp("p_limit"))
+)
+PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
+PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
 
 
 def list_name(*, status: bool, type_: bool, views: bool = False) -> str:

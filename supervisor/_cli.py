@@ -295,6 +295,21 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
     return code
 
 
+async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
+    from actors import prune_once
+
+    retention = WorkerConfig.from_env().retention
+    if not retention:
+        print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
+        return EXIT_OK
+    counts = await prune_once(store, retention, batches=None, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    kept = ", ".join(f"{status} after {seconds:g} s" for status, seconds in retention.items())
+    listed = ", ".join(f"{n} {status}" for status, n in counts.items())
+    print(f"{verb} {listed} jobs with their history (retention: {kept})")
+    return EXIT_OK
+
+
 async def cmd_demo(store: JobStore, args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
@@ -364,11 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("id")
     watch_cmd.add_argument("--interval", type=float, default=0.5)
     sub.add_parser("demo", help="a worker in-process and a few real jobs, shown live")
+    prune = sub.add_parser(
+        "prune",
+        help="delete finished jobs past their retention (SUPERVISOR_RETAIN_*) with their history",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
     return parser
 
 
 #: Commands that run an event loop (a worker, a live view); the others are one-shots.
-LOOP_COMMANDS = frozenset({"run", "watch", "demo"})
+LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune"})
 
 COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
@@ -380,6 +400,7 @@ COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any,
     "history": cmd_history,
     "watch": cmd_watch,
     "demo": cmd_demo,
+    "prune": cmd_prune,
 }
 
 

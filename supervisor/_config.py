@@ -36,7 +36,13 @@ _ENV = {
     "shutdown_grace": "SUPERVISOR_SHUTDOWN_GRACE",
     "kill_grace": "SUPERVISOR_KILL_GRACE",
     "shutdown_timeout": "SUPERVISOR_SHUTDOWN_TIMEOUT",
+    "retain_completed": "SUPERVISOR_RETAIN_COMPLETED",
+    "retain_cancelled": "SUPERVISOR_RETAIN_CANCELLED",
+    "retain_failed": "SUPERVISOR_RETAIN_FAILED",
+    "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
 }
+#: Settings where 0 means "never" (keep finished jobs forever).
+_ZERO_MEANS_NEVER = frozenset({"retain_completed", "retain_cancelled", "retain_failed"})
 
 #: The least time a shutdown keeps for the final write (giving the job back).
 MIN_FINAL_WRITE = 2.0
@@ -60,6 +66,9 @@ class WorkerConfig:
       kill grace and the final write (each store call is cut short to fit). Keep it below
       the platform's kill deadline (Render's ``maxShutdownDelaySeconds``).
     * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
+    * ``retain_completed``, ``retain_cancelled``, ``retain_failed``: finished jobs (and their
+      history) are deleted this long after they finished; 0 keeps them forever. Every
+      ``prune_interval`` each worker deletes a few batches of at most 1,000.
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
@@ -75,13 +84,22 @@ class WorkerConfig:
     progress_interval: float = 0.5
     max_restarts: int = 5
     restart_window: float = 60.0
+    retain_completed: float = 86_400.0
+    retain_cancelled: float = 86_400.0
+    retain_failed: float = 604_800.0
+    prune_interval: float = 300.0
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(WorkerConfig):
             value = getattr(self, field.name)
-            if field.type in ("float", float) and not (
-                isinstance(value, int | float) and value > 0 and math.isfinite(value)
-            ):
+            if field.type not in ("float", float):
+                continue
+            if field.name in _ZERO_MEANS_NEVER:
+                if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+                    raise ConfigError(
+                        f"{field.name} must be a number of seconds (0: keep forever): {value!r}"
+                    )
+            elif not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{field.name} must be a positive number of seconds: {value!r}")
         if self.max_poll_interval < self.poll_interval:
             raise ConfigError("max_poll_interval must be at least poll_interval")
@@ -110,6 +128,16 @@ class WorkerConfig:
         tick, then SIGTERM and at most ``kill_grace``: the child is dead a heartbeat interval
         before any other worker may reap the job (``stale_after``)."""
         return self.stale_after - 2 * self.heartbeat_interval - self.kill_grace
+
+    @property
+    def retention(self) -> dict[str, float]:
+        """Seconds to keep finished jobs, by status (statuses kept forever left out)."""
+        kept = {
+            "completed": self.retain_completed,
+            "cancelled": self.retain_cancelled,
+            "failed": self.retain_failed,
+        }
+        return {status: seconds for status, seconds in kept.items() if seconds > 0}
 
     @property
     def store_timeout(self) -> float:

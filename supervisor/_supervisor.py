@@ -254,6 +254,8 @@ class Supervisor:
                 self.store,
                 interval=config.reaper_interval,
                 stale_after=config.stale_after,
+                retention=config.retention,
+                prune_interval=config.prune_interval,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,18 @@ POLL_KEYS = {
     "created_at",
     "updated_at",
 }
-COMMANDS = ["run", "submit", "status", "list", "cancel", "resubmit", "history", "watch", "demo"]
+COMMANDS = [
+    "run",
+    "submit",
+    "status",
+    "list",
+    "cancel",
+    "resubmit",
+    "history",
+    "watch",
+    "demo",
+    "prune",
+]
 
 
 @pytest.fixture
@@ -249,3 +261,35 @@ def test_one_shot_commands_load_neither_trio_nor_sqlalchemy(env: dict[str, str])
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0] []", result.stderr
+
+
+def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> None:
+    """prune --dry-run counts, prune deletes finished jobs older than SUPERVISOR_RETAIN_*
+    (with their history); pending jobs and younger finished ones stay."""
+    done = [cli(env, "submit", "tone").stdout.strip() for _ in range(3)]
+    for job in done:
+        assert cli(env, "cancel", job).returncode == 0
+    waiting = cli(env, "submit", "tone").stdout.strip()
+    time.sleep(5)
+    young = cli(env, "submit", "tone").stdout.strip()
+    cli(env, "cancel", young)
+    short = {**env, "SUPERVISOR_RETAIN_CANCELLED": "4"}
+    dry = cli(short, "prune", "--dry-run")
+    assert dry.returncode == 0 and "would delete 0 completed, 3 cancelled, 0 failed" in dry.stdout
+    assert len(json.loads(cli(env, "list", "--json").stdout)) == 5
+    real = cli(short, "prune")
+    assert real.returncode == 0 and "deleted 0 completed, 3 cancelled, 0 failed" in real.stdout
+    left = {v["id"] for v in json.loads(cli(env, "list", "--json").stdout)}
+    assert left == {int(waiting), int(young)}
+    off = {
+        **env,
+        **dict.fromkeys(
+            (
+                "SUPERVISOR_RETAIN_COMPLETED",
+                "SUPERVISOR_RETAIN_CANCELLED",
+                "SUPERVISOR_RETAIN_FAILED",
+            ),
+            "0",
+        ),
+    }
+    assert "retention is off" in cli(off, "prune").stdout

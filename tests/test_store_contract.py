@@ -450,3 +450,30 @@ async def test_complete_and_claim_finishes_one_job_and_takes_the_next(store: Job
         await store.complete_and_claim(Lease(a.id, 99, "w"), "not mine", "w")
     row = await store.get(c.id)
     assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+
+
+async def test_prune_deletes_old_finished_jobs_with_their_history_only(
+    store: JobStore, wall: WallClock
+) -> None:
+    """Finished jobs older than the retention go, in batches, history and all; younger
+    ones, other statuses, and pending or running jobs stay; a dry run only counts."""
+    old = await store.create_many("tone", [{}] * 5)
+    for job in old[:3]:
+        claimed = await store.claim("w")
+        assert claimed is not None
+        await store.complete(claimed.lease, None)
+    await store.cancel(old[3].id)
+    running = await store.claim("w")  # old[4] stays running
+    wall.advance(3600)
+    young = await store.create("tone")
+    await store.cancel(young.id)
+    assert await store.prune("completed", 1800, dry_run=True) == 3
+    assert await store.prune("completed", 1800, limit=2) == 2
+    assert await store.prune("completed", 1800, limit=2) == 1
+    assert await store.prune("cancelled", 1800) == 1  # old[3]; the young one stays
+    assert [j.id for j in await store.list(limit=100)] == [young.id, old[4].id]
+    with pytest.raises(JobNotFound):
+        await store.history(old[0].id)
+    assert running is not None and (await store.get(running.job.id)) is not None
+    with pytest.raises(InvalidJob, match="only finished jobs"):
+        await store.prune("running", 1)

@@ -294,3 +294,19 @@ async def test_a_cancel_from_another_process_is_seen_within_the_check_interval(
             assert trio.current_time() - requested_at <= 0.5 + 0.05
     finally:
         other.close()
+
+
+async def test_the_worker_prunes_finished_jobs_past_their_retention(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A finished job older than its retention is deleted by a running worker's reaper
+    within a prune interval; a failed one is kept longer, by its own retention."""
+    cfg = config(retain_completed=100, retain_failed=1000, prune_interval=30)
+    async with open_supervisor(store, TYPES, cfg):
+        ok = await store.create("sleep", {"seconds": 0.1})
+        bad = await store.create("fail", {"message": "no"})
+        await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+        await wait_for_status(store, bad.id, JobStatus.FAILED)
+        await trio.sleep(100 + 30 + 1)
+        assert await store.get(ok.id) is None
+        assert await store.get(bad.id) is not None
