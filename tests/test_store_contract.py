@@ -458,7 +458,7 @@ async def test_prune_deletes_old_finished_jobs_with_their_history_only(
     """Finished jobs older than the retention go, in batches, history and all; younger
     ones, other statuses, and pending or running jobs stay; a dry run only counts."""
     old = await store.create_many("tone", [{}] * 5)
-    for job in old[:3]:
+    for _ in old[:3]:
         claimed = await store.claim("w")
         assert claimed is not None
         await store.complete(claimed.lease, None)
