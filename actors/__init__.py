@@ -5,6 +5,23 @@ from __future__ import annotations
 from ._child import Child, open_child
 from ._context import Handler, JobContext, JobType
 from ._errors import PermanentError, StalledError, TransientError, classify
+from ._events import (
+    ActorCrash,
+    ActorRestart,
+    Event,
+    Events,
+    JobCancelled,
+    JobClaimed,
+    JobCompleted,
+    JobFailed,
+    JobProgress,
+    JobReaped,
+    JobReleased,
+    JobRetried,
+    LogObserver,
+    Observer,
+    StoreOutage,
+)
 from ._executor import ExecutorSettings, executor
 from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
@@ -14,19 +31,34 @@ from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
 __all__ = [
+    "ActorCrash",
+    "ActorRestart",
     "Child",
+    "Event",
+    "Events",
     "ExecutorSettings",
     "Handler",
     "Handoff",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
     "JobContext",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
     "JobSlot",
     "JobType",
+    "LogObserver",
+    "Observer",
     "PermanentError",
     "PollerSettings",
     "RunningJob",
     "Sentinel",
     "StalledError",
     "StopReason",
+    "StoreOutage",
     "TransientError",
     "Wakeup",
     "classify",

@@ -39,6 +39,7 @@ import trio
 from stores import (
     Claimed,
     ErrorKind,
+    Job,
     JobStatus,
     JobStore,
     JobStoreError,
@@ -49,6 +50,15 @@ from stores import (
 
 from ._context import JobContext, JobType
 from ._errors import classify
+from ._events import (
+    Events,
+    JobCancelled,
+    JobClaimed,
+    JobCompleted,
+    JobFailed,
+    JobReleased,
+    JobRetried,
+)
 from ._poller import Handoff, PollerSettings
 from ._running import Confirmation, JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
@@ -79,6 +89,8 @@ class ExecutorSettings:
     #: in the same request, while ``may_claim()`` says the worker is not stopping.
     claim_as: PollerSettings | None = None
     may_claim: Callable[[], bool] = lambda: False
+    #: Where the executor reports what happened (logs and metrics subscribe there).
+    events: Events = attrs.field(factory=Events)
 
 
 @attrs.frozen
@@ -206,7 +218,14 @@ async def _run(
     decision: Decision | None = None
     recorded = False
     try:
-        log.info("job started", extra=running.extra)
+        settings.events.emit(
+            JobClaimed(
+                job_id=job.id,
+                job_type=job.type,
+                attempt=job.attempt,
+                queue_wait=max(0.0, (job.started_at or job.created_at) - job.created_at),
+            )
+        )
         job_type = job_types.get(job.type)
         if job_type is None:
             ending = Ending(
@@ -227,10 +246,9 @@ async def _run(
             charge = decision is not None and (decision.action is Action.FAIL or decision.charge)
             with trio.CancelScope(shield=True), _final_writes(settings):
                 try:
-                    await store.release(
-                        claimed.lease, "the executor stopped mid-job", charge_attempt=charge
-                    )
-                    log.warning("job released: executor stopped mid-job", extra=running.extra)
+                    reason = "the executor stopped mid-job"
+                    released = await store.release(claimed.lease, reason, charge_attempt=charge)
+                    _emit_ended(settings.events, released, Decision(Action.RELEASE, reason))
                 except JobStoreError as exc:
                     log.error(
                         "job not released (the reaper will retry it): %s", exc, extra=running.extra
@@ -250,6 +268,7 @@ async def _call_handler(
             kill_grace=settings.kill_grace,
             nursery=nursery,
             sentinel_after=settings.sentinel_after,
+            events=settings.events,
         )
         ending: Ending
         with running.scope:
@@ -295,7 +314,7 @@ async def _record(
         delay = 0.2
         while True:
             try:
-                return await _write(store, running.claimed.lease, decision, extra, settings)
+                return await _write(store, running.claimed.lease, decision, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
                 await trio.sleep(delay)
@@ -313,37 +332,52 @@ async def _record(
 
 
 async def _write(
-    store: JobStore,
-    lease: Lease,
-    decision: Decision,
-    extra: dict[str, Any],
-    settings: ExecutorSettings,
+    store: JobStore, lease: Lease, decision: Decision, settings: ExecutorSettings
 ) -> Taken | None:
     """Write ``decision``; a completion claims the next job in the same request."""
     action, detail = decision.action, decision.detail
     claim_as = settings.claim_as
+    taken: Taken | None = None
     if action is Action.COMPLETE and claim_as is not None and settings.may_claim():
         sent = Confirmation.now()
-        _, claimed = await store.complete_and_claim(
+        job, claimed = await store.complete_and_claim(
             lease, decision.result, claim_as.worker_id, types=claim_as.types
         )
-        log.info("job completed", extra=extra)
-        return (claimed, sent) if claimed is not None else None
-    if action is Action.COMPLETE:
-        await store.complete(lease, decision.result)
-        log.info("job completed", extra=extra)
+        taken = (claimed, sent) if claimed is not None else None
+    elif action is Action.COMPLETE:
+        job = await store.complete(lease, decision.result)
     elif action is Action.FAIL:
         assert decision.kind is not None
         job = await store.fail(lease, detail, kind=decision.kind)
-        verdict = "will retry" if job.status is JobStatus.PENDING else "failed"
-        log.warning("job %s: %s (%s)", verdict, detail, decision.kind, extra=extra)
     elif action is Action.CANCELLED:
-        await store.confirm_cancelled(lease)
-        log.info("job cancelled, child confirmed dead", extra=extra)
+        job = await store.confirm_cancelled(lease)
     elif action is Action.RELEASE:
         job = await store.release(lease, detail, charge_attempt=decision.charge)
-        verdict = "released" if job.status is JobStatus.PENDING else f"ended {job.status}"
-        log.warning("job %s: %s", verdict, detail, extra=extra)
     else:
-        log.warning("job stopped, nothing recorded: %s", detail, extra=extra)
-    return None
+        log.warning("job stopped, nothing recorded: %s", detail, extra={"job_id": lease.job_id})
+        return None
+    _emit_ended(settings.events, job, decision)
+    return taken
+
+
+def _emit_ended(events: Events, job: Job, decision: Decision) -> None:
+    """The event for a run whose end the database recorded as ``job``."""
+    ids: dict[str, Any] = {"job_id": job.id, "job_type": job.type, "attempt": job.attempt}
+    took = max(0.0, (job.finished_at or job.updated_at) - (job.started_at or job.created_at))
+    action = decision.action
+    if action is Action.COMPLETE:
+        events.emit(JobCompleted(**ids, duration=took))
+    elif action is Action.CANCELLED:
+        events.emit(JobCancelled(**ids, duration=took))
+    elif action is Action.FAIL and job.status is JobStatus.PENDING:
+        kind = str(decision.kind)
+        events.emit(JobRetried(**ids, error=decision.detail, error_kind=kind, duration=took))
+    elif action is Action.FAIL:
+        kind = str(decision.kind)
+        events.emit(JobFailed(**ids, error=decision.detail, error_kind=kind, duration=took))
+    else:
+        events.emit(
+            JobReleased(
+                **ids, reason=decision.detail, status=job.status.value, charged=decision.charge
+            )
+        )

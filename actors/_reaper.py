@@ -10,6 +10,8 @@ import trio
 
 from stores import JobStore, StoreUnavailable
 
+from ._events import Events, JobReaped
+
 __all__ = ["PRUNE_BATCH", "prune_once", "reaper"]
 
 log = logging.getLogger("supervisor.reaper")
@@ -53,6 +55,7 @@ async def reaper(
     stale_after: float,
     retention: Mapping[str, float] | None = None,
     prune_interval: float = 300.0,
+    events: Events | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
@@ -81,9 +84,15 @@ async def reaper(
             pass  # the store logs the outage; the next round reaps what this one missed
         else:
             for job in reaped:
-                log.warning(
-                    "reaped job: %s",
-                    job.error or job.status.value,
-                    extra={"job_id": job.id, "attempt": job.attempt, "status": job.status.value},
+                event = JobReaped(
+                    job_id=job.id,
+                    job_type=job.type,
+                    attempt=job.attempt,
+                    status=job.status.value,
+                    error=job.error,
                 )
+                if events is not None:
+                    events.emit(event)
+                else:
+                    log.warning("reaped job: %s", job.error or job.status.value)
         await trio.sleep(interval)

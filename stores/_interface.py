@@ -46,6 +46,7 @@ class JobStore(abc.ABC):
     def __init__(self) -> None:
         self._listeners: builtins.list[Callable[[], None]] = []
         self._cancel_listeners: builtins.list[Callable[[int], None]] = []
+        self._outage_listeners: builtins.list[Callable[[bool, str], None]] = []
 
     @property
     def call_timeout(self) -> float:
@@ -233,6 +234,19 @@ class JobStore(abc.ABC):
     def remove_cancel_listener(self, callback: Callable[[int], None]) -> None:
         if callback in self._cancel_listeners:
             self._cancel_listeners.remove(callback)
+
+    def add_outage_listener(self, callback: Callable[[bool, str], None]) -> None:
+        """Call ``callback(began, detail)`` when calls through this store object start
+        failing because the database is unreachable, and again when one succeeds."""
+        self._outage_listeners.append(callback)
+
+    def remove_outage_listener(self, callback: Callable[[bool, str], None]) -> None:
+        if callback in self._outage_listeners:
+            self._outage_listeners.remove(callback)
+
+    def _notify_outage(self, began: bool, detail: str) -> None:
+        for callback in builtins.list(self._outage_listeners):
+            callback(began, detail)
 
     def _notify_cancel(self, job_id: int) -> None:
         for callback in builtins.list(self._cancel_listeners):

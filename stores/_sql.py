@@ -171,10 +171,12 @@ class SqlJobStore(JobStore):
             if not self._outage:
                 self._outage = True
                 log.warning("database unavailable: %s", exc, extra={"store": self._label})
+                self._notify_outage(True, str(exc))
             raise
         if self._outage:
             self._outage = False
             log.warning("database reachable again", extra={"store": self._label})
+            self._notify_outage(False, "")
         return result
 
     def _now(self) -> float | None:

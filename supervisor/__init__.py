@@ -12,10 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from actors import (
+        ActorCrash,
+        ActorRestart,
+        Event,
+        JobCancelled,
+        JobClaimed,
+        JobCompleted,
         JobContext,
+        JobFailed,
+        JobProgress,
+        JobReaped,
+        JobReleased,
+        JobRetried,
         JobType,
         PermanentError,
         StalledError,
+        StoreOutage,
         TransientError,
         run_ffmpeg,
     )
@@ -29,15 +41,43 @@ if TYPE_CHECKING:
         open_supervisor,
     )
 
+#: The worker's typed events (see ``actors/_events.py``), for ``open_supervisor(observers=)``.
+EVENTS = (
+    "ActorCrash",
+    "ActorRestart",
+    "Event",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
+    "StoreOutage",
+)
+
 __all__ = [
+    "ActorCrash",
     "ActorCrashed",
+    "ActorRestart",
     "ConfigError",
+    "Event",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
     "JobContext",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
     "JobType",
     "PermanentError",
     "RestartIntensityExceeded",
     "RestartStats",
     "StalledError",
+    "StoreOutage",
     "Supervisor",
     "TransientError",
     "WorkerConfig",
@@ -46,6 +86,7 @@ __all__ = [
 ]
 
 _WHERE = {
+    **dict.fromkeys(EVENTS, "actors"),
     **dict.fromkeys(
         ("JobContext", "JobType", "PermanentError", "StalledError", "TransientError", "run_ffmpeg"),
         "actors",

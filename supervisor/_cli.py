@@ -410,7 +410,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "run" and args.command is None:
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
-    configure_logging()
+    try:
+        configure_logging()
+    except ValueError as exc:
+        print(f"supervisor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if command in LOOP_COMMANDS:
             import trio

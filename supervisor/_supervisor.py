@@ -21,13 +21,19 @@ import attrs
 import trio
 
 from actors import (
+    ActorCrash,
+    ActorRestart,
+    Events,
     ExecutorSettings,
     Handoff,
     JobSlot,
     JobType,
+    LogObserver,
+    Observer,
     PollerSettings,
     Sentinel,
     StopReason,
+    StoreOutage,
     Wakeup,
     executor,
     heartbeat,
@@ -80,9 +86,15 @@ class Supervisor:
     """A running worker: its id, actors, restart counts, and the job it is running."""
 
     def __init__(
-        self, store: JobStore, job_types: Mapping[str, JobType], config: WorkerConfig
+        self,
+        store: JobStore,
+        job_types: Mapping[str, JobType],
+        config: WorkerConfig,
+        observers: Iterable[Observer] = (),
     ) -> None:
         self.store = store
+        #: Where actors report what happened; the log is its first observer.
+        self.events = Events([LogObserver(), *observers])
         self.job_types = dict(job_types)
         self.config = config
         self.worker_id = config.worker_id
@@ -159,6 +171,7 @@ class Supervisor:
                 task_status.started()
                 first = False
             log.debug("restarting %s after %.3f s", name, trio.current_time() - began)
+            self.events.emit(ActorRestart(actor=name, restarts=self.restarts[name]))
 
     def _record_crash(self, name: str, exc: BaseException) -> None:
         now = trio.current_time()
@@ -174,6 +187,7 @@ class Supervisor:
             },
             exc_info=exc,
         )
+        self.events.emit(ActorCrash(actor=name, error=repr(exc), job_id=job.id if job else None))
         while self._recent and now - self._recent[0] > self.config.restart_window:
             self._recent.popleft()
         self._recent.append(now)
@@ -217,6 +231,11 @@ class Supervisor:
                 pass
 
         self.store.add_cancel_listener(cancelled_here)
+
+        def outage(began: bool, detail: str) -> None:
+            self.events.emit(StoreOutage(began=began, detail=detail))
+
+        self.store.add_outage_listener(outage)
         poller_settings = PollerSettings(
             config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
         )
@@ -231,6 +250,7 @@ class Supervisor:
             write_deadline=lambda: self.shutdown_deadline,
             claim_as=poller_settings,
             may_claim=lambda: not self._stopping,
+            events=self.events,
         )
         specs: dict[str, Callable[..., Awaitable[None]]] = {
             "executor": lambda task_status: executor(
@@ -256,6 +276,7 @@ class Supervisor:
                 stale_after=config.stale_after,
                 retention=config.retention,
                 prune_interval=config.prune_interval,
+                events=self.events,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(
@@ -285,6 +306,7 @@ class Supervisor:
             self.state = "stopped"
             self.store.remove_listener(wakeup)
             self.store.remove_cancel_listener(cancelled_here)
+            self.store.remove_outage_listener(outage)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
 
@@ -336,16 +358,19 @@ async def open_supervisor(
     store: JobStore,
     job_types: Iterable[JobType] | Mapping[str, JobType],
     config: WorkerConfig | None = None,
+    *,
+    observers: Iterable[Observer] = (),
 ) -> AsyncIterator[Supervisor]:
     """Run a whole worker inside the caller's task tree; yields the running
     :class:`Supervisor`. Leaving the block stops it gracefully (see :meth:`Supervisor.stop`,
-    with no grace: the running job is stopped and released at once).
+    with no grace: the running job is stopped and released at once). ``observers`` receive
+    the worker's typed events (``actors.Event``: claimed, progress, completed, failed, ...).
 
     Raises :class:`RestartIntensityExceeded` (in an exception group) if the actors crash
     too often.
     """
     types = dict(job_types) if isinstance(job_types, Mapping) else {t.name: t for t in job_types}
-    supervisor = Supervisor(store, types, config or WorkerConfig())
+    supervisor = Supervisor(store, types, config or WorkerConfig(), observers)
     async with trio.open_nursery() as nursery:
         await nursery.start(supervisor.run)
         try:

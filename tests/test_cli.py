@@ -293,3 +293,32 @@ def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> No
         ),
     }
     assert "retention is off" in cli(off, "prune").stdout
+
+
+def test_json_logs_carry_the_fields_and_never_the_token(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """SUPERVISOR_LOG_FORMAT=json: one JSON object per line with the key=value fields
+    (worker, job_id, ...); the token appears nowhere."""
+    job = cli(env, "submit", "sleep", "--payload", '{"seconds": 0.2}').stdout.strip()
+    token = "tok-JSON-SECRET-77"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *TIMINGS],
+        cwd=REPO,
+        env={**env, "SUPERVISOR_LOG_FORMAT": "json", "TURSO_AUTH_TOKEN": token},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert cli(env, "watch", job).returncode == 0
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    records = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert records and token not in err
+    started = next(r for r in records if r["message"] == "worker started")
+    assert {"time", "level", "logger", "worker", "types", "timings"} <= set(started)
+    done = next(r for r in records if r["message"] == "job completed")
+    assert done["job_id"] == int(job) and done["job_type"] == "sleep" and done["attempt"] == 1
+    bad = cli({**env, "SUPERVISOR_LOG_FORMAT": "xml"}, "list")
+    assert bad.returncode == 2 and "SUPERVISOR_LOG_FORMAT" in bad.stderr

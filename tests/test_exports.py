@@ -64,6 +64,18 @@ def test_supervisor_and_actors_exports() -> None:
     import supervisor
 
     assert set(supervisor.__all__) == {
+        "ActorCrash",
+        "ActorRestart",
+        "Event",
+        "JobCancelled",
+        "JobClaimed",
+        "JobCompleted",
+        "JobFailed",
+        "JobProgress",
+        "JobReaped",
+        "JobReleased",
+        "JobRetried",
+        "StoreOutage",
         "ActorCrashed",
         "ConfigError",
         "JobContext",

@@ -23,6 +23,7 @@ from stores import (
     get_job_store,
     reset_job_store,
 )
+from stores._compiled import SCHEMA_REVISION
 
 from .conftest import REPO
 from .sqld import SqldServer, free_port
@@ -229,4 +230,4 @@ async def test_a_revision_1_database_is_migrated_in_place_with_live_jobs(tmp_pat
     with sqlite3.connect(path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
         columns = [row[1] for row in raw.execute("PRAGMA table_info(jobs)")]
-    assert meta == {"version": 1, "revision": 2} and "claim_token" in columns
+    assert meta == {"version": 1, "revision": SCHEMA_REVISION} and "claim_token" in columns

@@ -17,7 +17,7 @@ import trio.testing
 
 from actors import JobContext, JobType
 from stores import JobStatus, LocalJobStore
-from supervisor import WorkerConfig, open_supervisor
+from supervisor import Event, JobClaimed, JobCompleted, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
@@ -310,3 +310,48 @@ async def test_the_worker_prunes_finished_jobs_past_their_retention(
         await trio.sleep(100 + 30 + 1)
         assert await store.get(ok.id) is None
         assert await store.get(bad.id) is not None
+
+
+async def test_observers_receive_the_workers_typed_events(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """open_supervisor(observers=...) hears every claim, recorded progress, outcome
+    (completed, retried, failed, cancelled, released), reap and actor crash and restart."""
+    seen: list[Event] = []
+    elsewhere = LocalJobStore(store.path, clock=trio_wall)  # a worker that then dies
+    try:
+        async with open_supervisor(store, TYPES, config(), observers=[seen.append]) as sup:
+            ok = await store.create("sleep", {"seconds": 1, "steps": 2})
+            flaky_job = await store.create("flaky")
+            await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+            await wait_for_status(store, flaky_job.id, JobStatus.FAILED)
+            hung = await store.create("hang")
+            await wait_for_status(store, hung.id, JobStatus.RUNNING)
+            await store.cancel(hung.id)
+            await wait_for_status(store, hung.id, JobStatus.CANCELLED)
+            sup.crash("reaper")
+            orphan = await elsewhere.create("sleep", {"seconds": 0.1})
+            assert await elsewhere.claim("w-dead") is not None
+            await wait_for_status(store, orphan.id, JobStatus.COMPLETED, poll=1.0)
+            last = await store.create("hang")
+            await wait_for_status(store, last.id, JobStatus.RUNNING)
+    finally:
+        elsewhere.close()
+    kinds = [type(e).__name__ for e in seen]
+    for kind in (
+        "JobClaimed",
+        "JobProgress",
+        "JobCompleted",
+        "JobRetried",
+        "JobFailed",
+        "JobCancelled",
+        "ActorCrash",
+        "ActorRestart",
+        "JobReaped",
+        "JobReleased",
+    ):
+        assert kind in kinds, (kind, kinds)
+    done = next(e for e in seen if isinstance(e, JobCompleted))
+    assert done.job_id == ok.id and done.duration == pytest.approx(1.0, abs=0.1)
+    claimed = next(e for e in seen if isinstance(e, JobClaimed) and e.job_id == ok.id)
+    assert claimed.queue_wait < 0.01
