@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._child import Child, open_child
+from ._child import Child, open_child, sweep_leftover_children
 from ._context import Handler, JobContext, JobType
 from ._errors import PermanentError, StalledError, TransientError, classify
 from ._events import (
@@ -71,6 +71,7 @@ __all__ = [
     "prune_once",
     "reaper",
     "run_ffmpeg",
+    "sweep_leftover_children",
 ]
 
 for _name in __all__:

@@ -19,6 +19,7 @@ class Q(enum.StrEnum):
 
     CANCEL = 'CANCEL'
     CHECK_CANCEL = 'CHECK_CANCEL'
+    CHILDREN_ON_HOST = 'CHILDREN_ON_HOST'
     CLAIM_ANY = 'CLAIM_ANY'
     CLAIM_TYPED = 'CLAIM_TYPED'
     COMPLETE = 'COMPLETE'
@@ -26,6 +27,7 @@ class Q(enum.StrEnum):
     CREATE = 'CREATE'
     CREATE_MANY = 'CREATE_MANY'
     FAIL = 'FAIL'
+    FORGET_CHILD = 'FORGET_CHILD'
     GET = 'GET'
     HEARTBEAT = 'HEARTBEAT'
     HISTORY = 'HISTORY'
@@ -54,6 +56,7 @@ class Q(enum.StrEnum):
 SQL: dict[Q, str] = {
     Q.CANCEL: "UPDATE jobs SET status=CASE WHEN (jobs.status = 'pending') THEN 'cancelled' ELSE jobs.status END, cancel_requested=1, cancel_requested_at=coalesce(jobs.cancel_requested_at, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)), updated_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.updated_at END, finished_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.finished_at END, note=CASE WHEN (jobs.status = 'pending') THEN 'cancelled before it started' ELSE 'cancel requested' END, noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.status IN ('pending', 'running') RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CHECK_CANCEL: "SELECT jobs.cancel_requested FROM jobs WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running'",
+    Q.CHILDREN_ON_HOST: "SELECT jobs.id, jobs.child_pid, jobs.child_started, jobs.status = 'running' AND jobs.updated_at >= coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AS alive FROM jobs WHERE jobs.child_host = ? AND jobs.child_pid IS NOT NULL",
     Q.CLAIM_ANY: "UPDATE jobs SET status='running', stage=NULL, progress=NULL, attempt=(jobs.attempt + 1), worker_id=?, lease=(jobs.lease + 1), started_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=NULL, child_host=NULL, child_started=NULL, note=('claimed, attempt ' || CAST(jobs.attempt + 1 AS TEXT)), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), claim_token=? WHERE jobs.id = (SELECT head.id FROM jobs AS head WHERE head.status = 'pending' ORDER BY head.created_at, head.id LIMIT 1 OFFSET 0) AND jobs.status = 'pending' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CLAIM_TYPED: "UPDATE jobs SET status='running', stage=NULL, progress=NULL, attempt=(jobs.attempt + 1), worker_id=?, lease=(jobs.lease + 1), started_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=NULL, child_host=NULL, child_started=NULL, note=('claimed, attempt ' || CAST(jobs.attempt + 1 AS TEXT)), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), claim_token=? WHERE jobs.id = (SELECT head.id FROM jobs AS head WHERE head.status = 'pending' AND head.type IN (SELECT value FROM json_each(?)) ORDER BY head.created_at, head.id LIMIT 1 OFFSET 0) AND jobs.status = 'pending' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.COMPLETE: "UPDATE jobs SET status='completed', error=NULL, error_kind=NULL, result=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), note='completed', noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
@@ -61,6 +64,7 @@ SQL: dict[Q, str] = {
     Q.CREATE: "INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested, created_at, updated_at, note, noted_at) VALUES (?, ?, 'pending', 0, coalesce(?, (SELECT job_types.max_attempts FROM job_types WHERE job_types.name = ?), 2), 0, 0, coalesce(?, (julianday('now') - 2440587.5) * 86400.0), coalesce(?, (julianday('now') - 2440587.5) * 86400.0), ?, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)) RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CREATE_MANY: 'INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested, created_at, updated_at, note, noted_at) SELECT ? AS anon_1, batch.value, \'pending\' AS anon_2, 0 AS anon_3, coalesce(?, (SELECT job_types.max_attempts FROM job_types WHERE job_types.name = ?), 2) AS coalesce_1, 0 AS anon_4, 0 AS anon_5, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce_2, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce__1, ? AS anon_6, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce__2 FROM json_each(?) AS batch ORDER BY batch."key" RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token',
     Q.FAIL: "UPDATE jobs SET status=CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'pending' ELSE 'failed' END, error=?, error_kind=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN NULL ELSE coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=(CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'will retry: ' ELSE 'failed: ' END || ?), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
+    Q.FORGET_CHILD: 'UPDATE jobs SET child_pid=NULL, child_host=NULL, child_started=NULL WHERE jobs.id = ? AND jobs.child_pid = ?',
     Q.GET: 'SELECT jobs.id, jobs.type, jobs.payload, jobs.status, jobs.stage, jobs.progress, jobs.attempt, jobs.max_attempts, jobs.error, jobs.error_kind, jobs.result, jobs.worker_id, jobs.lease, jobs.cancel_requested, jobs.cancel_requested_at, jobs.created_at, jobs.started_at, jobs.updated_at, jobs.finished_at, jobs.retry_of, jobs.child_pid, jobs.child_host, jobs.child_started, jobs.note, jobs.noted_at, jobs.claim_token FROM jobs WHERE jobs.id = ?',
     Q.HEARTBEAT: "UPDATE jobs SET updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING cancel_requested",
     Q.HISTORY: 'SELECT job_history.seq, job_history.job_id, job_history.at, job_history.from_status, job_history.to_status, job_history.worker_id, job_history.lease, job_history.reason FROM job_history WHERE job_history.job_id = ? ORDER BY job_history.seq',
@@ -88,6 +92,7 @@ SQL: dict[Q, str] = {
 PARAMS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('p_now', 'p_now', 'p_now', 'p_now', 'p_id'),
     Q.CHECK_CANCEL: ('p_id', 'p_lease'),
+    Q.CHILDREN_ON_HOST: ('p_now', 'p_stale', 'p_host'),
     Q.CLAIM_ANY: ('p_worker', 'p_now', 'p_now', 'p_now', 'p_token'),
     Q.CLAIM_TYPED: ('p_worker', 'p_now', 'p_now', 'p_now', 'p_token', 'p_types'),
     Q.COMPLETE: ('p_result', 'p_now', 'p_now', 'p_now', 'p_id', 'p_lease'),
@@ -95,6 +100,7 @@ PARAMS: dict[Q, tuple[str, ...]] = {
     Q.CREATE: ('p_type', 'p_payload', 'p_max', 'p_type', 'p_now', 'p_now', 'p_note', 'p_now'),
     Q.CREATE_MANY: ('p_type', 'p_max', 'p_type', 'p_now', 'p_now', 'p_note', 'p_now', 'p_payloads'),
     Q.FAIL: ('p_retry', 'p_error', 'p_kind', 'p_now', 'p_retry', 'p_now', 'p_retry', 'p_error', 'p_now', 'p_id', 'p_lease'),
+    Q.FORGET_CHILD: ('p_id', 'p_pid'),
     Q.GET: ('p_id',),
     Q.HEARTBEAT: ('p_now', 'p_id', 'p_lease'),
     Q.HISTORY: ('p_id',),
@@ -122,6 +128,7 @@ PARAMS: dict[Q, tuple[str, ...]] = {
 COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CHECK_CANCEL: ('cancel_requested',),
+    Q.CHILDREN_ON_HOST: ('id', 'child_pid', 'child_started', 'alive'),
     Q.CLAIM_ANY: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CLAIM_TYPED: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.COMPLETE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
@@ -129,6 +136,7 @@ COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.CREATE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CREATE_MANY: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.FAIL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
+    Q.FORGET_CHILD: (),
     Q.GET: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.HEARTBEAT: ('cancel_requested',),
     Q.HISTORY: ('seq', 'job_id', 'at', 'from_status', 'to_status', 'worker_id', 'lease', 'reason'),
@@ -158,6 +166,7 @@ DDL: tuple[str, ...] = (
     'CREATE INDEX IF NOT EXISTS ix_job_history_job ON job_history (job_id, seq)',
     'CREATE TABLE IF NOT EXISTS job_types ( name VARCHAR(64) NOT NULL, stages TEXT NOT NULL, max_attempts INTEGER NOT NULL, timeout FLOAT, updated_at FLOAT NOT NULL, PRIMARY KEY (name) )',
     "CREATE TABLE IF NOT EXISTS jobs ( id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, type VARCHAR(64) NOT NULL, payload TEXT NOT NULL, status VARCHAR(16) NOT NULL, stage VARCHAR(64), progress FLOAT, attempt INTEGER DEFAULT '0' NOT NULL, max_attempts INTEGER NOT NULL, error TEXT, error_kind VARCHAR(16), result TEXT, worker_id VARCHAR(128), lease INTEGER DEFAULT '0' NOT NULL, cancel_requested INTEGER DEFAULT '0' NOT NULL, cancel_requested_at FLOAT, created_at FLOAT NOT NULL, started_at FLOAT, updated_at FLOAT NOT NULL, finished_at FLOAT, retry_of INTEGER, child_pid INTEGER, child_host VARCHAR(255), child_started FLOAT, note TEXT, noted_at FLOAT, claim_token VARCHAR(32) )",
+    'CREATE INDEX IF NOT EXISTS ix_jobs_child_host ON jobs (child_host) WHERE child_pid IS NOT NULL',
     "CREATE INDEX IF NOT EXISTS ix_jobs_pending_fifo ON jobs (created_at, id) WHERE status = 'pending'",
     "CREATE INDEX IF NOT EXISTS ix_jobs_running_updated ON jobs (updated_at) WHERE status = 'running'",
     'CREATE INDEX IF NOT EXISTS ix_jobs_status_created ON jobs (status, created_at)',

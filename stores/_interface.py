@@ -177,6 +177,17 @@ class JobStore(abc.ABC):
         """Mark the job completed with a JSON-serialisable result."""
 
     @abc.abstractmethod
+    async def recorded_children(
+        self, host: str, stale_after: float
+    ) -> builtins.list[tuple[int, int, float | None, bool]]:
+        """Children recorded on ``host``: (job id, pid, start time, whether the job's worker
+        looks alive: the row running with a heartbeat within ``stale_after``)."""
+
+    @abc.abstractmethod
+    async def forget_child(self, job_id: int, pid: int) -> None:
+        """Clear the child record of job ``job_id`` if it still names ``pid``."""
+
+    @abc.abstractmethod
     async def complete_and_claim(
         self,
         lease: Lease,

@@ -89,6 +89,10 @@ sa.Index(
 # no extra page written on every transition.
 sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
 
+# Revision 3: recorded children, by host, for the sweep a worker makes at start (few rows:
+# only jobs whose child is recorded as running).
+sa.Index("ix_jobs_child_host", jobs.c.child_host, sqlite_where=jobs.c.child_pid.is_not(None))
+
 history = sa.Table(
     "job_history",
     metadata,

@@ -379,6 +379,17 @@ class SqlJobStore(JobStore):
             return int(row["count_1"])
         return len(await self._rows(Q.PRUNE, params))
 
+    async def recorded_children(
+        self, host: str, stale_after: float
+    ) -> builtins.list[tuple[int, int, float | None, bool]]:
+        rows = await self._rows(
+            Q.CHILDREN_ON_HOST, {"p_host": host, "p_stale": stale_after, "p_now": self._now()}
+        )
+        return [(r["id"], r["child_pid"], r["child_started"], bool(r["alive"])) for r in rows]
+
+    async def forget_child(self, job_id: int, pid: int) -> None:
+        await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
+
     # -- worker side ---------------------------------------------------------------------
 
     def _claim_op(

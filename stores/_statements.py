@@ -21,6 +21,7 @@ from ._schema import history, job_types, jobs
 __all__ = [
     "CANCEL",
     "CHECK_CANCEL",
+    "CHILDREN_ON_HOST",
     "CLAIM_ANY",
     "CLAIM_TYPED",
     "COMPLETE",
@@ -29,6 +30,7 @@ __all__ = [
     "CREATE_MANY",
     "DB_NOW",
     "FAIL",
+    "FORGET_CHILD",
     "GET",
     "HEARTBEAT",
     "HISTORY",
@@ -434,6 +436,24 @@ _prunable = (
 )
 PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
 PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
+
+
+# Children recorded on one host, with whether their job's worker still looks alive (the row
+# running and heartbeating within p_stale seconds): the leftover-children sweep's input.
+CHILDREN_ON_HOST = sa.select(
+    j.id,
+    j.child_pid,
+    j.child_started,
+    sa.and_(j.status == RUNNING, j.updated_at >= _NOW - bp("p_stale", type_=sa.Float)).label(
+        "alive"
+    ),
+).where(j.child_host == bp("p_host"), j.child_pid.is_not(None))
+# Forget a recorded child that is dead (only if the record is still that child's).
+FORGET_CHILD = (
+    sa.update(jobs)
+    .where(j.id == bp("p_id"), j.child_pid == bp("p_pid"))
+    .values(child_pid=None, child_host=None, child_started=None)
+)
 
 
 def list_name(*, status: bool, type_: bool, views: bool = False) -> str:

@@ -39,6 +39,7 @@ from actors import (
     heartbeat,
     poller,
     reaper,
+    sweep_leftover_children,
 )
 from stores import JobStore
 
@@ -212,6 +213,7 @@ class Supervisor:
             )
             self.store.call_timeout = config.store_timeout
         await self.store.register_types(t.info() for t in self.job_types.values())
+        await sweep_leftover_children(self.store, config.stale_after)
         request_send, request_receive = trio.open_memory_channel[Handoff](0)
         wakeup = Wakeup()
         self.store.add_listener(wakeup)

@@ -7,6 +7,10 @@ clock follows it, so heartbeats, staleness and timeouts are deterministic and in
 from __future__ import annotations
 
 import math
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -355,3 +359,39 @@ async def test_observers_receive_the_workers_typed_events(
     assert done.job_id == ok.id and done.duration == pytest.approx(1.0, abs=0.1)
     claimed = next(e for e in seen if isinstance(e, JobClaimed) and e.job_id == ok.id)
     assert claimed.queue_wait < 0.01
+
+
+async def test_a_starting_worker_kills_a_leftover_child_of_a_dead_worker(
+    tmp_path: Path,
+) -> None:
+    """A child recorded on this host whose worker is gone (its job stale) and which is still
+    that process is killed when a worker starts; the child of a live job is left alone."""
+    path = tmp_path / "jobs.db"
+    past = LocalJobStore(path, clock=lambda: time.time() - 600)  # a worker long silent
+    now = LocalJobStore(path)
+    host = socket.gethostname()
+    orphan = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    kept = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        await past.create("hang")
+        dead = await past.claim("w-dead")
+        assert dead is not None
+        await past.record_child(dead.lease, pid=orphan.pid, host=host, started=time.time())
+        await now.create("hang")
+        alive = await now.claim("w-alive")
+        assert alive is not None
+        await now.record_child(alive.lease, pid=kept.pid, host=host, started=time.time())
+        async with open_supervisor(now, TYPES, config(poll_interval=30, max_poll_interval=30)):
+            with trio.fail_after(5):
+                while orphan.poll() is None:
+                    await trio.sleep(0.02)
+            assert kept.poll() is None
+        assert orphan.returncode == -signal.SIGKILL
+        row = await now.get(dead.job.id)
+        assert row is not None and row.child_pid is None
+    finally:
+        for proc in (orphan, kept):
+            proc.kill()
+            proc.wait()
+        past.close()
+        now.close()
