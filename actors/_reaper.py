@@ -64,35 +64,43 @@ async def reaper(
     Cancellation: safe at any point; a reap or a prune batch either happened or did not.
     """
     task_status.started()
-    next_prune = trio.current_time()
+    next_prune = next_reap = trio.current_time()
     while True:
+        await trio.sleep_until(min(next_reap, next_prune if retention else next_reap))
         if retention and trio.current_time() >= next_prune:
             next_prune = trio.current_time() + prune_interval
-            try:
-                pruned = await prune_once(store, retention)
-            except StoreUnavailable:
-                pass
-            else:
-                if any(pruned.values()):
-                    log.info(
-                        "pruned finished jobs past their retention: %s",
-                        ", ".join(f"{n} {status}" for status, n in pruned.items() if n),
-                    )
-        try:
-            reaped = await store.reap(stale_after)
-        except StoreUnavailable:
-            pass  # the store logs the outage; the next round reaps what this one missed
+            await _prune_round(store, retention)
+        if trio.current_time() >= next_reap:
+            next_reap = trio.current_time() + interval
+            await _reap_round(store, stale_after, events)
+
+
+async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
+    try:
+        pruned = await prune_once(store, retention)
+    except StoreUnavailable:
+        return  # the store logs the outage; the next round prunes what this one missed
+    if any(pruned.values()):
+        log.info(
+            "pruned finished jobs past their retention: %s",
+            ", ".join(f"{n} {status}" for status, n in pruned.items() if n),
+        )
+
+
+async def _reap_round(store: JobStore, stale_after: float, events: Events | None) -> None:
+    try:
+        reaped = await store.reap(stale_after)
+    except StoreUnavailable:
+        return  # the store logs the outage; the next round reaps what this one missed
+    for job in reaped:
+        event = JobReaped(
+            job_id=job.id,
+            job_type=job.type,
+            attempt=job.attempt,
+            status=job.status.value,
+            error=job.error,
+        )
+        if events is not None:
+            events.emit(event)
         else:
-            for job in reaped:
-                event = JobReaped(
-                    job_id=job.id,
-                    job_type=job.type,
-                    attempt=job.attempt,
-                    status=job.status.value,
-                    error=job.error,
-                )
-                if events is not None:
-                    events.emit(event)
-                else:
-                    log.warning("reaped job: %s", job.error or job.status.value)
-        await trio.sleep(interval)
+            log.warning("reaped job: %s", job.error or job.status.value)
