@@ -47,6 +47,7 @@ class JobStore(abc.ABC):
         self._listeners: builtins.list[Callable[[], None]] = []
         self._cancel_listeners: builtins.list[Callable[[int], None]] = []
         self._outage_listeners: builtins.list[Callable[[bool, str], None]] = []
+        self._call_listeners: builtins.list[Callable[[float, str | None], None]] = []
 
     @property
     def call_timeout(self) -> float:
@@ -177,6 +178,10 @@ class JobStore(abc.ABC):
         """Mark the job completed with a JSON-serialisable result."""
 
     @abc.abstractmethod
+    async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
+        """How many jobs are in each status (index-only; each count exact up to ``cap``)."""
+
+    @abc.abstractmethod
     async def recorded_children(
         self, host: str, stale_after: float
     ) -> builtins.list[tuple[int, int, float | None, bool]]:
@@ -258,6 +263,15 @@ class JobStore(abc.ABC):
     def _notify_outage(self, began: bool, detail: str) -> None:
         for callback in builtins.list(self._outage_listeners):
             callback(began, detail)
+
+    def add_call_listener(self, callback: Callable[[float, str | None], None]) -> None:
+        """Call ``callback(seconds, error)`` after every database call through this store
+        object: how long it took, and the name of the error class it raised (or None)."""
+        self._call_listeners.append(callback)
+
+    def _notify_call(self, seconds: float, error: str | None) -> None:
+        for callback in self._call_listeners:
+            callback(seconds, error)
 
     def _notify_cancel(self, job_id: int) -> None:
         for callback in builtins.list(self._cancel_listeners):

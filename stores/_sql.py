@@ -164,15 +164,20 @@ class SqlJobStore(JobStore):
 
     async def _call(self, ops: Ops) -> Rows:
         # The one place that sees every call: an outage is logged when it begins and ends,
-        # whichever actor happens to meet it.
+        # whichever actor happens to meet it; call listeners (metrics) hear every call.
+        began = time.perf_counter()
         try:
             result = await self._transport.run(ops)
-        except StoreUnavailable as exc:
+        except JobStoreError as exc:
+            self._notify_call(time.perf_counter() - began, type(exc).__name__)
+            if not isinstance(exc, StoreUnavailable):
+                raise
             if not self._outage:
                 self._outage = True
                 log.warning("database unavailable: %s", exc, extra={"store": self._label})
                 self._notify_outage(True, str(exc))
             raise
+        self._notify_call(time.perf_counter() - began, None)
         if self._outage:
             self._outage = False
             log.warning("database reachable again", extra={"store": self._label})
@@ -378,6 +383,10 @@ class SqlJobStore(JobStore):
             ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
             return int(row["count_1"])
         return len(await self._rows(Q.PRUNE, params))
+
+    async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
+        (row,) = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
+        return {status.value: int(row[status.value]) for status in JobStatus}
 
     async def recorded_children(
         self, host: str, stale_after: float

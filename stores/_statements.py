@@ -26,6 +26,7 @@ __all__ = [
     "CLAIM_TYPED",
     "COMPLETE",
     "CONFIRM_CANCELLED",
+    "COUNTS",
     "CREATE",
     "CREATE_MANY",
     "DB_NOW",
@@ -453,6 +454,18 @@ FORGET_CHILD = (
     sa.update(jobs)
     .where(j.id == bp("p_id"), j.child_pid == bp("p_pid"))
     .values(child_pid=None, child_host=None, child_started=None)
+)
+
+
+def _count(status: str) -> sa.ScalarSelect[int]:
+    # Index-only, and capped: a scrape never reads more than p_cap entries per status.
+    capped = sa.select(sa.literal(1)).where(j.status == status).limit(bp("p_cap")).subquery()
+    return sa.select(sa.func.count()).select_from(capped).scalar_subquery()
+
+
+# Job counts by status for metrics (each exact up to p_cap).
+COUNTS = sa.select(
+    *(_count(status).label(status) for status in (PENDING, RUNNING, COMPLETED, FAILED, CANCELLED))
 )
 
 

@@ -22,6 +22,7 @@ import trio.testing
 from actors import JobContext, JobType
 from stores import JobStatus, LocalJobStore
 from supervisor import Event, JobClaimed, JobCompleted, WorkerConfig, open_supervisor
+from supervisor._metrics import Metrics
 from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
@@ -395,3 +396,30 @@ async def test_a_starting_worker_kills_a_leftover_child_of_a_dead_worker(
             proc.wait()
         past.close()
         now.close()
+
+
+async def test_metrics_count_runs_and_read_job_counts_at_scrape(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """The metrics observer counts runs by type and outcome, run and queue-wait times and
+    store calls; a scrape reads job counts by status from the store; no job id is a label."""
+    metrics = Metrics()
+    metrics.watch_store(store)
+    async with open_supervisor(store, TYPES, config(), observers=[metrics.observe]) as sup:
+        metrics.attach(sup)
+        ok = await store.create("sleep", {"seconds": 1, "steps": 1})
+        bad = await store.create("fail", {"message": "no"})
+        await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+        await wait_for_status(store, bad.id, JobStatus.FAILED)
+        await store.create("hang")
+        await trio.sleep(3)
+        text = (await metrics.render(store)).decode()
+    assert 'media_jobs_runs_total{outcome="completed",type="sleep"} 1.0' in text
+    assert 'media_jobs_runs_total{outcome="failed",type="fail"} 1.0' in text
+    assert 'media_jobs_jobs{status="running"} 1.0' in text
+    assert 'media_jobs_jobs{status="completed"} 1.0' in text
+    assert 'media_jobs_run_duration_seconds_count{type="sleep"} 1.0' in text
+    assert "media_jobs_store_call_seconds_count" in text and "media_jobs_store_up 1.0" in text
+    age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
+    assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
+    assert f'"{ok.id}"' not in text and "job_id" not in text
