@@ -62,6 +62,7 @@ import contextlib
 import ctypes
 import dataclasses
 import fcntl
+import functools
 import json
 import logging
 import math
@@ -268,13 +269,14 @@ class Soak:
     # -- set-up ----------------------------------------------------------------------------
 
     def _store(self) -> JobStore:
-        from stores import LocalJobStore, TursoJobStore
+        import stores
 
         store: JobStore
         if self.kind == "sqld":
-            store = TursoJobStore(self.sqld.url, timeout=5.0)
+            turso: Any = stores.TursoJobStore  # loaded on first use (module __getattr__)
+            store = turso(self.sqld.url, timeout=5.0)
         else:
-            store = LocalJobStore(self.db_path)
+            store = stores.LocalJobStore(self.db_path)
         self.stores.append(store)
         return store
 
@@ -722,7 +724,7 @@ class Soak:
                 if worker.timeline.exited is None and worker.state in ("running", "stopped"):
                     if worker.state == "stopped":
                         self._signal(worker, signal.SIGCONT)
-                    nursery.start_soon(lambda w=worker: self._terminate(w, final=True))
+                    nursery.start_soon(functools.partial(self._terminate, worker, final=True))
         # Anything still running (a terminate in progress from the injection phase).
         for worker in self.workers:
             if worker.proc.poll() is None:
@@ -803,6 +805,7 @@ class Soak:
 
     async def run(self) -> tuple[CheckResult, dict[str, Any]]:
         began = time.monotonic()
+        load_before = os.getloadavg()[0]
         try:
             await self._setup()
             for slot in self.slots:
@@ -842,8 +845,13 @@ class Soak:
             workers={w.worker_id: w.timeline for w in self.workers},
             store_faults=self.store_faults,
         )
+        (self.dir / "data.json").write_text(json.dumps(asdict(data)))  # for --recheck
         result = check(data, self.t)
-        result.violations[:] = [*self.process_violations, *map(self._explain, result.violations)]
+        workers_dir = self.dir / "workers"
+        result.violations[:] = [
+            *self.process_violations,
+            *(explain(v, workers_dir) for v in result.violations),
+        ]
         figures = {
             "store": self.kind,
             "seed": self.s.seed,
@@ -857,30 +865,11 @@ class Soak:
             "events": dict(sorted(self.events.items())),
             "check": dict(sorted(result.figures.items())),
             "shutdown_seconds_max": max(self.figures.get("shutdown_seconds", [0])),
+            "load_average": f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at the end "
+            f"({os.cpu_count()} CPUs)",
             "worker_log_errors": dict(error_digest(self.dir / "workers").most_common()),
         }
         return result, figures
-
-    def _explain(self, violation: Violation) -> Violation:
-        """Add what the worker concerned logged about that job and attempt (its warnings)."""
-        if violation.worker is None or violation.job is None:
-            return violation
-        path = self.dir / "workers" / f"{violation.worker}.log"
-        said = []
-        with contextlib.suppress(OSError):
-            for line in path.read_text(errors="replace").splitlines():
-                parts = line.split(" ", 3)
-                if (
-                    len(parts) == 4
-                    and parts[1] in ("WARNING", "ERROR")
-                    and f"job_id={violation.job} " in line + " "
-                    and f"attempt={violation.attempt}" in line
-                ):
-                    said.append(f"{parts[0][11:23]} {parts[3].split(' job_id=')[0][:90]}")
-        if not said:
-            return violation
-        detail = f"{violation.detail}; {violation.worker} logged: " + " / ".join(said[-4:])
-        return dataclasses.replace(violation, detail=detail)
 
     async def _cleanup(self) -> None:
         for worker in self.workers:
@@ -900,6 +889,55 @@ class Soak:
             await trio.to_thread.run_sync(self.sqld.stop)
 
 
+def explain(violation: Violation, workers_dir: Path) -> Violation:
+    """Add what the worker concerned logged about that job and attempt (its warnings)."""
+    if violation.worker is None or violation.job is None:
+        return violation
+    said = []
+    with contextlib.suppress(OSError):
+        text = (workers_dir / f"{violation.worker}.log").read_text(errors="replace")
+        for line in text.splitlines():
+            parts = line.split(" ", 3)
+            if (
+                len(parts) == 4
+                and parts[1] in ("WARNING", "ERROR")
+                and f"job_id={violation.job} " in line + " "
+                and f"attempt={violation.attempt}" in line
+            ):
+                said.append(f"{parts[0][11:23]} {parts[3].split(' job_id=')[0][:90]}")
+    if not said:
+        return violation
+    detail = f"{violation.detail}; {violation.worker} logged: " + " / ".join(said[-4:])
+    return dataclasses.replace(violation, detail=detail)
+
+
+def recheck(run_dir: Path) -> int:
+    """Run the checker again on a kept run's data (``data.json``), e.g. after changing it."""
+    raw = json.loads((run_dir / "data.json").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
+    data = RunData(
+        jobs={int(k): v for k, v in raw["jobs"].items()},
+        history={int(k): v for k, v in raw["history"].items()},
+        children=raw["children"],
+        submitted=raw["submitted"],
+        workers={k: WorkerTimeline(**v) for k, v in raw["workers"].items()},
+        store_faults=[StoreFault(**f) for f in raw["store_faults"]],
+    )
+    result = check(data, Timings(**report["timings"]))
+    kept = [Violation(**v) for v in report["violations"] if v["kind"] not in _TABLE_KINDS]
+    result.violations[:] = [*kept, *(explain(v, run_dir / "workers") for v in result.violations)]
+    figures = {**report["figures"], "check": dict(sorted(result.figures.items()))}
+    print_report(result, figures, run_dir)
+    return 1 if result.violations else 0
+
+
+#: Kinds the soak finds itself, not from the table (kept as they were by ``recheck``).
+_PROCESS_KINDS = frozenset(
+    {"worker_died", "shutdown_overran", "shutdown_exit", "leftover_process", "leftover_lock"}
+)
+_TABLE_KINDS = frozenset(KINDS) - _PROCESS_KINDS
+
+
 def print_report(result: CheckResult, figures: dict[str, Any], run_dir: Path) -> None:
     out = sys.stdout
     print(f"== soak on {figures['store']}: seed {figures['seed']}, run dir {run_dir}", file=out)
@@ -907,7 +945,7 @@ def print_report(result: CheckResult, figures: dict[str, Any], run_dir: Path) ->
     print(
         f"run time {figures['run_seconds']} s: faults injected for {figures['inject_seconds']} s, "
         f"drained in {'NOT DRAINED' if drain is None else f'{drain} s'}, slowest SIGTERM "
-        f"shutdown {figures['shutdown_seconds_max']} s",
+        f"shutdown {figures['shutdown_seconds_max']} s; load average {figures['load_average']}",
         file=out,
     )
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(figures["final_status"].items()))
@@ -982,7 +1020,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[list[str], Settings]:
     parser.add_argument("--repo", type=Path, default=BENCH.parent, help="the code under test")
     parser.add_argument("--workdir", type=Path, help="where run folders go (default: /tmp)")
     parser.add_argument("--keep", action="store_true", help="keep the run folder")
+    parser.add_argument(
+        "--recheck", type=Path, metavar="RUN_DIR", help="check a kept run's data again, only"
+    )
     args = parser.parse_args(argv)
+    if args.recheck:
+        return [], Settings(workdir=args.recheck)
     if args.workers < 1 or not (math.isfinite(args.duration) and args.duration > 0):
         parser.error("--workers must be at least 1 and --duration positive")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**9)
@@ -1013,6 +1056,9 @@ def _leaves(group: BaseExceptionGroup[SoakError]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     stores, settings = parse_args(argv)
+    if not stores:
+        assert settings.workdir is not None
+        return recheck(settings.workdir)
     # The soak's own store calls ride out the injected outages; their warnings are noise.
     logging.getLogger("stores").setLevel(logging.ERROR)
     # The code under test: its stores (the soak's own calls) and its tests/sqld.py. From

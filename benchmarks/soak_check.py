@@ -27,8 +27,9 @@ The rules (each violation has a kind; see ``KINDS``):
   enough to explain it, was charged for a store outage or a shutdown
   (``reaped_live_worker``; the details name the store faults around it, any SIGTERM, and
   whether any child ran under that lease: none suggests a claim whose answer was lost, all
-  of them cleanly means a finished run was thrown away). A run whose child had failed on
-  purpose is not counted: its attempt was due anyway;
+  of them cleanly means a finished run was thrown away). A run that had failed on its own
+  (a child failed on purpose, or the job type's timeout) is not counted: its attempt was
+  due anyway;
 * a child killed by a signal while its worker was neither frozen nor dying, then charged as
   the job's own transient failure (``charged_child_kill``);
 * a completed job's final lease ran all its children to a clean exit
@@ -447,9 +448,10 @@ def _check_reap(
         result.figures["reaps_after_worker_freeze"] += 1
         return
     mine = [c for c in data.children if c.get("job") == claim.job and c.get("lease") == claim.lease]
-    if any(c["event"] == "end" and c.get("code") in (75, 76) for c in mine):
-        # The run had failed on its own (a deliberate failure): its attempt was charged
-        # anyway; the reap only wrote "stalled" over the failure.
+    timed_out = data.jobs[claim.job].get("type") == "soak_timeout"  # every run times out
+    if timed_out or any(c["event"] == "end" and c.get("code") in (75, 76) for c in mine):
+        # The run had failed on its own (a deliberate failure or its type's timeout): its
+        # attempt was charged anyway; the reap only wrote "stalled" over the failure.
         result.figures["reaps_of_failed_runs"] += 1
         return
     ran = any(c["event"] == "start" for c in mine)

@@ -12,12 +12,18 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
+
+from stores import LocalJobStore
 
 from .conftest import REPO
 
@@ -54,6 +60,79 @@ def test_the_soak_ci_variant_finds_no_violation_on_either_store(tmp_path: Path) 
 
 
 # -- the detectors, on their own ------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_real_double_run_is_caught_by_every_detector(tmp_path: Path) -> None:
+    """Not a vacuous check: a worker whose lease outlives its peer's ``stale_after`` (60 s
+    against 3 s) is paused mid-child; the peer reaps the job and runs it while the first
+    child still lives. The lock, the child log and the history must each show it."""
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "soak_jobs.py").symlink_to(REPO / "benchmarks" / "soak_jobs.py")
+    db = tmp_path / "jobs.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
+    env.update(
+        JOBS_DB_PATH=str(db),
+        SOAK_DIR=str(tmp_path),
+        PYTHONPATH=os.pathsep.join([str(tmp_path / "handlers"), str(REPO)]),
+    )
+
+    def worker(name: str, stale_after: float) -> subprocess.Popen[bytes]:
+        flags = Timings(stale_after=stale_after).flags()
+        argv = ["-m", "supervisor", "--handlers", "soak_jobs", "run", "--worker-id", name]
+        with open(tmp_path / f"{name}.log", "wb") as log:
+            return subprocess.Popen(
+                [sys.executable, *argv, *flags], cwd=REPO, env=env, stdout=log, stderr=log
+            )
+
+    store = LocalJobStore(db)
+    job = await store.create("soak", {"runs": [[6, 60]], "fail": "none"}, max_attempts=3)
+    slow = worker("slow", 60)
+    fast: subprocess.Popen[bytes] | None = None
+    try:
+        with trio.fail_after(30):
+            while not ((row := await store.get(job.id)) and row.child_pid):
+                await trio.sleep(0.05)
+        slow.send_signal(signal.SIGSTOP)
+        stopped = time.time()
+        fast = worker("fast", 3)
+        with trio.fail_after(30):
+            while not ((row := await store.get(job.id)) and row.worker_id == "fast"):
+                await trio.sleep(0.05)
+        await trio.sleep(1)
+        slow.send_signal(signal.SIGCONT)
+        resumed = time.time()
+        with trio.fail_after(30):
+            while not ((row := await store.get(job.id)) and row.terminal):
+                await trio.sleep(0.1)
+    finally:
+        for proc in (slow, fast):
+            if proc is not None:
+                proc.send_signal(signal.SIGCONT)
+                proc.terminate()
+                proc.wait(20)
+        store.close()
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        jobs = {r["id"]: dict(r) for r in conn.execute("SELECT * FROM jobs")}
+        history = [dict(r) for r in conn.execute("SELECT * FROM job_history ORDER BY seq")]
+    jobs[job.id]["payload"] = json.loads(jobs[job.id]["payload"])
+    data = RunData(
+        jobs=jobs,
+        history={job.id: history},
+        children=_events(tmp_path),
+        submitted=[job.id],
+        workers={
+            "slow": WorkerTimeline("slow", 0.0, stops=[[stopped, resumed]]),
+            "fast": WorkerTimeline("fast", 0.0),
+        },
+        store_faults=[],
+    )
+    result = check(data, Timings())
+    kinds = {v.kind for v in result.violations}
+    assert {"double_run", "double_run_log", "child_outlived_lease"} <= kinds, result.violations
+    assert result.figures["reaps_after_worker_freeze"] == 1  # the pause excuses the reap
 
 
 def _child(tmp_path: Path, job: int, lease: int, seconds: float) -> subprocess.Popen[bytes]:
