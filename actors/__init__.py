@@ -2,31 +2,63 @@
 
 from __future__ import annotations
 
-from ._child import Child, open_child
+from ._child import Child, open_child, sweep_leftover_children
 from ._context import Handler, JobContext, JobType
 from ._errors import PermanentError, StalledError, TransientError, classify
+from ._events import (
+    ActorCrash,
+    ActorRestart,
+    Event,
+    Events,
+    JobCancelled,
+    JobClaimed,
+    JobCompleted,
+    JobFailed,
+    JobProgress,
+    JobReaped,
+    JobReleased,
+    JobRetried,
+    LogObserver,
+    Observer,
+    StoreOutage,
+)
 from ._executor import ExecutorSettings, executor
 from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
-from ._reaper import reaper
+from ._reaper import prune_once, reaper
 from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
 __all__ = [
+    "ActorCrash",
+    "ActorRestart",
     "Child",
+    "Event",
+    "Events",
     "ExecutorSettings",
     "Handler",
     "Handoff",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
     "JobContext",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
     "JobSlot",
     "JobType",
+    "LogObserver",
+    "Observer",
     "PermanentError",
     "PollerSettings",
     "RunningJob",
     "Sentinel",
     "StalledError",
     "StopReason",
+    "StoreOutage",
     "TransientError",
     "Wakeup",
     "classify",
@@ -36,8 +68,10 @@ __all__ = [
     "open_child",
     "poller",
     "probe_duration",
+    "prune_once",
     "reaper",
     "run_ffmpeg",
+    "sweep_leftover_children",
 ]
 
 for _name in __all__:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import socket
@@ -29,9 +30,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import trio
 
+from stores import JobStore
+
 from ._sentinel import child_environ
 
-__all__ = ["Child", "open_child"]
+__all__ = ["Child", "open_child", "process_started", "sweep_leftover_children"]
+
+log = logging.getLogger("supervisor.children")
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -150,3 +155,49 @@ async def open_child(
         await child.stop(kill_grace)
         with trio.CancelScope(shield=True):
             await child.aclose_streams()
+
+
+def process_started(pid: int) -> tuple[float, int] | None:
+    """(wall-clock start time, process group) of a live process, or None if there is none
+    (a zombie counts as gone). Linux only: read from ``/proc``."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/stat") as f:
+            boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    if fields[0] == "Z":
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return boot + int(fields[19]) / ticks, int(fields[2])
+
+
+async def sweep_leftover_children(store: JobStore, stale_after: float) -> list[int]:
+    """Kill children recorded on this host whose worker is gone; returns their pids.
+
+    The third line of defence, after the parent-death signal and the sentinel: a row that
+    records a child on this host, whose job no live worker holds (not running, or no
+    heartbeat for ``stale_after``), and a process that is still that child (same pid, same
+    start time within 2 s, leading its own group): its group gets SIGKILL, and the record
+    is cleared.
+    """
+    killed = []
+    host = socket.gethostname()
+    for job_id, pid, started, alive in await store.recorded_children(host, stale_after):
+        if alive:
+            continue
+        found = process_started(pid)
+        if found is not None and started is not None:
+            began, group = found
+            if abs(began - started) <= 2.0 and group == pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    log.warning(
+                        "killed a leftover child (pid %d) of a worker that is gone",
+                        pid,
+                        extra={"job_id": job_id},
+                    )
+        await store.forget_child(job_id, pid)
+    return killed

@@ -14,6 +14,7 @@ import trio
 from stores import InvalidJob, Job, JobStore, JobTypeInfo, Lease
 
 from ._child import Child, open_child
+from ._events import Events, JobProgress
 from ._running import RunningJob, StopReason
 
 __all__ = ["Handler", "JobContext", "JobType"]
@@ -69,6 +70,7 @@ class JobContext:
         kill_grace: float,
         nursery: trio.Nursery,
         sentinel_after: float = math.inf,
+        events: Events | None = None,
     ) -> None:
         job = running.claimed.job
         self.job: Job = job
@@ -82,6 +84,7 @@ class JobContext:
         )
         self._store = store
         self._sentinel = running.sentinel
+        self._events = events
         self._sentinel_after = sentinel_after
         self._interval = progress_interval
         self._nursery = nursery
@@ -138,7 +141,20 @@ class JobContext:
             # Not recorded (outage or lost lease, handled by the running job); the next
             # report, or the flush at the end of the stage, writes the latest state.
             return
+        new_stage = state[0] != self._written[0]
         self._written = state
+        if self._events is not None:
+            job = self.job
+            self._events.emit(
+                JobProgress(
+                    job_id=job.id,
+                    job_type=job.type,
+                    attempt=job.attempt,
+                    stage=state[0],
+                    progress=state[1],
+                    new_stage=new_stage,
+                )
+            )
         if reply.cancel_requested:
             self._running.stop(StopReason.CANCEL_REQUESTED)
 

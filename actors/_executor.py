@@ -39,6 +39,7 @@ import trio
 from stores import (
     Claimed,
     ErrorKind,
+    Job,
     JobStatus,
     JobStore,
     JobStoreError,
@@ -49,7 +50,16 @@ from stores import (
 
 from ._context import JobContext, JobType
 from ._errors import classify
-from ._poller import Handoff
+from ._events import (
+    Events,
+    JobCancelled,
+    JobClaimed,
+    JobCompleted,
+    JobFailed,
+    JobReleased,
+    JobRetried,
+)
+from ._poller import Handoff, PollerSettings
 from ._running import Confirmation, JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
@@ -75,6 +85,12 @@ class ExecutorSettings:
     sentinel: Sentinel | None = None
     #: Trio time by which final writes must end (the supervisor's shutdown deadline).
     write_deadline: Callable[[], float] = _no_deadline
+    #: Who claims and what (the poller's settings): a completion then claims the next job
+    #: in the same request, while ``may_claim()`` says the worker is not stopping.
+    claim_as: PollerSettings | None = None
+    may_claim: Callable[[], bool] = lambda: False
+    #: Where the executor reports what happened (logs and metrics subscribe there).
+    events: Events = attrs.field(factory=Events)
 
 
 @attrs.frozen
@@ -159,12 +175,30 @@ async def executor(
     bounded by ``fence_after`` and the shutdown deadline.
     """
     task_status.started()
-    while True:
-        handoff = Handoff()
-        await requests.send(handoff)
-        taken = await handoff.take()
-        if taken is not None:
-            await _run(store, job_types, slot, *taken, settings)
+    taken: Taken | None = None
+    try:
+        while True:
+            if taken is None:
+                handoff = Handoff()
+                await requests.send(handoff)
+                taken = await handoff.take()
+            else:
+                # Claimed beside the last completion (see _write); same checks as the poller's.
+                await trio.lowlevel.checkpoint()
+            if taken is not None:
+                current, taken = taken, None
+                taken = await _run(store, job_types, slot, *current, settings)
+    finally:
+        if taken is not None:  # claimed for us, never started: give it back uncharged
+            with trio.CancelScope(shield=True), _final_writes(settings):
+                try:
+                    await store.release(taken[0].lease, "the executor stopped before starting it")
+                except JobStoreError as exc:
+                    log.error("claimed job not released (the reaper will): %s", exc)
+
+
+#: A claimed job and when its claim was sent (its lease's first confirmation).
+Taken = tuple[Claimed, Confirmation]
 
 
 async def _run(
@@ -174,7 +208,8 @@ async def _run(
     claimed: Claimed,
     sent: Confirmation,
     settings: ExecutorSettings,
-) -> None:
+) -> Taken | None:
+    """Run one job and record its outcome; returns the next job if one was claimed with it."""
     job = claimed.job
     running = RunningJob(claimed, sent, settings.sentinel)
     if settings.sentinel is not None:
@@ -183,7 +218,14 @@ async def _run(
     decision: Decision | None = None
     recorded = False
     try:
-        log.info("job started", extra=running.extra)
+        settings.events.emit(
+            JobClaimed(
+                job_id=job.id,
+                job_type=job.type,
+                attempt=job.attempt,
+                queue_wait=max(0.0, (job.started_at or job.created_at) - job.created_at),
+            )
+        )
         job_type = job_types.get(job.type)
         if job_type is None:
             ending = Ending(
@@ -193,8 +235,9 @@ async def _run(
         else:
             ending = await _call_handler(store, running, job_type, settings)
         decision = decide(ending)
-        await _record(store, running, decision, settings)
+        taken = await _record(store, running, decision, settings)
         recorded = True
+        return taken
     finally:
         slot.set(None)
         if not recorded:
@@ -203,10 +246,9 @@ async def _run(
             charge = decision is not None and (decision.action is Action.FAIL or decision.charge)
             with trio.CancelScope(shield=True), _final_writes(settings):
                 try:
-                    await store.release(
-                        claimed.lease, "the executor stopped mid-job", charge_attempt=charge
-                    )
-                    log.warning("job released: executor stopped mid-job", extra=running.extra)
+                    reason = "the executor stopped mid-job"
+                    released = await store.release(claimed.lease, reason, charge_attempt=charge)
+                    _emit_ended(settings.events, released, Decision(Action.RELEASE, reason))
                 except JobStoreError as exc:
                     log.error(
                         "job not released (the reaper will retry it): %s", exc, extra=running.extra
@@ -226,6 +268,7 @@ async def _call_handler(
             kill_grace=settings.kill_grace,
             nursery=nursery,
             sentinel_after=settings.sentinel_after,
+            events=settings.events,
         )
         ending: Ending
         with running.scope:
@@ -265,45 +308,76 @@ def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
 
 async def _record(
     store: JobStore, running: RunningJob, decision: Decision, settings: ExecutorSettings
-) -> None:
+) -> Taken | None:
     extra = running.extra
     with trio.CancelScope(shield=True), _final_writes(settings):
         delay = 0.2
         while True:
             try:
-                await _write(store, running.claimed.lease, decision, extra)
-                return
+                return await _write(store, running.claimed.lease, decision, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             except LeaseLost as exc:
                 log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
-                return
+                return None
             except JobStoreError as exc:
                 log.error("outcome %s not recorded: %s", decision.action.value, exc, extra=extra)
                 decision = _fallback(decision, exc)
     log.error(
         "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
     )
+    return None
 
 
-async def _write(store: JobStore, lease: Lease, decision: Decision, extra: dict[str, Any]) -> None:
+async def _write(
+    store: JobStore, lease: Lease, decision: Decision, settings: ExecutorSettings
+) -> Taken | None:
+    """Write ``decision``; a completion claims the next job in the same request."""
     action, detail = decision.action, decision.detail
-    if action is Action.COMPLETE:
-        await store.complete(lease, decision.result)
-        log.info("job completed", extra=extra)
+    claim_as = settings.claim_as
+    taken: Taken | None = None
+    if action is Action.COMPLETE and claim_as is not None and settings.may_claim():
+        sent = Confirmation.now()
+        job, claimed = await store.complete_and_claim(
+            lease, decision.result, claim_as.worker_id, types=claim_as.types
+        )
+        taken = (claimed, sent) if claimed is not None else None
+    elif action is Action.COMPLETE:
+        job = await store.complete(lease, decision.result)
     elif action is Action.FAIL:
         assert decision.kind is not None
         job = await store.fail(lease, detail, kind=decision.kind)
-        verdict = "will retry" if job.status is JobStatus.PENDING else "failed"
-        log.warning("job %s: %s (%s)", verdict, detail, decision.kind, extra=extra)
     elif action is Action.CANCELLED:
-        await store.confirm_cancelled(lease)
-        log.info("job cancelled, child confirmed dead", extra=extra)
+        job = await store.confirm_cancelled(lease)
     elif action is Action.RELEASE:
         job = await store.release(lease, detail, charge_attempt=decision.charge)
-        verdict = "released" if job.status is JobStatus.PENDING else f"ended {job.status}"
-        log.warning("job %s: %s", verdict, detail, extra=extra)
     else:
-        log.warning("job stopped, nothing recorded: %s", detail, extra=extra)
+        log.warning("job stopped, nothing recorded: %s", detail, extra={"job_id": lease.job_id})
+        return None
+    _emit_ended(settings.events, job, decision)
+    return taken
+
+
+def _emit_ended(events: Events, job: Job, decision: Decision) -> None:
+    """The event for a run whose end the database recorded as ``job``."""
+    ids: dict[str, Any] = {"job_id": job.id, "job_type": job.type, "attempt": job.attempt}
+    took = max(0.0, (job.finished_at or job.updated_at) - (job.started_at or job.created_at))
+    action = decision.action
+    if action is Action.COMPLETE:
+        events.emit(JobCompleted(**ids, duration=took))
+    elif action is Action.CANCELLED:
+        events.emit(JobCancelled(**ids, duration=took))
+    elif action is Action.FAIL and job.status is JobStatus.PENDING:
+        kind = str(decision.kind)
+        events.emit(JobRetried(**ids, error=decision.detail, error_kind=kind, duration=took))
+    elif action is Action.FAIL:
+        kind = str(decision.kind)
+        events.emit(JobFailed(**ids, error=decision.detail, error_kind=kind, duration=took))
+    else:
+        events.emit(
+            JobReleased(
+                **ids, reason=decision.detail, status=job.status.value, charged=decision.charge
+            )
+        )

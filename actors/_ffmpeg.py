@@ -3,6 +3,13 @@
 Progress comes from ffmpeg's own ``-progress`` stream (``out_time_us`` against the input's
 duration): a percentage when the duration is known (passed in, ``-t`` in the arguments, or
 probed from the first input), ``None`` (indeterminate) when it is not. Never invented.
+
+What ffmpeg says lands in a job's ``error``, which the HTTP API shows to whoever submitted
+the job. ffmpeg also prints what it *read*: the input's tags and metadata (a text file that
+parses as ``ffmetadata`` or ``lrc`` puts its lines there), a playlist's entries. So ffmpeg
+runs with ``-loglevel level+info``, every line is tagged with its level, and the error keeps
+only its warnings and errors (``Invalid data found``, ``No such file``, ...), never the
+informational dump of what it opened. The lines returned to the handler keep everything.
 """
 
 from __future__ import annotations
@@ -22,6 +29,15 @@ from ._errors import PermanentError, StalledError, TransientError
 
 __all__ = ["ffmpeg_binary", "probe_duration", "run_ffmpeg"]
 
+#: ffmpeg's log levels (``-loglevel level+...`` prefixes each line with one of them).
+_LEVEL = re.compile(
+    r"^(?:(\[[^\]]* @ 0x[0-9a-fA-F]+\]) )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\]"
+    r"(?: |$)"
+)
+#: The levels whose lines may go into a job's error: ffmpeg's own diagnostics.
+_DIAGNOSTIC = frozenset({"warning", "error", "fatal", "panic"})
+#: A probe reads the header only; a file with megabytes of tags is cut off, not buffered.
+_PROBE_LIMIT = 256 * 1024
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _PERMANENT = (
     "Invalid data found",
@@ -99,16 +115,26 @@ def _seconds(text: str) -> float | None:
 
 
 async def probe_duration(
-    path: str, *, kill_grace: float = 2.0, ctx: JobContext | None = None
+    path: str,
+    *,
+    kill_grace: float = 2.0,
+    ctx: JobContext | None = None,
+    input_options: Sequence[str] = (),
 ) -> float | None:
     """The duration of a media file in seconds (None if ffmpeg reports none). With ``ctx``
     the probe is the job's child like any other (recorded, guarded by the sentinel).
+    ``input_options`` go before ``-i`` (e.g. ``-protocol_whitelist file``); ``path`` may
+    carry the ``file:`` prefix.
 
-    Raises :class:`PermanentError` if the file is missing or not media ffmpeg can read.
+    Raises :class:`PermanentError` if the file is missing or not media ffmpeg can read
+    (including a format that ``input_options`` refuse).
+
+    Cancellation: the probe is stopped and reaped before the cancellation propagates.
     """
-    if "://" not in path and not await trio.Path(path).exists():
+    local = path.removeprefix("file:")
+    if "://" not in path and not await trio.Path(local).exists():
         raise PermanentError(f"input not found: {path}")
-    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", path]
+    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", *input_options, "-i", path]
     opened = (
         ctx.open_child(argv, capture_stdout=False)
         if ctx is not None
@@ -118,9 +144,13 @@ async def probe_duration(
         assert child.stderr is not None
         stderr = b""
         async for chunk in child.stderr:
-            stderr += chunk
+            if len(stderr) < _PROBE_LIMIT:
+                stderr += chunk
         await child.wait()
-    if b"Invalid data found" in stderr or b"does not contain any stream" in stderr:
+    if any(
+        marker in stderr
+        for marker in (b"Invalid data found", b"does not contain any stream", b"not on whitelist")
+    ):
         raise PermanentError(f"not a media file ffmpeg can read: {path}")
     match = _DURATION.search(stderr)
     if match is None:
@@ -162,8 +192,18 @@ async def run_ffmpeg(
         # Only local files are probed: a generator (lavfi) or a stream has no known length.
         duration = await probe_duration(source, ctx=ctx)
     await ctx.set_stage(stage, 0 if duration else None)
-    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]
-    tail: collections.deque[str] = collections.deque(maxlen=40)
+    argv = [
+        ffmpeg_binary(),
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "level+info",  # each line says its level: only diagnostics reach the job's error
+        "-progress",
+        "pipe:1",
+        *args,
+    ]
+    tail: collections.deque[tuple[str, str]] = collections.deque(maxlen=40)
     watchdog = ctx.job_type.progress_watchdog
     async with ctx.open_child(argv) as child:
         assert child.stdout is not None and child.stderr is not None
@@ -173,26 +213,46 @@ async def run_ffmpeg(
             if stalled:
                 await child.stop(ctx.kill_grace)  # stderr ends with it, and so does the tail
         status = await child.wait()
+    diagnostics = [text for level, text in tail if level in _DIAGNOSTIC]
     if stalled:
         raise StalledError(
             f"stalled: ffmpeg reported no progress for {watchdog:g} s; last output: "
-            + " | ".join(list(tail)[-5:])
+            + (" | ".join(diagnostics[-5:]) or "no warning or error")
         )
     if status != 0:
-        raise _failure(status, list(tail)[-12:])
+        raise _failure(status, diagnostics[-12:])
     if duration:
         await ctx.set_progress(100)
-    return list(tail)
+    return [text for _, text in tail]
 
 
-async def _keep_tail(stream: trio.abc.ReceiveStream, tail: collections.deque[str]) -> None:
+async def _keep_tail(
+    stream: trio.abc.ReceiveStream, tail: collections.deque[tuple[str, str]]
+) -> None:
+    """Keep the last lines of stderr as (level, text), the level tag taken out of the text.
+
+    ffmpeg tags the first line of each message; the lines that continue a multi-line
+    message (loudnorm's JSON) carry no tag and take the level of the line before them.
+    """
     buffer = b""
+    level = "info"  # an untagged first line is not treated as a diagnostic
     async for chunk in stream:
         buffer += chunk
         *lines, buffer = buffer.split(b"\n")
-        tail.extend(line.decode(errors="replace").strip() for line in lines)
+        for line in lines:
+            level = _keep_line(tail, line, level)
     if buffer.strip():
-        tail.append(buffer.decode(errors="replace").strip())
+        _keep_line(tail, buffer, level)
+
+
+def _keep_line(tail: collections.deque[tuple[str, str]], line: bytes, level: str) -> str:
+    text = line.decode(errors="replace")
+    tagged = _LEVEL.match(text)
+    if tagged is not None:
+        level = tagged.group(2)
+        text = f"{tagged.group(1) or ''} {text[tagged.end() :]}"
+    tail.append((level, text.strip()))
+    return level
 
 
 async def _follow_progress(

@@ -6,7 +6,7 @@ import logging
 
 import trio
 
-from stores import JobStore
+from stores import JobStore, LeaseLost, StoreUnavailable
 
 from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
@@ -23,9 +23,11 @@ async def heartbeat(
     interval: float,
     fence_after: float,
     sentinel: Sentinel | None = None,
+    cancel_check_interval: float | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """While a job runs, every ``interval`` seconds bump its ``updated_at`` (fenced).
+    """While a job runs, every ``interval`` seconds bump its ``updated_at`` (fenced), and
+    every ``cancel_check_interval`` seconds read whether a cancel was requested.
 
     * a cancel request stops the job (its child is killed, then the row is cancelled);
     * a lost lease stops the job at once: someone else owns it now;
@@ -42,6 +44,8 @@ async def heartbeat(
     """
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_fence, slot, fence_after, interval)
+        if cancel_check_interval is not None:
+            nursery.start_soon(_watch_cancel, store, slot, cancel_check_interval)
         task_status.started()
         await _beat(store, slot, interval, sentinel)
 
@@ -64,6 +68,27 @@ async def _beat(store: JobStore, slot: JobSlot, interval: float, sentinel: Senti
             sentinel.check()
         last_sent = trio.current_time()
         await _beat_once(store, running)
+
+
+async def _watch_cancel(store: JobStore, slot: JobSlot, interval: float) -> None:
+    """Read the running job's cancel flag every ``interval`` (a read confirms nothing)."""
+    while True:
+        running = slot.current
+        if running is None or running.stop_reason is not None:
+            await slot.changed.wait()
+            continue
+        await trio.sleep(interval)
+        if running is not slot.current or running.stop_reason is not None:
+            continue
+        try:
+            reply = await store.check_cancel(running.claimed.lease)
+        except LeaseLost as exc:
+            running.stop(StopReason.LEASE_LOST, str(exc))
+        except StoreUnavailable:
+            pass  # the store logs outages; the heartbeat and the fence handle them
+        else:
+            if reply.cancel_requested:
+                running.stop(StopReason.CANCEL_REQUESTED)
 
 
 async def _beat_once(store: JobStore, running: RunningJob) -> None:

@@ -1,16 +1,51 @@
-"""The reaper: every worker runs one; stale running jobs go back to pending or fail."""
+"""The reaper: every worker runs one; stale running jobs go back to pending or fail, and
+finished jobs past their retention are deleted."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import trio
 
 from stores import JobStore, StoreUnavailable
 
-__all__ = ["reaper"]
+from ._events import Events, JobReaped
+
+__all__ = ["PRUNE_BATCH", "prune_once", "reaper"]
 
 log = logging.getLogger("supervisor.reaper")
+
+
+#: Rows per prune statement, and statements per status per round: a round's cost is bounded
+#: whatever the backlog; the next round continues.
+PRUNE_BATCH = 1000
+PRUNE_BATCHES_PER_ROUND = 10
+
+
+async def prune_once(
+    store: JobStore,
+    retention: Mapping[str, float],
+    *,
+    batches: int | None = PRUNE_BATCHES_PER_ROUND,
+    dry_run: bool = False,
+) -> dict[str, int]:
+    """Delete finished jobs past their retention (``status -> seconds``), in batches of
+    ``PRUNE_BATCH`` (at most ``batches`` per status; None: until done); returns the counts.
+
+    Cancellation: safe between batches (each batch is one statement).
+    """
+    counts: dict[str, int] = {}
+    for status, seconds in retention.items():
+        counts[status] = 0
+        done = 0
+        while batches is None or done < batches:
+            n = await store.prune(status, seconds, limit=PRUNE_BATCH, dry_run=dry_run)
+            counts[status] += n
+            done += 1
+            if dry_run or n < PRUNE_BATCH:
+                break
+    return counts
 
 
 async def reaper(
@@ -18,23 +53,54 @@ async def reaper(
     *,
     interval: float,
     stale_after: float,
+    retention: Mapping[str, float] | None = None,
+    prune_interval: float = 300.0,
+    events: Events | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Every ``interval`` seconds, run the store's reap (one idempotent statement).
+    """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
+    ``prune_interval`` seconds, prune finished jobs past their ``retention``.
 
-    Cancellation: safe at any point; a reap either happened or did not.
+    Cancellation: safe at any point; a reap or a prune batch either happened or did not.
     """
     task_status.started()
+    next_prune = next_reap = trio.current_time()
     while True:
-        try:
-            reaped = await store.reap(stale_after)
-        except StoreUnavailable:
-            pass  # the store logs the outage; the next round reaps what this one missed
+        await trio.sleep_until(min(next_reap, next_prune if retention else next_reap))
+        if retention and trio.current_time() >= next_prune:
+            next_prune = trio.current_time() + prune_interval
+            await _prune_round(store, retention)
+        if trio.current_time() >= next_reap:
+            next_reap = trio.current_time() + interval
+            await _reap_round(store, stale_after, events)
+
+
+async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
+    try:
+        pruned = await prune_once(store, retention)
+    except StoreUnavailable:
+        return  # the store logs the outage; the next round prunes what this one missed
+    if any(pruned.values()):
+        log.info(
+            "pruned finished jobs past their retention: %s",
+            ", ".join(f"{n} {status}" for status, n in pruned.items() if n),
+        )
+
+
+async def _reap_round(store: JobStore, stale_after: float, events: Events | None) -> None:
+    try:
+        reaped = await store.reap(stale_after)
+    except StoreUnavailable:
+        return  # the store logs the outage; the next round reaps what this one missed
+    for job in reaped:
+        event = JobReaped(
+            job_id=job.id,
+            job_type=job.type,
+            attempt=job.attempt,
+            status=job.status.value,
+            error=job.error,
+        )
+        if events is not None:
+            events.emit(event)
         else:
-            for job in reaped:
-                log.warning(
-                    "reaped job: %s",
-                    job.error or job.status.value,
-                    extra={"job_id": job.id, "attempt": job.attempt, "status": job.status.value},
-                )
-        await trio.sleep(interval)
+            log.warning("reaped job: %s", job.error or job.status.value)

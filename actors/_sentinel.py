@@ -108,7 +108,8 @@ class Sentinel:
         """The lease was confirmed by a write sent at ``stamp`` (``time.monotonic()``;
         default: now)."""
         self._stamp = max(self._stamp, time.monotonic() if stamp is None else stamp)
-        self._send(f"beat {self._stamp}")
+        if self._armed:  # with nothing armed the stamp travels with the next arm
+            self._send(f"beat {self._stamp}")
 
     def disarm(self, pgid: int) -> None:
         self._armed.pop(pgid, None)

@@ -13,6 +13,7 @@ from ._errors import (
 )
 from ._factory import get_job_store, reset_job_store, store_from_env
 from ._interface import Claimed, JobStore, JobTypeInfo
+from ._io import run_sync
 from ._local import LocalJobStore
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
 
@@ -38,6 +39,7 @@ __all__ = [
     "TursoJobStore",
     "get_job_store",
     "reset_job_store",
+    "run_sync",
     "store_from_env",
 ]
 

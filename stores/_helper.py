@@ -1,16 +1,21 @@
-"""The Turso store's helper process: owns the libsql connection, runs named statements.
+"""The Turso store's helper process: owns the libsql connection, runs plain SQL.
 
 Why a process: ``libsql`` holds the GIL while it waits on the network and has no timeout,
 so a stuck server would freeze the worker (no heartbeat, no self-fencing, no way to stop
 ffmpeg). Out here it can only freeze itself; the store kills it and starts another.
 
-Protocol over stdin/stdout: frames of a 4-byte big-endian length and a pickle. The first
-frame from the parent carries the connection settings (the token travels here, never in
-argv or the environment); then each request is a list of ops and each reply is
-``("ok", rows)`` or ``("err", error class name, message)``. The helper connects on the
-first request and reconnects by itself after a broken connection.
+This file runs as a plain script (``python -I _helper.py``): the standard library and
+``libsql`` only, so it starts in a few tens of milliseconds. Statements arrive as SQL text
+with positional parameters, compiled once in the parent. Everything that crosses the pipe
+is defined here, in one place: frames (a 4-byte big-endian length, then a pickle), the
+settings frame (the token travels here, never in argv or the environment), requests (a
+list of ``(sql, parameters)``) and replies (``("ok", rows per op)`` or ``("err", error)``,
+the error encoded by :func:`encode_error` and rebuilt in the parent by
+:func:`decode_error`). The helper connects on the first request and reconnects by itself
+after a broken connection.
 """
 
+# Runs as a script in the helper process: standard library imports only (and libsql).
 from __future__ import annotations
 
 import ctypes
@@ -18,133 +23,132 @@ import os
 import pickle
 import signal
 import struct
-import subprocess
 import sys
-import threading
 from collections.abc import Sequence
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from . import _errors
-from ._errors import StoreUnavailable
-from ._runner import Op, Rows
-from ._session import SqlSession
+__all__ = ["decode_error", "encode_error", "frame", "read_frame_blocking", "unframe_size"]
 
-__all__ = ["HelperSession"]
-
-_HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">I")
 _PR_SET_PDEATHSIG = 1
 
+#: Error kinds on the wire: ``unavailable`` (network, server down or stuck), ``config``
+#: (the token was refused), ``statement`` (the server ran the statement and refused it).
+Wire = tuple[str, str, bool]
 
-def _write(stream: IO[bytes], obj: object) -> None:
+
+def frame(obj: object) -> bytes:
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
-    stream.flush()
+    return HEADER.pack(len(data)) + data
 
 
-def _read(stream: IO[bytes]) -> Any:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError
-    (size,) = _HEADER.unpack(header)
-    data = stream.read(size)
-    if len(data) < size:
-        raise EOFError
-    return pickle.loads(data)
+def unframe_size(header: bytes) -> int:
+    (size,) = HEADER.unpack(header)
+    return int(size)
 
 
-class HelperSession:
-    """The parent's end: a session whose connection lives in a helper process.
+def read_frame_blocking(fd: int) -> Any:
+    """Read one frame from a blocking file descriptor; EOFError at end of input."""
+    size = unframe_size(_read_exact(fd, HEADER.size))
+    return pickle.loads(_read_exact(fd, size))
 
-    It heals itself: the helper reconnects to the server on its own after a broken
-    connection, and a helper that died (or was killed by :meth:`interrupt`) is replaced at
-    the next call. So an outage costs a refused connection per call, not a new process.
+
+def _read_exact(fd: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, left)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def encode_error(exc: BaseException, token: str | None, label: str) -> Wire:
+    """A libsql error as ``(kind, message, not_sent)``, the token blanked out.
+
+    ``not_sent`` is True when the request certainly did not run (refused connection, a
+    stream made stale by a server restart or minutes idle): safe to retry at once.
     """
-
-    def __init__(self, settings: dict[str, Any], label: str) -> None:
-        self._settings = settings
-        self._label = label
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def _start(self) -> subprocess.Popen[bytes]:
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
-        }
-        env.pop("TURSO_AUTH_TOKEN", None)  # the helper gets the token over its pipe only
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "stores._helper"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
+    text = str(exc)
+    if token:
+        text = text.replace(token, "***")
+    if "401" in text or "Unauthorized" in text:
+        return (
+            "config",
+            f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN",
+            False,
         )
-        with self._lock:
-            self._proc = proc
-        self._send(proc, self._settings)
-        return proc
+    if "SQLite error" in text or "SQLITE_" in text:
+        return ("statement", f"the libSQL server at {label} reported: {text}", False)
+    if isinstance(exc, ValueError | OSError | ConnectionError) or "Hrana" in text:
+        not_sent = any(
+            marker in text for marker in ("invalid baton", "STREAM_EXPIRED", "Connection refused")
+        )
+        return ("unavailable", f"cannot reach the libSQL server at {label}: {text}", not_sent)
+    return ("statement", f"the libSQL driver failed: {type(exc).__name__}: {text}", False)
 
-    def _send(self, proc: subprocess.Popen[bytes], message: object) -> None:
-        assert proc.stdin is not None
-        try:
-            _write(proc.stdin, message)
-        except OSError as exc:
-            self._discard(proc)
-            raise StoreUnavailable(f"{self._label}: the database helper process ended") from exc
 
-    def _reply(self, proc: subprocess.Popen[bytes]) -> Rows:
-        assert proc.stdout is not None
-        try:
-            reply = _read(proc.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            self._discard(proc)
-            raise StoreUnavailable(
-                f"{self._label}: the database helper process ended "
-                f"(exit {proc.poll()}); the outcome of the call is unknown"
-            ) from exc
-        if reply[0] == "ok":
-            rows: Rows = reply[1]
-            return rows
-        error_class = getattr(_errors, reply[1], _errors.JobStoreError)
-        raise error_class(reply[2])
+def decode_error(wire: Wire) -> Exception:
+    """The parent's exception for an error that crossed the pipe (see encode_error)."""
+    from ._errors import JobStoreError, StoreConfigError, StoreUnavailable
 
-    def execute(self, ops: Sequence[Op]) -> Rows:
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            proc = self._start()
-        self._send(proc, list(ops))
-        return self._reply(proc)
+    kind, message, not_sent = wire
+    if kind == "unavailable":
+        return StoreUnavailable(message, not_sent=not_sent)
+    if kind == "config":
+        return StoreConfigError(message)
+    return JobStoreError(message)
 
-    def interrupt(self) -> None:
-        with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
-                self._proc.kill()
 
-    def _discard(self, proc: subprocess.Popen[bytes]) -> None:
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        try:
-            proc.wait(5)  # it exits on end of input
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        with self._lock:
-            if self._proc is proc:
-                self._proc = None
+class _Connection:
+    """The helper's side: connects on demand, reconnects after a broken connection."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self._url: str = settings["url"]
+        self._token: str | None = settings.get("token")
+        self.label: str = settings["label"]
+        self._conn: Any = None
+
+    def _connect(self) -> Any:
+        import libsql
+
+        kwargs = {"auth_token": self._token} if self._token else {}
+        return libsql.connect(self._url, isolation_level=None, **kwargs)
+
+    def execute(self, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
+        for attempt in (1, 2):
+            existing = self._conn is not None
+            try:
+                if self._conn is None:
+                    self._conn = self._connect()
+                return [
+                    [tuple(row) for row in self._conn.execute(sql, params).fetchall() or ()]
+                    for sql, params in ops
+                ]
+            except Exception as exc:
+                kind, _, not_sent = encode_error(exc, self._token, self.label)
+                if kind != "unavailable":
+                    raise
+                self.close()
+                # A stale stream (server restarted, minutes idle) fails without running
+                # anything: one retry on a fresh connection hides it from the caller.
+                if attempt == 2 or not (existing and not_sent):
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
-        if self._proc is not None:
-            self._discard(self._proc)
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken: closing is best effort
+                pass
 
 
 def _die_with_parent() -> None:
-    # The helper is started by the store's session thread, which outlives the session, so
-    # the parent-death signal (which follows the forking thread) fires exactly when needed.
+    # The helper is started from the thread running the parent's Trio loop (or its only
+    # thread), which lives as long as the parent: the parent-death signal fires exactly then.
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -152,62 +156,33 @@ def _die_with_parent() -> None:
         pass
 
 
-def _error_reply(exc: Exception) -> tuple[Any, ...]:
-    if isinstance(exc, _errors.JobStoreError):
-        return ("err", type(exc).__name__, str(exc))
-    return ("err", "JobStoreError", f"{type(exc).__name__}: {exc}")
-
-
-class _Connection:
-    """The helper's side: connects on demand, reconnects after a broken connection."""
-
-    def __init__(self, settings: dict[str, Any]) -> None:
-        self._settings = settings
-        self._session: SqlSession | None = None
-
-    def execute(self, ops: Sequence[Op]) -> Rows:
-        from ._turso import open_turso_session
-
-        for attempt in (1, 2):
-            existing = self._session is not None
-            if self._session is None:
-                self._session = open_turso_session(**self._settings)
-            try:
-                return self._session.execute(ops)
-            except StoreUnavailable as exc:
-                self._session.close()
-                self._session = None
-                # A stale stream (server restarted, minutes idle) fails without running
-                # anything: one retry on a fresh connection hides it from the caller.
-                if attempt == 2 or not (existing and exc.not_sent):
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-
-
-def _main() -> None:
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing else may write to the protocol stream
+def serve(read_fd: int, write_fd: int) -> None:
+    """Answer requests until end of input."""
     try:
-        connection = _Connection(_read(stdin))
+        connection = _Connection(read_frame_blocking(read_fd))
     except EOFError:
         return
     while True:
         try:
-            ops = _read(stdin)
+            ops = read_frame_blocking(read_fd)
         except EOFError:
             break
         try:
             reply: tuple[Any, ...] = ("ok", connection.execute(ops))
         except Exception as exc:
-            reply = _error_reply(exc)
-        _write(stdout, reply)
+            reply = ("err", encode_error(exc, connection._token, connection.label))
+        data = frame(reply)
+        while data:
+            data = data[os.write(write_fd, data) :]
     connection.close()
+
+
+def _main() -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    read_fd, write_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    sys.stdout = sys.stderr  # nothing else may write to the protocol stream
+    serve(read_fd, write_fd)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ class JobStore(abc.ABC):
 
     def __init__(self) -> None:
         self._listeners: builtins.list[Callable[[], None]] = []
+        self._cancel_listeners: builtins.list[Callable[[int], None]] = []
+        self._outage_listeners: builtins.list[Callable[[bool, str], None]] = []
+        self._call_listeners: builtins.list[Callable[[float, str | None], None]] = []
 
     @property
     def call_timeout(self) -> float:
@@ -69,6 +72,13 @@ class JobStore(abc.ABC):
         self, type: str, payload: Any = None, *, max_attempts: int | None = None
     ) -> Job:
         """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``)."""
+
+    @abc.abstractmethod
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        """Add many pending jobs of one type at once (one statement: all or none), in the
+        order of ``payloads``; returns them in that order."""
 
     @abc.abstractmethod
     async def get(self, id: int) -> Job | None:
@@ -119,6 +129,25 @@ class JobStore(abc.ABC):
         """Record the stage lists and limits of the job types a worker serves."""
 
     @abc.abstractmethod
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        """The job types workers on this database registered (name, stages, limits)."""
+
+    @abc.abstractmethod
+    async def prune(
+        self,
+        status: JobStatus | str,
+        older_than: float,
+        *,
+        limit: int = 1000,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete up to ``limit`` finished jobs of ``status`` (completed, failed or
+        cancelled) that finished and were created more than ``older_than`` seconds ago,
+        oldest first, with their history, in one statement; returns how many (with
+        ``dry_run``: how many would be, nothing deleted). Pending and running jobs are
+        never touched. Call again while it returns ``limit``."""
+
+    @abc.abstractmethod
     async def changes(
         self, since: float, *, limit: int = 500
     ) -> tuple[builtins.list[JobView], float | None]:
@@ -149,6 +178,11 @@ class JobStore(abc.ABC):
         Raises :class:`LeaseLost` if the lease is no longer held."""
 
     @abc.abstractmethod
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        """Whether a cancel was requested, read-only (confirms nothing, costs one row).
+        Raises :class:`LeaseLost` if the lease is no longer held."""
+
+    @abc.abstractmethod
     async def update(
         self, lease: Lease, *, stage: str | None, progress: float | None
     ) -> HeartbeatReply:
@@ -163,6 +197,35 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         """Mark the job completed with a JSON-serialisable result."""
+
+    @abc.abstractmethod
+    async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
+        """How many jobs are in each status (index-only; each count exact up to ``cap``)."""
+
+    @abc.abstractmethod
+    async def recorded_children(
+        self, host: str, stale_after: float
+    ) -> builtins.list[tuple[int, int, float | None, bool]]:
+        """Children recorded on ``host``: (job id, pid, start time, whether the job's worker
+        looks alive: the row running with a heartbeat within ``stale_after``)."""
+
+    @abc.abstractmethod
+    async def forget_child(self, job_id: int, pid: int) -> None:
+        """Clear the child record of job ``job_id`` if it still names ``pid``."""
+
+    @abc.abstractmethod
+    async def complete_and_claim(
+        self,
+        lease: Lease,
+        result: Any,
+        worker_id: str,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> tuple[Job, Claimed | None]:
+        """:meth:`complete`, then :meth:`claim` the next job in the same call (one
+        transaction locally; one exchange with the Turso helper, which runs both statements
+        on its connection). If the completion is refused (:class:`LeaseLost`), a job
+        claimed beside it is given back first."""
 
     @abc.abstractmethod
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
@@ -198,6 +261,42 @@ class JobStore(abc.ABC):
     def _notify(self) -> None:
         for callback in builtins.list(self._listeners):
             callback()
+
+    def add_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        """Call ``callback(job_id)`` whenever this store object records a cancel request for
+        a running job, so a worker in the same process stops it at once instead of at its
+        next check. The callback runs in the caller's thread and must not block."""
+        self._cancel_listeners.append(callback)
+
+    def remove_cancel_listener(self, callback: Callable[[int], None]) -> None:
+        if callback in self._cancel_listeners:
+            self._cancel_listeners.remove(callback)
+
+    def add_outage_listener(self, callback: Callable[[bool, str], None]) -> None:
+        """Call ``callback(began, detail)`` when calls through this store object start
+        failing because the database is unreachable, and again when one succeeds."""
+        self._outage_listeners.append(callback)
+
+    def remove_outage_listener(self, callback: Callable[[bool, str], None]) -> None:
+        if callback in self._outage_listeners:
+            self._outage_listeners.remove(callback)
+
+    def _notify_outage(self, began: bool, detail: str) -> None:
+        for callback in builtins.list(self._outage_listeners):
+            callback(began, detail)
+
+    def add_call_listener(self, callback: Callable[[float, str | None], None]) -> None:
+        """Call ``callback(seconds, error)`` after every database call through this store
+        object: how long it took, and the name of the error class it raised (or None)."""
+        self._call_listeners.append(callback)
+
+    def _notify_call(self, seconds: float, error: str | None) -> None:
+        for callback in self._call_listeners:
+            callback(seconds, error)
+
+    def _notify_cancel(self, job_id: int) -> None:
+        for callback in builtins.list(self._cancel_listeners):
+            callback(job_id)
 
     # -- life cycle ----------------------------------------------------------------------
 

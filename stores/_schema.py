@@ -1,4 +1,4 @@
-"""The one schema: tables, partial indexes, history triggers and the versioned migration.
+"""The one schema: tables, partial indexes, history triggers, and the schema's revisions.
 
 Why partial indexes: on Turso every row read is billed and an idle worker polls forever. The
 claim, the queue position, the heartbeat and the reaper only ever look at ``pending`` or
@@ -18,11 +18,12 @@ __all__ = [
     "CHANGED_AT",
     "SCHEMA_REVISION",
     "SCHEMA_VERSION",
+    "UPGRADES",
+    "ddl",
     "history",
     "job_types",
     "jobs",
     "metadata",
-    "migrate",
 ]
 
 #: Compatibility version: raised only by a change that code of the previous version cannot
@@ -30,8 +31,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: Additive changes (a column, an index) raise only the revision: during a deploy, workers
 #: of the previous release keep running on the migrated database (they ignore what they do
-#: not know), so old and new workers can overlap. Revision 3: the HTTP layer's indexes.
-SCHEMA_REVISION = 3
+#: not know), so old and new workers can overlap. Revision 4: the HTTP layer's indexes.
+SCHEMA_REVISION = 4
 
 metadata = sa.MetaData()
 
@@ -84,10 +85,16 @@ sa.Index(
     jobs.c.updated_at,
     sqlite_where=jobs.c.status == "running",
 )
-# `list --status S`, newest first (not a hot path, but it should not scan either).
+# `list --status S`, newest first (not a hot path, but it should not scan either); also the
+# pruner's way to finished rows by age (it filters on finished_at too): no extra index, so
+# no extra page written on every transition.
 sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
 
-# -- revision 3: the HTTP layer -------------------------------------------------------------
+# Revision 3: recorded children, by host, for the sweep a worker makes at start (few rows:
+# only jobs whose child is recorded as running).
+sa.Index("ix_jobs_child_host", jobs.c.child_host, sqlite_where=jobs.c.child_pid.is_not(None))
+
+# -- revision 4: the HTTP layer -------------------------------------------------------------
 #: When a row last changed in a way a watcher sees: a write bumps ``updated_at`` (progress,
 #: heartbeat, transitions), a cancel request only ``noted_at``. Live updates read the rows
 #: whose stamp moved since the last tick through this index, however large the table.
@@ -149,6 +156,13 @@ _TRIGGERS = (
                 COALESCE(NEW.worker_id, OLD.worker_id), NEW.lease, NEW.note);
     END
     """,
+    # Revision 3: a pruned job takes its history with it, in the same statement.
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_history_delete AFTER DELETE ON jobs
+    BEGIN
+        DELETE FROM job_history WHERE job_id = OLD.id;
+    END
+    """,
 )
 
 
@@ -163,71 +177,25 @@ def _ddl() -> list[sa.schema.ExecutableDDLElement | sa.TextClause]:
 
 
 #: Statements that bring a database from the previous revision to this one. A new database
-#: gets the whole current schema instead (``_ddl``: every statement ``IF NOT EXISTS``).
-_UPGRADES: dict[int, tuple[str, ...]] = {
+#: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
+UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
 }
 
 
-def _meta(conn: sa.Connection, key: str) -> int | None:
-    value = conn.execute(
-        sa.select(schema_meta.c.value).where(schema_meta.c.key == key)
-    ).scalar_one_or_none()
-    return None if value is None else int(value)
+def ddl() -> list[str]:
+    """The whole current schema as SQLite statements, each ``IF NOT EXISTS``."""
+    from sqlalchemy.dialects import sqlite
 
-
-def current_version(conn: sa.Connection) -> tuple[int, int]:
-    """The (version, revision) recorded in the database; (0, 0) for a new database."""
-    exists = conn.execute(
-        sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_meta'")
-    ).first()
-    if exists is None:
-        return 0, 0
-    version = _meta(conn, "version") or 0
-    return version, _meta(conn, "revision") or min(version, 1)
-
-
-def _set_meta(conn: sa.Connection, key: str, value: int) -> None:
-    conn.execute(
-        sa.text(
-            "INSERT INTO schema_meta (key, value) VALUES (:k, :v) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value < excluded.value"
-        ),
-        {"k": key, "v": value},
-    )
-
-
-def _upgrade(conn: sa.Connection, statement: str) -> None:
-    try:
-        conn.execute(sa.text(statement))
-    except Exception as exc:
-        # Another process ran the same upgrade a moment ago: that is the outcome we want.
-        if "duplicate column" not in str(exc):
-            raise
-
-
-def migrate(conn: sa.Connection) -> int:
-    """Bring the schema to :data:`SCHEMA_REVISION`; idempotent and safe to race.
-
-    Every statement is ``IF NOT EXISTS`` or tolerates having been run by another process,
-    so several processes migrating one database at once all succeed. Returns the revision
-    found before migrating. Raises ``RuntimeError`` when the database's compatibility
-    version is newer than this code (the caller maps it to a clear error).
-    """
-    version, revision = current_version(conn)
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the database has schema version {version}, newer than this code's "
-            f"{SCHEMA_VERSION}: upgrade the code before using this database"
+    dialect = sqlite.dialect()
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(
+            str(sa.schema.CreateTable(table, if_not_exists=True).compile(dialect=dialect))
         )
-    if revision >= SCHEMA_REVISION:
-        return revision
-    if version > 0:
-        for step in range(revision + 1, SCHEMA_REVISION + 1):
-            for statement in _UPGRADES.get(step, ()):
-                _upgrade(conn, statement)
-    for ddl in _ddl():
-        conn.execute(ddl)
-    _set_meta(conn, "version", SCHEMA_VERSION)
-    _set_meta(conn, "revision", SCHEMA_REVISION)
-    return revision
+        for index in sorted(table.indexes, key=lambda ix: str(ix.name)):
+            statements.append(
+                str(sa.schema.CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
+            )
+    statements.extend(_TRIGGERS)
+    return [" ".join(statement.split()) for statement in statements]

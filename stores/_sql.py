@@ -1,7 +1,9 @@
-"""The shared implementation of :class:`JobStore` over one SQLAlchemy connection.
+"""The shared implementation of :class:`JobStore` over a transport that runs SQL text.
 
-The adapters differ only in how they open a session (a connection, and which driver errors
-mean "the connection is gone"); every behaviour lives here.
+The adapters differ only in their transport (how a list of ``(sql, parameters)`` reaches
+the database, and which driver errors mean what); every behaviour lives here. Statements
+are the compiled ones (``_compiled.py``), by name. Nothing here imports Trio or SQLAlchemy
+at import time: a one-shot call runs without either (see ``_io.run_sync``).
 """
 
 from __future__ import annotations
@@ -9,14 +11,14 @@ from __future__ import annotations
 import builtins
 import json
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-import trio
-
-from . import _statements as q
+from . import _io
+from ._compiled import COLUMNS, PARAMS, SQL, Q
 from ._errors import (
     InvalidJob,
     InvalidTransition,
@@ -26,8 +28,8 @@ from ._errors import (
     StoreUnavailable,
 )
 from ._interface import Claimed, JobStore, JobTypeInfo
+from ._migrate import migrate
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
-from ._runner import ConnectionRunner, Rows, Session
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
@@ -45,9 +47,42 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["SqlJobStore"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
+
+#: The most jobs one create_many call takes (one statement, one round trip).
+MAX_BATCH = 10_000
 
 log = logging.getLogger("stores")
+
+#: SQL text and positional parameters, in order.
+Ops = Sequence[tuple[str, tuple[Any, ...]]]
+#: The rows each op returned, as tuples.
+Rows = list[list[tuple[Any, ...]]]
+
+
+class Transport(Protocol):
+    """How ops reach the database (see the adapters)."""
+
+    label: str
+    call_timeout: float
+
+    async def run(self, ops: Ops) -> Rows: ...
+
+    def cut_off_at(self, deadline: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _is_completed(job: Job) -> bool:
+    return job.status is JobStatus.COMPLETED
+
+
+_COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
+
+
+def _list_name(*, status: bool, type_: bool, views: bool, before: bool = False) -> Q:
+    flags = f"{'S' if status else ''}{'T' if type_ else ''}{'B' if before else ''}"
+    return Q(f"LIST{'V' if views else ''}_{flags}")
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -79,20 +114,15 @@ def _job(m: dict[str, Any]) -> Job:
 
 
 class SqlJobStore(JobStore):
-    """:class:`JobStore` over a connection factory; see the adapters for the factories."""
+    """:class:`JobStore` over a transport; see the adapters for the transports."""
 
-    _label: str = "job store"
-
-    def __init__(
-        self,
-        open_session: Callable[[], Session],
-        *,
-        timeout: float,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
+    def __init__(self, transport: Transport, *, clock: Callable[[], float] | None = None) -> None:
         super().__init__()
         self._clock = clock
-        self._runner = ConnectionRunner(self._label, open_session, timeout=timeout)
+        self._transport = transport
+        self._label = transport.label
+        self._schema_ready = False
+        self._closed = False
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
         self._in_doubt: builtins.list[tuple[str, str]] = []
@@ -100,34 +130,61 @@ class SqlJobStore(JobStore):
 
     @property
     def call_timeout(self) -> float:
-        return self._runner.timeout
+        return self._transport.call_timeout
 
     @call_timeout.setter
     def call_timeout(self, seconds: float) -> None:
         if not seconds > 0:
             raise InvalidJob(f"a call timeout is a positive number of seconds, got {seconds!r}")
-        self._runner.timeout = seconds
+        if math.isfinite(self._transport.call_timeout):
+            self._transport.call_timeout = seconds
 
     def cut_off_at(self, deadline: float) -> None:
-        self._runner.cut_off_at(deadline)
+        self._transport.cut_off_at(deadline)
 
-    async def _rows(self, name: str, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
+    async def _rows(self, name: Q, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         (rows,) = await self._run([(name, params)])
         return rows
 
-    async def _run(self, ops: builtins.list[tuple[str, dict[str, Any]]]) -> Rows:
+    async def _run(
+        self, ops: Sequence[tuple[Q, dict[str, Any]]]
+    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """Run named statements; each answer as a list of dicts (column -> value)."""
+        raw = [(SQL[name], tuple(params[key] for key in PARAMS[name])) for name, params in ops]
+        answers = await self._execute(raw)
+        return [
+            [dict(zip(COLUMNS[name], row, strict=True)) for row in rows]
+            for (name, _), rows in zip(ops, answers, strict=True)
+        ]
+
+    async def _execute(self, ops: Ops) -> Rows:
+        if self._closed:
+            raise StoreUnavailable(f"{self._label}: the store is closed")
+        if not self._schema_ready:
+            await migrate(self._call)
+            self._schema_ready = True
+        return await self._call(ops)
+
+    async def _call(self, ops: Ops) -> Rows:
         # The one place that sees every call: an outage is logged when it begins and ends,
-        # whichever actor happens to meet it.
+        # whichever actor happens to meet it; call listeners (metrics) hear every call.
+        began = time.perf_counter()
         try:
-            result = await self._runner.run(ops)
-        except StoreUnavailable as exc:
+            result = await self._transport.run(ops)
+        except JobStoreError as exc:
+            self._notify_call(time.perf_counter() - began, type(exc).__name__)
+            if not isinstance(exc, StoreUnavailable):
+                raise
             if not self._outage:
                 self._outage = True
                 log.warning("database unavailable: %s", exc, extra={"store": self._label})
+                self._notify_outage(True, str(exc))
             raise
+        self._notify_call(time.perf_counter() - began, None)
         if self._outage:
             self._outage = False
             log.warning("database reachable again", extra={"store": self._label})
+            self._notify_outage(False, "")
         return result
 
     def _now(self) -> float | None:
@@ -151,12 +208,36 @@ class SqlJobStore(JobStore):
             "p_now": self._now(),
             "p_note": "created",
         }
-        (row,) = await self._rows("CREATE", params)
+        (row,) = await self._rows(Q.CREATE, params)
         self._notify()
         return _job(row)
 
+    async def create_many(
+        self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
+    ) -> builtins.list[Job]:
+        texts = [
+            dump_json({} if p is None else p, what=f"payload #{i}", limit=MAX_PAYLOAD_BYTES)
+            for i, p in enumerate(payloads)
+        ]
+        if not texts:
+            return []
+        if len(texts) > MAX_BATCH:
+            raise InvalidJob(
+                f"at most {MAX_BATCH} jobs per call, got {len(texts)}: split the batch"
+            )
+        params = {
+            "p_type": check_type_name(type),
+            "p_payloads": json.dumps(texts),
+            "p_max": check_max_attempts(max_attempts),
+            "p_now": self._now(),
+            "p_note": "created",
+        }
+        rows = await self._rows(Q.CREATE_MANY, params)
+        self._notify()
+        return sorted((_job(row) for row in rows), key=lambda job: job.id)
+
     async def get(self, id: int) -> Job | None:
-        rows = await self._rows("GET", {"p_id": check_id(id)})
+        rows = await self._rows(Q.GET, {"p_id": check_id(id)})
         return _job(rows[0]) if rows else None
 
     async def _require(self, id: int) -> Job:
@@ -173,7 +254,7 @@ class SqlJobStore(JobStore):
         *,
         views: bool,
         before: tuple[float, int] | None = None,
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[Q, dict[str, Any]]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
         if status is not None:
             params["p_status"] = check_status(status).value
@@ -181,7 +262,7 @@ class SqlJobStore(JobStore):
             params["p_type"] = check_type_name(type)
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
-        name = q.list_name(
+        name = _list_name(
             status=status is not None, type_=type is not None, views=views, before=bool(before)
         )
         return name, params
@@ -219,9 +300,12 @@ class SqlJobStore(JobStore):
         )
 
     async def cancel(self, id: int) -> Job:
-        rows = await self._rows("CANCEL", {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows(Q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
         if rows:
-            return _job(rows[0])
+            job = _job(rows[0])
+            if job.status is JobStatus.RUNNING:
+                self._notify_cancel(job.id)
+            return job
         job = await self._require(id)
         if job.status is JobStatus.CANCELLED:
             return job
@@ -232,13 +316,13 @@ class SqlJobStore(JobStore):
         )
 
     async def poll(self, id: int) -> JobView:
-        rows = await self._rows("POLL", {"p_id": check_id(id)})
+        rows = await self._rows(Q.POLL, {"p_id": check_id(id)})
         if not rows:
             raise JobNotFound(id)
         return self._view(rows[0], self._display_now())
 
     async def resubmit(self, id: int) -> Job:
-        rows = await self._rows("RESUBMIT", {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._rows(Q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
         if rows:
             self._notify()
             return _job(rows[0])
@@ -251,7 +335,7 @@ class SqlJobStore(JobStore):
         )
 
     async def history(self, id: int) -> builtins.list[HistoryEntry]:
-        rows = await self._rows("HISTORY", {"p_id": check_id(id)})
+        rows = await self._rows(Q.HISTORY, {"p_id": check_id(id)})
         if not rows:
             await self._require(id)
         return [
@@ -282,7 +366,52 @@ class SqlJobStore(JobStore):
         if not params:
             return
 
-        await self._run([("UPSERT_TYPE", p) for p in params])
+        await self._run([(Q.UPSERT_TYPE, p) for p in params])
+
+    async def types(self) -> builtins.list[JobTypeInfo]:
+        return [
+            JobTypeInfo(r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"])
+            for r in await self._rows(Q.TYPES, {})
+        ]
+
+    async def prune(
+        self,
+        status: JobStatus | str,
+        older_than: float,
+        *,
+        limit: int = 1000,
+        dry_run: bool = False,
+    ) -> int:
+        state = check_status(status)
+        if not state.terminal:
+            raise InvalidJob(f"only finished jobs are pruned, not {state.value} ones")
+        if not (older_than > 0 and math.isfinite(older_than)):
+            raise InvalidJob(f"older_than is a positive number of seconds, got {older_than!r}")
+        params = {
+            "p_status": state.value,
+            "p_retain": float(older_than),
+            "p_now": self._now(),
+            "p_limit": check_limit(limit),
+        }
+        if dry_run:
+            ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
+            return int(row["count_1"])
+        return len(await self._rows(Q.PRUNE, params))
+
+    async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
+        (row,) = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
+        return {status.value: int(row[status.value]) for status in JobStatus}
+
+    async def recorded_children(
+        self, host: str, stale_after: float
+    ) -> builtins.list[tuple[int, int, float | None, bool]]:
+        rows = await self._rows(
+            Q.CHILDREN_ON_HOST, {"p_host": host, "p_stale": stale_after, "p_now": self._now()}
+        )
+        return [(r["id"], r["child_pid"], r["child_started"], bool(r["alive"])) for r in rows]
+
+    async def forget_child(self, job_id: int, pid: int) -> None:
+        await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
 
     async def changes(
         self, since: float, *, limit: int = 500
@@ -292,56 +421,103 @@ class SqlJobStore(JobStore):
             "p_limit": check_limit(limit),
             **self._clock_params(),
         }
-        rows = await self._rows("CHANGES", params)
+        rows = await self._rows(Q.CHANGES, params)
         now = self._display_now()
         read_at = float(rows[0]["read_at"]) if rows else None
         return [self._view(row, now) for row in rows], read_at
 
     async def now(self) -> float:
-        (row,) = await self._rows("CLOCK", self._clock_params())
+        (row,) = await self._rows(Q.CLOCK, self._clock_params())
         return float(row["now"])
 
     def _clock_params(self) -> dict[str, Any]:
         return {"p_now": self._now()}
 
     async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
-        return [row["id"] for row in await self._rows("QUEUE", {"p_limit": check_limit(limit)})]
+        return [row["id"] for row in await self._rows(Q.QUEUE, {"p_limit": check_limit(limit)})]
 
     # -- worker side ---------------------------------------------------------------------
 
-    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
+    def _claim_op(
+        self, worker_id: str, types: Sequence[str] | None
+    ) -> tuple[Q, dict[str, Any]] | None:
+        """The claim statement and its parameters (None: no type served, nothing to do)."""
         params: dict[str, Any] = {
             "p_worker": check_worker_id(worker_id),
             "p_now": self._now(),
             "p_token": secrets.token_hex(8),
         }
-        if types is not None:
-            if not types:
-                return None
-            params["p_types"] = [check_type_name(t) for t in types]
+        if types is None:
+            return Q.CLAIM_ANY, params
+        if not types:
+            return None
+        params["p_types"] = json.dumps([check_type_name(t) for t in types])
+        return Q.CLAIM_TYPED, params
+
+    async def _run_with_claim(
+        self, ops: builtins.list[tuple[Q, dict[str, Any]]]
+    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """Run ``ops``, the last of which is a claim, minding a claim of unknown outcome."""
         await self._recover_claims()
+        claim = ops[-1][1]
         try:
-            rows = await self._rows("CLAIM_ANY" if types is None else "CLAIM_TYPED", params)
+            return await self._run(ops)
         except StoreUnavailable as exc:
             if not exc.not_sent:
                 # The claim may have committed with its answer lost: the row would then be
                 # running under this worker with nobody running it, and the reaper would
                 # charge it. Remember it; the next claim gives it back uncharged.
-                self._in_doubt.append((worker_id, params["p_token"]))
+                self._in_doubt.append((claim["p_worker"], claim["p_token"]))
             raise
+
+    async def _claimed(self, rows: builtins.list[dict[str, Any]], worker_id: str) -> Claimed | None:
         if not rows:
             return None
         job = _job(rows[0])
         claimed = Claimed(job, Lease(job.id, job.lease_token, worker_id))
-        try:
-            # The claim ran shielded; deliver a pending cancellation now, while the job can
-            # still be handed back, instead of at a checkpoint where nobody holds it.
-            await trio.lowlevel.checkpoint_if_cancelled()
-        except trio.Cancelled:
-            with trio.CancelScope(shield=True):
-                await self.release(claimed.lease, "claim cancelled before the job started")
-            raise
+        if _io.in_trio():
+            import trio
+
+            try:
+                # The claim ran shielded; deliver a pending cancellation now, while the job
+                # can still be handed back, not at a checkpoint where nobody holds it.
+                await trio.lowlevel.checkpoint_if_cancelled()
+            except trio.Cancelled:
+                with trio.CancelScope(shield=True):
+                    await self.release(claimed.lease, "claim cancelled before the job started")
+                raise
         return claimed
+
+    async def claim(self, worker_id: str, *, types: Sequence[str] | None = None) -> Claimed | None:
+        op = self._claim_op(worker_id, types)
+        if op is None:
+            return None
+        (rows,) = await self._run_with_claim([op])
+        return await self._claimed(rows, worker_id)
+
+    async def complete_and_claim(
+        self,
+        lease: Lease,
+        result: Any,
+        worker_id: str,
+        *,
+        types: Sequence[str] | None = None,
+    ) -> tuple[Job, Claimed | None]:
+        complete = self._fenced_params(
+            lease, {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
+        )
+        op = self._claim_op(worker_id, types)
+        if op is None:
+            return await self.complete(lease, result), None
+        finished_rows, claim_rows = await self._run_with_claim([(Q.COMPLETE, complete), op])
+        claimed = await self._claimed(claim_rows, worker_id)
+        try:
+            finished = await self._finished(finished_rows, lease, **_COMPLETED)
+        except LeaseLost:
+            if claimed is not None:
+                await self.release(claimed.lease, "claimed beside a completion that was refused")
+            raise
+        return finished, claimed
 
     async def _recover_claims(self) -> None:
         """Give back claims of unknown outcome that did commit (idempotent, by token).
@@ -357,7 +533,7 @@ class SqlJobStore(JobStore):
                 "p_refund": 1,
                 "p_reason": "the claim's answer was lost; no attempt charged",
             }
-            rows = await self._rows("RECOVER_CLAIM", params)
+            rows = await self._rows(Q.RECOVER_CLAIM, params)
             self._in_doubt.pop(0)
             for row in rows:
                 log.warning(
@@ -368,11 +544,13 @@ class SqlJobStore(JobStore):
                 )
                 self._notify()
 
+    def _fenced_params(self, lease: Lease, params: dict[str, Any]) -> dict[str, Any]:
+        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
+
     async def _fenced(
-        self, statement: str, lease: Lease, params: dict[str, Any]
+        self, statement: Q, lease: Lease, params: dict[str, Any]
     ) -> builtins.list[dict[str, Any]]:
-        params = {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
-        return await self._rows(statement, params)
+        return await self._rows(statement, self._fenced_params(lease, params))
 
     async def _lost(self, lease: Lease, action: str) -> LeaseLost:
         job = await self.get(lease.job_id)
@@ -389,16 +567,23 @@ class SqlJobStore(JobStore):
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
-        rows = await self._fenced("HEARTBEAT", lease, {})
+        rows = await self._fenced(Q.HEARTBEAT, lease, {})
         if not rows:
             raise await self._lost(lease, "heartbeat")
+        return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
+
+    async def check_cancel(self, lease: Lease) -> HeartbeatReply:
+        params = {"p_id": lease.job_id, "p_lease": lease.token}
+        rows = await self._rows(Q.CHECK_CANCEL, params)
+        if not rows:
+            raise await self._lost(lease, "check on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def update(
         self, lease: Lease, *, stage: str | None, progress: float | None
     ) -> HeartbeatReply:
         params = {"p_stage": check_stage(stage), "p_progress": check_progress(progress)}
-        rows = await self._fenced("UPDATE_PROGRESS", lease, params)
+        rows = await self._fenced(Q.UPDATE_PROGRESS, lease, params)
         if not rows:
             raise await self._lost(lease, "report progress on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -407,12 +592,12 @@ class SqlJobStore(JobStore):
         self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
     ) -> None:
         params = {"p_pid": pid, "p_host": host, "p_started": started}
-        if not await self._fenced("RECORD_CHILD", lease, params):
+        if not await self._fenced(Q.RECORD_CHILD, lease, params):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
         self,
-        statement: str,
+        statement: Q,
         lease: Lease,
         params: dict[str, Any],
         *,
@@ -420,6 +605,16 @@ class SqlJobStore(JobStore):
         already: Callable[[Job], bool],
     ) -> Job:
         rows = await self._fenced(statement, lease, params)
+        return await self._finished(rows, lease, action=action, already=already)
+
+    async def _finished(
+        self,
+        rows: builtins.list[dict[str, Any]],
+        lease: Lease,
+        *,
+        action: str,
+        already: Callable[[Job], bool],
+    ) -> Job:
         if rows:
             finished = _job(rows[0])
             if finished.status is JobStatus.PENDING:
@@ -434,13 +629,7 @@ class SqlJobStore(JobStore):
 
     async def complete(self, lease: Lease, result: Any = None) -> Job:
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
-        return await self._finish(
-            "COMPLETE",
-            lease,
-            params,
-            action="complete",
-            already=lambda job: job.status is JobStatus.COMPLETED,
-        )
+        return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
 
     async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
         try:
@@ -451,7 +640,7 @@ class SqlJobStore(JobStore):
         text = clip_error(error)
         params = {"p_error": text, "p_kind": error_kind.value, "p_retry": int(error_kind.retryable)}
         return await self._finish(
-            "FAIL",
+            Q.FAIL,
             lease,
             params,
             action="fail",
@@ -465,7 +654,7 @@ class SqlJobStore(JobStore):
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
         params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
         return await self._finish(
-            "RELEASE",
+            Q.RELEASE,
             lease,
             params,
             action="release",
@@ -476,7 +665,7 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            "CONFIRM_CANCELLED",
+            Q.CONFIRM_CANCELLED,
             lease,
             {"p_reason": clip_error(reason)},
             action="cancel",
@@ -487,18 +676,19 @@ class SqlJobStore(JobStore):
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
         params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
-        return [_job(row) for row in await self._rows("REAP", params)]
+        return [_job(row) for row in await self._rows(Q.REAP, params)]
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def aclose(self) -> None:
         """Give back claims of unknown outcome (best effort), then close."""
-        if self._in_doubt:
+        if self._in_doubt and not self._closed:
             try:
                 await self._recover_claims()
             except JobStoreError as exc:
                 log.warning("claims of unknown outcome not given back (the reaper will): %s", exc)
-        await trio.to_thread.run_sync(self.close)
+        self.close()
 
     def close(self) -> None:
-        self._runner.close()
+        self._closed = True
+        self._transport.close()

@@ -1,10 +1,17 @@
-"""Every statement the store runs, built once from the shared schema objects.
+"""Every statement the store runs, written once with SQLAlchemy Core over the schema.
 
-Both adapters execute exactly these objects; SQLAlchemy compiles each once per dialect and
-caches it. Parameters are bound (``p_*``), never formatted into SQL text.
+This module is the source of truth at build time. ``python -m stores._statements`` compiles
+each statement once, for SQLite, into ``stores/_compiled.py``, which is what both adapters
+run: no SQLAlchemy import at run time (it costs a one-shot CLI call a quarter of a second,
+and the Turso helper process would import it again). ``tests/test_compiled.py`` fails if
+the compiled text is not what these objects compile to now. Parameters are bound (``p_*``,
+positional ``?``), never formatted into SQL text; constants are inlined, so SQLite can use
+the partial indexes (``status = 'pending'``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
@@ -14,18 +21,25 @@ from ._schema import CHANGED_AT, history, job_types, jobs
 __all__ = [
     "CANCEL",
     "CHANGES",
+    "CHECK_CANCEL",
+    "CHILDREN_ON_HOST",
     "CLAIM_ANY",
     "CLAIM_TYPED",
     "CLOCK",
     "COMPLETE",
     "CONFIRM_CANCELLED",
+    "COUNTS",
     "CREATE",
+    "CREATE_MANY",
     "DB_NOW",
     "FAIL",
+    "FORGET_CHILD",
     "GET",
     "HEARTBEAT",
     "HISTORY",
     "POLL",
+    "PRUNE",
+    "PRUNE_COUNT",
     "QUEUE",
     "REAP",
     "RECORD_CHILD",
@@ -33,6 +47,7 @@ __all__ = [
     "RELEASE",
     "RESUBMIT",
     "STATEMENTS",
+    "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
     "list_name",
@@ -71,6 +86,42 @@ CREATE = (
         updated_at=_NOW,
         note=bp("p_note"),
         noted_at=_NOW,
+    )
+    .returning(*_RETURN_ALL)
+)
+
+# Many jobs in one statement (one round trip, atomic): one row per element of a JSON array
+# of payload texts, in order; equal created_at, so FIFO falls back to the id.
+_batch = sa.func.json_each(bp("p_payloads")).table_valued("value", "key").alias("batch")
+CREATE_MANY = (
+    sa.insert(jobs)
+    .from_select(
+        [
+            "type",
+            "payload",
+            "status",
+            "attempt",
+            "max_attempts",
+            "lease",
+            "cancel_requested",
+            "created_at",
+            "updated_at",
+            "note",
+            "noted_at",
+        ],
+        sa.select(
+            bp("p_type"),
+            _batch.c.value,
+            sa.literal(PENDING),
+            sa.literal(0),
+            sa.func.coalesce(bp("p_max", type_=sa.Integer), _default_attempts, 2),
+            sa.literal(0),
+            sa.literal(0),
+            _NOW,
+            _NOW,
+            bp("p_note"),
+            _NOW,
+        ).order_by(_batch.c.key),
     )
     .returning(*_RETURN_ALL)
 )
@@ -174,6 +225,11 @@ def _list_jobs(
     return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
 
 
+# The job types workers registered (name, stages, limits): what "a type a worker serves" is.
+TYPES = sa.select(
+    job_types.c.name, job_types.c.stages, job_types.c.max_attempts, job_types.c.timeout
+).order_by(job_types.c.name)
+
 UPSERT_TYPE = sqlite.insert(job_types).values(
     name=bp("p_name"),
     stages=bp("p_stages"),
@@ -216,7 +272,11 @@ def _claim(typed: bool) -> sa.Update:
     head = jobs.alias("head")
     next_id = sa.select(head.c.id).where(head.c.status == PENDING)
     if typed:
-        next_id = next_id.where(head.c.type.in_(bp("p_types", expanding=True)))
+        # The served types as one JSON array parameter: the statement text stays fixed.
+        served: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+            sa.func.json_each(bp("p_types"))
+        )
+        next_id = next_id.where(head.c.type.in_(served))
     next_id = next_id.order_by(head.c.created_at, head.c.id).limit(1)
     return (
         sa.update(jobs)
@@ -233,6 +293,10 @@ CLAIM_TYPED = _claim(typed=True)
 _fenced = (j.id == bp("p_id"), j.lease == bp("p_lease"), j.status == RUNNING)
 
 HEARTBEAT = sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.cancel_requested)
+
+# A cheap, read-only look at a running job: has a cancel been requested? (No write: it
+# confirms nothing; a worker runs it between heartbeats so a cancel is seen within a second.)
+CHECK_CANCEL = sa.select(j.cancel_requested).where(*_fenced)
 
 UPDATE_PROGRESS = (
     sa.update(jobs)
@@ -366,6 +430,53 @@ REAP = (
 )
 
 
+# Retention: finished jobs of one status older than p_retain seconds (finished and created;
+# the status index orders them by creation), oldest first, a batch at a time. Their history
+# goes with them (trigger jobs_history_delete).
+_prunable = (
+    sa.select(j.id)
+    .where(
+        j.status == bp("p_status"),
+        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
+        j.finished_at < _NOW - bp("p_retain", type_=sa.Float),
+    )
+    .order_by(j.created_at)
+    .limit(bp("p_limit"))
+)
+PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
+PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
+
+
+# Children recorded on one host, with whether their job's worker still looks alive (the row
+# running and heartbeating within p_stale seconds): the leftover-children sweep's input.
+CHILDREN_ON_HOST = sa.select(
+    j.id,
+    j.child_pid,
+    j.child_started,
+    sa.and_(j.status == RUNNING, j.updated_at >= _NOW - bp("p_stale", type_=sa.Float)).label(
+        "alive"
+    ),
+).where(j.child_host == bp("p_host"), j.child_pid.is_not(None))
+# Forget a recorded child that is dead (only if the record is still that child's).
+FORGET_CHILD = (
+    sa.update(jobs)
+    .where(j.id == bp("p_id"), j.child_pid == bp("p_pid"))
+    .values(child_pid=None, child_host=None, child_started=None)
+)
+
+
+def _count(status: str) -> sa.ScalarSelect[int]:
+    # Index-only, and capped: a scrape never reads more than p_cap entries per status.
+    capped = sa.select(sa.literal(1)).where(j.status == status).limit(bp("p_cap")).subquery()
+    return sa.select(sa.func.count()).select_from(capped).scalar_subquery()
+
+
+# Job counts by status for metrics (each exact up to p_cap).
+COUNTS = sa.select(
+    *(_count(status).label(status) for status in (PENDING, RUNNING, COMPLETED, FAILED, CANCELLED))
+)
+
+
 # -- live updates (the HTTP layer) ---------------------------------------------------------
 
 # Poll views of the rows whose change stamp moved since p_since, oldest change first: an
@@ -393,7 +504,7 @@ def list_name(*, status: bool, type_: bool, views: bool = False, before: bool = 
 STATEMENTS: dict[str, sa.Executable] = {
     name: value
     for name, value in globals().items()
-    if name.isupper() and isinstance(value, sa.Executable)
+    if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
 }
 STATEMENTS.update(
     {
@@ -406,3 +517,97 @@ STATEMENTS.update(
         for b in (False, True)
     }
 )
+
+
+# -- compiling, once, at build time ---------------------------------------------------------
+
+
+def _compiler() -> sa.engine.Dialect:
+    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
+
+    class Compiler(SQLiteCompiler):
+        def visit_bindparam(self, bindparam: Any, **kw: Any) -> Any:  # type: ignore[override]
+            # Constants become literals (SQLite can then match partial indexes); only the
+            # caller's values (p_*) stay parameters.
+            if not bindparam.key.startswith("p_"):
+                kw["literal_binds"] = True
+            return super().visit_bindparam(bindparam, **kw)  # type: ignore[no-untyped-call]
+
+    class Dialect(sqlite.dialect):  # type: ignore[misc,valid-type]
+        statement_compiler = Compiler
+
+    return Dialect(paramstyle="qmark")
+
+
+def compiled() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """Every statement by name: (SQL text, parameter names in order, result columns)."""
+    dialect = _compiler()
+    out = {}
+    for name in sorted(STATEMENTS):
+        statement: Any = STATEMENTS[name]
+        c = statement.compile(dialect=dialect)
+        columns = tuple(str(rc[0]) for rc in c._result_columns)  # (key, name, objs, type)
+        out[name] = (" ".join(str(c).split()), tuple(c.positiontup or ()), columns)
+    return out
+
+
+def generate() -> str:
+    """The source of ``stores/_compiled.py``."""
+    from ._schema import SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
+
+    statements = compiled()
+    lines = [
+        '"""Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.',
+        "",
+        "Do not edit: run ``python -m stores._statements`` after changing the statements or",
+        "the schema. ``tests/test_compiled.py`` fails while this file is out of date.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import enum",
+        "",
+        '__all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL",'
+        ' "UPGRADES", "Q"]',
+        "",
+        f"SCHEMA_VERSION = {SCHEMA_VERSION}",
+        f"SCHEMA_REVISION = {SCHEMA_REVISION}",
+        "",
+        "",
+        "class Q(enum.StrEnum):",
+        '    """The name of a statement."""',
+        "",
+        *(f"    {name} = {name!r}" for name in statements),
+        "",
+        "",
+        "#: The SQL text of each statement (positional ``?`` parameters).",
+        "SQL: dict[Q, str] = {",
+        *(f"    Q.{name}: {sql!r}," for name, (sql, _, _) in statements.items()),
+        "}",
+        "#: The names of a statement's parameters, in the order of its ``?``.",
+        "PARAMS: dict[Q, tuple[str, ...]] = {",
+        *(f"    Q.{name}: {params!r}," for name, (_, params, _) in statements.items()),
+        "}",
+        "#: The columns a statement returns (empty if none).",
+        "COLUMNS: dict[Q, tuple[str, ...]] = {",
+        *(f"    Q.{name}: {columns!r}," for name, (_, _, columns) in statements.items()),
+        "}",
+        "#: The whole current schema, for a new database (every statement IF NOT EXISTS).",
+        "DDL: tuple[str, ...] = (",
+        *(f"    {statement!r}," for statement in ddl()),
+        ")",
+        "#: What brings a database of the previous revision to each revision.",
+        "UPGRADES: dict[int, tuple[str, ...]] = {",
+        *(f"    {rev}: {steps!r}," for rev, steps in UPGRADES.items()),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import pathlib
+
+    target = pathlib.Path(__file__).with_name("_compiled.py")
+    target.write_text(generate())
+    print(f"wrote {target}")

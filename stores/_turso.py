@@ -1,22 +1,42 @@
-"""``TursoJobStore``: the ``libsql`` driver against a libSQL server (Turso or sqld)."""
+"""``TursoJobStore``: a libSQL server (Turso or sqld), through a helper process running libsql.
+
+One hop per call: the caller writes the request to the helper's pipe and waits for the
+answer on the other pipe, on its own thread (inside Trio, without blocking the loop). Calls
+are serialised (one connection). A real-time limit bounds every call, whatever Trio's
+clock says (tests run a mock clock): inside Trio a watchdog thread kills the helper when a
+call overruns, which ends the wait with end of input; outside Trio the wait itself is
+bounded. Either way the helper is replaced at the next call. Once sent, a call is shielded
+from Trio cancellation (a cancelled caller must not leave a write of unknown outcome),
+until :meth:`cut_off_at` says the time for waiting is over.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import math
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
+from . import _io
+from ._errors import StoreConfigError, StoreUnavailable
+from ._helper import HEADER, decode_error, frame, unframe_size
+from ._sql import Ops, Rows, SqlJobStore
 
-from ._errors import JobStoreError, StoreConfigError, StoreUnavailable
-from ._session import SqlSession, open_sql_session
-from ._sql import SqlJobStore
-
-__all__ = ["TursoJobStore", "open_turso_session", "parse_url"]
+__all__ = ["HelperTransport", "TursoJobStore", "parse_url"]
 
 #: Real seconds a database call may take before the store gives up on the connection.
 CALL_TIMEOUT_S = 15.0
 _SCHEMES = {"libsql": "https", "https": "https", "http": "http"}
+_HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_helper.py")
+_F_SETPIPE_SZ = 1031
+_SECRETS = ("TURSO_AUTH_TOKEN", "SUPERVISOR_API_TOKEN")
 
 
 def parse_url(url: str) -> tuple[str, str, int | None, str]:
@@ -55,15 +75,209 @@ def _safe(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+class _Watchdog:
+    """One thread that kills the helper when a call overruns its real-time limit."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: tuple[float, subprocess.Popen[bytes]] | None = None
+        self.fired = False
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, proc: subprocess.Popen[bytes]) -> None:
+        with self._cond:
+            self.fired = False
+            self._armed = (time.monotonic() + seconds, proc)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._main, name="store-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._armed = None
+
+    def _main(self) -> None:
+        with self._cond:
+            while True:
+                if self._armed is None:
+                    self._cond.wait()
+                    continue
+                deadline, proc = self._armed
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._armed, self.fired = None, True
+                proc.kill()  # the caller sees end of input
+
+
+class HelperTransport:
+    """The parent's end of the helper process; see the module docstring."""
+
+    def __init__(self, settings: dict[str, Any], label: str, timeout: float) -> None:
+        self._settings = settings
+        self.label = label
+        self.call_timeout = timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._watchdog = _Watchdog()
+        self._lock: Any = None  # a trio.Lock, made on first use inside Trio
+        self._cutoff = math.inf
+        self._in_flight: set[Any] = set()
+
+    # -- the helper process --------------------------------------------------------------
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # The token reaches the helper over its pipe only; no secret goes into its environment.
+        env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
+        proc = subprocess.Popen(
+            [sys.executable, "-I", _HELPER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        for stream in (proc.stdin, proc.stdout):
+            try:  # a whole request or answer fits in the pipe: writes do not block
+                fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
+            os.set_blocking(stream.fileno(), False)
+        self._proc = proc
+        self._write(proc, frame(self._settings))
+        return proc
+
+    def _discard(self, proc: subprocess.Popen[bytes]) -> None:
+        if self._proc is proc:
+            self._proc = None
+        proc.kill()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        proc.wait()
+
+    def _write(self, proc: subprocess.Popen[bytes], data: bytes) -> None:
+        assert proc.stdin is not None
+        fd, view = proc.stdin.fileno(), memoryview(data)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except BlockingIOError:  # only past the 1 MiB pipe: finished below by blocking
+            os.set_blocking(fd, True)
+            try:
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.set_blocking(fd, False)
+
+    async def _read_exact(self, fd: int, size: int, deadline: float) -> bytes:
+        chunks, left = [], size
+        while left:
+            try:
+                chunk = os.read(fd, left)
+            except BlockingIOError:
+                if not await _io.wait_readable(fd, deadline - time.monotonic()):
+                    raise TimeoutError from None
+                continue
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    async def _call(self, ops: Ops) -> Rows:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            proc = self._start()
+        assert proc.stdout is not None
+        deadline = time.monotonic() + self.call_timeout
+        if _io.in_trio():
+            self._watchdog.arm(self.call_timeout, proc)
+        try:
+            try:
+                self._write(proc, frame(list(ops)))
+                header = await self._read_exact(proc.stdout.fileno(), HEADER.size, deadline)
+                body = await self._read_exact(proc.stdout.fileno(), unframe_size(header), deadline)
+            finally:
+                self._watchdog.disarm()
+        except (EOFError, TimeoutError, OSError) as exc:
+            self._discard(proc)
+            if self._watchdog.fired or isinstance(exc, TimeoutError):
+                raise StoreUnavailable(
+                    f"{self.label}: no answer from the database within {self.call_timeout:g} s "
+                    "(the server is unreachable or stuck); the outcome of this call is unknown"
+                ) from None
+            raise StoreUnavailable(
+                f"{self.label}: the database helper process ended (exit {proc.returncode}); "
+                "the outcome of the call is unknown"
+            ) from exc
+        reply = pickle.loads(body)
+        if reply[0] == "ok":
+            rows: Rows = reply[1]
+            return rows
+        raise decode_error(reply[1])
+
+    # -- the transport -------------------------------------------------------------------
+
+    async def run(self, ops: Ops) -> Rows:
+        """Run ``ops`` in order on the helper's connection.
+
+        Cancellation: while waiting for an earlier call, cancellable (nothing was sent);
+        once sent, shielded until it answers, times out, or the cut-off passes.
+        """
+        if not _io.in_trio():  # a one-shot call: nothing else waits, nothing cancels
+            return await self._call(ops)
+        import trio
+
+        if self._lock is None:
+            self._lock = trio.Lock()
+        async with self._lock:
+            if trio.current_time() >= self._cutoff:
+                raise StoreUnavailable(f"{self.label}: cut off (shutting down); nothing was sent")
+            with trio.CancelScope(shield=True, deadline=self._cutoff) as scope:
+                self._in_flight.add(scope)
+                try:
+                    rows = await self._call(ops)
+                finally:
+                    self._in_flight.discard(scope)
+            if scope.cancelled_caught:
+                if self._proc is not None:
+                    self._discard(self._proc)
+                raise StoreUnavailable(
+                    f"{self.label}: cut off (shutting down) before the database answered; "
+                    "the outcome of this call is unknown"
+                )
+        return rows
+
+    def cut_off_at(self, deadline: float) -> None:
+        self._cutoff = deadline
+        for scope in self._in_flight:
+            scope.deadline = min(scope.deadline, deadline)
+
+    def close(self) -> None:
+        if self._proc is not None:
+            proc = self._proc
+            self._proc = None
+            assert proc.stdin is not None
+            try:
+                proc.stdin.close()  # the helper exits on end of input
+                proc.wait(5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            self._discard(proc)
+
+
 class TursoJobStore(SqlJobStore):
     """Jobs in a libSQL database over the network (Turso Cloud, or a local ``sqld``).
 
     ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. The
     connection lives in a helper process (see ``stores/_helper.py`` for why). The token is
-    kept out of URLs, argv, reprs, logs and error messages.
+    kept out of URLs, argv, the environment of child processes, reprs, logs and errors.
     """
-
-    _label = "turso job store"
 
     def __init__(
         self,
@@ -86,67 +300,10 @@ class TursoJobStore(SqlJobStore):
             )
         self.url = _safe(url)
         self._token = auth_token or None
-        settings = {
-            "scheme": scheme,
-            "host": host,
-            "port": port,
-            "path": path,
-            "token": self._token,
-            "label": self.url,
-        }
-
-        def open_session() -> Any:
-            from ._helper import HelperSession
-
-            return HelperSession(settings, self._label)
-
-        super().__init__(open_session, timeout=timeout, clock=clock)
+        target = f"{scheme}://{host}{f':{port}' if port else ''}{'/' + path if path else ''}"
+        settings = {"url": target, "token": self._token, "label": self.url}
+        super().__init__(HelperTransport(settings, "turso job store", timeout), clock=clock)
 
     def __repr__(self) -> str:
         token = "set" if self._token else "none"
         return f"<TursoJobStore url={self.url!r} token={token}>"
-
-
-def _driver_message(exc: BaseException) -> str | None:
-    """The text of a libsql driver error (they arrive as ``ValueError("Hrana: ...")``)."""
-    orig = getattr(exc, "orig", exc)
-    text = str(orig)
-    return text if isinstance(orig, ValueError) and "Hrana" in text else None
-
-
-def open_turso_session(
-    scheme: str, host: str, port: int | None, path: str, token: str | None, label: str
-) -> SqlSession:
-    """Runs in the helper process: connect with libsql through SQLAlchemy, and migrate."""
-
-    def map_error(exc: Exception) -> Exception | None:
-        text = _driver_message(exc)
-        if text is None:
-            return None
-        if token:
-            text = text.replace(token, "***")
-        if "401" in text or "Unauthorized" in text:
-            return StoreConfigError(
-                f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN"
-            )
-        if "SQLite error" not in text:
-            # Errors that certainly ran nothing: a stale or expired stream (server restart,
-            # minutes idle) or a refused connection. The store retries these once itself.
-            not_sent = any(
-                marker in text
-                for marker in ("invalid baton", "STREAM_EXPIRED", "Connection refused")
-            )
-            return StoreUnavailable(
-                f"cannot reach the libSQL server at {label}: {text}", not_sent=not_sent
-            )
-        return JobStoreError(f"the libSQL server at {label} reported: {text}")
-
-    from . import _libsql_dialect  # registers sqlite+libsql
-
-    del _libsql_dialect
-    sa_url = sa.engine.URL.create(
-        "sqlite+libsql", host=host, port=port, database=path or None, query={"scheme": scheme}
-    )
-    connect_args = {"auth_token": token} if token else {}
-    engine = sa.create_engine(sa_url, poolclass=sa.NullPool, connect_args=connect_args)
-    return open_sql_session(engine.connect, map_error)

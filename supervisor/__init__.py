@@ -1,31 +1,83 @@
 """The worker: a Trio supervisor of poller, executor, heartbeat and reaper actors.
 
 Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``PermanentError``)
-live with the executor in ``actors`` and are re-exported here.
+live with the executor in ``actors`` and are re-exported here. Names load on first use, so
+``python -m supervisor status`` does not pay for importing Trio and the worker.
 """
 
 from __future__ import annotations
 
-from actors import JobContext, JobType, PermanentError, StalledError, TransientError, run_ffmpeg
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ._config import ConfigError, WorkerConfig
-from ._supervisor import (
-    ActorCrashed,
-    RestartIntensityExceeded,
-    RestartStats,
-    Supervisor,
-    open_supervisor,
+if TYPE_CHECKING:
+    from actors import (
+        ActorCrash,
+        ActorRestart,
+        Event,
+        JobCancelled,
+        JobClaimed,
+        JobCompleted,
+        JobContext,
+        JobFailed,
+        JobProgress,
+        JobReaped,
+        JobReleased,
+        JobRetried,
+        JobType,
+        PermanentError,
+        StalledError,
+        StoreOutage,
+        TransientError,
+        run_ffmpeg,
+    )
+
+    from ._config import ConfigError, WorkerConfig
+    from ._supervisor import (
+        ActorCrashed,
+        RestartIntensityExceeded,
+        RestartStats,
+        Supervisor,
+        open_supervisor,
+    )
+
+#: The worker's typed events (see ``actors/_events.py``), for ``open_supervisor(observers=)``.
+EVENTS = (
+    "ActorCrash",
+    "ActorRestart",
+    "Event",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
+    "StoreOutage",
 )
 
 __all__ = [
+    "ActorCrash",
     "ActorCrashed",
+    "ActorRestart",
     "ConfigError",
+    "Event",
+    "JobCancelled",
+    "JobClaimed",
+    "JobCompleted",
     "JobContext",
+    "JobFailed",
+    "JobProgress",
+    "JobReaped",
+    "JobReleased",
+    "JobRetried",
     "JobType",
     "PermanentError",
     "RestartIntensityExceeded",
     "RestartStats",
     "StalledError",
+    "StoreOutage",
     "Supervisor",
     "TransientError",
     "WorkerConfig",
@@ -33,7 +85,36 @@ __all__ = [
     "run_ffmpeg",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("supervisor._"):
-        _obj.__module__ = __name__
+_WHERE = {
+    **dict.fromkeys(EVENTS, "actors"),
+    **dict.fromkeys(
+        ("JobContext", "JobType", "PermanentError", "StalledError", "TransientError", "run_ffmpeg"),
+        "actors",
+    ),
+    **dict.fromkeys(("ConfigError", "WorkerConfig"), "supervisor._config"),
+    **dict.fromkeys(
+        (
+            "ActorCrashed",
+            "RestartIntensityExceeded",
+            "RestartStats",
+            "Supervisor",
+            "open_supervisor",
+        ),
+        "supervisor._supervisor",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'supervisor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    if getattr(value, "__module__", "").startswith("supervisor._"):
+        value.__module__ = __name__  # public names show as `supervisor.X`
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

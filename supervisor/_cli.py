@@ -1,4 +1,11 @@
-"""``python -m supervisor``: run a worker, or submit, inspect and cancel jobs."""
+"""``python -m supervisor``: run a worker, or submit, inspect and cancel jobs.
+
+Rationale. A one-shot command (``submit``, ``status``, ``cancel``, ...) is one or two
+statements; Python's start-up is most of its time. So this module imports only the
+standard library and ``stores`` (which itself needs neither Trio nor SQLAlchemy), runs
+one-shot commands without an event loop (``stores.run_sync``), and imports Trio and the
+worker only for the commands that run one (``run``, ``watch``, ``demo``).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +18,26 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any
 
-import trio
+from stores import (
+    JobStatus,
+    JobStore,
+    JobStoreError,
+    JobView,
+    run_sync,
+    store_from_env,
+)
 
-from actors import JobType
-from stores import JobStatus, JobStore, JobStoreError, JobView, store_from_env
-
-from ._config import ConfigError, WorkerConfig
-from ._lifecycle import Service, StartupError, run_service, run_worker
+from ._config import REFERENCE_TYPES, ConfigError, WorkerConfig
 from ._logging import configure_logging
-from ._supervisor import RestartIntensityExceeded
+
+if TYPE_CHECKING:
+    from actors import JobType
+
+    from ._lifecycle import Service
+    from ._metrics import Metrics
 
 __all__ = ["main"]
 
@@ -37,6 +52,8 @@ class CliError(Exception):
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
     """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones."""
+    from actors import JobType
+
     module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
     if module_name is None:
         from . import _reference
@@ -83,19 +100,30 @@ def _exit_code(status: JobStatus) -> int:
     }.get(status, EXIT_OK)
 
 
-async def _with_store(fn: Any, *args: Any) -> int:
+async def _with_store(
+    fn: Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]],
+    args: argparse.Namespace,
+) -> int:
     store = store_from_env()
     try:
-        result: int = await fn(store, *args)
-        return result
+        return await fn(store, args)
     finally:
         await store.aclose()
 
 
+async def served_types(store: JobStore, handlers: str | None) -> list[str]:
+    """The job types a worker serves: those of the handlers module if one is named, else
+    those the workers on this database registered, else the reference types."""
+    if handlers or os.environ.get("SUPERVISOR_HANDLERS"):
+        return sorted(load_job_types(handlers))
+    registered = [info.name for info in await store.types()]
+    return sorted(registered or REFERENCE_TYPES)
+
+
 async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
-    types = load_job_types(args.handlers)
+    types = await served_types(store, args.handlers)
     if args.type not in types:
-        raise CliError(f"unknown job type {args.type!r}: this worker serves {sorted(types)}")
+        raise CliError(f"unknown job type {args.type!r}: the workers serve {types}")
     try:
         payload = json.loads(args.payload) if args.payload is not None else None
     except RecursionError:
@@ -174,6 +202,8 @@ async def watch(store: JobStore, job_id: int, *, interval: float = 0.5, out: Any
             if tty:
                 out.write("\n")
             return view
+        import trio
+
         await trio.sleep(interval)
 
 
@@ -222,22 +252,34 @@ def _default_port() -> int:
 
 
 def _http_service(
-    store: JobStore, host: str, port: int, types: dict[str, JobType], config: WorkerConfig
+    store: JobStore,
+    host: str,
+    port: int,
+    handlers: str | None,
+    config: WorkerConfig,
+    metrics: Metrics,
 ) -> Service:
-    """The HTTP server as a service for the lifecycle. ``web`` is imported here, not at the
-    top: ``supervisor`` works without the HTTP layer loaded (and never imports it back)."""
+    """The HTTP server as a service for the lifecycle, serving ``metrics`` at /metrics.
+    ``web`` is imported here, not at the top: ``supervisor`` works without the HTTP layer
+    loaded (and never imports it back). It accepts the job types ``submit`` does (see
+    ``served_types``)."""
     import web
 
+    named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
+    types = load_job_types(handlers)
     try:
         settings = web.WebSettings.from_env(
             types=[t.info() for t in types.values()],
+            registered_types=not named,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
         )
         settings.check_exposure(host)
     except web.WebConfigError as exc:
         raise CliError(str(exc)) from None
-    return functools.partial(web.serve_http, store, host, port, settings)
+    metrics.watch_store(store)
+    render = functools.partial(metrics.render, store)
+    return functools.partial(web.serve_http, store, host, port, settings, metrics=render)
 
 
 def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -248,15 +290,24 @@ def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:
 
 
 async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
+    from ._lifecycle import run_worker
+    from ._supervisor import RestartIntensityExceeded
+
     types = load_job_types(args.handlers)
     config = _worker_config(args)
-    service = None
+    service, observers, on_start = None, [], None
     if args.http is not None:
+        from ._metrics import Metrics
+
         host, port = parse_address(args.http)
-        service = _http_service(store, host, port, types, config)
+        metrics = Metrics()
+        service = _http_service(store, host, port, args.handlers, config, metrics)
+        observers, on_start = [metrics.observe], metrics.attach
     code = EXIT_OK
     try:
-        await run_worker(store, types, config, service=service)
+        await run_worker(
+            store, types, config, service=service, observers=observers, on_start=on_start
+        )
     except* RestartIntensityExceeded as group:
         print(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
         code = EXIT_FAILED
@@ -267,9 +318,12 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
 
 async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
-    types = load_job_types(args.handlers)
+    from ._lifecycle import run_service
+    from ._metrics import Metrics
+
     port = _default_port() if args.port is None else args.port
-    service = _http_service(store, args.host, port, types, WorkerConfig.from_env())
+    config = WorkerConfig.from_env()
+    service = _http_service(store, args.host, port, args.handlers, config, Metrics())
     code = EXIT_OK
     try:
         await run_service(store, service)
@@ -277,6 +331,21 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
         print(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
+
+
+async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
+    from actors import prune_once
+
+    retention = WorkerConfig.from_env().retention
+    if not retention:
+        print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
+        return EXIT_OK
+    counts = await prune_once(store, retention, batches=None, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    kept = ", ".join(f"{status} after {seconds:g} s" for status, seconds in retention.items())
+    listed = ", ".join(f"{n} {status}" for status, n in counts.items())
+    print(f"{verb} {listed} jobs with their history (retention: {kept})")
+    return EXIT_OK
 
 
 async def cmd_demo(store: JobStore, args: argparse.Namespace) -> int:
@@ -353,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     watch_cmd.add_argument("id")
     watch_cmd.add_argument("--interval", type=float, default=0.5)
     sub.add_parser("demo", help="a worker in-process and a few real jobs, shown live")
+    prune = sub.add_parser(
+        "prune",
+        help="delete finished jobs past their retention (SUPERVISOR_RETAIN_*) with their history",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
 
     serve = sub.add_parser(
         "serve",
@@ -363,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=int, help="default $PORT, else 8000; 0 picks a free port (logged)"
     )
+
     # The same option after the sub-command (`run --handlers myjobs`); SUPPRESS keeps a value
     # given before the sub-command when it is not repeated after it.
     for command in sub.choices.values():
@@ -370,7 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = {
+#: Commands that run an event loop (a worker, a live view); the others are one-shots.
+LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune", "serve"})
+
+COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
     "submit": cmd_submit,
     "status": cmd_status,
@@ -381,6 +459,7 @@ COMMANDS = {
     "watch": cmd_watch,
     "demo": cmd_demo,
     "serve": cmd_serve,
+    "prune": cmd_prune,
 }
 
 
@@ -390,10 +469,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "run" and args.command is None:
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
-    configure_logging()
     try:
-        return trio.run(_with_store, COMMANDS[command], args)
-    except (CliError, ConfigError, JobStoreError, StartupError) as exc:
+        configure_logging()
+    except ValueError as exc:
+        print(f"supervisor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if command in LOOP_COMMANDS:
+            import trio
+
+            return trio.run(_with_store, COMMANDS[command], args)
+        return run_sync(_with_store(COMMANDS[command], args))
+    except (CliError, ConfigError, JobStoreError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -11,7 +11,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ConfigError", "WorkerConfig", "new_worker_id"]
+__all__ = ["REFERENCE_TYPES", "ConfigError", "WorkerConfig", "new_worker_id"]
+
+#: The names of the reference job types (``_reference.JOB_TYPES``, pinned by a test): what a
+#: worker serves without ``--handlers``, known here without importing the handlers.
+REFERENCE_TYPES = ("tone", "prep", "sleep", "child", "fail")
 
 
 class ConfigError(ValueError):
@@ -24,13 +28,21 @@ def new_worker_id() -> str:
 
 _ENV = {
     "poll_interval": "SUPERVISOR_POLL_INTERVAL",
+    "max_poll_interval": "SUPERVISOR_MAX_POLL_INTERVAL",
+    "cancel_check_interval": "SUPERVISOR_CANCEL_CHECK_INTERVAL",
     "heartbeat_interval": "SUPERVISOR_HEARTBEAT_INTERVAL",
     "stale_after": "SUPERVISOR_STALE_AFTER",
     "reaper_interval": "SUPERVISOR_REAPER_INTERVAL",
     "shutdown_grace": "SUPERVISOR_SHUTDOWN_GRACE",
     "kill_grace": "SUPERVISOR_KILL_GRACE",
     "shutdown_timeout": "SUPERVISOR_SHUTDOWN_TIMEOUT",
+    "retain_completed": "SUPERVISOR_RETAIN_COMPLETED",
+    "retain_cancelled": "SUPERVISOR_RETAIN_CANCELLED",
+    "retain_failed": "SUPERVISOR_RETAIN_FAILED",
+    "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
 }
+#: Settings where 0 means "never" (keep finished jobs forever).
+_ZERO_MEANS_NEVER = frozenset({"retain_completed", "retain_cancelled", "retain_failed"})
 
 #: The least time a shutdown keeps for the final write (giving the job back).
 MIN_FINAL_WRITE = 2.0
@@ -41,9 +53,11 @@ class WorkerConfig:
     """How a worker paces itself (all seconds). See docs/OPERATIONS.md for choosing them.
 
     * ``poll_interval``: first idle wait between claims; idle polling backs off to
-      ``max_poll_interval``; a job submitted in the same process wakes the poller at once.
-    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped; also the
-      bound on how late a cancel request is noticed.
+      ``max_poll_interval`` (by default the same: no back-off, so pickup stays under a
+      second); a job submitted in the same process wakes the poller at once.
+    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped.
+    * ``cancel_check_interval``: how often a running job's row is read for a cancel request
+      (one row read each; a cancel made through the worker's own store is seen at once).
     * ``stale_after``: a running job whose ``updated_at`` is older is reaped by any worker.
     * ``reaper_interval``: how often each worker runs the reaper.
     * ``shutdown_grace``: on SIGTERM, how long the running job may take to finish.
@@ -52,12 +66,16 @@ class WorkerConfig:
       kill grace and the final write (each store call is cut short to fit). Keep it below
       the platform's kill deadline (Render's ``maxShutdownDelaySeconds``).
     * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
+    * ``retain_completed``, ``retain_cancelled``, ``retain_failed``: finished jobs (and their
+      history) are deleted this long after they finished; 0 keeps them forever. Every
+      ``prune_interval`` each worker deletes a few batches of at most 1,000.
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
-    poll_interval: float = 1.0
-    max_poll_interval: float = 5.0
+    poll_interval: float = 0.5
+    max_poll_interval: float = 0.5
     heartbeat_interval: float = 5.0
+    cancel_check_interval: float = 0.5
     stale_after: float = 60.0
     reaper_interval: float = 30.0
     shutdown_grace: float = 20.0
@@ -66,13 +84,22 @@ class WorkerConfig:
     progress_interval: float = 0.5
     max_restarts: int = 5
     restart_window: float = 60.0
+    retain_completed: float = 86_400.0
+    retain_cancelled: float = 86_400.0
+    retain_failed: float = 604_800.0
+    prune_interval: float = 300.0
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(WorkerConfig):
             value = getattr(self, field.name)
-            if field.type in ("float", float) and not (
-                isinstance(value, int | float) and value > 0 and math.isfinite(value)
-            ):
+            if field.type not in ("float", float):
+                continue
+            if field.name in _ZERO_MEANS_NEVER:
+                if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+                    raise ConfigError(
+                        f"{field.name} must be a number of seconds (0: keep forever): {value!r}"
+                    )
+            elif not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 raise ConfigError(f"{field.name} must be a positive number of seconds: {value!r}")
         if self.max_poll_interval < self.poll_interval:
             raise ConfigError("max_poll_interval must be at least poll_interval")
@@ -101,6 +128,16 @@ class WorkerConfig:
         tick, then SIGTERM and at most ``kill_grace``: the child is dead a heartbeat interval
         before any other worker may reap the job (``stale_after``)."""
         return self.stale_after - 2 * self.heartbeat_interval - self.kill_grace
+
+    @property
+    def retention(self) -> dict[str, float]:
+        """Seconds to keep finished jobs, by status (statuses kept forever left out)."""
+        kept = {
+            "completed": self.retain_completed,
+            "cancelled": self.retain_cancelled,
+            "failed": self.retain_failed,
+        }
+        return {status: seconds for status, seconds in kept.items() if seconds > 0}
 
     @property
     def store_timeout(self) -> float:
@@ -140,6 +177,7 @@ class WorkerConfig:
                 "poll_interval",
                 "max_poll_interval",
                 "heartbeat_interval",
+                "cancel_check_interval",
                 "stale_after",
                 "reaper_interval",
                 "shutdown_grace",

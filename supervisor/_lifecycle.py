@@ -14,23 +14,20 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import trio
 
-from actors import JobType
-from stores import JobStore, JobStoreError, StoreConfigError
+from actors import JobType, Observer
+from stores import JobStore, JobStoreError, StoreConfigError, StoreUnavailable
 
 from ._config import WorkerConfig
 from ._supervisor import Supervisor
 
-__all__ = ["Service", "StartupError", "run_service", "run_worker", "wait_for_store"]
+__all__ = ["Service", "run_service", "run_worker", "wait_for_store"]
 
 log = logging.getLogger("supervisor")
-
-
-class StartupError(Exception):
-    """The process cannot start (the database stays unreachable): one line, exit 2."""
 
 
 class Service(Protocol):
@@ -38,7 +35,8 @@ class Service(Protocol):
 
 
 async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
-    """Refuse to start when the database is unusable: a bounded number of tries."""
+    """Refuse to start when the database is unusable: a bounded number of tries; then
+    :class:`StoreUnavailable` (the CLI prints it as one line, exit 2)."""
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:
@@ -48,7 +46,7 @@ async def wait_for_store(store: JobStore, attempts: int = 5) -> None:
             raise
         except JobStoreError as exc:
             if attempt == attempts:
-                raise StartupError(
+                raise StoreUnavailable(
                     f"the job database is unreachable after {attempts} tries: {exc}"
                 ) from exc
             log.warning("database not reachable yet (try %d of %d): %s", attempt, attempts, exc)
@@ -62,13 +60,19 @@ async def run_worker(
     config: WorkerConfig,
     *,
     service: Service | None = None,
+    observers: Iterable[Observer] = (),
+    on_start: Callable[[Supervisor], None] | None = None,
 ) -> None:
     """Run a worker (and ``service`` beside it, on the same store object) until signalled.
+    ``observers`` receive the worker's events; ``on_start`` gets the supervisor once made.
 
     Raises ``RestartIntensityExceeded`` (in an exception group) when the worker gives up.
     Cancellation: the worker is stopped the hard way (its job released, its child dead).
     """
-    await _run(store, Supervisor(store, types, config), service)
+    supervisor = Supervisor(store, types, config, observers)
+    if on_start is not None:
+        on_start(supervisor)
+    await _run(store, supervisor, service)
     log.info("worker stopped", extra={"worker": config.worker_id})
 
 

@@ -6,18 +6,17 @@ Short, typed examples of real handlers: stages, real ffmpeg progress, clear erro
 from __future__ import annotations
 
 import json
-import os
+import math
 import re
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
-import trio
+from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
-from actors import JobContext, PermanentError, run_ffmpeg
+from ._paths import InputFile, open_input, open_output, relative_parts
 
-__all__ = ["measure_loudness", "prep_job", "tone_job"]
+__all__ = ["INPUT_FORMATS", "measure_loudness", "prep_job", "tone_job"]
 
-OUTPUT_DIR_ENV = "SUPERVISOR_OUTPUT_DIR"
 _FORMATS = {
     "mp3": ["-c:a", "libmp3lame", "-b:a", "192k"],
     "m4a": ["-c:a", "aac", "-b:a", "192k"],
@@ -25,26 +24,54 @@ _FORMATS = {
     "flac": ["-c:a", "flac"],
     "ogg": ["-c:a", "libvorbis"],
 }
+#: The demuxers ffmpeg may use on an input: audio and video containers. No playlist
+#: (hls, concat, dash), text or metadata format: those open further files or print what
+#: they read.
+INPUT_FORMATS = (
+    "wav",
+    "w64",
+    "mp3",
+    "flac",
+    "ogg",
+    "mov",  # also mp4, m4a, 3gp (external data references stay off: ffmpeg's default)
+    "matroska",  # also webm
+    "aac",
+    "aiff",
+    "caf",
+    "au",
+    "ac3",
+    "eac3",
+    "dts",
+    "amr",
+    "wv",
+    "ape",
+    "asf",
+    "avi",
+    "flv",
+    "mpegts",
+    "mpeg",
+)
 _LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
+_LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
 
 
-def _output_path(ctx: JobContext, payload: dict[str, Any], default_name: str) -> Path:
+def _output_parts(payload: dict[str, Any], default_name: str) -> tuple[tuple[str, ...], str]:
+    """The output's parts inside the output folder, with its extension checked."""
     given = payload.get("output")
-    if given is not None and not isinstance(given, str):
-        raise PermanentError("payload 'output' must be a file path")
-    path = (
-        Path(given)
-        if given
-        else Path(os.environ.get(OUTPUT_DIR_ENV, "./data/outputs")) / (default_name)
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    name = default_name if given is None else given
+    parts = relative_parts("output", name)
+    _format_of(parts[-1])
+    return parts, str(name)
 
 
-def _format_of(path: Path) -> list[str]:
-    codec = _FORMATS.get(path.suffix.lstrip(".").lower())
+def _format_of(name: str) -> list[str]:
+    suffix = PurePosixPath(name).suffix
+    codec = _FORMATS.get(suffix.lstrip(".").lower())
     if codec is None:
-        raise PermanentError(f"unsupported output format {path.suffix!r}: use {sorted(_FORMATS)}")
+        raise PermanentError(
+            f"unsupported output format {suffix!r}: payload 'output' must end in one of "
+            f"{['.' + f for f in sorted(_FORMATS)]}"
+        )
     return codec
 
 
@@ -68,84 +95,130 @@ async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
         raise PermanentError("payload 'seconds' must be a number from 0 to 3600")
     if not isinstance(frequency, int | float) or not 20 <= frequency <= 20_000:
         raise PermanentError("payload 'frequency' must be from 20 to 20000 Hz")
-    out = _output_path(ctx, p, f"tone-{ctx.job.id}.{p.get('format', 'mp3')}")
-    args = [
-        *(["-re"] if p.get("realtime") else []),
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency={frequency}:sample_rate=48000:duration={seconds}",
-        *_format_of(out),
-        "-y",
-        str(out),
-    ]
-    await run_ffmpeg(ctx, args, stage="encoding", duration=float(seconds))
-    return {"output": str(out), "seconds": seconds}
+    fmt = p.get("format", "mp3")
+    if not isinstance(fmt, str) or fmt not in _FORMATS:
+        raise PermanentError(f"payload 'format' must be one of {sorted(_FORMATS)}")
+    parts, given = _output_parts(p, f"tone-{ctx.job.id}.{fmt}")
+    async with open_output(parts, given) as out:
+        leaf = "output" + PurePosixPath(parts[-1]).suffix.lower()
+        args = [
+            *(["-re"] if p.get("realtime") else []),
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={frequency}:sample_rate=48000:duration={seconds}",
+            *_format_of(leaf),
+            "-y",
+            out.url(leaf),
+        ]
+        await run_ffmpeg(ctx, args, stage="encoding", duration=float(seconds))
+        path = await out.commit(leaf)
+    return {"output": str(path), "seconds": seconds}
 
 
 async def measure_loudness(
-    ctx: JobContext, source: str, *, target: float, stage: str
-) -> dict[str, str]:
-    """First loudnorm pass: the input's integrated loudness, true peak, range, threshold."""
+    ctx: JobContext,
+    source: InputFile,
+    *,
+    target: float,
+    stage: str,
+    duration: float | None = None,
+) -> dict[str, float]:
+    """First loudnorm pass: the input's integrated loudness, true peak, range, threshold
+    and the offset to the target, as numbers.
+
+    Only loudnorm's own report counts: ffmpeg also prints the input's tags, and a tag can
+    hold anything (JSON that looks like a report, with filter syntax in its values).
+    """
     args = [
-        "-i",
-        source,
+        *source.args(INPUT_FORMATS),
         "-af",
         f"loudnorm=I={target}:TP=-1.5:LRA=11:print_format=json",
         "-f",
         "null",
         "-",
     ]
-    lines = await run_ffmpeg(ctx, args, stage=stage)
-    found = _LOUDNORM_JSON.search("\n".join(lines))
-    if found is None:
-        raise PermanentError(f"could not measure the loudness of {source}")
-    measured: dict[str, str] = json.loads(found.group(0))
+    lines = await run_ffmpeg(ctx, args, stage=stage, duration=duration)
+    starts = [i for i, line in enumerate(lines) if line.startswith("[Parsed_loudnorm_")]
+    found = _LOUDNORM_JSON.search("\n".join(lines[starts[-1] :])) if starts else None
+    try:
+        report = json.loads(found.group(0)) if found else {}
+        measured = {key: float(report[key]) for key in _LOUDNORM_KEYS}
+    except (ValueError, KeyError, TypeError):
+        measured = {}
+    if not measured or not all(math.isfinite(v) for v in measured.values()):
+        raise PermanentError(f"could not measure the loudness of {source.name} (silent?)")
     return measured
 
 
-async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
-    """Loudness-normalise a local audio file: measure (two-pass loudnorm), normalise, encode.
+async def _duration(ctx: JobContext, source: InputFile) -> float | None:
+    try:
+        return await probe_duration(
+            source.url, ctx=ctx, input_options=source.options(INPUT_FORMATS)
+        )
+    except PermanentError:
+        raise PermanentError(
+            f"not a media file ffmpeg can read: {source.name} (inputs are audio or video "
+            "files; playlists and text formats are refused)"
+        ) from None
 
-    Payload: ``input`` (path), optional ``output`` (path; format by extension, mp3 default)
-    and ``target_lufs`` (default -16).
+
+async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
+    """Loudness-normalise an audio file: measure (two-pass loudnorm), normalise, encode.
+
+    Payload: ``input`` (a path inside ``SUPERVISOR_INPUT_DIR``), optional ``output`` (a
+    path inside ``SUPERVISOR_OUTPUT_DIR``; format by extension, mp3 by default) and
+    ``target_lufs`` (default -16).
     """
     p = _dict(payload)
-    source = p.get("input")
-    if not isinstance(source, str) or not source:
-        raise PermanentError("payload 'input' must be the path of an audio file")
-    if not await trio.Path(source).is_file():
-        raise PermanentError(f"input not found: {source}")
+    relative_parts("input", p.get("input"))
     target = p.get("target_lufs", -16)
-    if not isinstance(target, int | float) or not -70 <= target <= -5:
+    if isinstance(target, bool) or not isinstance(target, int | float) or not -70 <= target <= -5:
         raise PermanentError("payload 'target_lufs' must be from -70 to -5")
-    out = _output_path(ctx, p, f"prep-{ctx.job.id}.mp3")
-    codec = _format_of(out)
-    m = await measure_loudness(ctx, source, target=target, stage="analyzing")
-    normalized = out.with_name(out.stem + ".normalized.wav")
-    loudnorm = (
-        f"loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={m['input_i']}:"
-        f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
-        f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
-    )
-    try:
-        await run_ffmpeg(
-            ctx,
-            [
-                "-i",
-                source,
-                "-af",
-                loudnorm,
-                "-ar",
-                "48000",
-                "-c:a",
-                "pcm_s16le",
-                "-y",
-                str(normalized),
-            ],
-            stage="normalizing",
-        )
-        await run_ffmpeg(ctx, ["-i", str(normalized), *codec, "-y", str(out)], stage="encoding")
-    finally:
-        normalized.unlink(missing_ok=True)
-    return {"output": str(out), "input_lufs": float(m["input_i"]), "target_lufs": target}
+    parts, given = _output_parts(p, f"prep-{ctx.job.id}.mp3")
+    async with open_input(p["input"]) as source:
+        duration = await _duration(ctx, source)
+        async with open_output(parts, given) as out:
+            m = await measure_loudness(
+                ctx, source, target=target, stage="analyzing", duration=duration
+            )
+            loudnorm = (
+                f"loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={m['input_i']}:"
+                f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
+                f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
+            )
+            normalized, leaf = "normalized.wav", "output" + PurePosixPath(parts[-1]).suffix
+            await run_ffmpeg(
+                ctx,
+                [
+                    *source.args(INPUT_FORMATS),
+                    "-af",
+                    loudnorm,
+                    "-ar",
+                    "48000",
+                    "-c:a",
+                    "pcm_s16le",
+                    "-y",
+                    out.url(normalized),
+                ],
+                stage="normalizing",
+                duration=duration,
+            )
+            await run_ffmpeg(
+                ctx,
+                [
+                    *_own_file(out.url(normalized)),
+                    *_format_of(parts[-1]),
+                    "-y",
+                    out.url(leaf.lower()),
+                ],
+                stage="encoding",
+                duration=duration,
+            )
+            path = await out.commit(leaf.lower())
+    return {"output": str(path), "input_lufs": m["input_i"], "target_lufs": target}
+
+
+def _own_file(url: str) -> list[str]:
+    """``-i`` for a wav file this job wrote itself."""
+    return ["-protocol_whitelist", "file", "-format_whitelist", "wav", "-i", url]

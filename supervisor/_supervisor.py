@@ -21,18 +21,25 @@ import attrs
 import trio
 
 from actors import (
+    ActorCrash,
+    ActorRestart,
+    Events,
     ExecutorSettings,
     Handoff,
     JobSlot,
     JobType,
+    LogObserver,
+    Observer,
     PollerSettings,
     Sentinel,
     StopReason,
+    StoreOutage,
     Wakeup,
     executor,
     heartbeat,
     poller,
     reaper,
+    sweep_leftover_children,
 )
 from stores import JobStore
 
@@ -80,9 +87,15 @@ class Supervisor:
     """A running worker: its id, actors, restart counts, and the job it is running."""
 
     def __init__(
-        self, store: JobStore, job_types: Mapping[str, JobType], config: WorkerConfig
+        self,
+        store: JobStore,
+        job_types: Mapping[str, JobType],
+        config: WorkerConfig,
+        observers: Iterable[Observer] = (),
     ) -> None:
         self.store = store
+        #: Where actors report what happened; the log is its first observer.
+        self.events = Events([LogObserver(), *observers])
         self.job_types = dict(job_types)
         self.config = config
         self.worker_id = config.worker_id
@@ -159,6 +172,7 @@ class Supervisor:
                 task_status.started()
                 first = False
             log.debug("restarting %s after %.3f s", name, trio.current_time() - began)
+            self.events.emit(ActorRestart(actor=name, restarts=self.restarts[name]))
 
     def _record_crash(self, name: str, exc: BaseException) -> None:
         now = trio.current_time()
@@ -174,6 +188,7 @@ class Supervisor:
             },
             exc_info=exc,
         )
+        self.events.emit(ActorCrash(actor=name, error=repr(exc), job_id=job.id if job else None))
         while self._recent and now - self._recent[0] > self.config.restart_window:
             self._recent.popleft()
         self._recent.append(now)
@@ -198,9 +213,31 @@ class Supervisor:
             )
             self.store.call_timeout = config.store_timeout
         await self.store.register_types(t.info() for t in self.job_types.values())
+        await sweep_leftover_children(self.store, config.stale_after)
         request_send, request_receive = trio.open_memory_channel[Handoff](0)
         wakeup = Wakeup()
         self.store.add_listener(wakeup)
+        token = trio.lowlevel.current_trio_token()
+
+        def cancelled_here(job_id: int) -> None:
+            # A cancel made through this very store object: stop the job now, not at the
+            # next check (the request is already on the row). Any thread may call this.
+            def stop() -> None:
+                running = self.slot.current
+                if running is not None and running.claimed.job.id == job_id:
+                    running.stop(StopReason.CANCEL_REQUESTED)
+
+            try:
+                token.run_sync_soon(stop)
+            except trio.RunFinishedError:
+                pass
+
+        self.store.add_cancel_listener(cancelled_here)
+
+        def outage(began: bool, detail: str) -> None:
+            self.events.emit(StoreOutage(began=began, detail=detail))
+
+        self.store.add_outage_listener(outage)
         poller_settings = PollerSettings(
             config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
         )
@@ -213,6 +250,9 @@ class Supervisor:
             sentinel_after=config.sentinel_after,
             sentinel=sentinel,
             write_deadline=lambda: self.shutdown_deadline,
+            claim_as=poller_settings,
+            may_claim=lambda: not self._stopping,
+            events=self.events,
         )
         specs: dict[str, Callable[..., Awaitable[None]]] = {
             "executor": lambda task_status: executor(
@@ -229,12 +269,16 @@ class Supervisor:
                 interval=config.heartbeat_interval,
                 fence_after=config.fence_after,
                 sentinel=sentinel,
+                cancel_check_interval=config.cancel_check_interval,
                 task_status=task_status,
             ),
             "reaper": lambda task_status: reaper(
                 self.store,
                 interval=config.reaper_interval,
                 stale_after=config.stale_after,
+                retention=config.retention,
+                prune_interval=config.prune_interval,
+                events=self.events,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(
@@ -263,6 +307,8 @@ class Supervisor:
         finally:
             self.state = "stopped"
             self.store.remove_listener(wakeup)
+            self.store.remove_cancel_listener(cancelled_here)
+            self.store.remove_outage_listener(outage)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
 
@@ -314,16 +360,19 @@ async def open_supervisor(
     store: JobStore,
     job_types: Iterable[JobType] | Mapping[str, JobType],
     config: WorkerConfig | None = None,
+    *,
+    observers: Iterable[Observer] = (),
 ) -> AsyncIterator[Supervisor]:
     """Run a whole worker inside the caller's task tree; yields the running
     :class:`Supervisor`. Leaving the block stops it gracefully (see :meth:`Supervisor.stop`,
-    with no grace: the running job is stopped and released at once).
+    with no grace: the running job is stopped and released at once). ``observers`` receive
+    the worker's typed events (``actors.Event``: claimed, progress, completed, failed, ...).
 
     Raises :class:`RestartIntensityExceeded` (in an exception group) if the actors crash
     too often.
     """
     types = dict(job_types) if isinstance(job_types, Mapping) else {t.name: t for t in job_types}
-    supervisor = Supervisor(store, types, config or WorkerConfig())
+    supervisor = Supervisor(store, types, config or WorkerConfig(), observers)
     async with trio.open_nursery() as nursery:
         await nursery.start(supervisor.run)
         try:

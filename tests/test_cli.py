@@ -47,6 +47,7 @@ COMMANDS = [
     "history",
     "watch",
     "demo",
+    "prune",
     "serve",
 ]
 
@@ -258,6 +259,84 @@ def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: P
     assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
 
 
+def test_one_shot_commands_load_neither_trio_nor_sqlalchemy(env: dict[str, str]) -> None:
+    """status, submit, cancel and list run without importing Trio, SQLAlchemy or the worker
+    (a one-shot call is mostly Python's start-up; those imports would triple it)."""
+    code = (
+        "import sys\n"
+        "from supervisor._cli import main\n"
+        "codes = [main(a) for a in (['submit', 'tone'], ['status', '1', '--json'],\n"
+        "         ['list'], ['cancel', '1'])]\n"
+        "heavy = [m for m in ('trio', 'sqlalchemy', 'actors', 'libsql') if m in sys.modules]\n"
+        "print(codes, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0] []", result.stderr
+
+
+def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> None:
+    """prune --dry-run counts, prune deletes finished jobs older than SUPERVISOR_RETAIN_*
+    (with their history); pending jobs and younger finished ones stay."""
+    done = [cli(env, "submit", "tone").stdout.strip() for _ in range(3)]
+    for job in done:
+        assert cli(env, "cancel", job).returncode == 0
+    waiting = cli(env, "submit", "tone").stdout.strip()
+    time.sleep(5)
+    young = cli(env, "submit", "tone").stdout.strip()
+    cli(env, "cancel", young)
+    short = {**env, "SUPERVISOR_RETAIN_CANCELLED": "4"}
+    dry = cli(short, "prune", "--dry-run")
+    assert dry.returncode == 0 and "would delete 0 completed, 3 cancelled, 0 failed" in dry.stdout
+    assert len(json.loads(cli(env, "list", "--json").stdout)) == 5
+    real = cli(short, "prune")
+    assert real.returncode == 0 and "deleted 0 completed, 3 cancelled, 0 failed" in real.stdout
+    left = {v["id"] for v in json.loads(cli(env, "list", "--json").stdout)}
+    assert left == {int(waiting), int(young)}
+    off = {
+        **env,
+        **dict.fromkeys(
+            (
+                "SUPERVISOR_RETAIN_COMPLETED",
+                "SUPERVISOR_RETAIN_CANCELLED",
+                "SUPERVISOR_RETAIN_FAILED",
+            ),
+            "0",
+        ),
+    }
+    assert "retention is off" in cli(off, "prune").stdout
+
+
+def test_json_logs_carry_the_fields_and_never_the_token(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """SUPERVISOR_LOG_FORMAT=json: one JSON object per line with the key=value fields
+    (worker, job_id, ...); the token appears nowhere."""
+    job = cli(env, "submit", "sleep", "--payload", '{"seconds": 0.2}').stdout.strip()
+    token = "tok-JSON-SECRET-77"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *TIMINGS],
+        cwd=REPO,
+        env={**env, "SUPERVISOR_LOG_FORMAT": "json", "TURSO_AUTH_TOKEN": token},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert cli(env, "watch", job).returncode == 0
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    records = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert records and token not in err
+    started = next(r for r in records if r["message"] == "worker started")
+    assert {"time", "level", "logger", "worker", "types", "timings"} <= set(started)
+    done = next(r for r in records if r["message"] == "job completed")
+    assert done["job_id"] == int(job) and done["job_type"] == "sleep" and done["attempt"] == 1
+    bad = cli({**env, "SUPERVISOR_LOG_FORMAT": "xml"}, "list")
+    assert bad.returncode == 2 and "SUPERVISOR_LOG_FORMAT" in bad.stderr
+
+
 def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) -> None:
     """`submit --handlers M` and `run --handlers M` work like `--handlers M submit`."""
     (tmp_path / "after_handlers.py").write_text(
@@ -332,6 +411,13 @@ def test_serve_with_a_token_answers_and_stops_on_sigterm(
         assert served.request("/api/jobs")[0] == 401
         status, page = served.request("/api/jobs", token=token)
         assert status == 200 and page["jobs"] == [] and page["next"] is None
+        assert served.request("/metrics")[0] == 401
+        scrape = urllib.request.Request(
+            served.url + "/metrics", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(scrape, timeout=30) as response:
+            assert response.headers["Content-Type"].startswith("text/plain")
+            assert 'media_jobs_jobs{status="pending"} 0.0' in response.read().decode()
     finally:
         assert served.stop() == 0
     log = served.log.read_text()

@@ -29,6 +29,7 @@ def test_stores_exports() -> None:
         "TursoJobStore",
         "get_job_store",
         "reset_job_store",
+        "run_sync",
         "store_from_env",
     }
     for name in stores.__all__:
@@ -63,6 +64,18 @@ def test_supervisor_and_actors_exports() -> None:
     import supervisor
 
     assert set(supervisor.__all__) == {
+        "ActorCrash",
+        "ActorRestart",
+        "Event",
+        "JobCancelled",
+        "JobClaimed",
+        "JobCompleted",
+        "JobFailed",
+        "JobProgress",
+        "JobReaped",
+        "JobReleased",
+        "JobRetried",
+        "StoreOutage",
         "ActorCrashed",
         "ConfigError",
         "JobContext",
@@ -151,3 +164,11 @@ def test_supervisor_loads_web_only_when_serving() -> None:
         "assert not {'web', 'starlette', 'hypercorn'} & set(sys.modules), sorted(sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_the_reference_type_names_are_the_reference_types() -> None:
+    """The CLI's list of reference type names matches the reference handlers."""
+    from supervisor._config import REFERENCE_TYPES
+    from supervisor._reference import JOB_TYPES
+
+    assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)

@@ -52,6 +52,7 @@ TYPES = [
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SUPERVISOR_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("SUPERVISOR_INPUT_DIR", str(tmp_path))
     s = LocalJobStore(tmp_path / "jobs.db")
     progress: list[tuple[str | None, float | None]] = []
     original = s.update
@@ -136,7 +137,7 @@ async def test_corrupt_input_fails_permanently_with_a_readable_reason(
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"this is not audio" * 100)
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
-        job = await store.create("prep", {"input": str(bad)})
+        job = await store.create("prep", {"input": bad.name})
         with trio.fail_after(20):
             failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     assert failed.error_kind == "permanent" and failed.attempt == 1
@@ -146,10 +147,10 @@ async def test_corrupt_input_fails_permanently_with_a_readable_reason(
 async def test_missing_input_fails_permanently(store: Any, tmp_path: Path) -> None:
     """A missing input is permanent, with the path in the reason."""
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
-        job = await store.create("prep", {"input": str(tmp_path / "nope.wav")})
+        job = await store.create("prep", {"input": "nope.wav"})
         with trio.fail_after(20):
             failed = await wait_for_status(store, job.id, JobStatus.FAILED)
-    assert failed.error == f"input not found: {tmp_path / 'nope.wav'}"
+    assert failed.error == "input not found: nope.wav"
 
 
 async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
@@ -206,7 +207,7 @@ async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) ->
     )
     before = loudness(quiet)
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
-        job = await store.create("prep", {"input": str(quiet)})
+        job = await store.create("prep", {"input": quiet.name})
         with trio.fail_after(60):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
     out = Path(done.result["output"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -186,3 +187,37 @@ async def test_a_dead_sentinel_is_replaced_and_still_guards_the_child(
     with trio.fail_after(6):
         while pid_alive(running.child_pid):
             await trio.sleep(0.05)
+
+
+async def test_several_workers_migrate_a_previous_revision_database_holding_jobs(
+    tmp_path: Path,
+) -> None:
+    """A database at the previous schema revision, with a pending job and a running one
+    whose worker died, gets three new workers at the same moment (a deploy): they migrate
+    it in place and both jobs complete."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path, clock=lambda: time.time() - 600) as old:
+        orphaned = await old.create("sleep", {"seconds": 0.2})
+        waiting = await old.create("sleep", {"seconds": 0.2})
+        claimed = await old.claim("w-old")  # the first in line; its worker then died
+    assert claimed is not None and claimed.job.id == orphaned.id
+    with sqlite3.connect(path) as raw:  # what revision 2 looked like
+        raw.execute("DROP TRIGGER jobs_history_delete")
+        raw.execute("DROP INDEX ix_jobs_child_host")
+        raw.execute("UPDATE schema_meta SET value = 2 WHERE key = 'revision'")
+    env = worker_env(JOBS_DB_PATH=str(path))
+    started = [WorkerProcess(f"w-new-{i}", env, tmp_path) for i in range(3)]
+    store = LocalJobStore(path)
+    try:
+        with trio.fail_after(30):
+            for job in (waiting, orphaned):
+                await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.1)
+    finally:
+        for w in started:
+            w.kill()
+        store.close()
+    with sqlite3.connect(path) as raw:
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    assert meta["revision"] == 3 and {"jobs_history_delete", "ix_jobs_child_host"} <= names
+    assert all("Traceback" not in w.log() for w in started)

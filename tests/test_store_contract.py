@@ -16,6 +16,7 @@ from stores import (
     JobStatus,
     JobStore,
     JobTypeInfo,
+    Lease,
     LeaseLost,
     LocalJobStore,
     TursoJobStore,
@@ -509,3 +510,64 @@ async def test_views_pages_by_keyset(store: JobStore, wall: WallClock) -> None:
     assert await store.views(status="pending", before=(oldest.created_at, oldest.id)) == []
     with pytest.raises(InvalidJob, match="cursor"):
         await store.views(before=(1.0,))  # type: ignore[arg-type]
+
+
+async def test_create_many_adds_all_in_order_or_none(store: JobStore) -> None:
+    """create_many writes every job in one go, FIFO in the given order, each with its own
+    history; one bad payload refuses the whole batch and writes nothing."""
+    jobs = await store.create_many("tone", [{"n": n} for n in range(50)], max_attempts=3)
+    assert [j.payload for j in jobs] == [{"n": n} for n in range(50)]
+    assert all(j.status is JobStatus.PENDING and j.max_attempts == 3 for j in jobs)
+    first = await store.claim("w")
+    assert first is not None and first.job.id == jobs[0].id
+    assert [h.to_status for h in await store.history(jobs[7].id)] == ["pending"]
+    before = await snapshot(store)
+    with pytest.raises(InvalidJob, match="payload #2"):
+        await store.create_many("tone", [{}, {}, {"bad": math.nan}])
+    assert await snapshot(store) == before
+    assert await store.create_many("tone", []) == []
+
+
+async def test_complete_and_claim_finishes_one_job_and_takes_the_next(store: JobStore) -> None:
+    """One request completes the running job and claims the next (FIFO); with nothing
+    pending the completion still lands; a refused completion gives the claim back."""
+    a, b = await store.create("tone"), await store.create("tone")
+    first = await store.claim("w")
+    assert first is not None and first.job.id == a.id
+    done, nxt = await store.complete_and_claim(first.lease, {"ok": 1}, "w")
+    assert done.status is JobStatus.COMPLETED and done.result == {"ok": 1}
+    assert nxt is not None and nxt.job.id == b.id and nxt.job.attempt == 1
+    last, none = await store.complete_and_claim(nxt.lease, None, "w", types=["tone"])
+    assert last.status is JobStatus.COMPLETED and none is None
+    c = await store.create("tone")
+    with pytest.raises(LeaseLost):
+        await store.complete_and_claim(Lease(a.id, 99, "w"), "not mine", "w")
+    row = await store.get(c.id)
+    assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+
+
+async def test_prune_deletes_old_finished_jobs_with_their_history_only(
+    store: JobStore, wall: WallClock
+) -> None:
+    """Finished jobs older than the retention go, in batches, history and all; younger
+    ones, other statuses, and pending or running jobs stay; a dry run only counts."""
+    old = await store.create_many("tone", [{}] * 5)
+    for _ in old[:3]:
+        claimed = await store.claim("w")
+        assert claimed is not None
+        await store.complete(claimed.lease, None)
+    await store.cancel(old[3].id)
+    running = await store.claim("w")  # old[4] stays running
+    wall.advance(3600)
+    young = await store.create("tone")
+    await store.cancel(young.id)
+    assert await store.prune("completed", 1800, dry_run=True) == 3
+    assert await store.prune("completed", 1800, limit=2) == 2
+    assert await store.prune("completed", 1800, limit=2) == 1
+    assert await store.prune("cancelled", 1800) == 1  # old[3]; the young one stays
+    assert [j.id for j in await store.list(limit=100)] == [young.id, old[4].id]
+    with pytest.raises(JobNotFound):
+        await store.history(old[0].id)
+    assert running is not None and (await store.get(running.job.id)) is not None
+    with pytest.raises(InvalidJob, match="only finished jobs"):
+        await store.prune("running", 1)

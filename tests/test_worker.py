@@ -7,6 +7,10 @@ clock follows it, so heartbeats, staleness and timeouts are deterministic and in
 from __future__ import annotations
 
 import math
+import signal
+import socket
+import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,8 @@ import trio.testing
 
 from actors import JobContext, JobType
 from stores import JobStatus, LocalJobStore
-from supervisor import WorkerConfig, open_supervisor
+from supervisor import Event, JobClaimed, JobCompleted, WorkerConfig, open_supervisor
+from supervisor._metrics import Metrics
 from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
@@ -262,3 +267,159 @@ async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
     row = await store.get(job.id)
     assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
     assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
+
+
+async def test_a_cancel_through_the_workers_own_store_stops_the_job_at_once(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A cancel made through the store object the worker uses (an API in the same process)
+    stops the job without waiting for any check."""
+    async with open_supervisor(store, TYPES, config(cancel_check_interval=30)):
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+        requested_at = trio.current_time()
+        await store.cancel(job.id)
+        await wait_for_status(store, job.id, JobStatus.CANCELLED, poll=0.001)
+        assert trio.current_time() - requested_at < 0.05
+
+
+async def test_a_cancel_from_another_process_is_seen_within_the_check_interval(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A cancel written by another process (another store object) is read within
+    cancel_check_interval, well before the next heartbeat."""
+    other = LocalJobStore(store.path, clock=trio_wall)
+    try:
+        async with open_supervisor(store, TYPES, config(cancel_check_interval=0.5)):
+            job = await store.create("hang")
+            await wait_for_status(store, job.id, JobStatus.RUNNING)
+            requested_at = trio.current_time()
+            await other.cancel(job.id)
+            await wait_for_status(store, job.id, JobStatus.CANCELLED, poll=0.01)
+            assert trio.current_time() - requested_at <= 0.5 + 0.05
+    finally:
+        other.close()
+
+
+async def test_the_worker_prunes_finished_jobs_past_their_retention(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A finished job older than its retention is deleted by a running worker's reaper
+    within a prune interval; a failed one is kept longer, by its own retention."""
+    cfg = config(retain_completed=100, retain_failed=1000, prune_interval=30)
+    async with open_supervisor(store, TYPES, cfg):
+        ok = await store.create("sleep", {"seconds": 0.1})
+        bad = await store.create("fail", {"message": "no"})
+        await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+        await wait_for_status(store, bad.id, JobStatus.FAILED)
+        await trio.sleep(100 + 30 + 1)
+        assert await store.get(ok.id) is None
+        assert await store.get(bad.id) is not None
+
+
+async def test_observers_receive_the_workers_typed_events(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """open_supervisor(observers=...) hears every claim, recorded progress, outcome
+    (completed, retried, failed, cancelled, released), reap and actor crash and restart."""
+    seen: list[Event] = []
+    elsewhere = LocalJobStore(store.path, clock=trio_wall)  # a worker that then dies
+    try:
+        async with open_supervisor(store, TYPES, config(), observers=[seen.append]) as sup:
+            ok = await store.create("sleep", {"seconds": 1, "steps": 2})
+            flaky_job = await store.create("flaky")
+            await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+            await wait_for_status(store, flaky_job.id, JobStatus.FAILED)
+            hung = await store.create("hang")
+            await wait_for_status(store, hung.id, JobStatus.RUNNING)
+            await store.cancel(hung.id)
+            await wait_for_status(store, hung.id, JobStatus.CANCELLED)
+            sup.crash("reaper")
+            orphan = await elsewhere.create("sleep", {"seconds": 0.1})
+            assert await elsewhere.claim("w-dead") is not None
+            await wait_for_status(store, orphan.id, JobStatus.COMPLETED, poll=1.0)
+            last = await store.create("hang")
+            await wait_for_status(store, last.id, JobStatus.RUNNING)
+    finally:
+        elsewhere.close()
+    kinds = [type(e).__name__ for e in seen]
+    for kind in (
+        "JobClaimed",
+        "JobProgress",
+        "JobCompleted",
+        "JobRetried",
+        "JobFailed",
+        "JobCancelled",
+        "ActorCrash",
+        "ActorRestart",
+        "JobReaped",
+        "JobReleased",
+    ):
+        assert kind in kinds, (kind, kinds)
+    done = next(e for e in seen if isinstance(e, JobCompleted))
+    assert done.job_id == ok.id and done.duration == pytest.approx(1.0, abs=0.1)
+    claimed = next(e for e in seen if isinstance(e, JobClaimed) and e.job_id == ok.id)
+    assert claimed.queue_wait < 0.01
+
+
+async def test_a_starting_worker_kills_a_leftover_child_of_a_dead_worker(
+    tmp_path: Path,
+) -> None:
+    """A child recorded on this host whose worker is gone (its job stale) and which is still
+    that process is killed when a worker starts; the child of a live job is left alone."""
+    path = tmp_path / "jobs.db"
+    past = LocalJobStore(path, clock=lambda: time.time() - 600)  # a worker long silent
+    now = LocalJobStore(path)
+    host = socket.gethostname()
+    orphan = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    kept = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        await past.create("hang")
+        dead = await past.claim("w-dead")
+        assert dead is not None
+        await past.record_child(dead.lease, pid=orphan.pid, host=host, started=time.time())
+        await now.create("hang")
+        alive = await now.claim("w-alive")
+        assert alive is not None
+        await now.record_child(alive.lease, pid=kept.pid, host=host, started=time.time())
+        async with open_supervisor(now, TYPES, config(poll_interval=30, max_poll_interval=30)):
+            with trio.fail_after(5):
+                while orphan.poll() is None:
+                    await trio.sleep(0.02)
+            assert kept.poll() is None
+        assert orphan.returncode == -signal.SIGKILL
+        row = await now.get(dead.job.id)
+        assert row is not None and row.child_pid is None
+    finally:
+        for proc in (orphan, kept):
+            proc.kill()
+            proc.wait()
+        past.close()
+        now.close()
+
+
+async def test_metrics_count_runs_and_read_job_counts_at_scrape(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """The metrics observer counts runs by type and outcome, run and queue-wait times and
+    store calls; a scrape reads job counts by status from the store; no job id is a label."""
+    metrics = Metrics()
+    metrics.watch_store(store)
+    async with open_supervisor(store, TYPES, config(), observers=[metrics.observe]) as sup:
+        metrics.attach(sup)
+        ok = await store.create("sleep", {"seconds": 1, "steps": 1})
+        bad = await store.create("fail", {"message": "no"})
+        await wait_for_status(store, ok.id, JobStatus.COMPLETED)
+        await wait_for_status(store, bad.id, JobStatus.FAILED)
+        await store.create("hang")
+        await trio.sleep(3)
+        text = (await metrics.render(store)).decode()
+    assert 'media_jobs_runs_total{outcome="completed",type="sleep"} 1.0' in text
+    assert 'media_jobs_runs_total{outcome="failed",type="fail"} 1.0' in text
+    assert 'media_jobs_jobs{status="running"} 1.0' in text
+    assert 'media_jobs_jobs{status="completed"} 1.0' in text
+    assert 'media_jobs_run_duration_seconds_count{type="sleep"} 1.0' in text
+    assert "media_jobs_store_call_seconds_count" in text and "media_jobs_store_up 1.0" in text
+    age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
+    assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
+    assert f'"{ok.id}"' not in text and "job_id" not in text

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from stores import HistoryEntry, JobStatus, JobStore, JobStoreError, JobView
+from stores import HistoryEntry, JobStatus, JobStore, JobStoreError, JobTypeInfo, JobView
 
 from ._errors import ApiError
 from ._settings import WebSettings
@@ -129,11 +129,22 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def known_types(request: Request) -> tuple[JobTypeInfo, ...]:
+    """The types the API accepts: see ``WebSettings.types`` and ``registered_types``."""
+    settings = _settings(request)
+    if settings.registered_types:
+        registered = await _store(request).types()
+        if registered:
+            return tuple(sorted(registered, key=lambda t: t.name))
+    return settings.types
+
+
 async def info(request: Request) -> Response:
     settings = _settings(request)
+    types = await known_types(request)
     return JSONResponse(
         {
-            "types": [{"name": t.name, "stages": list(t.stages)} for t in settings.types],
+            "types": [{"name": t.name, "stages": list(t.stages)} for t in types],
             "auth": settings.token is not None,
             "tick": settings.tick,
             "stale_after": settings.stale_after,
@@ -182,7 +193,7 @@ def _parse_json(body: bytes) -> Any:
         _bad(f"the body is not valid JSON: {exc}")
 
 
-def _job_request(data: Any, settings: WebSettings) -> tuple[str, Any, int | None]:
+def _job_request(data: Any, names: tuple[str, ...]) -> tuple[str, Any, int | None]:
     if not isinstance(data, dict):
         _bad('the body must be a JSON object like {"type": "tone", "payload": {"seconds": 5}}')
     unknown = [k for k in data if k not in _FIELDS]
@@ -194,7 +205,6 @@ def _job_request(data: Any, settings: WebSettings) -> tuple[str, Any, int | None
             f"'type' must be a job type name (a letter, then up to 63 letters, digits, "
             f"'_', '.' or '-'), got {_short(type_)}"
         )
-    names = settings.type_names
     if names and type_ not in names:
         raise ApiError(422, f"unknown job type {type_!r}: this server runs {', '.join(names)}")
     max_attempts = data.get("max_attempts")
@@ -225,7 +235,8 @@ async def create_job(request: Request) -> Response:
     if media_type != "application/json":
         raise ApiError(415, "send the job as JSON, with the header Content-Type: application/json")
     data = _parse_json(await _read_body(request))
-    type_, payload, max_attempts = _job_request(data, _settings(request))
+    names = tuple(t.name for t in await known_types(request))
+    type_, payload, max_attempts = _job_request(data, names)
     store = _store(request)
     job = await store.create(type_, payload, max_attempts=max_attempts)
     return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")

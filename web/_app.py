@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from ._broadcast import Broadcaster
 from ._errors import EXCEPTION_HANDLERS
 from ._settings import WebSettings
 
-__all__ = ["create_app"]
+__all__ = ["PROMETHEUS_TEXT", "MetricsRenderer", "create_app"]
 
 _STATIC = resources.files("web").joinpath("static")
 
@@ -41,11 +42,20 @@ _PAGE_HEADERS = {
 }
 
 
+#: Renders the metrics in Prometheus text format (``supervisor``'s ``Metrics.render``).
+MetricsRenderer = Callable[[], Awaitable[bytes]]
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
 def create_app(
-    store: JobStore, settings: WebSettings, broadcaster: Broadcaster | None = None
+    store: JobStore,
+    settings: WebSettings,
+    broadcaster: Broadcaster | None = None,
+    metrics: MetricsRenderer | None = None,
 ) -> Starlette:
     """The API and the dashboard over ``store``. ``broadcaster`` feeds the event streams;
-    whoever serves the app runs it (see ``serve_http``); by default a new one is made."""
+    whoever serves the app runs it (see ``serve_http``); by default a new one is made.
+    ``metrics``, if given, is served at ``/metrics`` (behind the token like the API)."""
     routes: list[BaseRoute] = [Route(path, fn, methods=methods) for path, fn, methods in ROUTES]
     routes += [
         Route("/", dashboard, methods=["GET"]),
@@ -53,6 +63,13 @@ def create_app(
         Route("/logout", _auth.logout, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_STATIC)), name="static"),
     ]
+    if metrics is not None:
+        render = metrics
+
+        async def serve_metrics(request: Request) -> Response:
+            return Response(await render(), media_type=PROMETHEUS_TEXT)
+
+        routes.append(Route("/metrics", serve_metrics, methods=["GET"]))
     app = Starlette(
         routes=routes,
         middleware=[Middleware(_auth.AuthMiddleware, settings=settings)],

@@ -15,7 +15,7 @@ from hypercorn.trio import serve
 
 from stores import JobStore
 
-from ._app import create_app
+from ._app import MetricsRenderer, create_app
 from ._broadcast import Broadcaster
 from ._settings import WebSettings
 
@@ -45,11 +45,13 @@ async def serve_http(
     stop: trio.Event,
     *,
     broadcaster: Broadcaster | None = None,
+    metrics: MetricsRenderer | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the API and dashboard on ``host:port`` until ``stop`` is set; reports the URL
     it listens on (``port`` 0 picks a free one) through ``task_status``. The live updates
-    come from ``broadcaster`` (default: a new one on ``store``), which this runs.
+    come from ``broadcaster`` (default: a new one on ``store``), which this runs; ``metrics``
+    renders ``/metrics``.
 
     Raises :class:`WebConfigError` before listening when a non-loopback host has no token,
     ``OSError`` when the address is taken.
@@ -59,7 +61,7 @@ async def serve_http(
     """
     settings.check_exposure(host)
     broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
-    app = create_app(store, settings, broadcaster)
+    app = create_app(store, settings, broadcaster, metrics)
 
     async def shutdown_trigger() -> None:
         await stop.wait()

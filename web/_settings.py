@@ -45,6 +45,8 @@ class WebSettings:
 
     * ``token``: ``SUPERVISOR_API_TOKEN``; None serves without authentication (loopback only).
     * ``types``: the job types the API accepts (those the workers serve), with their stages.
+    * ``registered_types``: accept instead the types the workers on this database registered
+      (``JobStore.types``, read per request), ``types`` only while none did.
     * ``tick``: seconds between two reads of the job table for live updates.
     * ``stale_after`` / ``heartbeat_interval``: the workers' timings, so the dashboard can
       say when a running job's heartbeat is late.
@@ -52,6 +54,7 @@ class WebSettings:
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
     types: tuple[JobTypeInfo, ...] = attrs.field(default=(), converter=_types)
+    registered_types: bool = False
     tick: float = 0.5
     stale_after: float = 60.0
     heartbeat_interval: float = 5.0
@@ -73,6 +76,7 @@ class WebSettings:
         env: Mapping[str, str] | None = None,
         *,
         types: Iterable[JobTypeInfo] = (),
+        registered_types: bool = False,
         stale_after: float = 60.0,
         heartbeat_interval: float = 5.0,
     ) -> WebSettings:
@@ -88,6 +92,7 @@ class WebSettings:
         return cls(
             token=token,
             types=types,
+            registered_types=registered_types,
             tick=tick,
             stale_after=stale_after,
             heartbeat_interval=heartbeat_interval,
