@@ -23,6 +23,19 @@ from playwright.sync_api import sync_playwright
 from tests.web_client import LISTENING
 
 REPO = Path(__file__).resolve().parent.parent
+# The reference types plus one whose ffmpeg fails for real (a filter graph it cannot parse).
+HANDLERS = """
+from supervisor import JobType, run_ffmpeg
+from supervisor._reference import JOB_TYPES as REFERENCE
+
+
+async def master(ctx, payload):
+    args = ["-f", "lavfi", "-i", "aloudnorm=I=-99", "-f", "null", "-"]
+    await run_ffmpeg(ctx, args, stage="mastering")
+
+
+JOB_TYPES = [*REFERENCE, JobType("master", master, stages=("mastering",))]
+"""
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
 
@@ -48,10 +61,10 @@ def wait_status(url: str, job_id: object, status: str) -> None:
 
 def main(out: Path, width: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "out" / "adir.mp3").mkdir(parents=True)
-        (Path(tmp) / "adir.mp3").mkdir()
+        (Path(tmp) / "shot_handlers.py").write_text(HANDLERS)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
         env.update(JOBS_DB_PATH=f"{tmp}/jobs.db", SUPERVISOR_OUTPUT_DIR=f"{tmp}/out")
+        env.update(SUPERVISOR_HANDLERS="shot_handlers", PYTHONPATH=tmp)
         log = Path(tmp) / "server.log"
         argv = [sys.executable, "-m", "supervisor", "run", "--http", "127.0.0.1:0"]
         argv += ["--poll-interval", "0.2", "--heartbeat-interval", "1", "--stale-after", "10"]
@@ -61,7 +74,7 @@ def main(out: Path, width: int) -> None:
             while not (found := LISTENING.search(log.read_text())):
                 time.sleep(0.1)
             url = found.group(1)
-            broken = post(url, "/api/jobs", {"type": "tone", "payload": {"output": "adir.mp3"}})
+            broken = post(url, "/api/jobs", {"type": "master", "payload": {}})
             wait_status(url, broken["id"], "failed")
             failed = post(url, "/api/jobs", {"type": "fail", "payload": {"message": "bad input"}})
             wait_status(url, failed["id"], "failed")

@@ -46,18 +46,34 @@ new MutationObserver(() => {
 """
 
 
+# The reference types, plus one whose real ffmpeg fails on its arguments (the reference types
+# refuse bad payloads before ffmpeg runs): the page shows ffmpeg's own diagnostics.
+HANDLERS = """
+from supervisor import JobType, run_ffmpeg
+from supervisor._reference import JOB_TYPES as REFERENCE
+
+
+async def broken(ctx, payload):
+    args = ["-f", "lavfi", "-i", "nosuchsource=x", "-f", "null", "-"]
+    await run_ffmpeg(ctx, args, stage="encoding")
+
+
+JOB_TYPES = [*REFERENCE, JobType("broken", broken, stages=("encoding",))]
+"""
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
     """`run --http` on a free port with a token, in its own folder; yields its URL."""
-    out = tmp_path / "out"
-    for folder in (tmp_path / "adir.mp3", out / "adir.mp3"):  # an output ffmpeg cannot open
-        folder.mkdir(parents=True)
+    (tmp_path / "dashboard_handlers.py").write_text(HANDLERS)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))},
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-        "SUPERVISOR_OUTPUT_DIR": str(out),
+        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
         "SUPERVISOR_API_TOKEN": TOKEN,
         "SUPERVISOR_EVENTS_INTERVAL": "0.25",
+        "SUPERVISOR_HANDLERS": "dashboard_handlers",
+        "PYTHONPATH": str(tmp_path),
     }
     log_path = tmp_path / "server.log"
     argv = [sys.executable, "-m", "supervisor", "run", "--http", "127.0.0.1:0"]
@@ -163,10 +179,11 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
     expect(card(page, again).locator("a.retry-of")).to_have_text(f"resubmit of #{failing}")
     expect(card(page, failing).locator("a.retried-as")).to_have_text(f"resubmitted as #{again}")
 
-    broken = submit(page, "tone", '{"seconds": 1, "output": "adir.mp3"}')
+    broken = submit(page, "broken", "{}")
     expect(card(page, broken)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    expect(card(page, broken).locator(".reason")).to_contain_text("ffmpeg exited with")
     card(page, broken).locator("details.stderr summary").click()
-    expect(card(page, broken).locator("details.stderr pre")).to_contain_text("Is a directory")
+    expect(card(page, broken).locator("details.stderr pre")).to_contain_text("nosuchsource")
 
     card(page, later).locator("a.title").click()
     expect(page.locator("#detail-title")).to_have_text(f"#{later} child")
