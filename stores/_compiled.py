@@ -18,7 +18,6 @@ class Q(enum.StrEnum):
     """The name of a statement."""
 
     CANCEL = 'CANCEL'
-    CHANGED_AT = 'CHANGED_AT'
     CHANGES = 'CHANGES'
     CHECK_CANCEL = 'CHECK_CANCEL'
     CHILDREN_ON_HOST = 'CHILDREN_ON_HOST'
@@ -68,7 +67,6 @@ class Q(enum.StrEnum):
 #: The SQL text of each statement (positional ``?`` parameters).
 SQL: dict[Q, str] = {
     Q.CANCEL: "UPDATE jobs SET status=CASE WHEN (jobs.status = 'pending') THEN 'cancelled' ELSE jobs.status END, cancel_requested=1, cancel_requested_at=coalesce(jobs.cancel_requested_at, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)), updated_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.updated_at END, finished_at=CASE WHEN (jobs.status = 'pending') THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) ELSE jobs.finished_at END, note=CASE WHEN (jobs.status = 'pending') THEN 'cancelled before it started' ELSE 'cancel requested' END, noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.status IN ('pending', 'running') RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
-    Q.CHANGED_AT: 'max(jobs.updated_at, coalesce(jobs.noted_at, 0))',
     Q.CHANGES: "SELECT jobs.id, jobs.type, jobs.payload, jobs.status, jobs.stage, jobs.progress, jobs.attempt, jobs.max_attempts, jobs.error, jobs.error_kind, jobs.result, jobs.worker_id, jobs.lease, jobs.cancel_requested, jobs.cancel_requested_at, jobs.created_at, jobs.started_at, jobs.updated_at, jobs.finished_at, jobs.retry_of, jobs.child_pid, jobs.child_host, jobs.child_started, jobs.note, jobs.noted_at, jobs.claim_token, CASE WHEN (jobs.status = 'pending') THEN (SELECT count(*) AS count_1 FROM jobs AS ahead WHERE ahead.status = 'pending' AND (ahead.created_at, ahead.id) <= (jobs.created_at, jobs.id)) END AS queue_position, (SELECT job_types.stages FROM job_types WHERE job_types.name = jobs.type) AS stages, coalesce(?, (julianday('now') - 2440587.5) * 86400.0) AS read_at FROM jobs WHERE max(jobs.updated_at, coalesce(jobs.noted_at, 0)) >= ? ORDER BY max(jobs.updated_at, coalesce(jobs.noted_at, 0)), jobs.id LIMIT ? OFFSET 0",
     Q.CHECK_CANCEL: "SELECT jobs.cancel_requested FROM jobs WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running'",
     Q.CHILDREN_ON_HOST: "SELECT jobs.id, jobs.child_pid, jobs.child_started, jobs.status = 'running' AND jobs.updated_at >= coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AS alive FROM jobs WHERE jobs.child_host = ? AND jobs.child_pid IS NOT NULL",
@@ -117,7 +115,6 @@ SQL: dict[Q, str] = {
 #: The names of a statement's parameters, in the order of its ``?``.
 PARAMS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('p_now', 'p_now', 'p_now', 'p_now', 'p_id'),
-    Q.CHANGED_AT: (),
     Q.CHANGES: ('p_now', 'p_since', 'p_limit'),
     Q.CHECK_CANCEL: ('p_id', 'p_lease'),
     Q.CHILDREN_ON_HOST: ('p_now', 'p_stale', 'p_host'),
@@ -166,7 +163,6 @@ PARAMS: dict[Q, tuple[str, ...]] = {
 #: The columns a statement returns (empty if none).
 COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.CANCEL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
-    Q.CHANGED_AT: (),
     Q.CHANGES: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token', 'queue_position', 'stages', 'read_at'),
     Q.CHECK_CANCEL: ('cancel_requested',),
     Q.CHILDREN_ON_HOST: ('id', 'child_pid', 'child_started', 'alive'),

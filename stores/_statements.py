@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from ._schema import CHANGED_AT, history, job_types, jobs
+from ._schema import CHANGED_AT as _CHANGED_AT
+from ._schema import history, job_types, jobs
 
 __all__ = [
     "CANCEL",
@@ -484,8 +485,8 @@ COUNTS = sa.select(
 # row also carries the clock at the read (no second statement: sqld bills one row for any).
 CHANGES = (
     sa.select(*_VIEW_COLUMNS, _NOW.label("read_at"))
-    .where(CHANGED_AT >= bp("p_since", type_=sa.Float))
-    .order_by(CHANGED_AT, j.id)
+    .where(_CHANGED_AT >= bp("p_since", type_=sa.Float))
+    .order_by(_CHANGED_AT, j.id)
     .limit(bp("p_limit"))
 )
 # The store's clock (the database's, unless a test injects one): reads no row.

@@ -18,6 +18,7 @@ import pytest
 import trio
 
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from stores._compiled import SCHEMA_REVISION
 
 from .helpers import pid_alive, wait_for_status
 from .workers import WorkerProcess, worker_env
@@ -219,5 +220,8 @@ async def test_several_workers_migrate_a_previous_revision_database_holding_jobs
     with sqlite3.connect(path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
-    assert meta["revision"] == 3 and {"jobs_history_delete", "ix_jobs_child_host"} <= names
+    assert (
+        meta["revision"] == SCHEMA_REVISION
+        and {"jobs_history_delete", "ix_jobs_child_host"} <= names
+    )
     assert all("Traceback" not in w.log() for w in started)
