@@ -11,9 +11,10 @@ or on one SQLite file, and for ``--duration`` seconds:
 
 * submits jobs whose handler runs real child processes (``benchmarks/soak_jobs.py``,
   ``benchmarks/soak_child.py``): 1 or 2 children each, of 0.05-0.3 s (75 %), 0.3-2 s
-  (18 %) or 2-6 s (7 %), reporting progress;
-  ``max_attempts`` 1, 2 or 3; some fail transiently on purpose (once or always), some
-  permanently, some outlive their job type's timeout. A backlog of pending jobs is kept;
+  (18 %) or 2-6 s (7 %), reporting progress; ``max_attempts`` 1, 2 or 3; some fail
+  transiently on purpose (once or always), some permanently, some outlive their job
+  type's timeout. A backlog of ``--backlog`` (8) pending jobs is kept: a few hundred jobs
+  in 60 s on an idle 2-core machine, fewer under load;
 * injects faults at random intervals, from a seeded generator (the seed is printed; it
   fixes every random draw, while what the draws hit depends on timing):
   - workers: SIGKILL; SIGSTOP then SIGCONT after a pause of 0.2 s to 2.5 x stale_after,
@@ -32,11 +33,11 @@ Then it stops injecting, heals everything (database up, proxy passing, stopped w
 continued, dead ones replaced), lets the workers drain (every job must end within
 ``--drain-timeout``), stops them with SIGTERM (each must exit 0 within shutdown_timeout
 plus 1.5 s of slack), looks for any process left behind, reads the job table and history
-with plain SQL, and
-checks them against the children's log and its own record of faults
+with plain SQL, and checks them against the children's log and its own record of faults
 (``benchmarks/soak_check.py`` says what and how). It prints the figures and every
-violation, writes ``report.json`` into the run's folder, and exits 1 if anything was
-violated (2 if the soak itself could not run).
+violation, writes ``report.json`` and ``data.json`` into the run's folder (kept when
+anything was violated, or with ``--keep``), and exits 1 if anything was violated (2 if the
+soak itself could not run). ``--recheck RUN_DIR`` runs the checker again on a kept run.
 
 Processes left behind: every process a worker starts (children, its sentinel, the Turso
 helper) inherits a random ``SOAK_TAG`` in its environment. Every second during the run,

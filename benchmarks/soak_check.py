@@ -272,11 +272,15 @@ def _stopped_long(worker: WorkerTimeline | None, start: float, end: float, least
 
 
 def _died(worker: WorkerTimeline | None, start: float, end: float) -> str | None:
+    """How the worker died between ``start`` and ``end``, if it did. A worker that exited
+    after a SIGTERM did not die: it shut down, and had to give its job back uncharged."""
     if worker is None:
         return None
     if any(start - 0.5 <= k <= end for k in worker.kills):
         return "SIGKILLed"
     if worker.exited is not None and start - 0.5 <= worker.exited <= end:
+        if any(t <= worker.exited for t in worker.terms):
+            return None
         return f"exited ({worker.exit_code})"
     return None
 
@@ -469,7 +473,7 @@ def _check_reap(
         "reaped_live_worker",
         f"job {claim.job}: attempt {claim.attempt}/{data.jobs[claim.job]['max_attempts']} "
         f"(lease {claim.lease}) claimed by {claim.worker} at {_fmt(claim.at)}, reaped at "
-        f"{_fmt(reaped_at)} -> {end['to_status']} while the worker ran; "
+        f"{_fmt(reaped_at)} -> {end['to_status']}, its worker neither killed nor frozen; "
         f"{what}; SIGTERM: {', '.join(map(_fmt, terms)) or 'none'}; "
         f"store faults: {_fault_text(data, claim, reaped_at, timings)}"
         + ("" if worker else "; the worker is not one of the soak's"),

@@ -33,7 +33,9 @@ from soak_check import RunData, Timings, WorkerTimeline, check
 
 
 @pytest.mark.slow
-def test_the_soak_ci_variant_finds_no_violation_on_either_store(tmp_path: Path) -> None:
+def test_the_soak_ci_variant_finds_no_violation_on_either_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed = os.environ.get("SOAK_SEED") or str(random.SystemRandom().randrange(10**9))
     duration = float(os.environ.get("SOAK_DURATION", "60"))
     result = subprocess.run(
@@ -55,6 +57,8 @@ def test_the_soak_ci_variant_finds_no_violation_on_either_store(tmp_path: Path) 
         timeout=2 * (duration + 300),
     )
     report = f"seed {seed}\n{result.stdout[-30000:]}\n{result.stderr[-5000:]}"
+    with capsys.disabled():  # the figures belong in the CI log, pass or fail
+        print("\n" + "\n".join(line[:300] for line in result.stdout.splitlines()[-60:]))
     assert result.returncode == 0, report
     assert f"soak: seed {seed}: 0 violations" in result.stdout, report
 
