@@ -311,7 +311,11 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
     except* RestartIntensityExceeded as group:
         print(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
         code = EXIT_FAILED
+    except* JobStoreError:
+        raise  # a store error is an OSError too, and not the server's: as without --http
     except* OSError as group:
+        if args.http is None:
+            raise
         print(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
@@ -327,6 +331,8 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
     code = EXIT_OK
     try:
         await run_service(store, service)
+    except* JobStoreError:
+        raise  # a store error is an OSError too, and not the server's
     except* OSError as group:
         print(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
