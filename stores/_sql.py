@@ -215,9 +215,10 @@ class SqlJobStore(JobStore):
     async def create_many(
         self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
     ) -> builtins.list[Job]:
+        values = [{} if p is None else p for p in payloads]
         texts = [
-            dump_json({} if p is None else p, what=f"payload #{i}", limit=MAX_PAYLOAD_BYTES)
-            for i, p in enumerate(payloads)
+            dump_json(p, what=f"payload #{i}", limit=MAX_PAYLOAD_BYTES)
+            for i, p in enumerate(values)
         ]
         if not texts:
             return []
@@ -225,16 +226,40 @@ class SqlJobStore(JobStore):
             raise InvalidJob(
                 f"at most {MAX_BATCH} jobs per call, got {len(texts)}: split the batch"
             )
+        name = check_type_name(type)
         params = {
-            "p_type": check_type_name(type),
+            "p_type": name,
             "p_payloads": json.dumps(texts),
             "p_max": check_max_attempts(max_attempts),
             "p_now": self._now(),
             "p_note": "created",
         }
-        rows = await self._rows(Q.CREATE_MANY, params)
+        rows = sorted(await self._rows(Q.CREATE_MANY, params), key=lambda r: int(r["id"]))
         self._notify()
-        return sorted((_job(row) for row in rows), key=lambda job: job.id)
+        # The rows are what was just written: built here rather than read back.
+        return [
+            Job(
+                id=row["id"],
+                type=name,
+                payload=json.loads(text),  # as stored: tuples become lists, keys strings
+                status=JobStatus.PENDING,
+                stage=None,
+                progress=None,
+                attempt=0,
+                max_attempts=row["max_attempts"],
+                error=None,
+                error_kind=None,
+                result=None,
+                worker_id=None,
+                cancel_requested=False,
+                created_at=row["created_at"],
+                started_at=None,
+                updated_at=row["created_at"],
+                finished_at=None,
+                retry_of=None,
+            )
+            for row, text in zip(rows, texts, strict=True)
+        ]
 
     async def get(self, id: int) -> Job | None:
         rows = await self._rows(Q.GET, {"p_id": check_id(id)})

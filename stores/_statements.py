@@ -92,7 +92,8 @@ CREATE = (
 )
 
 # Many jobs in one statement (one round trip, atomic): one row per element of a JSON array
-# of payload texts, in order; equal created_at, so FIFO falls back to the id.
+# of payload texts, in order; equal created_at, so FIFO falls back to the id. It returns
+# only what the caller does not already know.
 _batch = sa.func.json_each(bp("p_payloads")).table_valued("value", "key").alias("batch")
 CREATE_MANY = (
     sa.insert(jobs)
@@ -124,7 +125,7 @@ CREATE_MANY = (
             _NOW,
         ).order_by(_batch.c.key),
     )
-    .returning(*_RETURN_ALL)
+    .returning(j.id, j.max_attempts, j.created_at)
 )
 
 _source = jobs.alias("source")
