@@ -489,5 +489,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ConfigError, JobStoreError) as exc:
         print(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BaseExceptionGroup as group:
+        # From inside a nursery: one line too, if every error in it is the person's to fix.
+        usage, rest = group.split((CliError, ConfigError, JobStoreError))
+        if usage is None or rest is not None:
+            raise
+        print(f"supervisor: {_leaves(usage)[0]}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
