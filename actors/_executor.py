@@ -309,16 +309,23 @@ def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
 async def _record(
     store: JobStore, running: RunningJob, decision: Decision, settings: ExecutorSettings
 ) -> Taken | None:
+    """Write the outcome; while the database is unreachable, try again every heartbeat
+    interval at most, for as long as the lease may still be this worker's: until the write
+    lands, the lease turns out lost (another worker reaped the job: the write is fenced),
+    or the shutdown deadline. Giving up earlier would leave a finished job to the reaper,
+    which would charge it."""
     extra = running.extra
-    with trio.CancelScope(shield=True), _final_writes(settings):
-        delay = 0.2
-        while True:
+    running.finished = True  # no child any more: nothing for the fence to stop
+    with trio.CancelScope(shield=True):
+        delay = 0.1
+        while trio.current_time() < settings.write_deadline():
             try:
                 return await _write(store, running.claimed.lease, decision, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
-                await trio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, settings.patience)
+                with trio.move_on_at(settings.write_deadline()):
+                    await trio.sleep(delay)
             except LeaseLost as exc:
                 log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
                 return None
@@ -326,7 +333,9 @@ async def _record(
                 log.error("outcome %s not recorded: %s", decision.action.value, exc, extra=extra)
                 decision = _fallback(decision, exc)
     log.error(
-        "outcome not recorded: database unavailable; the reaper will retry the job", extra=extra
+        "outcome not recorded before the shutdown deadline, database unavailable; "
+        "the reaper will retry the job",
+        extra=extra,
     )
     return None
 

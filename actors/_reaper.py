@@ -59,11 +59,49 @@ async def reaper(
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
-    ``prune_interval`` seconds, prune finished jobs past their ``retention``.
+    ``prune_interval`` seconds, prune finished jobs past their ``retention``. After an outage
+    seen through this store, no reap for ``stale_after`` (see ``_Holdback``).
 
     Cancellation: safe at any point; a reap or a prune batch either happened or did not.
     """
+    # An outage stops every lease's clock at once: for stale_after after the database is
+    # back, a lease is not stale for lack of heartbeats its holder could not send, and its
+    # holder gets that long to renew it or write its outcome (uncharged) before any reap.
+    holdback = _Holdback(stale_after)
+    store.add_outage_listener(holdback)
     task_status.started()
+    try:
+        await _rounds(store, interval, stale_after, retention, prune_interval, events, holdback)
+    finally:
+        store.remove_outage_listener(holdback)
+
+
+class _Holdback:
+    """Tracks this process's view of database outages, for the reaper."""
+
+    def __init__(self, stale_after: float) -> None:
+        self._stale_after = stale_after
+        self._out = False
+        self._until = -float("inf")
+
+    def __call__(self, began: bool, detail: str) -> None:
+        self._out = began
+        if not began:
+            self._until = trio.current_time() + self._stale_after
+
+    def reaping_allowed(self) -> bool:
+        return not self._out and trio.current_time() >= self._until
+
+
+async def _rounds(
+    store: JobStore,
+    interval: float,
+    stale_after: float,
+    retention: Mapping[str, float] | None,
+    prune_interval: float,
+    events: Events | None,
+    holdback: _Holdback,
+) -> None:
     next_prune = next_reap = trio.current_time()
     while True:
         await trio.sleep_until(min(next_reap, next_prune if retention else next_reap))
@@ -72,7 +110,8 @@ async def reaper(
             await _prune_round(store, retention)
         if trio.current_time() >= next_reap:
             next_reap = trio.current_time() + interval
-            await _reap_round(store, stale_after, events)
+            if holdback.reaping_allowed():
+                await _reap_round(store, stale_after, events)
 
 
 async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:

@@ -95,6 +95,9 @@ class RunningJob:
         self.changed = trio.Event()
         #: Set when the fence wants a heartbeat now (after a stall with no write attempted).
         self.beat_wanted = trio.Event()
+        #: The run is over (its children reaped); only its outcome remains to be written,
+        #: while heartbeats go on keeping the lease.
+        self.finished = False
 
     def __repr__(self) -> str:
         job = self.claimed.job
@@ -178,6 +181,8 @@ class RunningJob:
         """
         silent = self.silence(now)
         deadline = self.confirmed.at + fence_after
+        if self.finished:
+            return FenceDecision(False)  # no child to stop; the outcome write is fenced
         if silent < fence_after:
             return FenceDecision(False, deadline)
         if self.store_trouble(now, patience):

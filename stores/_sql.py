@@ -583,6 +583,8 @@ class SqlJobStore(JobStore):
             why = "it no longer exists"
         elif job.lease_token != lease.token:
             why = f"it was claimed again (lease {job.lease_token}, yours {lease.token})"
+        elif job.worker_id is not None and job.status is not JobStatus.RUNNING:
+            why = f"it was reaped ({job.status.value} now): {job.error or 'stale'}"
         else:
             why = f"it is {job.status.value} now"
         return LeaseLost(
@@ -683,7 +685,12 @@ class SqlJobStore(JobStore):
             lease,
             params,
             action="release",
-            already=lambda job: job.status in (JobStatus.PENDING, JobStatus.CANCELLED),
+            # A retry of this very release (it clears worker_id), not a reap of the job,
+            # which keeps it (and charged the attempt).
+            already=lambda job: (
+                job.worker_id is None
+                and job.status in (JobStatus.PENDING, JobStatus.CANCELLED, JobStatus.FAILED)
+            ),
         )
 
     async def confirm_cancelled(

@@ -41,7 +41,7 @@ from actors import (
     reaper,
     sweep_leftover_children,
 )
-from stores import JobStore
+from stores import JobStore, StoreUnavailable
 
 from ._config import WorkerConfig
 
@@ -212,8 +212,7 @@ class Supervisor:
                 extra={"worker": self.worker_id},
             )
             self.store.call_timeout = config.store_timeout
-        await self.store.register_types(t.info() for t in self.job_types.values())
-        await sweep_leftover_children(self.store, config.stale_after)
+        await self._start_up()
         request_send, request_receive = trio.open_memory_channel[Handoff](0)
         wakeup = Wakeup()
         self.store.add_listener(wakeup)
@@ -311,6 +310,23 @@ class Supervisor:
             self.store.remove_outage_listener(outage)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
+
+    async def _start_up(self) -> None:
+        """Register the job types (retried while the database is away: it may go between
+        the CLI's check and here) and sweep leftover children (best effort)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.store.register_types(t.info() for t in self.job_types.values())
+                break
+            except StoreUnavailable as exc:
+                log.warning("job types not registered yet, retrying: %s", exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        try:
+            await sweep_leftover_children(self.store, self.config.stale_after)
+        except StoreUnavailable as exc:
+            log.warning("leftover children not swept (database unavailable): %s", exc)
 
     def hurry(self) -> None:
         """Stop the running job now (a second signal): it is released, not charged."""

@@ -201,3 +201,48 @@ async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
         if ahead is not None:
             ahead.kill()
         store.close()
+
+
+async def test_an_outage_longer_than_stale_after_charges_no_attempt(
+    sqld: SqldServer, tmp_path: Path
+) -> None:
+    """sqld is down for longer than stale_after while a job runs and another worker idles:
+    once it is back, no reaper takes the job before its holder gives it back (uncharged);
+    it runs again on attempt 1, and no transition says reaped."""
+    store = TursoJobStore(sqld.url)
+    env = worker_env(TURSO_DATABASE_URL=sqld.url)
+    holder = WorkerProcess("w-holder", env, tmp_path)
+    other: WorkerProcess | None = None
+    try:
+        job = await store.create("child", {"seconds": 60})
+        with trio.fail_after(30):
+            while not (row := await store.get(job.id)) or not row.child_pid:
+                await trio.sleep(0.05)
+        other = WorkerProcess("w-other", env, tmp_path)
+        await trio.sleep(1.5)  # the other worker is up, polling and reaping
+        sqld.stop()
+        await trio.sleep(4.5)  # stale_after is 3 s: every lease goes stale
+        sqld.start()
+        with trio.fail_after(30):
+            while True:
+                now = await store.get(job.id)
+                if (
+                    now
+                    and now.status is JobStatus.RUNNING
+                    and now.child_pid
+                    not in (
+                        None,
+                        row.child_pid,
+                    )
+                ):
+                    break
+                await trio.sleep(0.1)
+        assert now.attempt == 1, await store.history(job.id)
+        reasons = [h.reason or "" for h in await store.history(job.id)]
+        assert not any(r.startswith("reaped") for r in reasons), reasons
+        assert any("database unreachable" in r for r in reasons), reasons
+    finally:
+        holder.kill()
+        if other is not None:
+            other.kill()
+        store.close()

@@ -25,6 +25,7 @@ from stores import (
     JobStatus,
     JobStore,
     Lease,
+    LeaseLost,
     LocalJobStore,
     StoreConfigError,
     StoreUnavailable,
@@ -414,3 +415,84 @@ def test_every_ending_has_one_outcome(ending: Ending, action: Action, charge: bo
     it, and only the worker's own stops refund the attempt."""
     decision = decide(ending)
     assert (decision.action, decision.charge) == (action, charge)
+
+
+# -- found by the soak (benchmarks/soak.py) ------------------------------------------------
+
+
+class CompleteFailsFor(LocalJobStore):
+    """The real store, behind a network that loses every outcome write for a while."""
+
+    down_until = 0.0
+
+    async def complete_and_claim(self, *args: Any, **kwargs: Any) -> Any:
+        if trio.current_time() < self.down_until:
+            raise StoreUnavailable("cut off (test)")
+        return await super().complete_and_claim(*args, **kwargs)
+
+
+async def test_an_outcome_is_recorded_after_an_outage_longer_than_the_fence(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """A finished job whose outcome cannot be written for longer than fence_after (but
+    less than stale_after) is recorded once the database answers: completed on attempt 1,
+    not thrown away for the reaper to charge."""
+    store = CompleteFailsFor(tmp_path / "jobs.db", clock=trio_wall)
+    cfg = config()
+    try:
+        async with open_supervisor(store, [JobType("quick", returns_ok)], cfg):
+            store.down_until = trio.current_time() + cfg.fence_after + 3
+            job = await store.create("quick")
+            with trio.fail_after(120):
+                done = await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.5)
+        assert (done.attempt, done.result) == (1, "ok")
+        assert [h.to_status for h in await store.history(job.id)].count("running") == 1
+    finally:
+        store.close()
+
+
+async def returns_ok(ctx: JobContext, payload: Any) -> str:
+    return "ok"
+
+
+async def test_a_release_after_the_job_was_reaped_is_refused(
+    store: JobStore, wall: WallClock
+) -> None:
+    """A worker's release that comes after another worker reaped its job is LeaseLost,
+    not taken for a retry of its own release (the reap charged the attempt)."""
+    await store.create("tone")
+    claimed = await store.claim("w-1")
+    assert claimed is not None
+    wall.advance(100)
+    (reaped,) = await store.reap(60)
+    assert reaped.status is JobStatus.PENDING
+    with pytest.raises(LeaseLost, match="reaped"):
+        await store.release(claimed.lease, "shutdown")
+
+
+class TypesFailFirst(LocalJobStore):
+    """The real store; the database goes away just as the worker registers its types."""
+
+    failures = 2
+
+    async def register_types(self, types: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("gone for a moment (test)")
+        await super().register_types(types)
+
+
+async def test_a_worker_starts_when_the_database_blinks_at_registration(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """The database going away between the start-up check and the registration of job
+    types delays the worker's start; it does not crash it."""
+    store = TypesFailFirst(tmp_path / "jobs.db", clock=trio_wall)
+    try:
+        async with open_supervisor(store, [JobType("quick", returns_ok)], config()):
+            job = await store.create("quick")
+            with trio.fail_after(60):
+                await wait_for_status(store, job.id, JobStatus.COMPLETED)
+        assert (await store.types())[0].name == "quick"
+    finally:
+        store.close()
