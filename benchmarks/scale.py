@@ -113,6 +113,16 @@ def own_rows(stats: dict[str, Any]) -> int:
     return total
 
 
+def log_summary(tmp: Path, count: int) -> list[str]:
+    """Warnings and errors the workers logged during the run (counted, a few shown)."""
+    lines = []
+    for i in range(count):
+        for line in (tmp / f"worker-{i}.log").read_text(errors="replace").splitlines():
+            if "WARNING" in line or "ERROR" in line or "Traceback" in line:
+                lines.append(f"    w{i:02d}: {line[:220]}")
+    return lines
+
+
 def one(conn: Any, sql: str, *params: object) -> Any:
     rows = conn.execute(sql, params).fetchall()
     return rows[0][0] if rows else None
@@ -140,20 +150,34 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
             stats1 = server.stats()
             cpu0, sqld0, wall0 = tree_cpu(pids), cpu_seconds(sqld_pid), time.monotonic()
             deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline:
-                if one(conn, POLL_PENDING) is None and one(conn, POLL_RUNNING) == 0:
+            progress: tuple[object, object] = (None, None)
+            moved = time.monotonic()
+            problem = ""
+            while True:
+                now = (one(conn, POLL_PENDING), one(conn, POLL_RUNNING))
+                if now[0] is None and now[1] == 0:
                     break
-                if any(p.poll() is not None for p in procs):
-                    raise RuntimeError("a worker exited during the run")
+                if now != progress:
+                    progress, moved = now, time.monotonic()
+                if time.monotonic() - moved > args.stall:
+                    problem = f"no progress for {args.stall:.0f} s: run stopped"
+                    break
+                if time.monotonic() > deadline:
+                    problem = f"not drained after {args.timeout:.0f} s: run stopped"
+                    break
                 time.sleep(0.1)
-            else:
-                print(f"  warning: not drained after {args.timeout:.0f} s")
+            exited = [p.returncode for p in procs if p.poll() is not None]
+            if exited:
+                problem += f"; {len(exited)} workers exited during the run ({exited})"
+            if problem:
+                print(f"  warning: {problem.lstrip('; ')}", flush=True)
             wall = time.monotonic() - wall0
             cpu, sqld_cpu = tree_cpu(pids) - cpu0, cpu_seconds(sqld_pid) - sqld0
             stats2 = server.stats()
             mine = own_rows(stats2) - own_rows(stats1)
             result = analyse(conn, args.jobs)
             conn.close()
+            result["log_lines"] = log_summary(tmp, count)
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -209,6 +233,25 @@ def analyse(conn: Any, jobs: int) -> dict[str, Any]:
         "GROUP BY job_id HAVING count(*) <> 1)",
     )
     ran = one(conn, "SELECT count(DISTINCT job_id) FROM job_history WHERE to_status = 'running'")
+    suspects = [
+        row[0]
+        for row in conn.execute(
+            "SELECT job_id FROM job_history WHERE to_status = 'running' GROUP BY job_id "
+            "HAVING count(*) <> 1 UNION SELECT id FROM jobs WHERE status != 'completed' "
+            "OR attempt != 1 ORDER BY 1 LIMIT 5"
+        ).fetchall()
+    ]
+    histories = []
+    for job_id in suspects:
+        for at, from_status, to_status, worker, lease, reason in conn.execute(
+            "SELECT at, from_status, to_status, worker_id, lease, reason FROM job_history "
+            "WHERE job_id = ? ORDER BY seq",
+            (job_id,),
+        ).fetchall():
+            histories.append(
+                f"    job {job_id} {at - created:7.3f} s {from_status} -> {to_status} "
+                f"{worker} lease {lease}: {reason}"
+            )
     return {
         "overall": jobs / (finished - created),
         "busy": jobs / (finished - first_claim),
@@ -219,6 +262,7 @@ def analyse(conn: Any, jobs: int) -> dict[str, Any]:
         "last_join": last_join - created,
         "per_worker": sorted(per_worker.values()),
         "exactly_once": completed_once == jobs and not_once == 0 and ran == jobs,
+        "histories": histories,
         "once_detail": f"completed at attempt 1: {completed_once}/{jobs}, "
         f"jobs run: {ran}, run more than once: {not_once}",
     }
@@ -237,7 +281,10 @@ def main() -> None:
         default=None,
         help="passed to `run` (default: none, the default timings)",
     )
-    parser.add_argument("--timeout", type=float, default=600, help="bound on one drain")
+    parser.add_argument("--timeout", type=float, default=180, help="bound on one drain (s)")
+    parser.add_argument(
+        "--stall", type=float, default=30, help="stop a drain that makes no progress this long"
+    )
     args = parser.parse_args()
     timings = f"--poll-interval {args.poll_interval:g}" if args.poll_interval else "default timings"
     print(
@@ -253,6 +300,12 @@ def main() -> None:
             f"{result['once_detail']}; {load_line()}",
             flush=True,
         )
+        for line in result["histories"]:
+            print(line)
+        if result["log_lines"]:
+            print(f"    {len(result['log_lines'])} warning/error lines in the worker logs, e.g.:")
+            for line in result["log_lines"][:8]:
+                print(line)
     cores = os.cpu_count() or 1
     rows = []
     for r in results:

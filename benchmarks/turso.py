@@ -21,7 +21,9 @@ HTTP requests: counted by ``benchmarks/countproxy.py``, a loopback proxy in a se
 process (libsql holds the GIL while it waits on the network, so a proxy thread in a
 process that calls libsql would deadlock it). Raw libsql and a second store both connect
 through it; the table shows requests per operation by method and path, and how many new
-TCP connections the driver opened.
+TCP connections the driver opened. Each phase is counted 0.5 s after its last call, since
+libsql sends some requests in the background after a call returned. The last two rows
+are one call each after IDLE_GAP seconds without any (sqld expires idle streams).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ from stores import Claimed
 from tests.sqld import SqldServer
 
 HERE = Path(__file__).resolve().parent
+#: libsql sends some requests after the call that caused them has returned (it closes
+#: streams in the background): the proxy waits this long before each reset and count.
+SETTLE_S = 0.5
 NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 RAW_GET = "SELECT * FROM jobs WHERE id = ?"
 RAW_INSERT = (
@@ -102,9 +107,11 @@ class Proxy:
         return self.proc.stdout.readline().strip()
 
     def reset(self) -> None:
+        time.sleep(SETTLE_S)  # late requests of the previous phase land before the reset
         self._ask("reset")
 
     def count(self) -> dict[str, Any]:
+        time.sleep(SETTLE_S)  # and this phase's late ones before the count
         result: dict[str, Any] = json.loads(self._ask("count"))
         return result
 
@@ -262,7 +269,9 @@ def _requests(snapshot: dict[str, Any], per: int) -> tuple[str, str, str]:
     return f"{total / per:g}", detail or "-", f"{snapshot['connections'] / per:g}"
 
 
-async def request_counts(server_url: str, proxy: Proxy, cycles: int) -> list[list[str]]:
+async def request_counts(
+    server_url: str, proxy: Proxy, cycles: int, idle_gap: float
+) -> list[list[str]]:
     direct = TursoJobStore(server_url)
     store = TursoJobStore(proxy.url)
     raw = Raw(proxy.url)
@@ -306,6 +315,10 @@ async def request_counts(server_url: str, proxy: Proxy, cycles: int) -> list[lis
             await direct.complete(leftover.lease, None)
         for _ in range(n):
             raw.create(2)
+        # The cleanup may have left the proxied connections idle long enough for sqld to
+        # expire their streams: one call each first, so the cycles below are counted warm.
+        raw.get(job_id)
+        await store.get(job_id)
         proxy.reset()
         for _ in range(n):
             raw.cycle(lease_column)
@@ -319,6 +332,24 @@ async def request_counts(server_url: str, proxy: Proxy, cycles: int) -> list[lis
         for _ in range(n):
             assert await store.claim("idle") is None
         rows.append(["store.claim on an empty queue", *_requests(proxy.count(), n)])
+        if idle_gap:
+            # sqld expires an idle stream; the next call pays for it (measured once each).
+            await trio.sleep(idle_gap)
+            proxy.reset()
+            await store.get(job_id)
+            rows.append([f"store.get after {idle_gap:g} s idle", *_requests(proxy.count(), 1)])
+            await trio.sleep(idle_gap)
+            proxy.reset()
+            label = f"raw libsql: SELECT after {idle_gap:g} s idle"
+            try:
+                raw.get(job_id)
+            except ValueError as exc:  # libsql's errors: STREAM_EXPIRED here
+                code = "STREAM_EXPIRED" if "STREAM_EXPIRED" in str(exc) else str(exc)[:40]
+                label += f" (raised {code}; then a new connection)"
+                raw.close()  # the connection stays broken: a new one is the only way
+                raw.conn = libsql.connect(proxy.url, isolation_level=None)
+                raw.get(job_id)
+            rows.append([label, *_requests(proxy.count(), 1)])
     finally:
         raw.close()
         await store.aclose()
@@ -326,7 +357,7 @@ async def request_counts(server_url: str, proxy: Proxy, cycles: int) -> list[lis
     return rows
 
 
-async def main(samples: int, rounds: int, cycles: int) -> None:
+async def main(samples: int, rounds: int, cycles: int, idle_gap: float) -> None:
     print(f"turso: sqld on loopback; {load_line()}")
     with tempfile.TemporaryDirectory() as tmp, SqldServer(Path(tmp) / "sqld") as server:
         rows = await timings(server.url, samples, rounds)
@@ -351,7 +382,7 @@ async def main(samples: int, rounds: int, cycles: int) -> None:
         )
         proxy = Proxy(server.port)
         try:
-            counts = await request_counts(server.url, proxy, cycles)
+            counts = await request_counts(server.url, proxy, cycles, idle_gap)
         finally:
             proxy.close()
         print()
@@ -367,5 +398,11 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=400, help="calls per operation")
     parser.add_argument("--rounds", type=int, default=4, help="alternating raw/store rounds")
     parser.add_argument("--cycles", type=int, default=20, help="operations per request count")
+    parser.add_argument(
+        "--idle-gap",
+        type=float,
+        default=12,
+        help="seconds idle before the last two counts (sqld expires idle streams); 0: skip",
+    )
     args = parser.parse_args()
-    trio.run(main, args.samples, args.rounds, args.cycles)
+    trio.run(main, args.samples, args.rounds, args.cycles, args.idle_gap)
