@@ -5,16 +5,18 @@ what an idle or busy worker reads from sqld (what Turso bills).
                                  [--idle-seconds 120] [--running-seconds 60]
 
 One ``python -m supervisor run`` with no timing flags and no SUPERVISOR_* variables
-(poll 1 s backing off ×1.5 to 5 s, heartbeat 5 s). This script is the other process:
+(the code's own defaults: at first a poll of 1 s backing off ×1.5 to 5 s and a 5 s
+heartbeat; see WorkerConfig). This script is the other process:
 
 * pickup: PICKUPS ``sleep`` jobs (0 s, one step), each submitted after a random pause of
   0 to MAX_GAP seconds (so the idle poller is caught at every stage of its backoff); the
   latency is the job's ``running`` history time minus its ``created`` time (both from the
   database's clock).
 * cancel: CANCELS ``child`` jobs (``sleep 120``); once the row names its child pid, a
-  random pause of 0 to 5 s (a random phase of the heartbeat), then ``store.cancel(id)``;
-  times from just before that call until the child is dead (polling /proc every 5 ms), and
-  until the row says ``cancelled`` (polling the row every 5 ms).
+  random pause of 0 to 5 s (a random phase of the heartbeat or cancel check), then
+  ``store.cancel(id)``; times from just before that call until the child is dead
+  (polling /proc every 5 ms), and until the row says ``cancelled`` (polling the row
+  every 5 ms).
 * sqld only: rows read per hour by the idle worker (sqld's admin statistics over
   IDLE_SECONDS, after 15 s of settling; this script makes no call meanwhile), and by the
   same worker running one long ``child`` job over RUNNING_SECONDS; the difference is the
@@ -186,7 +188,7 @@ async def run_store(
 async def idle_rows(server: SqldServer, seconds: float, costs: list[str]) -> float:
     if not seconds:
         return float("nan")
-    await trio.sleep(15)  # the poller's backoff reaches its 5 s ceiling
+    await trio.sleep(15)  # any idle backoff has reached its ceiling
     before = server.stats()
     start = time.monotonic()
     await trio.sleep(seconds)

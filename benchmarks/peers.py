@@ -15,6 +15,8 @@ Contenders (the figure is total time, enqueue + consume, and its ratio to raw sq
 * persist-queue: ``SQLiteAckQueue``: put N; then get + ack until empty.
 * litequeue: ``LiteQueue``: put N; then pop + done until empty.
 * store loop: ``LocalJobStore``: ``create`` N; then ``claim`` + ``complete`` until empty.
+* store loop, complete_and_claim: the same with ``complete_and_claim`` (the completion
+  and the next claim in one call), where the store has it (else n/a).
 * worker: ``create`` N through the store, then ``open_supervisor`` with a no-op handler
   (default ``WorkerConfig``) until all N are completed (the handler counts its calls; at
   the N-th the script polls a count of completed rows every millisecond).
@@ -221,6 +223,29 @@ def store_loop(folder: Path, jobs: int) -> Timing:
 STARTUP: list[float] = []
 
 
+def store_loop_cc(folder: Path, jobs: int) -> Timing:
+    """The store loop with ``complete_and_claim`` (the completion and the next claim in
+    one call), where the store has it."""
+
+    async def run() -> Timing:
+        async with LocalJobStore(folder / "store-cc.db") as store:
+            await store.get(1)  # schema
+            start = time.perf_counter()
+            for n in range(jobs):
+                await store.create("noop", {"n": n})
+            enqueued = time.perf_counter()
+            done = 0
+            claimed = await store.claim("bench")
+            while claimed is not None:
+                _, claimed = await store.complete_and_claim(claimed.lease, None, "bench")
+                done += 1
+            end = time.perf_counter()
+        assert done == jobs, done
+        return enqueued - start, end - enqueued
+
+    return trio.run(run)
+
+
 def whole_worker(folder: Path, jobs: int) -> Timing:
     path = folder / "worker.db"
     counted = [0]
@@ -279,7 +304,10 @@ def bulk_store(folder: Path, jobs: int) -> float | None:
                 return None
             await store.get(1)  # schema
             start = time.perf_counter()
-            created = await create_many("noop", [{"n": n} for n in range(jobs)])
+            payloads = [{"n": n} for n in range(jobs)]
+            created = []
+            for first in range(0, jobs, 10_000):  # the store takes at most 10,000 a call
+                created += await create_many("noop", payloads[first : first + 10_000])
             elapsed = time.perf_counter() - start
             assert len(created) == jobs, len(created)
             return elapsed
@@ -293,12 +321,15 @@ CONTENDERS: dict[str, tuple[str, Callable[[Path, int], Timing]]] = {
     "persist-queue": ("persist-queue SQLiteAckQueue (put, get, ack)", persist_queue),
     "litequeue": ("litequeue LiteQueue (put, pop, done)", litequeue_contender),
     "store": ("this project: store loop (create; claim + complete)", store_loop),
+    "store-cc": ("this project: store loop, complete_and_claim", store_loop_cc),
     "worker": ("this project: in-process worker (open_supervisor)", whole_worker),
 }
 
 
 def _usable(name: str) -> str | None:
     """None if the contender's package imports, else why not."""
+    if name == "store-cc" and not hasattr(LocalJobStore, "complete_and_claim"):
+        return "n/a: the store has no complete_and_claim"
     module = {"huey": "huey", "persist-queue": "persistqueue", "litequeue": "litequeue"}.get(name)
     if module is None:
         return None

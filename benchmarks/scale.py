@@ -11,7 +11,7 @@ statement, and wait until none is pending or running.
 Reported, from the database's own times (job history):
 
 * jobs/s overall: jobs / (last completion - insert); includes the idle workers' first
-  pickup (their poll has backed off to up to 5 s by then)
+  pickup (their idle poll may have backed off by then)
 * jobs/s busy: jobs / (last completion - first claim)
 * jobs/s all active: claims per second between the moment the last worker made its first
   claim and the last claim (n/a when the queue drained before every worker joined)

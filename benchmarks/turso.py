@@ -328,6 +328,24 @@ async def request_counts(
         await measure_async(
             "store: job cycle (claim, 3 × update, complete)", lambda: store_cycle(store)
         )
+        if hasattr(store, "complete_and_claim"):
+            for _ in range(n + 1):
+                await direct.create("bench", {})
+            head = await store.claim("store-bench")
+            proxy.reset()
+            for _ in range(n):
+                assert head is not None
+                for percent in (25.0, 50.0, 75.0):
+                    await store.update(head.lease, stage="working", progress=percent)
+                _, head = await store.complete_and_claim(head.lease, None, "store-bench")
+            rows.append(
+                [
+                    "store: job cycle, 3 × update + complete_and_claim",
+                    *_requests(proxy.count(), n),
+                ]
+            )
+            assert head is not None
+            await store.complete(head.lease, None)
         proxy.reset()
         for _ in range(n):
             assert await store.claim("idle") is None
