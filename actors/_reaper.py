@@ -56,6 +56,7 @@ async def reaper(
     retention: Mapping[str, float] | None = None,
     prune_interval: float = 300.0,
     events: Events | None = None,
+    patience: float = 5.0,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
@@ -71,7 +72,9 @@ async def reaper(
     store.add_outage_listener(holdback)
     task_status.started()
     try:
-        await _rounds(store, interval, stale_after, retention, prune_interval, events, holdback)
+        await _rounds(
+            store, interval, stale_after, retention, prune_interval, events, holdback, patience
+        )
     finally:
         store.remove_outage_listener(holdback)
 
@@ -101,6 +104,7 @@ async def _rounds(
     prune_interval: float,
     events: Events | None,
     holdback: _Holdback,
+    patience: float,
 ) -> None:
     next_prune = next_reap = trio.current_time()
     while True:
@@ -111,7 +115,7 @@ async def _rounds(
         if trio.current_time() >= next_reap:
             next_reap = trio.current_time() + interval
             if holdback.reaping_allowed():
-                await _reap_round(store, stale_after, events)
+                await _reap_round(store, stale_after, events, interval, patience)
 
 
 async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
@@ -126,9 +130,17 @@ async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
         )
 
 
-async def _reap_round(store: JobStore, stale_after: float, events: Events | None) -> None:
+async def _reap_round(
+    store: JobStore,
+    stale_after: float,
+    events: Events | None,
+    interval: float,
+    patience: float,
+) -> None:
+    # The tick written with the reap spots a database that nobody could write to (down,
+    # stalled, locked) for longer than a round and a heartbeat: no reap then for stale_after.
     try:
-        reaped = await store.reap(stale_after)
+        reaped = await store.reap(stale_after, steady_gap=interval + patience)
     except StoreUnavailable:
         return  # the store logs the outage; the next round reaps what this one missed
     for job in reaped:

@@ -22,9 +22,10 @@ The rules (each violation has a kind; see ``KINDS``):
   by the same attempt (``charged_release``), a charged ending (retry, reap) by the next
   one (``attempt_accounting``); children name the attempt and lease of a real claim
   (``child_without_claim``, ``attempt_mismatch``);
-* a reap charges an attempt, which is fair only when the holder really died or froze: a
-  reap of a lease whose worker was neither SIGKILLed, nor exited, nor SIGSTOPped long
-  enough to explain it, was charged for a store outage or a shutdown
+* a reap charges an attempt, which is fair only when the holder really died or froze, or
+  was shut down while the database stayed unreachable for its whole bounded shutdown (it
+  could not give the job back: the documented limit): a reap of a lease whose worker was
+  none of these was charged for a store outage or a shutdown
   (``reaped_live_worker``; the details name the store faults around it, any SIGTERM, and
   whether any child ran under that lease: none suggests a claim whose answer was lost, all
   of them cleanly means a finished run was thrown away). A run that had failed on its own
@@ -285,6 +286,29 @@ def _died(worker: WorkerTimeline | None, start: float, end: float) -> str | None
     return None
 
 
+def _shut_down_in_outage(
+    worker: WorkerTimeline | None,
+    start: float,
+    end: float,
+    faults: Iterable[StoreFault],
+    timings: Timings,
+) -> bool:
+    """True if the worker got SIGTERM while the database stayed unreachable through its
+    whole bounded shutdown: it could not give its job back, and had to exit in time (the
+    documented limit: the reaper then retries the job, charging that attempt)."""
+    if worker is None:
+        return False
+    for term in worker.terms:
+        if start <= term <= end:
+            # The final write comes after the grace and the kill grace; the deadline ends it.
+            writes = term + timings.shutdown_grace + timings.kill_grace
+            deadline = term + timings.shutdown_timeout
+            for fault in faults:
+                if fault.start <= writes + 0.5 and fault.end >= deadline - 0.5:
+                    return True
+    return False
+
+
 def check(data: RunData, timings: Timings, tolerance: float = 0.1) -> CheckResult:
     """Every rule of the module docstring over one run's data."""
     result = CheckResult()
@@ -450,6 +474,9 @@ def _check_reap(
         return
     if _stopped_long(worker, claim.at, reaped_at, timings.explains_a_reap):
         result.figures["reaps_after_worker_freeze"] += 1
+        return
+    if _shut_down_in_outage(worker, claim.at, reaped_at, data.store_faults, timings):
+        result.figures["reaps_after_shutdown_in_outage"] += 1
         return
     mine = [c for c in data.children if c.get("job") == claim.job and c.get("lease") == claim.lease]
     timed_out = data.jobs[claim.job].get("type") == "soak_timeout"  # every run times out

@@ -11,7 +11,7 @@ import enum
 __all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
 
 SCHEMA_VERSION = 1
-SCHEMA_REVISION = 4
+SCHEMA_REVISION = 5
 
 
 class Q(enum.StrEnum):
@@ -55,10 +55,12 @@ class Q(enum.StrEnum):
     PRUNE_COUNT = 'PRUNE_COUNT'
     QUEUE = 'QUEUE'
     REAP = 'REAP'
+    REAP_STEADY = 'REAP_STEADY'
     RECORD_CHILD = 'RECORD_CHILD'
     RECOVER_CLAIM = 'RECOVER_CLAIM'
     RELEASE = 'RELEASE'
     RESUBMIT = 'RESUBMIT'
+    TICK = 'TICK'
     TYPES = 'TYPES'
     UPDATE_PROGRESS = 'UPDATE_PROGRESS'
     UPSERT_TYPE = 'UPSERT_TYPE'
@@ -104,10 +106,12 @@ SQL: dict[Q, str] = {
     Q.PRUNE_COUNT: "SELECT count(*) AS count_1 FROM (SELECT jobs.id AS id FROM jobs WHERE jobs.status = ? AND jobs.created_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AND jobs.finished_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? ORDER BY jobs.created_at LIMIT ? OFFSET 0) AS anon_1",
     Q.QUEUE: "SELECT jobs.id FROM jobs WHERE jobs.status = 'pending' ORDER BY jobs.created_at, jobs.id LIMIT ? OFFSET 0",
     Q.REAP: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'pending' ELSE 'failed' END, error=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error ELSE 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s' END, error_kind=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error_kind ELSE 'stalled' END, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN NULL ELSE coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=('reaped: ' || 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s'), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.status = 'running' AND jobs.updated_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
+    Q.REAP_STEADY: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'pending' ELSE 'failed' END, error=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error ELSE 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s' END, error_kind=CASE WHEN (jobs.cancel_requested = 1) THEN jobs.error_kind ELSE 'stalled' END, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN NULL ELSE coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=('reaped: ' || 'stalled: no heartbeat from worker ' || coalesce(jobs.worker_id, '?') || ' for over ' || ? || ' s'), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.status = 'running' AND jobs.updated_at < coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - ? AND (SELECT coalesce(?, (julianday('now') - 2440587.5) * 86400.0) - reaper_clock.steady_since AS anon_1 FROM reaper_clock WHERE reaper_clock.id = 1) >= ? RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.RECORD_CHILD: "UPDATE jobs SET updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), child_pid=?, child_host=?, child_started=? WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING cancel_requested",
     Q.RECOVER_CLAIM: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed' ELSE 'pending' END, attempt=(jobs.attempt - ?), error=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN ? ELSE jobs.error END, error_kind=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'transient' ELSE jobs.error_kind END, worker_id=NULL, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.cancel_requested = 1 OR jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=(CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed: ' ELSE 'released: ' END || ?), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.status = 'running' AND jobs.worker_id = ? AND jobs.claim_token = ? RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.RELEASE: "UPDATE jobs SET status=CASE WHEN (jobs.cancel_requested = 1) THEN 'cancelled' WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed' ELSE 'pending' END, attempt=(jobs.attempt - ?), error=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN ? ELSE jobs.error END, error_kind=CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'transient' ELSE jobs.error_kind END, worker_id=NULL, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (jobs.cancel_requested = 1 OR jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=(CASE WHEN (jobs.cancel_requested = 0 AND ? = 0 AND jobs.attempt >= jobs.max_attempts) THEN 'failed: ' ELSE 'released: ' END || ?), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.RESUBMIT: "INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested, created_at, updated_at, retry_of, note, noted_at) SELECT source.type, source.payload, 'pending' AS anon_1, 0 AS anon_2, source.max_attempts, 0 AS anon_3, 0 AS anon_4, coalesce(?, (julianday('now') - 2440587.5) * 86400.0) AS coalesce_1, coalesce(?, (julianday('now') - 2440587.5) * 86400.0) AS coalesce__1, source.id, 'resubmitted from job ' || CAST(source.id AS TEXT) AS anon_5, coalesce(?, (julianday('now') - 2440587.5) * 86400.0) AS coalesce__2 FROM jobs AS source WHERE source.id = ? AND source.status IN ('failed', 'cancelled') RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
+    Q.TICK: "INSERT INTO reaper_clock (id, last_tick, steady_since) VALUES (1, coalesce(?, (julianday('now') - 2440587.5) * 86400.0), coalesce(?, (julianday('now') - 2440587.5) * 86400.0)) ON CONFLICT (id) DO UPDATE SET last_tick = excluded.last_tick, steady_since = CASE WHEN (excluded.last_tick - reaper_clock.last_tick > ?) THEN excluded.last_tick ELSE reaper_clock.steady_since END",
     Q.TYPES: 'SELECT job_types.name, job_types.stages, job_types.max_attempts, job_types.timeout FROM job_types ORDER BY job_types.name',
     Q.UPDATE_PROGRESS: "UPDATE jobs SET stage=?, progress=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING cancel_requested",
     Q.UPSERT_TYPE: "INSERT INTO job_types (name, stages, max_attempts, timeout, updated_at) VALUES (?, ?, ?, ?, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)) ON CONFLICT (name) DO UPDATE SET stages = excluded.stages, max_attempts = excluded.max_attempts, timeout = excluded.timeout, updated_at = excluded.updated_at",
@@ -152,10 +156,12 @@ PARAMS: dict[Q, tuple[str, ...]] = {
     Q.PRUNE_COUNT: ('p_status', 'p_now', 'p_retain', 'p_now', 'p_retain', 'p_limit'),
     Q.QUEUE: ('p_limit',),
     Q.REAP: ('p_stale_text', 'p_now', 'p_now', 'p_stale_text', 'p_now', 'p_now', 'p_stale'),
+    Q.REAP_STEADY: ('p_stale_text', 'p_now', 'p_now', 'p_stale_text', 'p_now', 'p_now', 'p_stale', 'p_now', 'p_stale'),
     Q.RECORD_CHILD: ('p_now', 'p_pid', 'p_host', 'p_started', 'p_id', 'p_lease'),
     Q.RECOVER_CLAIM: ('p_refund', 'p_refund', 'p_refund', 'p_reason', 'p_refund', 'p_now', 'p_refund', 'p_now', 'p_refund', 'p_reason', 'p_now', 'p_worker', 'p_token'),
     Q.RELEASE: ('p_refund', 'p_refund', 'p_refund', 'p_reason', 'p_refund', 'p_now', 'p_refund', 'p_now', 'p_refund', 'p_reason', 'p_now', 'p_id', 'p_lease'),
     Q.RESUBMIT: ('p_now', 'p_now', 'p_now', 'p_id'),
+    Q.TICK: ('p_now', 'p_now', 'p_gap'),
     Q.TYPES: (),
     Q.UPDATE_PROGRESS: ('p_stage', 'p_progress', 'p_now', 'p_id', 'p_lease'),
     Q.UPSERT_TYPE: ('p_name', 'p_stages', 'p_max', 'p_timeout', 'p_now'),
@@ -200,10 +206,12 @@ COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.PRUNE_COUNT: ('count_1',),
     Q.QUEUE: ('id',),
     Q.REAP: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
+    Q.REAP_STEADY: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.RECORD_CHILD: ('cancel_requested',),
     Q.RECOVER_CLAIM: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.RELEASE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.RESUBMIT: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
+    Q.TICK: (),
     Q.TYPES: ('name', 'stages', 'max_attempts', 'timeout'),
     Q.UPDATE_PROGRESS: ('cancel_requested',),
     Q.UPSERT_TYPE: (),
@@ -220,6 +228,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS ix_jobs_pending_fifo ON jobs (created_at, id) WHERE status = 'pending'",
     "CREATE INDEX IF NOT EXISTS ix_jobs_running_updated ON jobs (updated_at) WHERE status = 'running'",
     'CREATE INDEX IF NOT EXISTS ix_jobs_status_created ON jobs (status, created_at)',
+    'CREATE TABLE IF NOT EXISTS reaper_clock ( id INTEGER NOT NULL, last_tick FLOAT NOT NULL, steady_since FLOAT NOT NULL, PRIMARY KEY (id) )',
     'CREATE TABLE IF NOT EXISTS schema_meta ( "key" VARCHAR(32) NOT NULL, value INTEGER NOT NULL, PRIMARY KEY ("key") )',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_insert AFTER INSERT ON jobs BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note); END',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_update AFTER UPDATE OF status, cancel_requested ON jobs WHEN OLD.status IS NOT NEW.status OR OLD.cancel_requested IS NOT NEW.cancel_requested BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, OLD.status, NEW.status, COALESCE(NEW.worker_id, OLD.worker_id), NEW.lease, NEW.note); END',

@@ -243,8 +243,15 @@ class JobStore(abc.ABC):
         """Mark a running job cancelled, after its child process is confirmed dead."""
 
     @abc.abstractmethod
-    async def reap(self, stale_after: float) -> builtins.list[Job]:
-        """Return stale running jobs to pending (attempts left) or fail them (none left)."""
+    async def reap(
+        self, stale_after: float, *, steady_gap: float | None = None
+    ) -> builtins.list[Job]:
+        """Return stale running jobs to pending (attempts left) or fail them (none left).
+
+        With ``steady_gap`` (what a worker's reaper passes): first write the reapers' tick,
+        and reap only once ticks have come no more than ``steady_gap`` seconds apart for
+        ``stale_after``: after the database was down, stalled or locked (nobody could
+        renew a lease), holders get ``stale_after`` to renew theirs first."""
 
     # -- in-process notifications ----------------------------------------------------------
 

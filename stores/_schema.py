@@ -32,7 +32,7 @@ SCHEMA_VERSION = 1
 #: Additive changes (a column, an index) raise only the revision: during a deploy, workers
 #: of the previous release keep running on the migrated database (they ignore what they do
 #: not know), so old and new workers can overlap. Revision 4: the HTTP layer's indexes.
-SCHEMA_REVISION = 4
+SCHEMA_REVISION = 5
 
 metadata = sa.MetaData()
 
@@ -129,6 +129,17 @@ job_types = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("timeout", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Revision 5: the reapers' clock. Every reap round writes its tick here; a gap between ticks
+# means nobody could write (the database was down, stalled or locked), so no lease could
+# be renewed either: reaping waits until ticks have run steadily for stale_after.
+reaper_clock = sa.Table(
+    "reaper_clock",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("last_tick", sa.Float, nullable=False),
+    sa.Column("steady_since", sa.Float, nullable=False),
 )
 
 schema_meta = sa.Table(

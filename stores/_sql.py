@@ -704,11 +704,17 @@ class SqlJobStore(JobStore):
             already=lambda job: job.status is JobStatus.CANCELLED,
         )
 
-    async def reap(self, stale_after: float) -> builtins.list[Job]:
+    async def reap(
+        self, stale_after: float, *, steady_gap: float | None = None
+    ) -> builtins.list[Job]:
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
         params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
-        return [_job(row) for row in await self._rows(Q.REAP, params)]
+        if steady_gap is None:
+            return [_job(row) for row in await self._rows(Q.REAP, params)]
+        tick = {"p_now": params["p_now"], "p_gap": float(steady_gap)}
+        _, rows = await self._run([(Q.TICK, tick), (Q.REAP_STEADY, params)])
+        return [_job(row) for row in rows]
 
     # -- life cycle ----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ._schema import CHANGED_AT as _CHANGED_AT
-from ._schema import history, job_types, jobs
+from ._schema import history, job_types, jobs, reaper_clock
 
 __all__ = [
     "CANCEL",
@@ -43,11 +43,13 @@ __all__ = [
     "PRUNE_COUNT",
     "QUEUE",
     "REAP",
+    "REAP_STEADY",
     "RECORD_CHILD",
     "RECOVER_CLAIM",
     "RELEASE",
     "RESUBMIT",
     "STATEMENTS",
+    "TICK",
     "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
@@ -430,6 +432,31 @@ REAP = (
     )
     .returning(*_RETURN_ALL)
 )
+
+# The reapers' clock (see _schema.reaper_clock): a tick more than p_gap after the last one
+# restarts the steady period.
+_tick = sqlite.insert(reaper_clock).values(id=1, last_tick=_NOW, steady_since=_NOW)
+TICK = _tick.on_conflict_do_update(
+    index_elements=[reaper_clock.c.id],
+    set_={
+        "steady_since": sa.case(
+            (
+                _tick.excluded.last_tick - reaper_clock.c.last_tick > bp("p_gap", type_=sa.Float),
+                _tick.excluded.last_tick,
+            ),
+            else_=reaper_clock.c.steady_since,
+        ),
+        "last_tick": _tick.excluded.last_tick,
+    },
+)
+_steady = (
+    sa.select(_NOW - reaper_clock.c.steady_since)
+    .where(reaper_clock.c.id == 1)
+    .scalar_subquery()
+)
+# What a worker's reaper runs after its tick: reap only once the database has been writable
+# (ticking) for stale_after, so that no lease is reaped for heartbeats nobody could write.
+REAP_STEADY = REAP.where(_steady >= bp("p_stale", type_=sa.Float))
 
 
 # Retention: finished jobs of one status older than p_retain seconds (finished and created;

@@ -140,6 +140,14 @@ class WorkerConfig:
         return {status: seconds for status, seconds in kept.items() if seconds > 0}
 
     @property
+    def reap_every(self) -> float:
+        """How often the reaper runs: ``reaper_interval``, or more often if need be so that
+        a database outage long enough to make leases stale (``stale_after −
+        heartbeat_interval``) always shows as a gap between the reapers' ticks (which are
+        at most this plus a heartbeat interval apart while all is well)."""
+        return min(self.reaper_interval, (self.stale_after - 2 * self.heartbeat_interval) / 2)
+
+    @property
     def store_timeout(self) -> float:
         """The longest a store call may take: a heartbeat sent on schedule must get its
         answer, or give up, before the self-fence deadline. A store with a longer timeout

@@ -273,11 +273,12 @@ class Supervisor:
             ),
             "reaper": lambda task_status: reaper(
                 self.store,
-                interval=config.reaper_interval,
+                interval=config.reap_every,
                 stale_after=config.stale_after,
                 retention=config.retention,
                 prune_interval=config.prune_interval,
                 events=self.events,
+                patience=config.heartbeat_interval,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(

@@ -225,3 +225,38 @@ async def test_several_workers_migrate_a_previous_revision_database_holding_jobs
         and {"jobs_history_delete", "ix_jobs_child_host"} <= names
     )
     assert all("Traceback" not in w.log() for w in started)
+
+
+async def test_a_long_write_lock_does_not_let_a_reaper_take_a_live_job(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the database's write lock for longer than stale_after while a
+    job runs: nobody could renew a lease meanwhile, so the other worker's reaper judges
+    staleness as of when it asked, not when its turn came. The job is not reaped: its holder
+    fences itself (the database did not confirm its lease) and gives it back uncharged."""
+    path = tmp_path / "jobs.db"
+    env = worker_env(JOBS_DB_PATH=str(path))
+    store = LocalJobStore(path)
+    holder = WorkerProcess("w-holder", env, tmp_path)
+    other: WorkerProcess | None = None
+    locker = sqlite3.connect(path, isolation_level=None, timeout=30)
+    try:
+        job = await store.create("child", {"seconds": 60})
+        running = await child_of(store, job.id)
+        other = WorkerProcess("w-other", env, tmp_path)
+        await trio.sleep(1.5)
+        locker.execute("BEGIN IMMEDIATE")
+        await trio.sleep(4.5)  # stale_after is 3 s
+        locker.execute("COMMIT")
+        await trio.sleep(2)
+        history = await store.history(job.id)
+        assert not any((h.reason or "").startswith("reaped") for h in history), history
+        claims = [h for h in history if h.to_status == "running" and h.from_status != "running"]
+        assert all(h.reason == "claimed, attempt 1" for h in claims), history
+        assert "reaped" not in other.log()
+    finally:
+        locker.close()
+        holder.kill()
+        if other is not None:
+            other.kill()
+        store.close()

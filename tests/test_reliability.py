@@ -338,7 +338,7 @@ async def test_a_background_process_of_a_child_does_not_outlive_the_job(
             await child.wait()
         return "done"
 
-    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1)
+    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1, reaper_interval=1)
     async with open_supervisor(local, [JobType("spawn", spawner)], cfg):
         job = await local.create("spawn")
         with trio.fail_after(10):
@@ -361,7 +361,7 @@ async def test_children_and_the_sentinel_never_see_the_token(
             await child.wait()
         return "done"
 
-    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1)
+    cfg = config(heartbeat_interval=0.2, stale_after=3.0, poll_interval=0.1, reaper_interval=1)
     async with open_supervisor(local, [JobType("env", dump_env)], cfg) as sup:
         job = await local.create("env")
         with trio.fail_after(10):
