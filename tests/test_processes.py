@@ -242,7 +242,7 @@ async def test_a_long_write_lock_does_not_let_a_reaper_take_a_live_job(
     locker = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
         job = await store.create("child", {"seconds": 60})
-        running = await child_of(store, job.id)
+        await child_of(store, job.id)
         other = WorkerProcess("w-other", env, tmp_path)
         await trio.sleep(1.5)
         locker.execute("BEGIN IMMEDIATE")
