@@ -698,23 +698,23 @@ class Soak:
     # -- phases ----------------------------------------------------------------------------
 
     async def _open_jobs(self) -> int:
-        from stores import JobStatus
-
-        count = 0
-        for status in (JobStatus.PENDING, JobStatus.RUNNING):
-            count += len(await self.watch_store.list(status=status, limit=1000))
-        return count
+        # One statement, one snapshot: two separate lists would miss a job moving from
+        # running back to pending (a retry) between them.
+        counts = await self.watch_store.counts()
+        return counts["pending"] + counts["running"]
 
     async def _drain(self) -> float | None:
         from stores import JobStoreError
 
         began = trio.current_time()
+        quiet = 0
         while trio.current_time() - began < self.s.drain_timeout:
             try:
-                if await self._open_jobs() == 0:
-                    return trio.current_time() - began
+                quiet = quiet + 1 if await self._open_jobs() == 0 else 0
             except JobStoreError:
-                pass
+                quiet = 0
+            if quiet >= 2:  # nothing open in two readings half a second apart
+                return trio.current_time() - began
             await trio.sleep(0.5)
         return None
 
