@@ -32,6 +32,7 @@
  *                        today: open_child forks, then arms; the sentinel kills at once)
  *   NO_SENTINEL          no sentinel: the self-fence alone (safe only without pauses)
  *   NO_CRASH NO_PAUSE NO_CUT   leave that kind of fault out
+ *   NO_DRIFT             the hosts' clocks keep the database's rate exactly
  * With a BUG_ switch spin must find two children of the job alive at once.
  */
 
@@ -347,7 +348,8 @@ inline on_reply(w) {
         :: cst[w] == C_ANSWERED && cres[w] != L_NONE ->
             held[w] = cres[w];                              /* to the executor */
             drift_ok[w] = 1;
-            hb_age[w] = 0;
+            /* the first beat is due HB after the claim was sent */
+            hb_age[w] = (cage[w] < HB -> cage[w] : HB);
             conf_age[w] = AGE_CAP;
             sent_age[w] = AGE_CAP;
             confirmed(w)                                    /* the claim was a write */
@@ -536,10 +538,12 @@ inline step(w) {
 /* A host's clock advances by 1 per tick; during a run it may slip once, by 0 or 2. */
 inline age_worker(w) {
     d = 1;
+#ifndef NO_DRIFT
     if
     :: held[w] != L_NONE && drift_ok[w] -> if :: d = 0 :: d = 2 :: skip fi
     :: else -> skip
     fi;
+#endif
     d_step {
         if
         :: d != 1 -> drift_ok[w] = 0
