@@ -176,12 +176,14 @@ async def executor(
     """
     task_status.started()
     taken: Taken | None = None
+    handoff: Handoff | None = None
     try:
         while True:
             if taken is None:
                 handoff = Handoff()
                 await requests.send(handoff)
                 taken = await handoff.take()
+                handoff = None
             else:
                 # Claimed beside the last completion (see _write); same checks as the poller's.
                 await trio.lowlevel.checkpoint()
@@ -189,6 +191,8 @@ async def executor(
                 current, taken = taken, None
                 taken = await _run(store, job_types, slot, *current, settings)
     finally:
+        if taken is None and handoff is not None:
+            taken = handoff.unclaimed()  # offered in the instant this task was cancelled
         if taken is not None:  # claimed for us, never started: give it back uncharged
             with trio.CancelScope(shield=True), _final_writes(settings):
                 try:
@@ -278,9 +282,11 @@ async def _call_handler(
                     result = await job_type.handler(ctx, job.payload)
                 except Exception as exc:
                     ending = Ending(error=classify(exc), detail=str(exc) or type(exc).__name__)
+                except BaseException as exc:
+                    ending = _escaped(exc, ours=(running.scope, deadline))
                 else:
                     ending = Ending(result=result)
-            if deadline.cancelled_caught:
+            if deadline.cancel_called:
                 running.stop(
                     StopReason.TIMEOUT,
                     f"timeout: exceeded the {timeout:g} s limit of job type {job_type.name!r}",
@@ -296,6 +302,30 @@ async def _call_handler(
         trio.current_time(), settings.fence_after, settings.patience
     )
     return attrs.evolve(ending, untrusted=untrusted)
+
+
+def _escaped(exc: BaseException, ours: tuple[trio.CancelScope, ...]) -> Ending:
+    """The ending of a handler that raised something other than an ``Exception``.
+
+    A cancellation from outside the job (the worker stopping, the executor crashing) goes
+    on up: the job is given back. Anything else is the handler's failure and is charged:
+    ``SystemExit`` (a handler calling ``sys.exit``), or errors raised while the job's own
+    scopes (its timeout, a stop) were cancelling it, which come out grouped with the
+    ``Cancelled``. Letting those escape would release the job uncharged and crash the
+    executor, on every run: a poison job looping for ever.
+    """
+    if isinstance(exc, KeyboardInterrupt | GeneratorExit):
+        raise exc
+    if isinstance(exc, trio.Cancelled) or not any(scope.cancel_called for scope in ours):
+        if not isinstance(exc, SystemExit):
+            raise exc
+    if isinstance(exc, BaseExceptionGroup):
+        _, rest = exc.split(trio.Cancelled)
+        if rest is None:
+            raise exc
+        exc = rest.exceptions[0] if len(rest.exceptions) == 1 else rest
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return Ending(error=ErrorKind.PERMANENT, detail=f"the handler raised {what}")
 
 
 def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:

@@ -46,14 +46,22 @@ class Handoff:
         """Wait for the job and its claim's send time (None if the poller abandoned the
         request).
 
-        Cancellation: withdraws the request, so a job claimed afterwards is released.
+        Cancellation: withdraws the request, so a job claimed afterwards is released. A job
+        already offered is returned without a checkpoint: waiting on a set event still
+        yields, and a cancellation there would drop a job the poller counts as handed over.
         """
-        try:
-            await self._event.wait()
-        finally:
-            if not self._event.is_set():
-                self._withdrawn = True
+        if not self._event.is_set():
+            try:
+                await self._event.wait()
+            finally:
+                if not self._event.is_set():
+                    self._withdrawn = True
         return self._claimed
+
+    def unclaimed(self) -> tuple[Claimed, Confirmation] | None:
+        """A job offered to this request that the executor never took (to give back)."""
+        taken, self._claimed = self._claimed, None
+        return taken
 
 
 class Wakeup:

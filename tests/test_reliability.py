@@ -496,3 +496,93 @@ async def test_a_worker_starts_when_the_database_blinks_at_registration(
         assert (await store.types())[0].name == "quick"
     finally:
         store.close()
+
+
+# -- found by an independent review ---------------------------------------------------------
+
+
+class CrashAtClaim(LocalJobStore):
+    """The real store; ``hook`` runs the moment a claim returns a job."""
+
+    hook: Any = None
+
+    async def claim(self, worker_id: str, *, types: Any = None) -> Any:
+        claimed = await super().claim(worker_id, types=types)
+        if claimed is not None and self.hook is not None:
+            hook, self.hook = self.hook, None
+            hook()
+        return claimed
+
+
+async def test_a_job_handed_over_as_the_executor_crashes_is_not_stranded(
+    tmp_path: Path,
+) -> None:
+    """The executor crashing in the instant the poller hands it a job: the job is run or
+    given back, never left running under nobody."""
+
+    async def quick(ctx: JobContext, payload: Any) -> str:
+        return "ok"
+
+    for attempt in range(5):
+        store = CrashAtClaim(tmp_path / f"jobs-{attempt}.db")
+        try:
+            cfg = config(poll_interval=0.05, max_poll_interval=0.05)
+            async with open_supervisor(store, [JobType("quick", quick)], cfg) as sup:
+                await trio.sleep(0.1)
+                store.hook = lambda sup=sup: sup.crash("executor")
+                job = await store.create("quick")
+                with trio.fail_after(10):
+                    done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+            assert done.attempt == 1
+        finally:
+            store.close()
+
+
+async def test_a_handler_failing_while_it_times_out_is_charged_not_looped(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """A handler whose cleanup raises while its timeout cancels it: the run ends as a
+    timeout (charged), the executor does not crash, and the job does not run again for
+    free."""
+    runs: list[int] = []
+
+    async def messy(ctx: JobContext, payload: Any) -> None:
+        runs.append(ctx.job.attempt)
+
+        async def cleanup() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                raise RuntimeError("flush on cancel failed")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(cleanup)
+            await trio.sleep_forever()
+
+    store = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    try:
+        types = [JobType("messy", messy, timeout=1, max_attempts=1)]
+        async with open_supervisor(store, types, config()) as sup:
+            job = await store.create("messy")
+            with trio.fail_after(60):
+                failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+            assert sup.stats.counts == {}
+        assert runs == [1] and failed.error_kind == "timeout"
+    finally:
+        store.close()
+
+
+async def test_a_handler_calling_sys_exit_fails_its_job(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """sys.exit() in a handler is the handler's failure (permanent), not the worker's."""
+
+    async def exits(ctx: JobContext, payload: Any) -> None:
+        raise SystemExit(3)
+
+    async with open_supervisor(local, [JobType("exits", exits)], config()) as sup:
+        job = await local.create("exits")
+        with trio.fail_after(60):
+            failed = await wait_for_status(local, job.id, JobStatus.FAILED)
+        assert sup.stats.counts == {}
+    assert failed.attempt == 1 and "SystemExit" in (failed.error or "")

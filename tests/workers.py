@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -67,6 +68,9 @@ class WorkerProcess:
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
+            # Its own group: a prefix (faketime) forks the worker, so only killing the whole
+            # group is sure to reach it (and the Turso helper it started).
+            start_new_session=True,
         )
         log.close()
 
@@ -78,9 +82,9 @@ class WorkerProcess:
         os.kill(self.proc.pid, signum)
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGCONT)
-            self.proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGCONT)
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
     def wait(self, timeout: float) -> int:
