@@ -196,7 +196,7 @@ async def executor(
         if taken is not None:  # claimed for us, never started: give it back uncharged
             with trio.CancelScope(shield=True), _final_writes(settings):
                 try:
-                    await store.release(taken[0].lease, "the executor stopped before starting it")
+                    await store.give_back(taken[0].lease, "the executor stopped before starting it")
                 except JobStoreError as exc:
                     log.error("claimed job not released (the reaper will): %s", exc)
 

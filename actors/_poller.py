@@ -136,6 +136,6 @@ async def poller(
             claimed, sent = await _claim_until_found(store, settings, wakeup)
             if not handoff.offer(claimed, sent):
                 with trio.CancelScope(shield=True):
-                    await store.release(claimed.lease, "the executor went away")
+                    await store.give_back(claimed.lease, "the executor went away")
         finally:
             handoff.abandon()

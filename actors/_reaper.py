@@ -40,7 +40,8 @@ async def prune_once(
         counts[status] = 0
         done = 0
         while batches is None or done < batches:
-            n = await store.prune(status, seconds, limit=PRUNE_BATCH, dry_run=dry_run)
+            limit = None if dry_run else PRUNE_BATCH
+            n = await store.prune(status, seconds, limit=limit, dry_run=dry_run)
             counts[status] += n
             done += 1
             if dry_run or n < PRUNE_BATCH:

@@ -79,7 +79,8 @@ def encode_error(exc: BaseException, token: str | None, label: str) -> Wire:
             f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN",
             False,
         )
-    if "SQLite error" in text or "SQLITE_" in text:
+    if any(mark in text for mark in ("SQLite error", "SQLITE_", "ARGS_INVALID", "too big")):
+        # The server ran (or refused) the statement itself: retrying it would not help.
         return ("statement", f"the libSQL server at {label} reported: {text}", False)
     if isinstance(exc, ValueError | OSError | ConnectionError) or "Hrana" in text:
         not_sent = any(

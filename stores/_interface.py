@@ -138,14 +138,14 @@ class JobStore(abc.ABC):
         status: JobStatus | str,
         older_than: float,
         *,
-        limit: int = 1000,
+        limit: int | None = 1000,
         dry_run: bool = False,
     ) -> int:
         """Delete up to ``limit`` finished jobs of ``status`` (completed, failed or
         cancelled) that finished and were created more than ``older_than`` seconds ago,
         oldest first, with their history, in one statement; returns how many (with
-        ``dry_run``: how many would be, nothing deleted). Pending and running jobs are
-        never touched. Call again while it returns ``limit``."""
+        ``dry_run``: how many would be, nothing deleted; ``limit=None`` counts them all).
+        Pending and running jobs are never touched. Call again while it returns ``limit``."""
 
     @abc.abstractmethod
     async def changes(
@@ -235,6 +235,12 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
         """Give the job back (pending, or cancelled if a cancel was requested)."""
+
+    @abc.abstractmethod
+    async def give_back(self, lease: Lease, reason: str) -> None:
+        """Release a claimed job (uncharged) that will not be run; if the database cannot be
+        reached now, remember it and release it before this store object's next claim.
+        Never raises for an outage or a lost lease."""
 
     @abc.abstractmethod
     async def confirm_cancelled(

@@ -49,8 +49,10 @@ from ._validate import (
 
 __all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
 
-#: The most jobs one create_many call takes (one statement, one round trip).
+#: The most jobs one create_many call takes (one statement, one round trip), and the most
+#: bytes of payloads (one statement parameter: sqld refuses one of about 5 MB).
 MAX_BATCH = 10_000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 
 log = logging.getLogger("stores")
 
@@ -71,6 +73,17 @@ class Transport(Protocol):
     def cut_off_at(self, deadline: float) -> None: ...
 
     def close(self) -> None: ...
+
+
+def _shielded() -> Any:
+    """A shield from cancellation inside Trio; nothing outside (nothing cancels there)."""
+    if _io.in_trio():
+        import trio
+
+        return trio.CancelScope(shield=True)
+    import contextlib
+
+    return contextlib.nullcontext()
 
 
 def _is_completed(job: Job) -> bool:
@@ -126,6 +139,9 @@ class SqlJobStore(JobStore):
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
         self._in_doubt: builtins.list[tuple[str, str]] = []
+        # Leases to give back that could not be given back at once (database unreachable):
+        # released, uncharged, on the next claim (see ``give_back``).
+        self._to_give_back: builtins.list[tuple[Lease, str]] = []
         self._outage = False
 
     @property
@@ -227,9 +243,15 @@ class SqlJobStore(JobStore):
                 f"at most {MAX_BATCH} jobs per call, got {len(texts)}: split the batch"
             )
         name = check_type_name(type)
+        batch = json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
+        if len(batch.encode("utf-8")) > MAX_BATCH_BYTES:
+            raise InvalidJob(
+                f"the payloads add up to {len(batch.encode('utf-8'))} bytes of JSON, over "
+                f"the {MAX_BATCH_BYTES} a call takes: split the batch"
+            )
         params = {
             "p_type": name,
-            "p_payloads": json.dumps(texts),
+            "p_payloads": batch,
             "p_max": check_max_attempts(max_attempts),
             "p_now": self._now(),
             "p_note": "created",
@@ -404,7 +426,7 @@ class SqlJobStore(JobStore):
         status: JobStatus | str,
         older_than: float,
         *,
-        limit: int = 1000,
+        limit: int | None = 1000,
         dry_run: bool = False,
     ) -> int:
         state = check_status(status)
@@ -416,7 +438,8 @@ class SqlJobStore(JobStore):
             "p_status": state.value,
             "p_retain": float(older_than),
             "p_now": self._now(),
-            "p_limit": check_limit(limit),
+            # A dry run may count them all (SQLite: LIMIT -1); a deletion is always a batch.
+            "p_limit": -1 if limit is None and dry_run else check_limit(limit),
         }
         if dry_run:
             ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
@@ -509,7 +532,7 @@ class SqlJobStore(JobStore):
                 await trio.lowlevel.checkpoint_if_cancelled()
             except trio.Cancelled:
                 with trio.CancelScope(shield=True):
-                    await self.release(claimed.lease, "claim cancelled before the job started")
+                    await self.give_back(claimed.lease, "claim cancelled before the job started")
                 raise
         return claimed
 
@@ -538,19 +561,24 @@ class SqlJobStore(JobStore):
         claimed = await self._claimed(claim_rows, worker_id)
         try:
             finished = await self._finished(finished_rows, lease, **_COMPLETED)
-        except LeaseLost:
+        except BaseException:
+            # The caller never gets the job claimed beside it: give it back, now or at the
+            # next claim (the completion may be retried, and claim another).
             if claimed is not None:
-                await self.release(claimed.lease, "claimed beside a completion that was refused")
+                with _shielded():
+                    await self.give_back(claimed.lease, "claimed beside a completion that failed")
             raise
         return finished, claimed
 
     async def _recover_claims(self) -> None:
-        """Give back claims of unknown outcome that did commit (idempotent, by token).
+        """Give back claims of unknown outcome that did commit (idempotent, by token), and
+        leases that could not be given back at once (idempotent: fenced).
 
         Raises StoreUnavailable (keeping the rest for later) if the database is still out.
+        Several tasks may run this at once: each entry is removed only by the task that
+        gave it back.
         """
-        while self._in_doubt:
-            worker_id, token = self._in_doubt[0]
+        for worker_id, token in builtins.list(self._in_doubt):
             params = {
                 "p_worker": worker_id,
                 "p_token": token,
@@ -559,7 +587,8 @@ class SqlJobStore(JobStore):
                 "p_reason": "the claim's answer was lost; no attempt charged",
             }
             rows = await self._rows(Q.RECOVER_CLAIM, params)
-            self._in_doubt.pop(0)
+            if (worker_id, token) in self._in_doubt:
+                self._in_doubt.remove((worker_id, token))
             for row in rows:
                 log.warning(
                     "gave back job %s: the answer to its claim by %s was lost",
@@ -568,6 +597,22 @@ class SqlJobStore(JobStore):
                     extra={"job_id": row["id"], "worker": worker_id},
                 )
                 self._notify()
+        for entry in builtins.list(self._to_give_back):
+            lease, reason = entry
+            try:
+                await self.release(lease, reason)
+            except LeaseLost:
+                pass  # reaped or finished meanwhile: nothing left to give back
+            if entry in self._to_give_back:
+                self._to_give_back.remove(entry)
+
+    async def give_back(self, lease: Lease, reason: str) -> None:
+        try:
+            await self.release(lease, reason)
+        except StoreUnavailable:
+            self._to_give_back.append((lease, reason))
+        except LeaseLost:
+            pass
 
     def _fenced_params(self, lease: Lease, params: dict[str, Any]) -> dict[str, Any]:
         return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
@@ -720,7 +765,7 @@ class SqlJobStore(JobStore):
 
     async def aclose(self) -> None:
         """Give back claims of unknown outcome (best effort), then close."""
-        if self._in_doubt and not self._closed:
+        if (self._in_doubt or self._to_give_back) and not self._closed:
             try:
                 await self._recover_claims()
             except JobStoreError as exc:

@@ -450,9 +450,7 @@ TICK = _tick.on_conflict_do_update(
     },
 )
 _steady = (
-    sa.select(_NOW - reaper_clock.c.steady_since)
-    .where(reaper_clock.c.id == 1)
-    .scalar_subquery()
+    sa.select(_NOW - reaper_clock.c.steady_since).where(reaper_clock.c.id == 1).scalar_subquery()
 )
 # What a worker's reaper runs after its tick: reap only once the database has been writable
 # (ticking) for stale_after, so that no lease is reaped for heartbeats nobody could write.

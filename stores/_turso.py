@@ -125,6 +125,7 @@ class HelperTransport:
         self._lock: Any = None  # a trio.Lock, made on first use inside Trio
         self._cutoff = math.inf
         self._in_flight: set[Any] = set()
+        self._busy = False  # a call is between writing its request and reading its answer
 
     # -- the helper process --------------------------------------------------------------
 
@@ -197,6 +198,7 @@ class HelperTransport:
         deadline = time.monotonic() + self.call_timeout
         if _io.in_trio():
             self._watchdog.arm(self.call_timeout, proc)
+        self._busy = True
         try:
             try:
                 self._write(proc, frame(list(ops)))
@@ -204,6 +206,7 @@ class HelperTransport:
                 body = await self._read_exact(proc.stdout.fileno(), unframe_size(header), deadline)
             finally:
                 self._watchdog.disarm()
+                self._busy = False
         except (EOFError, TimeoutError, OSError) as exc:
             self._discard(proc)
             if self._watchdog.fired or isinstance(exc, TimeoutError):
@@ -259,15 +262,13 @@ class HelperTransport:
             scope.deadline = min(scope.deadline, deadline)
 
     def close(self) -> None:
-        if self._proc is not None:
-            proc = self._proc
-            self._proc = None
-            assert proc.stdin is not None
-            try:
-                proc.stdin.close()  # the helper exits on end of input
-                proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """End the helper at once (it holds nothing worth flushing). A call in flight sees
+        end of input and cleans up after itself; this never blocks the caller."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        proc.kill()
+        if not self._busy:
             self._discard(proc)
 
 

@@ -462,3 +462,26 @@ def test_run_http_wakes_its_own_worker_at_once(env: dict[str, str], tmp_path: Pa
             view = served.request(f"/api/jobs/{view['id']}")[1]
     finally:
         assert served.stop() == 0
+
+
+def test_a_dry_run_counts_every_job_past_its_retention(env: dict[str, str]) -> None:
+    """prune --dry-run counts the whole backlog, not one batch of 1,000."""
+    job = cli(env, "submit", "tone").stdout.strip()
+    code = (
+        "import trio, time\n"
+        "from stores import get_job_store\n"
+        "async def main():\n"
+        "    s = get_job_store()\n"
+        "    jobs = await s.create_many('tone', [{}] * 1500)\n"
+        "    for j in jobs:\n"
+        "        await s.cancel(j.id)\n"
+        "    await s.aclose()\n"
+        "trio.run(main)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
+    time.sleep(2.5)
+    short = {**env, "SUPERVISOR_RETAIN_CANCELLED": "2"}
+    dry = cli(short, "prune", "--dry-run")
+    assert "would delete 0 completed, 1500 cancelled, 0 failed" in dry.stdout, dry.stdout
+    assert "deleted 0 completed, 1500 cancelled" in cli(short, "prune").stdout
+    assert json.loads(cli(env, "status", job, "--json").stdout)["status"] == "pending"

@@ -126,6 +126,8 @@ BAD_CREATES: list[tuple[str, Any, int, str]] = [
     ("unknown type", {"type": "nope"}, 422, "unknown job type 'nope': this server runs child"),
     ("payload too large", {"type": "tone", "payload": {"b": "x" * 70_000}}, 413, "over the limit"),
     ("body too large", b" " * (MAX_BODY_BYTES + 1), 413, "request body is over"),
+    ("lone surrogate", b'{"type": "tone", "payload": {"a": "\\ud800"}}', 400,
+     "not valid Unicode"),
 ]  # fmt: skip
 
 
@@ -407,6 +409,10 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
         cookie = login.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
         assert (await client.get("/")).status_code == 200  # the client keeps the cookie
+        session = next(c for c in client.cookies.jar if c.name == "mj_session").value
+        for odd in ('other={"a":1}', "a=b c", "=x", "broken"):  # other apps' cookies
+            mixed = {"Cookie": f"{odd}; mj_session={session}"}
+            assert (await client.get("/api/jobs", headers=mixed)).status_code == 200
         made = await client.post("/api/jobs", json={"type": "tone"})
         assert made.status_code == 201
         evil = {"Origin": "https://evil.example"}

@@ -31,6 +31,7 @@ from stores import (
     StoreUnavailable,
     TursoJobStore,
 )
+from stores._compiled import SQL, Q
 from supervisor import WorkerConfig, open_supervisor
 
 from .conftest import WallClock
@@ -586,3 +587,78 @@ async def test_a_handler_calling_sys_exit_fails_its_job(
             failed = await wait_for_status(local, job.id, JobStatus.FAILED)
         assert sup.stats.counts == {}
     assert failed.attempt == 1 and "SystemExit" in (failed.error or "")
+
+
+class LoseCompletionAnswerThenARead(LocalJobStore):
+    """The real store behind a network that loses the answer of one committed
+    complete-and-claim, then one read (fault injection at the transport boundary)."""
+
+    lose_answer = True
+    fail_read = False
+
+    async def _call(self, ops: Any) -> Any:
+        sqls = [sql for sql, _ in ops]
+        if self.lose_answer and SQL[Q.COMPLETE] in sqls and len(sqls) == 2:
+            self.lose_answer = False
+            await super()._call(ops)  # committed...
+            self.fail_read = True
+            raise StoreUnavailable("the answer was lost (test)")  # ...answer lost
+        if self.fail_read and sqls == [SQL[Q.GET]]:
+            self.fail_read = False
+            raise StoreUnavailable("a read failed in the same blip (test)")
+        return await super()._call(ops)
+
+
+async def test_a_job_claimed_beside_a_completion_is_never_stranded(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """A completion whose answer is lost and whose retry's follow-up read fails: the job
+    claimed beside it is given back (uncharged) and every job runs exactly once."""
+    store = LoseCompletionAnswerThenARead(tmp_path / "jobs.db", clock=trio_wall)
+    runs: list[int] = []
+
+    async def quick(ctx: JobContext, payload: Any) -> str:
+        runs.append(ctx.job.id)
+        return "ok"
+
+    observer = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    try:
+        jobs = [await observer.create("quick") for _ in range(3)]
+        async with open_supervisor(store, [JobType("quick", quick)], config()):
+            with trio.fail_after(120):
+                for job in jobs:
+                    await wait_for_status(observer, job.id, JobStatus.COMPLETED)
+        assert sorted(runs) == [j.id for j in jobs]
+        attempts = [(await observer.get(j.id)).attempt for j in jobs]  # type: ignore[union-attr]
+        assert attempts == [1, 1, 1]
+    finally:
+        store.close()
+        observer.close()
+
+
+@pytest.mark.sqld
+async def test_two_tasks_recovering_claims_at_once_do_not_crash(sqld: SqldServer) -> None:
+    """Two claims through one Turso store while claims of unknown outcome await recovery:
+    each is given back once, and neither claim fails."""
+    store = TursoJobStore(sqld.url, timeout=5.0)
+    try:
+        a, b, c = await store.create_many("tone", [{}, {}, {}])
+        for _ in range(2):
+            assert await store.claim("w1") is not None
+        tokens = [(await store._rows(Q.GET, {"p_id": j.id}))[0]["claim_token"] for j in (a, b)]
+        store._in_doubt += [("w1", token) for token in tokens]  # their answers were "lost"
+        got: list[Any] = []
+        async with trio.open_nursery() as nursery:
+            for _ in range(2):
+                nursery.start_soon(lambda: _append(got, store.claim("w1")))
+        assert len(got) == 2 and all(x is not None for x in got)
+        assert store._in_doubt == []
+        for job in (a, b, c):
+            row = await store.get(job.id)
+            assert row is not None and row.attempt <= 1
+    finally:
+        await store.aclose()
+
+
+async def _append(into: list[Any], call: Any) -> None:
+    into.append(await call)

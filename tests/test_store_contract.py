@@ -562,6 +562,8 @@ async def test_prune_deletes_old_finished_jobs_with_their_history_only(
     young = await store.create("tone")
     await store.cancel(young.id)
     assert await store.prune("completed", 1800, dry_run=True) == 3
+    assert await store.prune("completed", 1800, limit=2, dry_run=True) == 2
+    assert await store.prune("completed", 1800, limit=None, dry_run=True) == 3
     assert await store.prune("completed", 1800, limit=2) == 2
     assert await store.prune("completed", 1800, limit=2) == 1
     assert await store.prune("cancelled", 1800) == 1  # old[3]; the young one stays
@@ -571,3 +573,13 @@ async def test_prune_deletes_old_finished_jobs_with_their_history_only(
     assert running is not None and (await store.get(running.job.id)) is not None
     with pytest.raises(InvalidJob, match="only finished jobs"):
         await store.prune("running", 1)
+
+
+async def test_a_batch_over_the_byte_limit_is_refused_whole(store: JobStore) -> None:
+    """create_many refuses payloads adding up to more than one statement can carry (sqld's
+    limit), as bad input naming the fix, before anything is written."""
+    big = {"b": "é" * 30_000}  # 60 kB of UTF-8 each
+    with pytest.raises(InvalidJob, match="split the batch"):
+        await store.create_many("tone", [big] * 80)
+    assert await store.list() == []
+    assert len(await store.create_many("tone", [big] * 40)) == 40

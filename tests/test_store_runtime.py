@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,34 @@ async def test_a_revision_3_database_gains_the_indexes_of_revision_4(tmp_path: P
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
     assert {"ix_jobs_changed", "ix_jobs_created"} <= names
     assert meta == {"version": 1, "revision": SCHEMA_REVISION} == {"version": 1, "revision": 4}
+
+
+async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
+    sqld: SqldServer,
+) -> None:
+    """close() while another task waits on a stuck server: close returns at once, and the
+    waiting call fails promptly instead of hanging."""
+    store = TursoJobStore(sqld.url, timeout=30)
+    await store.create("tone")
+    sqld.pause()
+    try:
+        outcome: list[BaseException] = []
+
+        async def stuck() -> None:
+            try:
+                await store.get(1)
+            except StoreUnavailable as exc:
+                outcome.append(exc)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stuck)
+            await trio.sleep(0.5)
+            began = time.monotonic()
+            store.close()
+            assert time.monotonic() - began < 1
+            with trio.fail_after(5):
+                while not outcome:
+                    await trio.sleep(0.05)
+    finally:
+        sqld.resume()
+    assert helper_pids() == set()

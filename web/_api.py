@@ -215,7 +215,15 @@ def _job_request(data: Any, names: tuple[str, ...]) -> tuple[str, Any, int | Non
     ):
         _bad(f"'max_attempts' must be an integer from 1 to 100, got {_short(max_attempts)}")
     payload = data.get("payload")
-    size = len(_dumps({} if payload is None else payload))
+    try:
+        size = len(_dumps({} if payload is None else payload))
+    except UnicodeEncodeError:
+        _bad(
+            "'payload' holds text that is not valid Unicode (a lone surrogate such as "
+            "\\ud800): send UTF-8 text"
+        )
+    except (ValueError, RecursionError):
+        _bad("'payload' cannot be stored as JSON (too deeply nested, or a number too large)")
     if size > PAYLOAD_LIMIT:
         raise ApiError(
             413,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.cookies
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,13 +61,13 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 def _cookie(headers: dict[str, str]) -> str | None:
-    jar = http.cookies.SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except http.cookies.CookieError:
-        return None
-    morsel = jar.get(COOKIE)
-    return morsel.value if morsel is not None else None
+    # Split by hand: SimpleCookie gives up on a whole header when any other cookie on the
+    # host (another app on another port of localhost) is not to its taste.
+    for part in headers.get("cookie", "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name == COOKIE:
+            return value.strip().strip('"') or None
+    return None
 
 
 def authenticate(settings: WebSettings, headers: dict[str, str]) -> str | None:
