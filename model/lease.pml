@@ -18,6 +18,8 @@
  *   stores/_sql.py cancel                user_cancel
  *   actors/_poller.py                    worker_side: claim when idle; recover when in doubt
  *   actors/_heartbeat.py                 worker_side: a beat every HB; the self-fence timer
+ *   actors/_running.py                   confirmed (send time), TROUBLE (store_trouble),
+ *                                         the fence decision, UNTRUSTED (outcome_untrusted)
  *   actors/_sentinel.py                  step: SIGKILL after SENTINEL_AFTER without a beat
  *   actors/_child.py                     step and worker_side: SIGTERM, KILL later SIGKILL
  *   actors/_executor.py                  decide_outcome, and the outcome write (retried)
@@ -25,7 +27,9 @@
  *
  * Switches (spin -D...):
  *   HB KILL STALE FENCE_AFTER SENTINEL_AFTER CALL_TIMEOUT   timings, in ticks
- *   FAULTS LOSSES CANCELS MAX_ATTEMPTS                      bounds on the environment
+ *   PATIENCE                                                a write unanswered this long
+ *                                                           is store trouble (heartbeat)
+ *   FAULTS FAULTS1 LOSSES CANCELS MAX_ATTEMPTS              bounds on the environment
  *   BUG_ANSWER_TIME      the confirmed time is when the answer ARRIVED (not when sent)
  *   BUG_ARM_BEAT         arming the sentinel for a new child restarts its silence clock
  *   BUG_START_UNVETTED   the child runs before the sentinel has seen it armed (the code
@@ -64,9 +68,9 @@
 #define MAX_ATTEMPTS 2
 #endif
 #ifndef FAULTS
-#define FAULTS 1    /* per worker, one of: a crash (SIGKILL, then a restart with a new
-                       worker id), a pause (SIGSTOP .. SIGCONT) or a cut from the database;
-                       each lasts any number of ticks */
+#define FAULTS 1    /* worker 0's faults, each one of: a crash (SIGKILL, then a restart
+                       with a new worker id), a pause (SIGSTOP .. SIGCONT) or a cut from
+                       the database; each lasts any number of ticks */
 #endif
 #ifndef FAULTS1
 #define FAULTS1 FAULTS   /* worker 1's budget, if different */
