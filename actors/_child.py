@@ -14,14 +14,22 @@ running in its group (a wrapper script's background process) is killed before th
 is reaped. Until it is reaped the exited child is a zombie that still holds the group's
 id, so the signal cannot reach an unrelated group that reused the number. (A process that
 moved to a session of its own has left the group; that escape is not covered.)
+
+A gated child (``gated=True``) exists but does not run its program until ``release()``:
+``/bin/sh`` waits on a pipe, then execs the program in the same process (same pid, same
+group). The handler context starts every child gated, arms the sentinel, and only then
+lets it run, so a worker frozen between the fork and the arming never leaves a child
+running unguarded (found by the spin model, model/README.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +47,8 @@ __all__ = ["Child", "open_child", "process_started", "sweep_leftover_children"]
 log = logging.getLogger("supervisor.children")
 
 _PR_SET_PDEATHSIG = 1
+#: A gated child's first program: wait for the go line on stdin, then become the program.
+_GATE = 'IFS= read -r go || exit 125; exec "$@" </dev/null'
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -52,8 +62,15 @@ def _die_with_parent(parent_pid: int) -> None:
 class Child:
     """A running child process: pid, process group, start time, output streams."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], stdout: int | None, stderr: int | None):
+    def __init__(
+        self,
+        popen: subprocess.Popen[bytes],
+        stdout: int | None,
+        stderr: int | None,
+        gate: int | None = None,
+    ):
         self._popen = popen
+        self._gate = gate
         self.pid = popen.pid
         self.pgid = popen.pid  # start_new_session: the child leads its own group
         self.host = socket.gethostname()
@@ -66,6 +83,23 @@ class Child:
     def __repr__(self) -> str:
         state = "running" if self.returncode is None else f"exited {self.returncode}"
         return f"<Child pid={self.pid} {state}>"
+
+    @property
+    def held(self) -> bool:
+        """True while a gated child waits for ``release()`` (its program has not started)."""
+        return self._gate is not None
+
+    def release(self) -> None:
+        """Let a gated child run its program (no effect on one already released)."""
+        if self._gate is not None:
+            with contextlib.suppress(OSError):  # a child killed meanwhile: nothing to run
+                os.write(self._gate, b"go\n")
+            self._close_gate()
+
+    def _close_gate(self) -> None:
+        if self._gate is not None:
+            os.close(self._gate)
+            self._gate = None
 
     async def wait(self) -> int:
         """Wait for the child to exit, kill what it left in its group, and reap it; returns
@@ -80,6 +114,7 @@ class Child:
                 os.killpg(self.pgid, signal.SIGKILL)
             self.returncode = self._popen.wait()
             os.close(self._pidfd)
+            self._close_gate()
         return self.returncode
 
     def signal(self, signum: int) -> None:
@@ -116,10 +151,13 @@ async def open_child(
     capture_stdout: bool = True,
     capture_stderr: bool = True,
     env: dict[str, str] | None = None,
+    gated: bool = False,
 ) -> AsyncIterator[Child]:
     """Start ``argv`` (no shell) and yield it; on exit from the block, a child still running
     is stopped (SIGTERM, ``kill_grace`` seconds, SIGKILL) and reaped. ``env`` defaults to
-    this process's environment without its secrets (``TURSO_AUTH_TOKEN``, ...).
+    this process's environment without its secrets (``TURSO_AUTH_TOKEN``, ...). A ``gated``
+    child runs its program only once ``Child.release()`` is called (see the module's
+    docstring); a program that cannot be found raises ``FileNotFoundError`` either way.
 
     Cancellation: if the block is cancelled, the child is stopped and reaped before the
     cancellation propagates; no child outlives this context manager.
@@ -128,27 +166,42 @@ async def open_child(
         os.pipe() if capture_stdout else None,
         os.pipe() if capture_stderr else None,
     ]
+    environ = child_environ() if env is None else env
+    command, gate = list(argv), None
+    if gated:
+        if not command or shutil.which(command[0], path=environ.get("PATH", os.defpath)) is None:
+            name = command[0] if command else ""
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", name)
+        gate = os.pipe()
+        command = ["/bin/sh", "-c", _GATE, "gate", *command]
+    # The ends this process keeps (read ends of the output, the gate's write end), and
+    # the ends only the child keeps.
+    ours = [pair[0] for pair in pipes if pair] + ([gate[1]] if gate else [])
+    theirs = [pair[1] for pair in pipes if pair] + ([gate[0]] if gate else [])
     parent_pid = os.getpid()
     try:
         popen = subprocess.Popen(  # noqa: ASYNC220 -- see the module docstring for why
-            list(argv),
-            stdin=subprocess.DEVNULL,
+            command,
+            stdin=gate[0] if gate else subprocess.DEVNULL,
             stdout=pipes[0][1] if pipes[0] else subprocess.DEVNULL,
             stderr=pipes[1][1] if pipes[1] else subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=lambda: _die_with_parent(parent_pid),
-            env=child_environ() if env is None else env,
+            env=environ,
         )
     except BaseException:
-        for pair in pipes:
-            if pair:
-                os.close(pair[0])
+        for fd in ours:
+            os.close(fd)
         raise
     finally:
-        for pair in pipes:
-            if pair:
-                os.close(pair[1])
-    child = Child(popen, pipes[0][0] if pipes[0] else None, pipes[1][0] if pipes[1] else None)
+        for fd in theirs:
+            os.close(fd)
+    child = Child(
+        popen,
+        pipes[0][0] if pipes[0] else None,
+        pipes[1][0] if pipes[1] else None,
+        gate[1] if gate else None,
+    )
     try:
         yield child
     finally:

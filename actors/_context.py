@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -174,10 +176,25 @@ class JobContext:
             kill_grace=self.kill_grace,
             capture_stdout=capture_stdout,
             capture_stderr=capture_stderr,
+            gated=self._sentinel is not None,
         ) as child:
             try:
                 if self._sentinel is not None:
+                    # The child is held until the sentinel guards it: a worker frozen
+                    # before this point leaves nothing running. Once armed, it runs only if
+                    # the sentinel would not kill it at once (the lease is not that silent).
                     self._sentinel.arm(child.pgid, self._sentinel_after)
+                    silent = time.monotonic() - self._running.confirmed.monotonic
+                    if silent < self._sentinel_after:
+                        child.release()
+                    else:
+                        self.log.warning(
+                            "child not started: the lease was last confirmed %.1f s ago "
+                            "(the sentinel's limit is %g s)",
+                            silent,
+                            self._sentinel_after,
+                        )
+                        child.signal(signal.SIGKILL)
                 await self.record_child(child)
                 yield child
             finally:

@@ -32,8 +32,9 @@
  *   FAULTS FAULTS1 LOSSES CANCELS MAX_ATTEMPTS              bounds on the environment
  *   BUG_ANSWER_TIME      the confirmed time is when the answer ARRIVED (not when sent)
  *   BUG_ARM_BEAT         arming the sentinel for a new child restarts its silence clock
- *   BUG_START_UNVETTED   the child runs before the sentinel has seen it armed (the code
- *                        today: open_child forks, then arms; the sentinel kills at once)
+ *   BUG_START_UNVETTED   the child runs before the sentinel guards it (the code before
+ *                        the gate: open_child forked, then armed; a worker frozen in
+ *                        between left the child running unguarded)
  *   NO_SENTINEL          no sentinel: the self-fence alone (safe only without pauses)
  *   NO_CRASH NO_PAUSE NO_CUT   leave that kind of fault out
  *   NO_DRIFT             the hosts' clocks keep the database's rate exactly
@@ -406,9 +407,12 @@ inline decide_outcome(w) {
     fi
 }
 
-/* JobContext.open_child (actors/_child.py): fork the child and arm the sentinel with the
- * last beat's stamp. The sentinel vets the child before it runs: if that stamp is already
- * SENTINEL_AFTER old, the child is killed before it does anything. */
+/* JobContext.open_child (actors/_context.py, actors/_child.py): the child is forked held
+ * (a gate: /bin/sh waits on a pipe), the sentinel is armed with the last beat's stamp,
+ * and only then is the program let run, if that stamp is less than SENTINEL_AFTER old;
+ * otherwise the held child is killed before it does anything. One atomic step here: a
+ * worker frozen before the release leaves only a held child, and one frozen after it is
+ * covered by the armed sentinel. */
 inline start_child(w) {
 #ifdef BUG_ARM_BEAT
     sent_age[w] = 0;                    /* arming counted as a beat */

@@ -5,6 +5,8 @@ Each test failed on the code before its fix. Store-level rules run on both adapt
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import subprocess
 import time
@@ -17,6 +19,7 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType, Sentinel, StopReason
+from actors._child import open_child
 from actors._executor import Action, Ending, decide
 from stores import (
     ErrorKind,
@@ -324,6 +327,60 @@ def test_arming_the_sentinel_does_not_restart_its_silence_clock() -> None:
         child.kill()
         child.wait()
         sentinel.close()
+
+
+async def test_a_gated_child_runs_its_program_only_once_released(tmp_path: Path) -> None:
+    """A gated child exists (pid, group) but its program waits for release(); a program
+    that does not exist is still a FileNotFoundError at the start."""
+    marker = tmp_path / "ran"
+    argv = ["sh", "-c", f'echo "$$" > {marker}']
+    async with open_child(argv, kill_grace=1.0, gated=True) as child:
+        assert child.held
+        await trio.sleep(0.3)
+        assert not marker.exists()
+        child.release()
+        assert not child.held
+        assert await child.wait() == 0
+    assert marker.read_text().strip() == str(child.pid)  # exec'd in place: same process
+    async with open_child(["sleep", "30"], kill_grace=1.0, gated=True) as held:
+        pass  # never released: stopped and reaped all the same
+    assert held.returncode == -signal.SIGTERM
+    with pytest.raises(FileNotFoundError):
+        async with open_child(["no-such-program-xyz"], kill_grace=1.0, gated=True):
+            pass
+
+
+async def test_a_child_never_runs_before_the_sentinel_guards_it(
+    local: LocalJobStore, tmp_path: Path
+) -> None:
+    """A child is held until the sentinel is armed, and let run only while the lease is
+    fresh enough for the sentinel to guard it. Here the worker froze (a blocked loop) past
+    the sentinel's limit just before starting a child, and the sentinel is slow to act
+    (stopped): the program must never run, since another worker may hold the job by now."""
+    marker = tmp_path / "ran"
+    cfg = config(heartbeat_interval=1.0, stale_after=4.0, kill_grace=0.5, poll_interval=0.1)
+    seen: list[int] = []
+    sentinel_pid: list[int] = []
+
+    async def late_child(ctx: JobContext, payload: Any) -> str:
+        time.sleep(cfg.sentinel_after + 0.2)  # noqa: ASYNC251 -- frozen: no beat is sent
+        os.kill(sentinel_pid[0], signal.SIGSTOP)
+        try:
+            argv = ["sh", "-c", f"echo ran > {marker}; sleep 1"]
+            async with ctx.open_child(argv, capture_stdout=False, capture_stderr=False) as c:
+                seen.append(await c.wait())
+        finally:
+            os.kill(sentinel_pid[0], signal.SIGCONT)
+        return "done"
+
+    async with open_supervisor(local, [JobType("late", late_child)], cfg) as sup:
+        sentinel_pid.append(sup.sentinel.pid)
+        await local.create("late", max_attempts=1)
+        with trio.fail_after(20):
+            while not seen:
+                await trio.sleep(0.1)
+    assert seen == [-signal.SIGKILL]
+    assert not marker.exists(), "the child ran while nothing guarded it"
 
 
 async def test_a_background_process_of_a_child_does_not_outlive_the_job(
