@@ -5,8 +5,8 @@ what an idle or busy worker reads from sqld (what Turso bills).
                                  [--idle-seconds 120] [--running-seconds 60]
 
 One ``python -m supervisor run`` with no timing flags and no SUPERVISOR_* variables
-(the code's own defaults: at first a poll of 1 s backing off ×1.5 to 5 s and a 5 s
-heartbeat; see WorkerConfig). This script is the other process:
+(the code's own defaults: an idle poll every 0.5 s, a heartbeat every 5 s, a
+read-only cancel check every 0.5 s; see WorkerConfig). This script is the other process:
 
 * pickup: PICKUPS ``sleep`` jobs (0 s, one step), each submitted after a random pause of
   0 to MAX_GAP seconds (so the idle poller is caught at every stage of its backoff); the

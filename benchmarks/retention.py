@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from actors import JobContext, JobType, prune_once  # noqa: E402
 from stores import LocalJobStore, TursoJobStore  # noqa: E402
 from supervisor import WorkerConfig, open_supervisor  # noqa: E402
+from supervisor._metrics import Metrics  # noqa: E402
 from tests.bulk import fill_sql  # noqa: E402
 from tests.sqld import SqldServer  # noqa: E402
 
@@ -63,12 +64,14 @@ async def cost_on_sqld(finished: int) -> None:
             print(f"{what:44s} {r1 - r0:10d} {w1 - w0:13d} {took:8.2f}")
             return result
 
+        await measure("a /metrics scrape (job counts), full table", Metrics().render(store))
         n = await measure("one prune statement (batch of 1,000)", store.prune("completed", 60))
         counts = await measure(
             "the whole backlog, batches of 1,000", prune_once(store, RETAIN, batches=None)
         )
         await measure("a worker's prune round, nothing left", prune_once(store, RETAIN))
         await measure("a dry run, nothing left", prune_once(store, RETAIN, dry_run=True))
+        await measure("a /metrics scrape (job counts), empty table", Metrics().render(store))
         left = await store.list(limit=10)
         print(f"deleted {n + sum(counts.values())} jobs; {len(left)} left")
         await store.aclose()

@@ -11,7 +11,7 @@ import enum
 __all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
 
 SCHEMA_VERSION = 1
-SCHEMA_REVISION = 5
+SCHEMA_REVISION = 6
 
 
 class Q(enum.StrEnum):
@@ -77,7 +77,7 @@ SQL: dict[Q, str] = {
     Q.CLOCK: "SELECT coalesce(?, (julianday('now') - 2440587.5) * 86400.0) AS now",
     Q.COMPLETE: "UPDATE jobs SET status='completed', error=NULL, error_kind=NULL, result=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), note='completed', noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CONFIRM_CANCELLED: "UPDATE jobs SET status='cancelled', updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), note=?, noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
-    Q.COUNTS: "SELECT (SELECT count(*) AS count_1 FROM (SELECT 1 AS anon_2 FROM jobs WHERE jobs.status = 'pending' LIMIT ? OFFSET 0) AS anon_1) AS pending, (SELECT count(*) AS count_2 FROM (SELECT 1 AS anon_4 FROM jobs WHERE jobs.status = 'running' LIMIT ? OFFSET 0) AS anon_3) AS running, (SELECT count(*) AS count_3 FROM (SELECT 1 AS anon_6 FROM jobs WHERE jobs.status = 'completed' LIMIT ? OFFSET 0) AS anon_5) AS completed, (SELECT count(*) AS count_4 FROM (SELECT 1 AS anon_8 FROM jobs WHERE jobs.status = 'failed' LIMIT ? OFFSET 0) AS anon_7) AS failed, (SELECT count(*) AS count_5 FROM (SELECT 1 AS anon_10 FROM jobs WHERE jobs.status = 'cancelled' LIMIT ? OFFSET 0) AS anon_9) AS cancelled",
+    Q.COUNTS: "SELECT job_counts.status, job_counts.n FROM job_counts UNION ALL SELECT 'pending' AS status, (SELECT count(*) AS count_1 FROM (SELECT 1 AS anon_2 FROM jobs WHERE jobs.status = 'pending' LIMIT ? OFFSET 0) AS anon_1) AS n UNION ALL SELECT 'running' AS status, (SELECT count(*) AS count_2 FROM (SELECT 1 AS anon_4 FROM jobs WHERE jobs.status = 'running' LIMIT ? OFFSET 0) AS anon_3) AS n",
     Q.CREATE: "INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested, created_at, updated_at, note, noted_at) VALUES (?, ?, 'pending', 0, coalesce(?, (SELECT job_types.max_attempts FROM job_types WHERE job_types.name = ?), 2), 0, 0, coalesce(?, (julianday('now') - 2440587.5) * 86400.0), coalesce(?, (julianday('now') - 2440587.5) * 86400.0), ?, coalesce(?, (julianday('now') - 2440587.5) * 86400.0)) RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
     Q.CREATE_MANY: 'INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested, created_at, updated_at, note, noted_at) SELECT ? AS anon_1, batch.value, \'pending\' AS anon_2, 0 AS anon_3, coalesce(?, (SELECT job_types.max_attempts FROM job_types WHERE job_types.name = ?), 2) AS coalesce_1, 0 AS anon_4, 0 AS anon_5, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce_2, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce__1, ? AS anon_6, coalesce(?, (julianday(\'now\') - 2440587.5) * 86400.0) AS coalesce__2 FROM json_each(?) AS batch ORDER BY batch."key" RETURNING id, max_attempts, created_at',
     Q.FAIL: "UPDATE jobs SET status=CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'pending' ELSE 'failed' END, error=?, error_kind=?, updated_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0), finished_at=CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN NULL ELSE coalesce(?, (julianday('now') - 2440587.5) * 86400.0) END, note=(CASE WHEN (? = 1 AND jobs.attempt < jobs.max_attempts AND jobs.cancel_requested = 0) THEN 'will retry: ' ELSE 'failed: ' END || ?), noted_at=coalesce(?, (julianday('now') - 2440587.5) * 86400.0) WHERE jobs.id = ? AND jobs.lease = ? AND jobs.status = 'running' RETURNING id, type, payload, status, stage, progress, attempt, max_attempts, error, error_kind, result, worker_id, lease, cancel_requested, cancel_requested_at, created_at, started_at, updated_at, finished_at, retry_of, child_pid, child_host, child_started, note, noted_at, claim_token",
@@ -127,7 +127,7 @@ PARAMS: dict[Q, tuple[str, ...]] = {
     Q.CLOCK: ('p_now',),
     Q.COMPLETE: ('p_result', 'p_now', 'p_now', 'p_now', 'p_id', 'p_lease'),
     Q.CONFIRM_CANCELLED: ('p_now', 'p_now', 'p_reason', 'p_now', 'p_id', 'p_lease'),
-    Q.COUNTS: ('p_cap', 'p_cap', 'p_cap', 'p_cap', 'p_cap'),
+    Q.COUNTS: ('p_cap', 'p_cap'),
     Q.CREATE: ('p_type', 'p_payload', 'p_max', 'p_type', 'p_now', 'p_now', 'p_note', 'p_now'),
     Q.CREATE_MANY: ('p_type', 'p_max', 'p_type', 'p_now', 'p_now', 'p_note', 'p_now', 'p_payloads'),
     Q.FAIL: ('p_retry', 'p_error', 'p_kind', 'p_now', 'p_retry', 'p_now', 'p_retry', 'p_error', 'p_now', 'p_id', 'p_lease'),
@@ -177,7 +177,7 @@ COLUMNS: dict[Q, tuple[str, ...]] = {
     Q.CLOCK: ('now',),
     Q.COMPLETE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CONFIRM_CANCELLED: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
-    Q.COUNTS: ('pending', 'running', 'completed', 'failed', 'cancelled'),
+    Q.COUNTS: ('status', 'n'),
     Q.CREATE: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
     Q.CREATE_MANY: ('id', 'max_attempts', 'created_at'),
     Q.FAIL: ('id', 'type', 'payload', 'status', 'stage', 'progress', 'attempt', 'max_attempts', 'error', 'error_kind', 'result', 'worker_id', 'lease', 'cancel_requested', 'cancel_requested_at', 'created_at', 'started_at', 'updated_at', 'finished_at', 'retry_of', 'child_pid', 'child_host', 'child_started', 'note', 'noted_at', 'claim_token'),
@@ -218,6 +218,7 @@ COLUMNS: dict[Q, tuple[str, ...]] = {
 }
 #: The whole current schema, for a new database (every statement IF NOT EXISTS).
 DDL: tuple[str, ...] = (
+    'CREATE TABLE IF NOT EXISTS job_counts ( status VARCHAR(16) NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (status) ) WITHOUT ROWID',
     'CREATE TABLE IF NOT EXISTS job_history ( seq INTEGER NOT NULL, job_id INTEGER NOT NULL, at FLOAT NOT NULL, from_status VARCHAR(16), to_status VARCHAR(16) NOT NULL, worker_id VARCHAR(128), lease INTEGER NOT NULL, reason TEXT, PRIMARY KEY (seq) )',
     'CREATE INDEX IF NOT EXISTS ix_job_history_job ON job_history (job_id, seq)',
     'CREATE TABLE IF NOT EXISTS job_types ( name VARCHAR(64) NOT NULL, stages TEXT NOT NULL, max_attempts INTEGER NOT NULL, timeout FLOAT, updated_at FLOAT NOT NULL, PRIMARY KEY (name) )',
@@ -233,6 +234,10 @@ DDL: tuple[str, ...] = (
     'CREATE TRIGGER IF NOT EXISTS jobs_history_insert AFTER INSERT ON jobs BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note); END',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_update AFTER UPDATE OF status, cancel_requested ON jobs WHEN OLD.status IS NOT NEW.status OR OLD.cancel_requested IS NOT NEW.cancel_requested BEGIN INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) VALUES (NEW.id, NEW.noted_at, OLD.status, NEW.status, COALESCE(NEW.worker_id, OLD.worker_id), NEW.lease, NEW.note); END',
     'CREATE TRIGGER IF NOT EXISTS jobs_history_delete AFTER DELETE ON jobs BEGIN DELETE FROM job_history WHERE job_id = OLD.id; END',
+    "CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs WHEN NEW.status IN ('completed', 'failed', 'cancelled') BEGIN UPDATE job_counts SET n = n + 1 WHERE status = NEW.status; END",
+    "CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF status ON jobs WHEN OLD.status IS NOT NEW.status AND (NEW.status IN ('completed', 'failed', 'cancelled') OR OLD.status IN ('completed', 'failed', 'cancelled')) BEGIN UPDATE job_counts SET n = n + (CASE status WHEN NEW.status THEN 1 ELSE -1 END) WHERE status IN (OLD.status, NEW.status); END",
+    "CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs WHEN OLD.status IN ('completed', 'failed', 'cancelled') BEGIN UPDATE job_counts SET n = n - 1 WHERE status = OLD.status; END",
+    "INSERT OR IGNORE INTO job_counts (status, n) SELECT column1, (SELECT count(*) FROM jobs WHERE jobs.status = column1) FROM (VALUES ('completed'), ('failed'), ('cancelled'))",
 )
 #: What brings a database of the previous revision to each revision.
 UPGRADES: dict[int, tuple[str, ...]] = {

@@ -200,7 +200,9 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
-        """How many jobs are in each status (index-only; each count exact up to ``cap``)."""
+        """How many jobs are in each status: finished ones exact, from counters the
+        database's triggers keep; pending and running counted through their indexes, each
+        exact up to ``cap``. Rows read: 3, plus the pending and running jobs (up to cap)."""
 
     @abc.abstractmethod
     async def recorded_children(

@@ -447,8 +447,9 @@ class SqlJobStore(JobStore):
         return len(await self._rows(Q.PRUNE, params))
 
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
-        (row,) = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
-        return {status.value: int(row[status.value]) for status in JobStatus}
+        rows = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
+        kept = {row["status"]: int(row["n"]) for row in rows}
+        return {status.value: kept.get(status.value, 0) for status in JobStatus}
 
     async def recorded_children(
         self, host: str, stale_after: float

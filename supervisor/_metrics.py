@@ -1,5 +1,5 @@
 """Prometheus metrics for a worker (or a server): fed by the worker's events, the store's
-call listener, and, at scrape time, one index-only query of job counts.
+call listener, and, at scrape time, one read of the job counts (3 kept counters, plus pending and running jobs counted).
 
 No job id is ever a label (unbounded cardinality); labels are job types, outcomes, actors
 and error classes, all from small fixed sets.
@@ -52,7 +52,7 @@ class Metrics:
         r = self.registry
         self.jobs = Gauge(
             "media_jobs_jobs",
-            "Jobs in the store by status, read at scrape time (exact up to the cap)",
+            "Jobs in the store by status, read at scrape time",
             ["status"],
             registry=r,
         )

@@ -448,7 +448,8 @@ def test_serve_on_a_taken_port_is_one_line(env: dict[str, str], tmp_path: Path) 
 
 def test_run_http_wakes_its_own_worker_at_once(env: dict[str, str], tmp_path: Path) -> None:
     """With `run --http`, a job created through the API starts at once, although the
-    worker would otherwise poll only every 30 s."""
+    worker would otherwise poll only every 30 s; a scrape of the live worker's /metrics
+    over HTTP then counts its run and reads the job counts from the table."""
     args = ["run", "--http", "127.0.0.1:0", *timings(poll_interval=30)]
     served = Served(env, args, tmp_path / "w.log")
     try:
@@ -460,6 +461,15 @@ def test_run_http_wakes_its_own_worker_at_once(env: dict[str, str], tmp_path: Pa
             assert time.monotonic() - started < 20, view
             time.sleep(0.1)
             view = served.request(f"/api/jobs/{view['id']}")[1]
+        with urllib.request.urlopen(served.url + "/metrics", timeout=30) as response:
+            assert response.headers["Content-Type"].startswith("text/plain")
+            scraped = response.read().decode()
+        assert 'media_jobs_runs_total{outcome="completed",type="sleep"} 1.0' in scraped
+        assert 'media_jobs_jobs{status="completed"} 1.0' in scraped
+        assert 'media_jobs_jobs{status="pending"} 0.0' in scraped
+        assert 'media_jobs_queue_wait_seconds_count{type="sleep"} 1.0' in scraped
+        assert "media_jobs_store_up 1.0" in scraped
+        assert f'="{view["id"]}"' not in scraped and "job_id" not in scraped  # no id label
     finally:
         assert served.stop() == 0
 

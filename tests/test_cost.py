@@ -1,5 +1,6 @@
 """Hot paths read O(1) rows: with 100,000 finished jobs, the idle claim, the queue position,
-the heartbeat and the reaper read no more rows than with none (billed rows on Turso)."""
+the heartbeat, the reaper and a metrics scrape's job counts read no more rows than with none
+(billed rows on Turso)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,10 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
         for job in (second, third, extra):
             await store.cancel(job.id)
         cost["idle claim"] = await rows_read(store.claim("w-idle"))
-        print(f"\nsqld rows read with {FINISHED} finished jobs: {cost}")
+        scrape = await rows_read(store.counts())  # a metrics scrape's job counts
+        print(f"\nsqld rows read with {FINISHED} finished jobs: {cost}, job counts {scrape}")
         assert all(v is not None and v <= 4 for v in cost.values()), cost
+        assert scrape <= 5, f"job counts for a scrape read {scrape} rows"
+        assert (await store.counts())["completed"] == FINISHED // 3
     finally:
         await store.aclose()

@@ -583,3 +583,48 @@ async def test_a_batch_over_the_byte_limit_is_refused_whole(store: JobStore) -> 
         await store.create_many("tone", [big] * 80)
     assert await store.list() == []
     assert len(await store.create_many("tone", [big] * 40)) == 40
+
+
+async def test_counts_follow_every_transition(store: JobStore, wall: WallClock) -> None:
+    """The counts by status (what a metrics scrape reads) equal the table's after every
+    kind of change: create, claim, complete, fail, retry, release, cancel, reap, prune."""
+
+    async def agree() -> dict[str, int]:
+        truth = {status.value: 0 for status in JobStatus}
+        for job in await store.list(limit=1000):
+            truth[job.status.value] += 1
+        counts = await store.counts()
+        assert counts == truth
+        return counts
+
+    assert await agree() == {status.value: 0 for status in JobStatus}
+    jobs = await store.create_many("tone", [{}] * 6)
+    await store.create("tone", max_attempts=1)
+    assert (await agree())["pending"] == 7
+    a = await store.claim("w")
+    assert a is not None
+    await store.complete(a.lease, None)
+    b = await store.claim("w")
+    assert b is not None
+    await store.fail(b.lease, "flaky", kind="transient")  # back to pending
+    await agree()
+    b2 = await store.claim("w")
+    assert b2 is not None
+    await store.fail(b2.lease, "bad", kind="permanent")
+    c = await store.claim("w")
+    assert c is not None
+    await store.release(c.lease, "shutdown")
+    await store.cancel(jobs[3].id)  # pending: cancelled at once
+    d = await store.claim("w")
+    assert d is not None
+    await store.cancel(d.job.id)  # running: requested
+    await agree()
+    await store.confirm_cancelled(d.lease)
+    e = await store.claim("w")
+    assert e is not None
+    wall.advance(120)
+    await store.reap(60)
+    counts = await agree()
+    assert counts["completed"] == 1 and counts["failed"] == 1 and counts["cancelled"] == 2
+    assert await store.prune("cancelled", 60) == 2
+    assert (await agree())["cancelled"] == 0

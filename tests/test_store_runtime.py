@@ -254,6 +254,34 @@ async def test_a_revision_3_database_gains_the_indexes_of_revision_4(tmp_path: P
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
 
 
+async def test_a_revision_5_database_gains_counts_seeded_from_its_jobs(tmp_path: Path) -> None:
+    """A database from before the kept counts (revision 5) holding pending, running and
+    finished jobs gets its counters seeded on first use; later changes keep them exact."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        await first.create_many("tone", [{}] * 4)
+        done = await first.claim("w-old")
+        assert done is not None
+        await first.complete(done.lease, None)
+        running = await first.claim("w-old")
+        assert running is not None
+    with sqlite3.connect(path) as raw:  # what a revision-5 database looks like
+        for trigger in ("insert", "update", "delete"):
+            raw.execute(f"DROP TRIGGER jobs_count_{trigger}")
+        raw.execute("DROP TABLE job_counts")
+        raw.execute("UPDATE schema_meta SET value = 5 WHERE key = 'revision'")
+    async with LocalJobStore(path) as second:
+        expected = {"pending": 2, "running": 1, "completed": 1, "failed": 0, "cancelled": 0}
+        assert await second.counts() == expected
+        await second.complete(running.lease, None)
+        await second.create("tone")
+        expected.update(running=0, completed=2, pending=3)
+        assert await second.counts() == expected
+    with sqlite3.connect(path) as raw:
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+    assert meta == {"version": 1, "revision": SCHEMA_REVISION}
+
+
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     sqld: SqldServer,
 ) -> None:
