@@ -1,5 +1,6 @@
 """Prometheus metrics for a worker (or a server): fed by the worker's events, the store's
-call listener, and, at scrape time, one read of the job counts (3 kept counters, plus pending and running jobs counted).
+call listener, and, at scrape time, one read of the job counts (3 kept counters, plus the
+pending and running jobs counted).
 
 No job id is ever a label (unbounded cardinality); labels are job types, outcomes, actors
 and error classes, all from small fixed sets.
