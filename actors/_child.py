@@ -19,7 +19,11 @@ A gated child (``gated=True``) exists but does not run its program until ``relea
 ``/bin/sh`` waits on a pipe, then execs the program in the same process (same pid, same
 group). The handler context starts every child gated, arms the sentinel, and only then
 lets it run, so a worker frozen between the fork and the arming never leaves a child
-running unguarded (found by the spin model, model/README.md).
+running unguarded (found by the spin model, model/README.md). The program is resolved
+first (``FileNotFoundError`` if absent or not executable, as without the gate) and the
+shell execs that path. A failure of the exec itself (a busy or malformed binary) shows as
+the shell's exit status 126 or 127 with its message on stderr, not as an ``OSError``; a
+script without a ``#!`` line is run by ``/bin/sh``.
 """
 
 from __future__ import annotations
@@ -162,29 +166,39 @@ async def open_child(
     Cancellation: if the block is cancelled, the child is stopped and reaped before the
     cancellation propagates; no child outlives this context manager.
     """
-    pipes: list[tuple[int, int] | None] = [
-        os.pipe() if capture_stdout else None,
-        os.pipe() if capture_stderr else None,
-    ]
     environ = child_environ() if env is None else env
-    command, gate = list(argv), None
+    command = list(argv)
     if gated:
-        if not command or shutil.which(command[0], path=environ.get("PATH", os.defpath)) is None:
+        # Resolved here, with the PATH the child gets: sh execs exactly what was checked.
+        found = shutil.which(command[0], path=environ.get("PATH", os.defpath)) if argv else None
+        if found is None:
             name = command[0] if command else ""
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", name)
-        gate = os.pipe()
-        command = ["/bin/sh", "-c", _GATE, "gate", *command]
-    # The ends this process keeps (read ends of the output, the gate's write end), and
-    # the ends only the child keeps.
-    ours = [pair[0] for pair in pipes if pair] + ([gate[1]] if gate else [])
-    theirs = [pair[1] for pair in pipes if pair] + ([gate[0]] if gate else [])
-    parent_pid = os.getpid()
+        command = ["/bin/sh", "-c", _GATE, "gate", found, *command[1:]]
+    # The ends this process keeps (read ends of the output, the gate's write end), and the
+    # ends only the child keeps; all closed whatever fails.
+    ours: list[int] = []
+    theirs: list[int] = []
+
     try:
+        stdout = os.pipe() if capture_stdout else None
+        if stdout:
+            ours.append(stdout[0])
+            theirs.append(stdout[1])
+        stderr = os.pipe() if capture_stderr else None
+        if stderr:
+            ours.append(stderr[0])
+            theirs.append(stderr[1])
+        gate = os.pipe() if gated else None
+        if gate:
+            ours.append(gate[1])
+            theirs.append(gate[0])
+        parent_pid = os.getpid()
         popen = subprocess.Popen(  # noqa: ASYNC220 -- see the module docstring for why
             command,
             stdin=gate[0] if gate else subprocess.DEVNULL,
-            stdout=pipes[0][1] if pipes[0] else subprocess.DEVNULL,
-            stderr=pipes[1][1] if pipes[1] else subprocess.DEVNULL,
+            stdout=stdout[1] if stdout else subprocess.DEVNULL,
+            stderr=stderr[1] if stderr else subprocess.DEVNULL,
             start_new_session=True,
             preexec_fn=lambda: _die_with_parent(parent_pid),
             env=environ,
@@ -196,12 +210,20 @@ async def open_child(
     finally:
         for fd in theirs:
             os.close(fd)
-    child = Child(
-        popen,
-        pipes[0][0] if pipes[0] else None,
-        pipes[1][0] if pipes[1] else None,
-        gate[1] if gate else None,
-    )
+    try:
+        child = Child(
+            popen,
+            stdout[0] if stdout else None,
+            stderr[0] if stderr else None,
+            gate[1] if gate else None,
+        )
+    except BaseException:  # e.g. no file descriptor left for the pidfd
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+        for fd in ours:
+            os.close(fd)
+        raise
     try:
         yield child
     finally:

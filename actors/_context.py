@@ -183,16 +183,17 @@ class JobContext:
                     # The child is held until the sentinel guards it: a worker frozen
                     # before this point leaves nothing running. Once armed, it runs only if
                     # the sentinel would not kill it at once (the lease is not that silent).
-                    self._sentinel.arm(child.pgid, self._sentinel_after)
+                    guarded = self._sentinel.arm(child.pgid, self._sentinel_after)
                     silent = time.monotonic() - self._running.confirmed.monotonic
-                    if silent < self._sentinel_after:
+                    if guarded and silent < self._sentinel_after:
                         child.release()
                     else:
                         self.log.warning(
-                            "child not started: the lease was last confirmed %.1f s ago "
-                            "(the sentinel's limit is %g s)",
-                            silent,
-                            self._sentinel_after,
+                            "child not started: %s",
+                            f"the lease was last confirmed {silent:.1f} s ago (the "
+                            f"sentinel's limit is {self._sentinel_after:g} s)"
+                            if guarded
+                            else "no sentinel process could guard it",
                         )
                         child.signal(signal.SIGKILL)
                 await self.record_child(child)

@@ -55,6 +55,7 @@ class Sentinel:
         self._armed: dict[int, float] = {}  # pgid -> seconds, to arm a replacement
         self._stamp = time.monotonic()  # the last beat's stamp
         self.restarts = 0
+        self._closed = False
         self._proc = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
@@ -77,16 +78,23 @@ class Sentinel:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
-    def _send(self, line: str) -> None:
+    def _send(self, line: str) -> bool:
+        """Send ``line``; returns whether a live sentinel got it."""
         with self._lock:
-            if not self._write(line) and self._proc.poll() is not None:
-                # Dead: a replacement takes over every armed group, as of the last beat.
-                self._proc.wait()
-                self._proc = self._spawn()
-                self.restarts += 1
-                for pgid, seconds in self._armed.items():
-                    self._write(f"arm {pgid} {seconds} {self._stamp}")
-                self._write(line)
+            if self._write(line):
+                return True
+            if self._closed:
+                return False
+            # Its input is closed: dead or dying (a broken pipe can come before it is a
+            # zombie). A replacement takes over every armed group, as of the last beat.
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = self._spawn()
+            self.restarts += 1
+            for pgid, seconds in self._armed.items():
+                self._write(f"arm {pgid} {seconds} {self._stamp}")
+            return self._write(line)
 
     def _write(self, line: str) -> bool:
         stdin = self._proc.stdin
@@ -98,11 +106,11 @@ class Sentinel:
             return False
         return True
 
-    def arm(self, pgid: int, seconds: float) -> None:
+    def arm(self, pgid: int, seconds: float) -> bool:
         """Guard ``pgid``: SIGKILL it once no beat came for ``seconds`` (counted from the
-        last beat, not from now)."""
+        last beat, not from now). Returns whether a live sentinel took it."""
         self._armed[pgid] = seconds
-        self._send(f"arm {pgid} {seconds} {self._stamp}")
+        return self._send(f"arm {pgid} {seconds} {self._stamp}")
 
     def beat(self, stamp: float | None = None) -> None:
         """The lease was confirmed by a write sent at ``stamp`` (``time.monotonic()``;
@@ -122,6 +130,7 @@ class Sentinel:
 
     def close(self) -> None:
         """End the sentinel (disarm everything first: closing its input kills armed groups)."""
+        self._closed = True
         if self._proc.stdin is not None:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()

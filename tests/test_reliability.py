@@ -345,9 +345,12 @@ async def test_a_gated_child_runs_its_program_only_once_released(tmp_path: Path)
     async with open_child(["sleep", "30"], kill_grace=1.0, gated=True) as held:
         pass  # never released: stopped and reaped all the same
     assert held.returncode == -signal.SIGTERM
-    with pytest.raises(FileNotFoundError):
-        async with open_child(["no-such-program-xyz"], kill_grace=1.0, gated=True):
-            pass
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(FileNotFoundError):
+            async with open_child(["no-such-program-xyz"], kill_grace=1.0, gated=True):
+                pass
+    assert len(os.listdir("/proc/self/fd")) == fds  # no pipe left open
 
 
 async def test_a_child_never_runs_before_the_sentinel_guards_it(
