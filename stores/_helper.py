@@ -24,6 +24,7 @@ import pickle
 import signal
 import struct
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,10 @@ __all__ = ["decode_error", "encode_error", "frame", "read_frame_blocking", "unfr
 
 HEADER = struct.Struct(">I")
 _PR_SET_PDEATHSIG = 1
+#: How long a statement the server answers "busy" (another writer holds the lock past the
+#: server's own short wait) is tried again before the call fails as unavailable.
+BUSY_PATIENCE = 5.0
+_BUSY_MARKS = ("SQLITE_BUSY", "SQLITE_LOCKED", "database is locked")
 
 #: Error kinds on the wire: ``unavailable`` (network, server down or stuck), ``config``
 #: (the token was refused), ``statement`` (the server ran the statement and refused it).
@@ -79,6 +84,13 @@ def encode_error(exc: BaseException, token: str | None, label: str) -> Wire:
             f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN",
             False,
         )
+    if any(mark in text for mark in _BUSY_MARKS):
+        # Another writer held the lock: the statement did not run, nothing was written.
+        return (
+            "unavailable",
+            f"the libSQL server at {label} is busy (another writer holds the lock): {text}",
+            True,
+        )
     if any(mark in text for mark in ("SQLite error", "SQLITE_", "ARGS_INVALID", "too big")):
         # The server ran (or refused) the statement itself: retrying it would not help.
         return ("statement", f"the libSQL server at {label} reported: {text}", False)
@@ -110,6 +122,7 @@ class _Connection:
         self._token: str | None = settings.get("token")
         self.label: str = settings["label"]
         self._conn: Any = None
+        self.ran = 0
 
     def _connect(self) -> Any:
         import libsql
@@ -118,25 +131,39 @@ class _Connection:
         return libsql.connect(self._url, isolation_level=None, **kwargs)
 
     def execute(self, ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
-        for attempt in (1, 2):
+        """Run ``ops`` in order (each one its own transaction on the server). ``ran`` counts
+        those that ran, so a failure after the first is never reported as "not sent"."""
+        self.ran = 0
+        results = []
+        for sql, params in ops:
+            results.append(self._statement(sql, params))
+            self.ran += 1
+        return results
+
+    def _statement(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        reconnected, delay = False, 0.001
+        busy_until = time.monotonic() + BUSY_PATIENCE
+        while True:
             existing = self._conn is not None
             try:
                 if self._conn is None:
                     self._conn = self._connect()
-                return [
-                    [tuple(row) for row in self._conn.execute(sql, params).fetchall() or ()]
-                    for sql, params in ops
-                ]
+                return [tuple(row) for row in self._conn.execute(sql, params).fetchall() or ()]
             except Exception as exc:
+                text = str(exc)
+                if any(mark in text for mark in _BUSY_MARKS) and time.monotonic() < busy_until:
+                    time.sleep(delay)  # it did not run: try again once the lock is free
+                    delay = min(delay * 2, 0.05)
+                    continue
                 kind, _, not_sent = encode_error(exc, self._token, self.label)
                 if kind != "unavailable":
                     raise
                 self.close()
                 # A stale stream (server restarted, minutes idle) fails without running
                 # anything: one retry on a fresh connection hides it from the caller.
-                if attempt == 2 or not (existing and not_sent):
+                if reconnected or not (existing and not_sent):
                     raise
-        raise AssertionError("unreachable")
+                reconnected = True
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -171,7 +198,9 @@ def serve(read_fd: int, write_fd: int) -> None:
         try:
             reply: tuple[Any, ...] = ("ok", connection.execute(ops))
         except Exception as exc:
-            reply = ("err", encode_error(exc, connection._token, connection.label))
+            kind, message, not_sent = encode_error(exc, connection._token, connection.label)
+            # Statements before the failing one ran: the call as a whole was sent.
+            reply = ("err", (kind, message, not_sent and connection.ran == 0))
         data = frame(reply)
         while data:
             data = data[os.write(write_fd, data) :]

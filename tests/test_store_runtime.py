@@ -311,3 +311,37 @@ async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     finally:
         sqld.resume()
     assert helper_pids() == set()
+
+
+async def test_a_busy_sqld_is_waited_out_not_taken_for_a_refused_statement(
+    sqld: SqldServer,
+) -> None:
+    """Another writer holds the database's lock: sqld answers SQLITE_BUSY (after its own
+    wait of about 0.1 s). The statement did not run, so the store tries it again until the
+    lock is free, instead of raising a statement error (which made a worker fail a job
+    that had completed: "bad result: … database is locked", seen with 8 workers)."""
+    store = TursoJobStore(sqld.url, TOKEN, timeout=10)
+    try:
+        await store.create("tone")
+        claimed = await store.claim("w-busy")
+        assert claimed is not None
+        locker = sqlite3.connect(
+            sqld.db_path / "dbs" / "default" / "data",
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        locker.execute("BEGIN IMMEDIATE")  # the lock, held by another process's writer
+        unlock = threading.Timer(1.5, lambda: locker.execute("COMMIT"))
+        unlock.start()
+        try:
+            started = time.monotonic()
+            done = await store.complete(claimed.lease, {"ok": True})
+            waited = time.monotonic() - started
+        finally:
+            unlock.join()
+            locker.close()
+        assert done.status is JobStatus.COMPLETED and done.result == {"ok": True}
+        assert waited >= 1.0  # it did wait for the lock
+        assert [h.to_status for h in await store.history(claimed.job.id)][-1] == "completed"
+    finally:
+        await store.aclose()
