@@ -72,8 +72,8 @@ class WorkerConfig:
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
-    poll_interval: float = 0.5
-    max_poll_interval: float = 0.5
+    poll_interval: float = 0.6
+    max_poll_interval: float = 0.6
     heartbeat_interval: float = 5.0
     cancel_check_interval: float = 0.5
     stale_after: float = 60.0
