@@ -416,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (
         ("cancel", "cancel a job"),
-        ("resubmit", "retry a failed job as a new one; prints its id"),
+        ("resubmit", "run a failed or cancelled job again, as a new one; prints its id"),
         ("history", "show every transition of a job"),
     ):
         sub.add_parser(name, help=text).add_argument("id")
