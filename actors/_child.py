@@ -170,9 +170,9 @@ async def open_child(
     command = list(argv)
     if gated:
         # Resolved here, with the PATH the child gets: sh execs exactly what was checked.
-        found = shutil.which(command[0], path=environ.get("PATH", os.defpath)) if argv else None
+        name = command[0] if command else ""
+        found = shutil.which(name, path=environ.get("PATH", os.defpath)) if name else None
         if found is None:
-            name = command[0] if command else ""
             raise FileNotFoundError(errno.ENOENT, "No such file or directory", name)
         command = ["/bin/sh", "-c", _GATE, "gate", found, *command[1:]]
     # The ends this process keeps (read ends of the output, the gate's write end), and the

@@ -37,19 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stores import JobStore, LocalJobStore, TursoJobStore
 from tests.sqld import SqldServer
-from tests.web_client import LISTENING, sse
+from tests.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING, sse
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -133,7 +123,7 @@ def browser_latency(url: str, writes: list[tuple[int, float]], done: threading.E
 
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         page = context.new_page()
         page.goto(url + "/healthz")

@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,18 +200,17 @@ def litequeue_contender(folder: Path, jobs: int) -> Timing:
     return enqueued - start, end - enqueued
 
 
-def store_loop(folder: Path, jobs: int) -> Timing:
+def _store_run(path: Path, jobs: int, drain: Callable[[LocalJobStore], Awaitable[int]]) -> Timing:
+    """``create`` N jobs one by one, then ``drain`` them (it returns how many it ran)."""
+
     async def run() -> Timing:
-        async with LocalJobStore(folder / "store.db") as store:
+        async with LocalJobStore(path) as store:
             await store.get(1)  # schema
             start = time.perf_counter()
             for n in range(jobs):
                 await store.create("noop", {"n": n})
             enqueued = time.perf_counter()
-            done = 0
-            while (claimed := await store.claim("bench")) is not None:
-                await store.complete(claimed.lease, None)
-                done += 1
+            done = await drain(store)
             end = time.perf_counter()
         assert done == jobs, done
         return enqueued - start, end - enqueued
@@ -219,31 +218,34 @@ def store_loop(folder: Path, jobs: int) -> Timing:
     return trio.run(run)
 
 
-#: Seconds from calling open_supervisor to its yield (part of the worker's consume time).
-STARTUP: list[float] = []
+def store_loop(folder: Path, jobs: int) -> Timing:
+    async def drain(store: LocalJobStore) -> int:
+        done = 0
+        while (claimed := await store.claim("bench")) is not None:
+            await store.complete(claimed.lease, None)
+            done += 1
+        return done
+
+    return _store_run(folder / "store.db", jobs, drain)
 
 
 def store_loop_cc(folder: Path, jobs: int) -> Timing:
     """The store loop with ``complete_and_claim`` (the completion and the next claim in
     one call), where the store has it."""
 
-    async def run() -> Timing:
-        async with LocalJobStore(folder / "store-cc.db") as store:
-            await store.get(1)  # schema
-            start = time.perf_counter()
-            for n in range(jobs):
-                await store.create("noop", {"n": n})
-            enqueued = time.perf_counter()
-            done = 0
-            claimed = await store.claim("bench")
-            while claimed is not None:
-                _, claimed = await store.complete_and_claim(claimed.lease, None, "bench")
-                done += 1
-            end = time.perf_counter()
-        assert done == jobs, done
-        return enqueued - start, end - enqueued
+    async def drain(store: LocalJobStore) -> int:
+        done = 0
+        claimed = await store.claim("bench")
+        while claimed is not None:
+            _, claimed = await store.complete_and_claim(claimed.lease, None, "bench")
+            done += 1
+        return done
 
-    return trio.run(run)
+    return _store_run(folder / "store-cc.db", jobs, drain)
+
+
+#: Seconds from calling open_supervisor to its yield (part of the worker's consume time).
+STARTUP: list[float] = []
 
 
 def whole_worker(folder: Path, jobs: int) -> Timing:

@@ -37,6 +37,12 @@ _PR_SET_PDEATHSIG = 1
 BUSY_PATIENCE = 5.0
 _BUSY_MARKS = ("SQLITE_BUSY", "SQLITE_LOCKED", "database is locked")
 
+
+def _busy(text: str) -> bool:
+    """True for the server's "another writer holds the lock" answer (nothing ran)."""
+    return any(mark in text for mark in _BUSY_MARKS)
+
+
 #: Error kinds on the wire: ``unavailable`` (network, server down or stuck), ``config``
 #: (the token was refused), ``statement`` (the server ran the statement and refused it).
 Wire = tuple[str, str, bool]
@@ -84,7 +90,7 @@ def encode_error(exc: BaseException, token: str | None, label: str) -> Wire:
             f"the libSQL server at {label} refused the token (401): check TURSO_AUTH_TOKEN",
             False,
         )
-    if any(mark in text for mark in _BUSY_MARKS):
+    if _busy(text):
         # Another writer held the lock: the statement did not run, nothing was written.
         return (
             "unavailable",
@@ -150,8 +156,7 @@ class _Connection:
                     self._conn = self._connect()
                 return [tuple(row) for row in self._conn.execute(sql, params).fetchall() or ()]
             except Exception as exc:
-                text = str(exc)
-                if any(mark in text for mark in _BUSY_MARKS) and time.monotonic() < busy_until:
+                if _busy(str(exc)) and time.monotonic() < busy_until:
                     time.sleep(delay)  # it did not run: try again once the lock is free
                     delay = min(delay * 2, 0.05)
                     continue

@@ -8,6 +8,23 @@ import trio
 
 from stores import Job, JobStatus, JobStore
 
+#: The keys every poll view carries (store, CLI `status --json`, the HTTP API).
+POLL_KEYS = {
+    "id",
+    "type",
+    "status",
+    "stage",
+    "stages",
+    "progress",
+    "indeterminate",
+    "queue_position",
+    "attempt",
+    "error",
+    "error_kind",
+    "created_at",
+    "updated_at",
+}
+
 
 async def wait_for_status(
     store: JobStore, job_id: int, status: JobStatus, *, poll: float = 0.05

@@ -17,26 +17,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import REPO
-from .web_client import LISTENING
+from .web_client import LISTENING, POLL_KEYS
 from .workers import TIMINGS, timings
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
-POLL_KEYS = {
-    "id",
-    "type",
-    "status",
-    "stage",
-    "stages",
-    "progress",
-    "indeterminate",
-    "queue_position",
-    "attempt",
-    "error",
-    "error_kind",
-    "created_at",
-    "updated_at",
-}
 COMMANDS = [
     "run",
     "submit",
@@ -242,21 +227,26 @@ def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: P
     job = cli(
         env, "--handlers", "my_handlers", "submit", "shout", "--payload", '{"text": "hi"}'
     ).stdout.strip()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "supervisor", "run", *TIMINGS],
-        cwd=REPO,
-        env={**env, "SUPERVISOR_HANDLERS": "my_handlers"},
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert cli(env, "watch", job).returncode == 0
-    finally:
-        worker.terminate()
-        worker.wait(30)
+    assert watched_with_a_worker({**env, "SUPERVISOR_HANDLERS": "my_handlers"}, [], job) == 0
     status = json.loads(cli(env, "status", job, "--json").stdout)
     assert status["stages"] == ["shouting"] and status["progress"] == 100
     missing = cli(env, "--handlers", "no_such_module", "submit", "x")
     assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
+
+
+def watched_with_a_worker(env: dict[str, str], run_args: list[str], job: str) -> int:
+    """`watch JOB`'s exit status while a `run` worker (with ``run_args``) serves the job."""
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *run_args, *TIMINGS],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        return cli(env, "watch", job).returncode
+    finally:
+        worker.terminate()
+        worker.wait(30)
 
 
 def test_one_shot_commands_load_neither_trio_nor_sqlalchemy(env: dict[str, str]) -> None:
@@ -350,17 +340,7 @@ def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) ->
     submitted = cli(env, "submit", "--handlers", "after_handlers", "hello")
     assert submitted.returncode == 0, submitted.stderr
     job = submitted.stdout.strip()
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "supervisor", "run", "--handlers", "after_handlers", *TIMINGS],
-        cwd=REPO,
-        env=env,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert cli(env, "watch", job).returncode == 0
-    finally:
-        worker.terminate()
-        worker.wait(30)
+    assert watched_with_a_worker(env, ["--handlers", "after_handlers"], job) == 0
     assert cli(env, "submit", "hello", "--handlers", "no_such_module").returncode == 2
 
 

@@ -15,20 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from .web_client import LISTENING
+from .web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
 from .workers import timings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "tok-dashboard-SECRET-42424242"
 WAIT_MS = 60_000
 

@@ -16,22 +16,21 @@ from stores import JobStore
 from web import Broadcaster, WebSettings, serve_http
 
 from .conftest import REPO
+from .helpers import POLL_KEYS
 
-POLL_KEYS = {
-    "id",
-    "type",
-    "status",
-    "stage",
-    "stages",
-    "progress",
-    "indeterminate",
-    "queue_position",
-    "attempt",
-    "error",
-    "error_kind",
-    "created_at",
-    "updated_at",
-}
+#: Debian's chromium, as Playwright drives it (its own browser download is never used).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
 LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
 
 
@@ -97,4 +96,14 @@ async def sse(response: httpx.Response) -> AsyncIterator[Event]:
             fields.setdefault(name, []).append(value.removeprefix(" "))
 
 
-__all__ = ["LISTENING", "POLL_KEYS", "REPO", "Event", "Server", "running_server", "sse"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "LISTENING",
+    "POLL_KEYS",
+    "REPO",
+    "Event",
+    "Server",
+    "running_server",
+    "sse",
+]
