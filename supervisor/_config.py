@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import socket
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +21,9 @@ class ConfigError(ValueError):
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    import socket  # here, not at the top: a one-shot CLI call never needs it
+
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
 _ENV = {
