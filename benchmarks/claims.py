@@ -48,13 +48,15 @@ async def main(jobs: int, finished: int) -> None:
         async with LocalJobStore(path) as store:
             await store.get(1)
             with sqlite3.connect(path) as raw:
-                raw.execute(fill_sql(finished))
+                for statement in fill_sql(finished):
+                    raw.execute(statement)
             local = await measure(store, jobs)
         with SqldServer(Path(tmp) / "sqld") as server:
             async with TursoJobStore(server.url) as store:
                 await store.get(1)
                 raw_conn = libsql.connect(server.url, isolation_level=None)
-                raw_conn.execute(fill_sql(finished))
+                for statement in fill_sql(finished):
+                    raw_conn.execute(statement)
                 raw_conn.close()
                 turso = await measure(store, jobs)
     print(f"{jobs} jobs, {finished} finished jobs in the table, one process:")

@@ -34,7 +34,8 @@ async def main(seconds: float, finished: int) -> None:
         store = TursoJobStore(server.url)
         await store.get(1)  # creates the schema
         raw = libsql.connect(server.url, isolation_level=None)
-        raw.execute(fill_sql(finished))
+        for statement in fill_sql(finished):
+            raw.execute(statement)
         raw.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
         env.update({"TURSO_DATABASE_URL": server.url, "SUPERVISOR_OUTPUT_DIR": tmp})

@@ -50,7 +50,8 @@ async def cost_on_sqld(finished: int) -> None:
         store = TursoJobStore(server.url)
         await store.list(limit=1)  # creates the schema
         raw = libsql.connect(server.url, isolation_level=None)
-        raw.execute(fill_sql(finished))
+        for statement in fill_sql(finished):
+            raw.execute(statement)
         raw.close()
         print(f"sqld, {finished} finished jobs past their retention (plus their history)")
         print(f"{'what':44s} {'rows read':>10s} {'rows written':>13s} {'seconds':>8s}")

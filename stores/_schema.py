@@ -7,7 +7,9 @@ majority of the table) are never read by a hot path.
 
 Why triggers: every transition is one statement (one round trip, atomic on every transport,
 no interactive transaction held open over HTTP), and the trigger appends its history row in
-that same statement, so the history can never miss or invent a transition.
+that same statement, so the history can never miss or invent a transition. A job's first
+entry, its creation, is not a row of the history: it is read from the job's own row
+(``created_at``, ``retry_of``), which saves every job a history row and its index entry.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "CHANGED_AT",
+    "FINISHED",
     "SCHEMA_REVISION",
     "SCHEMA_VERSION",
     "UPGRADES",
@@ -32,8 +35,10 @@ SCHEMA_VERSION = 1
 #: Additive changes (a column, an index) raise only the revision: during a deploy, workers
 #: of the previous release keep running on the migrated database (they ignore what they do
 #: not know), so old and new workers can overlap. Revision 4: the HTTP layer's indexes.
-#: Revision 6: job counts by status, kept by triggers.
-SCHEMA_REVISION = 6
+#: Revision 6: job counts by status, kept by triggers. Revision 7: fewer pages written per
+#: job (the index of finished rows instead of one of every row by status; no history row or
+#: trigger on creation: the "created" entry is read from the job row).
+SCHEMA_REVISION = 7
 
 metadata = sa.MetaData()
 
@@ -73,23 +78,38 @@ jobs = sa.Table(
     sqlite_autoincrement=True,
 )
 
-# Claim order and queue position: only pending rows, in FIFO order.
+# Claim order and queue position: only pending rows, in FIFO order. The status leads
+# (revision 7; before, ix_jobs_pending_fifo without it): counting pending rows, a queue
+# position and the claim's choice read the index alone, never a row of the table, and each
+# is an index search (an idle claim reads 1 row on sqld; a scan of the empty index, 2).
 sa.Index(
-    "ix_jobs_pending_fifo",
+    "ix_jobs_pending",
+    jobs.c.status,
     jobs.c.created_at,
     jobs.c.id,
     sqlite_where=jobs.c.status == "pending",
 )
-# Reaper: only running rows, by the time of their last heartbeat.
+# Reaper: only running rows, by the time of their last heartbeat (status likewise; before
+# revision 7, ix_jobs_running_updated).
 sa.Index(
-    "ix_jobs_running_updated",
+    "ix_jobs_running",
+    jobs.c.status,
     jobs.c.updated_at,
     sqlite_where=jobs.c.status == "running",
 )
-# `list --status S`, newest first (not a hot path, but it should not scan either); also the
-# pruner's way to finished rows by age (it filters on finished_at too): no extra index, so
-# no extra page written on every transition.
-sa.Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
+# Revision 7: `list --status S` (newest first) and the pruner (oldest first, filtering on
+# finished_at too) for the finished statuses: only finished rows, so that creating, claiming
+# and finishing a job write no page of it but the one entry a job gains when it finishes.
+# (Until revision 6 an index of every row by (status, created_at) served all statuses, and
+# every transition moved the row's entry in it.) `list --status pending` and `running` use
+# the partial indexes above.
+FINISHED = ("completed", "failed", "cancelled")
+sa.Index(
+    "ix_jobs_finished",
+    jobs.c.status,
+    jobs.c.created_at,
+    sqlite_where=jobs.c.status.in_(FINISHED),
+)
 
 # Revision 3: recorded children, by host, for the sweep a worker makes at start (few rows:
 # only jobs whose child is recorded as running).
@@ -147,7 +167,9 @@ reaper_clock = sa.Table(
 # by triggers on the transitions into a finished status and on deletes, so that a metrics
 # scrape need not count them (through an index it read every row counted: 30,000 rows per
 # scrape with 100,000 finished jobs on sqld, which Turso bills). Pending and running jobs
-# are counted through their partial indexes instead: no write on creation or claim.
+# are counted through their partial indexes instead: no write on creation or claim. (Every
+# statement inserts a pending job, so inserts need no trigger; a row inserted by hand as
+# finished is not counted.)
 job_counts = sa.Table(
     "job_counts",
     metadata,
@@ -164,13 +186,6 @@ schema_meta = sa.Table(
 )
 
 _TRIGGERS = (
-    """
-    CREATE TRIGGER IF NOT EXISTS jobs_history_insert AFTER INSERT ON jobs
-    BEGIN
-        INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason)
-        VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note);
-    END
-    """,
     """
     CREATE TRIGGER IF NOT EXISTS jobs_history_update AFTER UPDATE OF status, cancel_requested
     ON jobs
@@ -189,13 +204,6 @@ _TRIGGERS = (
     END
     """,
     # Revision 6: the counts of finished jobs.
-    """
-    CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs
-    WHEN NEW.status IN ('completed', 'failed', 'cancelled')
-    BEGIN
-        UPDATE job_counts SET n = n + 1 WHERE status = NEW.status;
-    END
-    """,
     """
     CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF status ON jobs
     WHEN OLD.status IS NOT NEW.status
@@ -229,6 +237,17 @@ _SEED_COUNTS = """
 #: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
+    # Every statement inserts a pending job: neither trigger on insert is needed (the job's
+    # "created" history entry is read from its row; rows written by revision 6 keep theirs).
+    # The index by status of every row gives way to ix_jobs_finished, and the pending and
+    # running indexes to ones that hold the status too (all made by the DDL that follows).
+    7: (
+        "DROP TRIGGER IF EXISTS jobs_history_insert",
+        "DROP TRIGGER IF EXISTS jobs_count_insert",
+        "DROP INDEX IF EXISTS ix_jobs_status_created",
+        "DROP INDEX IF EXISTS ix_jobs_pending_fifo",
+        "DROP INDEX IF EXISTS ix_jobs_running_updated",
+    ),
 }
 
 

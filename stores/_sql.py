@@ -93,9 +93,14 @@ def _is_completed(job: Job) -> bool:
 _COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
 
 
-def _list_name(*, status: bool, type_: bool, views: bool, before: bool = False) -> Q:
-    flags = f"{'S' if status else ''}{'T' if type_ else ''}{'B' if before else ''}"
+def _list_name(*, status: str | None, type_: bool, views: bool, before: bool = False) -> Q:
+    """The list statement for these filters; ``status`` is P, R or F (see
+    ``_statements.STATUS_FILTERS``: each status is served by its own index)."""
+    flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
     return Q(f"LIST{'V' if views else ''}_{flags}")
+
+
+_STATUS_FILTER = {JobStatus.PENDING: "P", JobStatus.RUNNING: "R"}
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -258,12 +263,14 @@ class SqlJobStore(JobStore):
         }
         rows = sorted(await self._rows(Q.CREATE_MANY, params), key=lambda r: int(r["id"]))
         self._notify()
+        # The payloads as stored (tuples become lists, keys strings), in one parse.
+        stored = json.loads(f"[{','.join(texts)}]")
         # The rows are what was just written: built here rather than read back.
         return [
             Job(
                 id=row["id"],
                 type=name,
-                payload=json.loads(text),  # as stored: tuples become lists, keys strings
+                payload=payload,
                 status=JobStatus.PENDING,
                 stage=None,
                 progress=None,
@@ -280,7 +287,7 @@ class SqlJobStore(JobStore):
                 finished_at=None,
                 retry_of=None,
             )
-            for row, text in zip(rows, texts, strict=True)
+            for row, payload in zip(rows, stored, strict=True)
         ]
 
     async def get(self, id: int) -> Job | None:
@@ -303,14 +310,17 @@ class SqlJobStore(JobStore):
         before: tuple[float, int] | None = None,
     ) -> tuple[Q, dict[str, Any]]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
+        status_filter = None
         if status is not None:
-            params["p_status"] = check_status(status).value
+            state = check_status(status)
+            params["p_status"] = state.value
+            status_filter = _STATUS_FILTER.get(state, "F")
         if type is not None:
             params["p_type"] = check_type_name(type)
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
         name = _list_name(
-            status=status is not None, type_=type is not None, views=views, before=bool(before)
+            status=status_filter, type_=type is not None, views=views, before=bool(before)
         )
         return name, params
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ._schema import CHANGED_AT as _CHANGED_AT
-from ._schema import history, job_counts, job_types, jobs, reaper_clock
+from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock
 
 __all__ = [
     "CANCEL",
@@ -211,22 +211,59 @@ CANCEL = (
     .returning(*_RETURN_ALL)
 )
 
-HISTORY = sa.select(history).where(history.c.job_id == bp("p_id")).order_by(history.c.seq)
+# A job's history: its creation, read from its own row (no history row is written when a
+# job is created; a job created before revision 7 has one, and then it is used instead), then
+# the rows the triggers wrote for each transition and cancel request.
+_created_entry = sa.select(
+    sa.literal(0).label("seq"),
+    j.id.label("job_id"),
+    j.created_at.label("at"),
+    sa.null().label("from_status"),
+    sa.literal(PENDING).label("to_status"),
+    sa.null().label("worker_id"),
+    sa.literal(0).label("lease"),
+    sa.case(
+        (
+            j.retry_of.is_not(None),
+            sa.literal("resubmitted from job ") + sa.cast(j.retry_of, sa.Text),
+        ),
+        else_=sa.literal("created"),
+    ).label("reason"),
+).where(
+    j.id == bp("p_id"),
+    ~sa.exists().where(history.c.job_id == j.id, history.c.from_status.is_(None)),
+)
+HISTORY = sa.union_all(
+    _created_entry, sa.select(history).where(history.c.job_id == bp("p_id"))
+).order_by("seq")
+
+#: How a list filters by status, by the index that serves it: P pending and R running (their
+#: partial indexes; the status is a constant in the text), F a finished status (the index of
+#: finished rows, which the query names by the same constant list).
+STATUS_FILTERS = ("P", "R", "F")
 
 
 def _list_jobs(
-    *, status: bool, type_: bool, views: bool, before: bool = False
+    *, status: str | None, type_: bool, views: bool, before: bool = False
 ) -> sa.Select[tuple[object, ...]]:
     """The list query for one combination of filters, of rows or of poll views."""
     query = sa.select(*(_VIEW_COLUMNS if views else _RETURN_ALL))
-    if status:
-        query = query.where(j.status == bp("p_status"))
+    created: sa.ColumnElement[Any] = j.created_at
+    if status == "P":
+        query = query.where(j.status == PENDING)
+    elif status == "R":
+        query = query.where(j.status == RUNNING)
+        # Few rows, sorted after. Ordering by a plain created_at, SQLite would rather walk
+        # every row of the table in creation order (ix_jobs_created) to skip that sort.
+        created = j.created_at + 0
+    elif status == "F":
+        query = query.where(j.status == bp("p_status"), j.status.in_(FINISHED))
     if type_:
         query = query.where(j.type == bp("p_type"))
     if before:  # keyset pagination: strictly after (created_at, id) in newest-first order
         at, at_id = bp("p_before_at", type_=sa.Float), bp("p_before_id", type_=sa.Integer)
-        query = query.where(sa.tuple_(j.created_at, j.id) < sa.tuple_(at, at_id))
-    return query.order_by(j.created_at.desc(), j.id.desc()).limit(bp("p_limit"))
+        query = query.where(sa.tuple_(created, j.id) < sa.tuple_(at, at_id))
+    return query.order_by(created.desc(), j.id.desc()).limit(bp("p_limit"))
 
 
 # The job types workers registered (name, stages, limits): what "a type a worker serves" is.
@@ -458,12 +495,13 @@ REAP_STEADY = REAP.where(_steady >= bp("p_stale", type_=sa.Float))
 
 
 # Retention: finished jobs of one status older than p_retain seconds (finished and created;
-# the status index orders them by creation), oldest first, a batch at a time. Their history
-# goes with them (trigger jobs_history_delete).
+# the index of finished rows orders them by creation), oldest first, a batch at a time. Their
+# history goes with them (trigger jobs_history_delete).
 _prunable = (
     sa.select(j.id)
     .where(
         j.status == bp("p_status"),
+        j.status.in_(FINISHED),
         j.created_at < _NOW - bp("p_retain", type_=sa.Float),
         j.finished_at < _NOW - bp("p_retain", type_=sa.Float),
     )
@@ -527,8 +565,8 @@ CLOCK = sa.select(_NOW.label("now"))
 QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
 
 
-def list_name(*, status: bool, type_: bool, views: bool = False, before: bool = False) -> str:
-    flags = f"{'S' if status else ''}{'T' if type_ else ''}{'B' if before else ''}"
+def list_name(*, status: str | None, type_: bool, views: bool = False, before: bool = False) -> str:
+    flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
     return f"LIST{'V' if views else ''}_{flags}"
 
 
@@ -544,7 +582,7 @@ STATEMENTS.update(
         list_name(status=s, type_=t, views=v, before=b): _list_jobs(
             status=s, type_=t, views=v, before=b
         )
-        for s in (False, True)
+        for s in (None, *STATUS_FILTERS)
         for t in (False, True)
         for v in (False, True)
         for b in (False, True)

@@ -96,6 +96,10 @@ def check_worker_id(value: object) -> str:
     return value
 
 
+#: What ``json.dumps(value, allow_nan=False, ...)`` would build anew on every call.
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
 def dump_json(value: Any, *, what: str, limit: int) -> str:
     """Strict JSON (no NaN or Infinity), at most ``limit`` bytes of UTF-8.
 
@@ -103,8 +107,8 @@ def dump_json(value: Any, *, what: str, limit: int) -> str:
     it, never anything else: a caller's bad value must not look like a database fault.
     """
     try:
-        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        size = len(text.encode("utf-8"))
+        text = _ENCODER.encode(value)
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
     except RecursionError:
         raise InvalidJob(f"the {what} is nested too deeply to store as JSON: flatten it") from None
     except UnicodeEncodeError as exc:

@@ -78,7 +78,8 @@ async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallCl
         async with LocalJobStore(path, clock=wall) as store:
             pending_id, running_id, lease = await _one_pending_one_running(store)
         with sqlite3.connect(path) as raw:
-            raw.execute(fill_sql(finished))
+            for statement in fill_sql(finished):
+                raw.execute(statement)
         engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
         with engine.connect() as conn:
             params = _params(wall.now, pending_id, lease)
@@ -106,7 +107,8 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
     try:
         await _one_pending_one_running(store)
         raw = libsql.connect(sqld.url, isolation_level=None)
-        raw.execute(fill_sql(FINISHED))
+        for statement in fill_sql(FINISHED):
+            raw.execute(statement)
         raw.close()
         claimed = await store.claim("w-2")  # takes the pending job: the queue is now empty
         assert claimed is not None

@@ -266,8 +266,8 @@ async def test_a_revision_5_database_gains_counts_seeded_from_its_jobs(tmp_path:
         running = await first.claim("w-old")
         assert running is not None
     with sqlite3.connect(path) as raw:  # what a revision-5 database looks like
-        for trigger in ("insert", "update", "delete"):
-            raw.execute(f"DROP TRIGGER jobs_count_{trigger}")
+        for trigger in ("insert", "update", "delete"):  # (insert: dropped in revision 7)
+            raw.execute(f"DROP TRIGGER IF EXISTS jobs_count_{trigger}")
         raw.execute("DROP TABLE job_counts")
         raw.execute("UPDATE schema_meta SET value = 5 WHERE key = 'revision'")
     async with LocalJobStore(path) as second:
@@ -279,6 +279,84 @@ async def test_a_revision_5_database_gains_counts_seeded_from_its_jobs(tmp_path:
         assert await second.counts() == expected
     with sqlite3.connect(path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+    assert meta == {"version": 1, "revision": SCHEMA_REVISION}
+
+
+#: What revision 6 had and revision 7 does not: history and count triggers on insert, the
+#: index of every row by status, and pending and running indexes without the status.
+REVISION_6 = (
+    "CREATE TRIGGER jobs_history_insert AFTER INSERT ON jobs BEGIN "
+    "INSERT INTO job_history (job_id, at, from_status, to_status, worker_id, lease, reason) "
+    "VALUES (NEW.id, NEW.noted_at, NULL, NEW.status, NEW.worker_id, NEW.lease, NEW.note); END",
+    "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs "
+    "WHEN NEW.status IN ('completed', 'failed', 'cancelled') BEGIN "
+    "UPDATE job_counts SET n = n + 1 WHERE status = NEW.status; END",
+    "CREATE INDEX ix_jobs_status_created ON jobs (status, created_at)",
+    "DROP INDEX ix_jobs_finished",
+    "DROP INDEX ix_jobs_pending",
+    "DROP INDEX ix_jobs_running",
+    "CREATE INDEX ix_jobs_pending_fifo ON jobs (created_at, id) WHERE status = 'pending'",
+    "CREATE INDEX ix_jobs_running_updated ON jobs (updated_at) WHERE status = 'running'",
+    "UPDATE schema_meta SET value = 6 WHERE key = 'revision'",
+)
+
+
+async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Path) -> None:
+    """Revision 7 writes no history row when a job is created (the entry is read from the
+    job's row). Jobs created under revision 6 have that row already: their history shows
+    the creation once, not twice; jobs created after the upgrade show it too; the insert
+    triggers and the index by status are gone, the index of finished rows is there."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        await first.get(1)  # the schema
+    with sqlite3.connect(path) as raw:
+        for statement in REVISION_6:
+            raw.execute(statement)
+    with sqlite3.connect(path) as raw:  # revision-6 code writing: the same statements
+        raw.execute("UPDATE schema_meta SET value = 7 WHERE key = 'revision'")  # no migrating
+    async with LocalJobStore(path) as old:
+        before = await old.create("tone")
+        claimed = await old.claim("w-old")
+        assert claimed is not None and claimed.job.id == before.id
+        await old.fail(claimed.lease, "no", kind="permanent")
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE schema_meta SET value = 6 WHERE key = 'revision'")
+        created_rows = raw.execute(
+            "SELECT count(*) FROM job_history WHERE job_id = ? AND from_status IS NULL",
+            (before.id,),
+        ).fetchone()[0]
+    assert created_rows == 1  # the revision-6 trigger wrote it
+    async with LocalJobStore(path) as new:
+        after = await new.create("tone")
+        again = await new.resubmit(before.id)
+        old_history = [(e.from_status, e.to_status, e.reason) for e in await new.history(before.id)]
+        assert old_history == [
+            (None, "pending", "created"),
+            ("pending", "running", "claimed, attempt 1"),
+            ("running", "failed", "failed: no"),
+        ]
+        for job, reason in ((after, "created"), (again, f"resubmitted from job {before.id}")):
+            (entry,) = await new.history(job.id)
+            assert (entry.from_status, entry.to_status, entry.reason) == (None, "pending", reason)
+            assert entry.at == job.created_at and entry.worker_id is None
+        assert await new.counts() == {
+            "pending": 2,
+            "running": 0,
+            "completed": 0,
+            "failed": 1,
+            "cancelled": 0,
+        }
+        assert [j.id for j in await new.list(status="failed")] == [before.id]
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+        meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
+        new_rows = raw.execute(
+            "SELECT count(*) FROM job_history WHERE job_id IN (?, ?)", (after.id, again.id)
+        ).fetchone()[0]
+    assert {"ix_jobs_finished", "ix_jobs_pending", "ix_jobs_running"} <= names
+    assert new_rows == 0
+    gone = {"jobs_history_insert", "jobs_count_insert", "ix_jobs_status_created"}
+    assert not names & {*gone, "ix_jobs_pending_fifo", "ix_jobs_running_updated"}
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
 
 
