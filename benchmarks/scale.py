@@ -17,7 +17,8 @@ Reported, from the database's own times (job history):
   claim and the last claim (n/a when the queue drained before every worker joined)
 * rows read (and written) per job: sqld's statistics over the run, without this script's
   own polls (found by their text in sqld's per-query statistics) and the bulk insert
-* exactly once: every job completed at attempt 1, with one transition to running
+* exactly once: every job completed at attempt 1, with one transition to running (a claim
+  given back because its answer was lost is not counted: its worker ran nothing under it)
 * CPU: seconds used by the workers (with their helper and sentinel processes) and by sqld
   during the run, and the share of the machine's cores that makes over the busy time
   (first claim to last completion)
@@ -204,6 +205,10 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+#: The reason of a release of a claim whose answer was lost (``RECOVER_CLAIM``).
+RECOVERED = "released: the claim's answer was lost"
+
+
 def analyse(conn: Any, jobs: int) -> dict[str, Any]:
     created = one(conn, "SELECT min(created_at) FROM jobs")
     finished = one(conn, "SELECT max(finished_at) FROM jobs")
@@ -227,10 +232,13 @@ def analyse(conn: Any, jobs: int) -> dict[str, Any]:
     completed_once = one(
         conn, "SELECT count(*) FROM jobs WHERE status = 'completed' AND attempt = 1"
     )
+    # Runs per job: its claims, less those given back because their answer was lost (the
+    # worker never learnt it held the job, so it ran nothing under that claim).
     not_once = one(
         conn,
-        "SELECT count(*) FROM (SELECT job_id FROM job_history WHERE to_status = 'running' "
-        "GROUP BY job_id HAVING count(*) <> 1)",
+        "SELECT count(*) FROM (SELECT job_id FROM job_history GROUP BY job_id HAVING "
+        "sum(to_status = 'running') - sum(reason LIKE ?) <> 1)",
+        RECOVERED + "%",
     )
     ran = one(conn, "SELECT count(DISTINCT job_id) FROM job_history WHERE to_status = 'running'")
     suspects = [
