@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
+__all__ = ["COLUMNS", "DDL", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
 
 SCHEMA_VERSION = 1
 SCHEMA_REVISION = 7
@@ -304,5 +304,6 @@ DDL: tuple[str, ...] = (
 #: What brings a database of the previous revision to each revision.
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ('ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)',),
-    7: ('DROP TRIGGER IF EXISTS jobs_history_insert', 'DROP TRIGGER IF EXISTS jobs_count_insert', 'DROP INDEX IF EXISTS ix_jobs_status_created', 'DROP INDEX IF EXISTS ix_jobs_pending_fifo', 'DROP INDEX IF EXISTS ix_jobs_running_updated'),
 }
+#: Objects of earlier revisions to drop once their replacements exist: (type, name).
+RETIRED: tuple[tuple[str, str], ...] = (('trigger', 'jobs_history_insert'), ('trigger', 'jobs_count_insert'), ('index', 'ix_jobs_status_created'), ('index', 'ix_jobs_pending_fifo'), ('index', 'ix_jobs_running_updated'))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from ._compiled import DDL, SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES
+from ._compiled import DDL, RETIRED, SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES
 from ._errors import JobStoreError, StoreConfigError
 
 __all__ = ["migrate"]
@@ -20,7 +20,11 @@ __all__ = ["migrate"]
 #: Runs plain SQL ops ((text, parameters), ...) and returns the rows of each.
 Execute = Callable[[Sequence[tuple[str, tuple[Any, ...]]]], Awaitable[list[list[tuple[Any, ...]]]]]
 
-_HAS_META = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_meta'"
+#: Which of the schema's bookkeeping table and of the retired objects exist: one read.
+_PRESENT = "SELECT type, name FROM sqlite_master WHERE name IN ({})".format(
+    ", ".join("?" * (1 + len(RETIRED)))
+)
+_PRESENT_NAMES = ("schema_meta", *(name for _, name in RETIRED))
 _READ_META = "SELECT key, value FROM schema_meta WHERE key IN ('version', 'revision')"
 _SET_META = (
     "INSERT INTO schema_meta (key, value) VALUES (?, ?) "
@@ -30,12 +34,25 @@ _SET_META = (
 
 async def current_version(execute: Execute) -> tuple[int, int]:
     """The (version, revision) recorded in the database; (0, 0) for a new database."""
-    ((exists,),) = (await execute([(_HAS_META, ())]))[0]
-    if not exists:
-        return 0, 0
+    version, revision, _ = await _state(execute)
+    return version, revision
+
+
+async def _state(execute: Execute) -> tuple[int, int, list[tuple[str, str]]]:
+    """The recorded (version, revision), and the retired objects the database still has."""
+    present = [(str(t), str(n)) for t, n in (await execute([(_PRESENT, _PRESENT_NAMES)]))[0]]
+    if ("table", "schema_meta") not in present:
+        return 0, 0, []
     meta: dict[Any, Any] = dict((await execute([(_READ_META, ())]))[0])
     version = int(meta.get("version") or 0)
-    return version, int(meta.get("revision") or min(version, 1))
+    revision = int(meta.get("revision") or min(version, 1))
+    return version, revision, [(t, n) for t, n in present if (t, n) in RETIRED]
+
+
+async def _retire(execute: Execute, objects: Sequence[tuple[str, str]]) -> None:
+    """Drop retired objects (each ``IF EXISTS``: another process may have just done it)."""
+    if objects:
+        await execute([(f"DROP {kind.upper()} IF EXISTS {name}", ()) for kind, name in objects])
 
 
 async def migrate(execute: Execute) -> int:
@@ -43,13 +60,16 @@ async def migrate(execute: Execute) -> int:
 
     Raises :class:`StoreConfigError` if the database's version is newer than this code.
     """
-    version, revision = await current_version(execute)
+    version, revision, leftovers = await _state(execute)
     if version > SCHEMA_VERSION:
         raise StoreConfigError(
             f"the database has schema version {version}, newer than this code's "
             f"{SCHEMA_VERSION}: upgrade the code before using this database"
         )
     if revision >= SCHEMA_REVISION:
+        # A process of an earlier revision that migrated at the same moment may have made
+        # retired objects again after they were dropped.
+        await _retire(execute, leftovers)
         return revision
     if version > 0:
         for step in range(revision + 1, SCHEMA_REVISION + 1):
@@ -61,6 +81,8 @@ async def migrate(execute: Execute) -> int:
                     if "duplicate column" not in str(exc):
                         raise
     await execute([(statement, ()) for statement in DDL])
+    # Only now, with their replacements made: the hot paths never go without an index.
+    await _retire(execute, RETIRED)
     await execute(
         [(_SET_META, ("version", SCHEMA_VERSION)), (_SET_META, ("revision", SCHEMA_REVISION))]
     )

@@ -106,7 +106,8 @@ class HeartbeatReply:
 @attrs.frozen
 class HistoryEntry:
     """One transition of a job, appended by the database itself (a trigger) in the same
-    statement as the transition, so history and row can never disagree."""
+    statement as the transition, so history and row can never disagree. The first entry,
+    the job's creation, is read from the job's own row."""
 
     job_id: int
     at: float

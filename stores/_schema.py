@@ -19,6 +19,7 @@ import sqlalchemy as sa
 __all__ = [
     "CHANGED_AT",
     "FINISHED",
+    "RETIRED",
     "SCHEMA_REVISION",
     "SCHEMA_VERSION",
     "UPGRADES",
@@ -32,9 +33,12 @@ __all__ = [
 #: Compatibility version: raised only by a change that code of the previous version cannot
 #: live with. Code refuses a database whose version is newer than its own.
 SCHEMA_VERSION = 1
-#: Additive changes (a column, an index) raise only the revision: during a deploy, workers
-#: of the previous release keep running on the migrated database (they ignore what they do
-#: not know), so old and new workers can overlap. Revision 4: the HTTP layer's indexes.
+#: Changes that code of the previous release can live with raise only the revision: during
+#: a deploy, its workers keep running on the migrated database, so old and new workers can
+#: overlap. Most are additive (a column, an index: old code ignores what it does not know);
+#: revision 7 also retires indexes old code's lists and prune used (they then scan, until
+#: the old workers are replaced) and its insert triggers (old code's history of a job created
+#: meanwhile lacks the creation entry). Revision 4: the HTTP layer's indexes.
 #: Revision 6: job counts by status, kept by triggers. Revision 7: fewer pages written per
 #: job (the index of finished rows instead of one of every row by status; no history row or
 #: trigger on creation: the "created" entry is read from the job row).
@@ -237,18 +241,23 @@ _SEED_COUNTS = """
 #: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
-    # Every statement inserts a pending job: neither trigger on insert is needed (the job's
-    # "created" history entry is read from its row; rows written by revision 6 keep theirs).
-    # The index by status of every row gives way to ix_jobs_finished, and the pending and
-    # running indexes to ones that hold the status too (all made by the DDL that follows).
-    7: (
-        "DROP TRIGGER IF EXISTS jobs_history_insert",
-        "DROP TRIGGER IF EXISTS jobs_count_insert",
-        "DROP INDEX IF EXISTS ix_jobs_status_created",
-        "DROP INDEX IF EXISTS ix_jobs_pending_fifo",
-        "DROP INDEX IF EXISTS ix_jobs_running_updated",
-    ),
 }
+
+#: Objects of earlier revisions that this one no longer has: ``(type, name)``. Revision 7:
+#: every statement inserts a pending job, so neither trigger on insert is needed (a job's
+#: "created" history entry is read from its row; rows written before keep theirs); the
+#: index by status of every row gave way to ix_jobs_finished, and the pending and running
+#: indexes to ones that lead with the status. They are dropped after the DDL has made
+#: their replacements (so the hot paths never go without an index), and again at any start
+#: that finds one: a process of the previous revision migrating the same database at the
+#: same moment can make them again after this one dropped them.
+RETIRED: tuple[tuple[str, str], ...] = (
+    ("trigger", "jobs_history_insert"),
+    ("trigger", "jobs_count_insert"),
+    ("index", "ix_jobs_status_created"),
+    ("index", "ix_jobs_pending_fifo"),
+    ("index", "ix_jobs_running_updated"),
+)
 
 
 def ddl() -> list[str]:

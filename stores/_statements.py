@@ -624,7 +624,7 @@ def compiled() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
 
 def generate() -> str:
     """The source of ``stores/_compiled.py``."""
-    from ._schema import SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
+    from ._schema import RETIRED, SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
 
     statements = compiled()
     lines = [
@@ -638,8 +638,8 @@ def generate() -> str:
         "",
         "import enum",
         "",
-        '__all__ = ["COLUMNS", "DDL", "PARAMS", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL",'
-        ' "UPGRADES", "Q"]',
+        '__all__ = ["COLUMNS", "DDL", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION",'
+        ' "SQL", "UPGRADES", "Q"]',
         "",
         f"SCHEMA_VERSION = {SCHEMA_VERSION}",
         f"SCHEMA_REVISION = {SCHEMA_REVISION}",
@@ -671,6 +671,8 @@ def generate() -> str:
         "UPGRADES: dict[int, tuple[str, ...]] = {",
         *(f"    {rev}: {steps!r}," for rev, steps in UPGRADES.items()),
         "}",
+        "#: Objects of earlier revisions to drop once their replacements exist: (type, name).",
+        f"RETIRED: tuple[tuple[str, str], ...] = {RETIRED!r}",
         "",
     ]
     return "\n".join(lines)

@@ -367,6 +367,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     call parses: building every sub-command's parser took 15 ms of a 100 ms call)."""
     parser = argparse.ArgumentParser(
         prog="python -m supervisor",
+        # Fixed, so an error found by a parser built for one command lists them all too.
+        usage=f"%(prog)s [-h] [--handlers HANDLERS] {{{','.join(COMMANDS)}}} ...",
         description="Durable media jobs: run a worker, or submit and inspect jobs. The store "
         "is a local SQLite file (JOBS_DB_PATH, default ./data/jobs.db) unless "
         "TURSO_DATABASE_URL is set.",
@@ -376,7 +378,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "job types); before or after the command"
     )
     parser.add_argument("--handlers", help=handlers_help)
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", prog="python -m supervisor")
 
     def wanted(name: str) -> bool:
         return only is None or only == name
@@ -479,8 +481,8 @@ COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any,
     "history": cmd_history,
     "watch": cmd_watch,
     "demo": cmd_demo,
-    "serve": cmd_serve,
     "prune": cmd_prune,
+    "serve": cmd_serve,
 }
 
 

@@ -99,6 +99,13 @@ def test_a_one_shot_parses_as_the_whole_parser_would(argv: list[str]) -> None:
     assert build_parser(_command_in(argv)).parse_args(argv) == build_parser().parse_args(argv)
 
 
+def test_a_one_shot_usage_error_lists_every_command(env: dict[str, str]) -> None:
+    """The parser built for one command prints the same usage as the whole one."""
+    result = cli(env, "status", "7", "extra")
+    assert result.returncode == 2 and "unrecognized arguments: extra" in result.stderr
+    assert "{" + ",".join(COMMANDS) + "}" in result.stderr
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(env: dict[str, str], command: str) -> None:
     """`COMMAND --help` explains itself and exits 0."""

@@ -9,7 +9,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -24,7 +26,8 @@ from stores import (
     get_job_store,
     reset_job_store,
 )
-from stores._compiled import SCHEMA_REVISION
+from stores._compiled import RETIRED, SCHEMA_REVISION
+from stores._migrate import migrate
 
 from .conftest import REPO
 from .sqld import SqldServer, free_port
@@ -312,15 +315,14 @@ async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Pat
     with sqlite3.connect(path) as raw:
         for statement in REVISION_6:
             raw.execute(statement)
-    with sqlite3.connect(path) as raw:  # revision-6 code writing: the same statements
-        raw.execute("UPDATE schema_meta SET value = 7 WHERE key = 'revision'")  # no migrating
     async with LocalJobStore(path) as old:
+        # Revision-6 code writing: the same statements, and no migration (its revision).
+        old._schema_ready = True
         before = await old.create("tone")
         claimed = await old.claim("w-old")
         assert claimed is not None and claimed.job.id == before.id
         await old.fail(claimed.lease, "no", kind="permanent")
     with sqlite3.connect(path) as raw:
-        raw.execute("UPDATE schema_meta SET value = 6 WHERE key = 'revision'")
         created_rows = raw.execute(
             "SELECT count(*) FROM job_history WHERE job_id = ? AND from_status IS NULL",
             (before.id,),
@@ -358,6 +360,60 @@ async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Pat
     gone = {"jobs_history_insert", "jobs_count_insert", "ix_jobs_status_created"}
     assert not names & {*gone, "ix_jobs_pending_fifo", "ix_jobs_running_updated"}
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
+
+
+async def test_retired_objects_made_again_by_an_older_process_are_dropped_at_start(
+    tmp_path: Path,
+) -> None:
+    """A revision-6 process migrating at the same moment as a revision-7 one can make the
+    retired triggers and indexes again after they were dropped, with the revision already
+    recorded as 7: the next start drops them (they would cost every job the pages revision
+    7 saves, and write a history row on every creation)."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        await first.get(1)
+    with sqlite3.connect(path) as raw:  # the older process's DDL, after ours
+        for statement in REVISION_6[:3]:
+            raw.execute(statement)
+        raw.execute(
+            "CREATE INDEX ix_jobs_pending_fifo ON jobs (created_at, id) WHERE status = 'pending'"
+        )
+    async with LocalJobStore(path) as second:
+        job = await second.create("tone")
+        (entry,) = await second.history(job.id)
+        assert entry.reason == "created"
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+        rows = raw.execute("SELECT count(*) FROM job_history").fetchone()[0]
+    assert not names & {name for _, name in RETIRED} and rows == 0
+
+
+async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_path: Path) -> None:
+    """Migrating from revision 6, every retired index is dropped only after its replacement
+    exists: claims, counts and the reaper of workers running meanwhile never scan."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        await first.get(1)
+    with sqlite3.connect(path) as raw:
+        for statement in REVISION_6:
+            raw.execute(statement)
+    conn = sqlite3.connect(path, isolation_level=None)
+    ran: list[str] = []
+
+    async def execute(ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
+        ran.extend(sql for sql, _ in ops)
+        return [conn.execute(sql, params).fetchall() for sql, params in ops]
+
+    assert await migrate(execute) == 6
+    conn.close()
+    made = {
+        n: i
+        for i, sql in enumerate(ran)
+        for n in ("ix_jobs_pending ", "ix_jobs_running ")
+        if n in sql
+    }
+    dropped = [i for i, sql in enumerate(ran) if sql.startswith("DROP INDEX")]
+    assert len(made) == 2 and len(dropped) == 3 and min(dropped) > max(made.values())
 
 
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
