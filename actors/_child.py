@@ -180,19 +180,19 @@ async def open_child(
     ours: list[int] = []
     theirs: list[int] = []
 
+    def pipe(wanted: bool, *, we_write: bool = False) -> tuple[int, int] | None:
+        """A pipe ``(read, write)`` if ``wanted``, its ends noted as ours and theirs."""
+        if not wanted:
+            return None
+        read, write = os.pipe()
+        ours.append(write if we_write else read)
+        theirs.append(read if we_write else write)
+        return read, write
+
     try:
-        stdout = os.pipe() if capture_stdout else None
-        if stdout:
-            ours.append(stdout[0])
-            theirs.append(stdout[1])
-        stderr = os.pipe() if capture_stderr else None
-        if stderr:
-            ours.append(stderr[0])
-            theirs.append(stderr[1])
-        gate = os.pipe() if gated else None
-        if gate:
-            ours.append(gate[1])
-            theirs.append(gate[0])
+        stdout = pipe(capture_stdout)
+        stderr = pipe(capture_stderr)
+        gate = pipe(gated, we_write=True)
         parent_pid = os.getpid()
         popen = subprocess.Popen(  # noqa: ASYNC220 -- see the module docstring for why
             command,

@@ -21,7 +21,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stores import JobStore, LocalJobStore, TursoJobStore
-from tests.bulk import fill_sql
+from tests.bulk import fill
 from tests.sqld import SqldServer
 
 
@@ -48,15 +48,13 @@ async def main(jobs: int, finished: int) -> None:
         async with LocalJobStore(path) as store:
             await store.get(1)
             with sqlite3.connect(path) as raw:
-                for statement in fill_sql(finished):
-                    raw.execute(statement)
+                fill(raw, finished)
             local = await measure(store, jobs)
         with SqldServer(Path(tmp) / "sqld") as server:
             async with TursoJobStore(server.url) as store:
                 await store.get(1)
                 raw_conn = libsql.connect(server.url, isolation_level=None)
-                for statement in fill_sql(finished):
-                    raw_conn.execute(statement)
+                fill(raw_conn, finished)
                 raw_conn.close()
                 turso = await measure(store, jobs)
     print(f"{jobs} jobs, {finished} finished jobs in the table, one process:")

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,8 +49,10 @@ from benchmarks._common import (
 from stores import JobStore, LocalJobStore
 from tests.sqld import SqldServer
 
-#: The project's packages (pyproject.toml), compiled to bytecode before timing.
-PACKAGES = ("stores", "actors", "supervisor", "web")
+#: The project's packages, compiled to bytecode before timing.
+PACKAGES: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+    "packages"
+]
 LIBSQL_ONE_SHOT = (
     "import libsql, sys; c = libsql.connect(sys.argv[1], isolation_level=None); "
     "print(c.execute('SELECT * FROM jobs WHERE id = ?', (int(sys.argv[2]),)).fetchall())"

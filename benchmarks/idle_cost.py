@@ -22,7 +22,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stores import JobStatus, TursoJobStore
-from tests.bulk import fill_sql
+from tests.bulk import fill
 from tests.helpers import wait_for_status
 from tests.sqld import SqldServer
 
@@ -34,8 +34,7 @@ async def main(seconds: float, finished: int) -> None:
         store = TursoJobStore(server.url)
         await store.get(1)  # creates the schema
         raw = libsql.connect(server.url, isolation_level=None)
-        for statement in fill_sql(finished):
-            raw.execute(statement)
+        fill(raw, finished)
         raw.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
         env.update({"TURSO_DATABASE_URL": server.url, "SUPERVISOR_OUTPUT_DIR": tmp})

@@ -20,8 +20,9 @@ import json
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -58,40 +59,55 @@ def _open(folder: Path, schema: Sequence[str]) -> sqlite3.Connection:
     return conn
 
 
-def store(jobs: int, leave_out: str | None = None) -> tuple[float, float, float]:
-    """Pages per create, per claim and per completion with the store's statements."""
-    schema = [s for s in DDL if leave_out is None or leave_out not in s]
+#: One statement of a job's life, run on a connection (the claim returns the row it took).
+Step = Callable[[sqlite3.Connection, Any], Any]
+
+
+def _pages(
+    schema: Sequence[str], jobs: int, create: Step, claim: Step, complete: Step
+) -> tuple[float, float, float]:
+    """Pages per create, per claim and per completion: ``jobs`` creates, then each job
+    claimed and completed in turn (one commit each)."""
     with tempfile.TemporaryDirectory() as name:
         conn = _open(Path(name), schema)
         for n in range(jobs):
-            params = ("noop", json.dumps({"n": n}), None, "noop", None, None, "created", None)
-            conn.execute(SQL[Q.CREATE], params).fetchall()
+            create(conn, n)
         created = _frames(conn)
         claims = completions = 0
         for _ in range(jobs):
-            row = conn.execute(SQL[Q.CLAIM_ANY], ("w", None, None, None, "tok")).fetchone()
+            row = claim(conn, None)
             claims += _frames(conn)
-            conn.execute(SQL[Q.COMPLETE], ("null", None, None, None, row[0], row[12])).fetchall()
+            complete(conn, row)
             completions += _frames(conn)
         conn.close()
     return created / jobs, claims / jobs, completions / jobs
+
+
+def store(jobs: int, leave_out: str | None = None) -> tuple[float, float, float]:
+    """The store's compiled statements on its schema (less ``leave_out``, if given)."""
+    return _pages(
+        [s for s in DDL if leave_out is None or leave_out not in s],
+        jobs,
+        lambda c, n: c.execute(
+            SQL[Q.CREATE],
+            ("noop", json.dumps({"n": n}), None, "noop", None, None, "created", None),
+        ).fetchall(),
+        lambda c, _: c.execute(SQL[Q.CLAIM_ANY], ("w", None, None, None, "tok")).fetchone(),
+        lambda c, row: c.execute(
+            SQL[Q.COMPLETE], ("null", None, None, None, row[0], row[12])
+        ).fetchall(),
+    )
 
 
 def raw(jobs: int) -> tuple[float, float, float]:
     """The same with peers.py's raw statements and schema."""
-    with tempfile.TemporaryDirectory() as name:
-        conn = _open(Path(name), [s for s in RAW_SCHEMA.split(";") if s.strip()])
-        for n in range(jobs):
-            conn.execute(RAW_INSERT, ("noop", json.dumps({"n": n}), 1.0, 1.0))
-        created = _frames(conn)
-        claims = completions = 0
-        for _ in range(jobs):
-            row = conn.execute(RAW_CLAIM, ("bench", 2.0)).fetchone()
-            claims += _frames(conn)
-            conn.execute(RAW_DONE, ("null", 3.0, 3.0, row[0]))
-            completions += _frames(conn)
-        conn.close()
-    return created / jobs, claims / jobs, completions / jobs
+    return _pages(
+        [s for s in RAW_SCHEMA.split(";") if s.strip()],
+        jobs,
+        lambda c, n: c.execute(RAW_INSERT, ("noop", json.dumps({"n": n}), 1.0, 1.0)),
+        lambda c, _: c.execute(RAW_CLAIM, ("bench", 2.0)).fetchone(),
+        lambda c, row: c.execute(RAW_DONE, ("null", 3.0, 3.0, row[0])),
+    )
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from actors import JobContext, JobType, prune_once  # noqa: E402
 from stores import LocalJobStore, TursoJobStore  # noqa: E402
 from supervisor import WorkerConfig, open_supervisor  # noqa: E402
 from supervisor._metrics import Metrics  # noqa: E402
-from tests.bulk import fill_sql  # noqa: E402
+from tests.bulk import fill  # noqa: E402
 from tests.sqld import SqldServer  # noqa: E402
 
 RETAIN = {"completed": 60.0, "cancelled": 60.0, "failed": 60.0}
@@ -50,8 +50,7 @@ async def cost_on_sqld(finished: int) -> None:
         store = TursoJobStore(server.url)
         await store.list(limit=1)  # creates the schema
         raw = libsql.connect(server.url, isolation_level=None)
-        for statement in fill_sql(finished):
-            raw.execute(statement)
+        fill(raw, finished)
         raw.close()
         print(f"sqld, {finished} finished jobs past their retention (plus their history)")
         print(f"{'what':44s} {'rows read':>10s} {'rows written':>13s} {'seconds':>8s}")

@@ -32,14 +32,9 @@ _SET_META = (
 )
 
 
-async def current_version(execute: Execute) -> tuple[int, int]:
-    """The (version, revision) recorded in the database; (0, 0) for a new database."""
-    version, revision, _ = await _state(execute)
-    return version, revision
-
-
 async def _state(execute: Execute) -> tuple[int, int, list[tuple[str, str]]]:
-    """The recorded (version, revision), and the retired objects the database still has."""
+    """The recorded (version, revision), (0, 0) for a new database, and the retired
+    objects the database still has."""
     present = [(str(t), str(n)) for t, n in (await execute([(_PRESENT, _PRESENT_NAMES)]))[0]]
     if ("table", "schema_meta") not in present:
         return 0, 0, []

@@ -47,7 +47,7 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport", "list_name"]
 
 #: The most jobs one create_many call takes (one statement, one round trip), and the most
 #: bytes of payloads (one statement parameter: sqld refuses one of about 5 MB).
@@ -93,13 +93,15 @@ def _is_completed(job: Job) -> bool:
 _COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
 
 
-def _list_name(*, status: str | None, type_: bool, views: bool, before: bool = False) -> Q:
-    """The list statement for these filters; ``status`` is P, R or F (see
-    ``_statements.STATUS_FILTERS``: each status is served by its own index)."""
+def list_name(*, status: str | None, type_: bool, views: bool, before: bool) -> str:
+    """The name of the list statement for these filters (``_statements`` names them by it
+    too); ``status`` is P, R or F (``_statements.STATUS_FILTERS``: each status is served by
+    its own index)."""
     flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
-    return Q(f"LIST{'V' if views else ''}_{flags}")
+    return f"LIST{'V' if views else ''}_{flags}"
 
 
+#: The status filter of a list by status: pending and running each their own, else F.
 _STATUS_FILTER = {JobStatus.PENDING: "P", JobStatus.RUNNING: "R"}
 
 
@@ -319,10 +321,10 @@ class SqlJobStore(JobStore):
             params["p_type"] = check_type_name(type)
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
-        name = _list_name(
+        name = list_name(
             status=status_filter, type_=type is not None, views=views, before=bool(before)
         )
-        return name, params
+        return Q(name), params
 
     async def list(
         self,

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from ._schema import CHANGED_AT as _CHANGED_AT
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock
+from ._sql import list_name
 
 __all__ = [
     "CANCEL",
@@ -53,7 +54,6 @@ __all__ = [
     "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
-    "list_name",
 ]
 
 bp = sa.bindparam
@@ -563,11 +563,6 @@ CHANGES = (
 CLOCK = sa.select(_NOW.label("now"))
 # The pending queue in claim order (ids only, from the partial index of pending rows).
 QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
-
-
-def list_name(*, status: str | None, type_: bool, views: bool = False, before: bool = False) -> str:
-    flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
-    return f"LIST{'V' if views else ''}_{flags}"
 
 
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can

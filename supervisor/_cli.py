@@ -380,11 +380,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--handlers", help=handlers_help)
     sub = parser.add_subparsers(dest="command", prog="python -m supervisor")
 
-    def wanted(name: str) -> bool:
-        return only is None or only == name
+    def command(name: str, text: str) -> argparse.ArgumentParser | None:
+        """The sub-command's parser, if this parser is to have it (else None)."""
+        return sub.add_parser(name, help=text) if only is None or only == name else None
 
-    if wanted("run"):
-        run = sub.add_parser("run", help="run a worker until SIGTERM/SIGINT (the default)")
+    if run := command("run", "run a worker until SIGTERM/SIGINT (the default)"):
         run.add_argument("--worker-id")
         run.add_argument(
             "--http",
@@ -407,19 +407,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                 help=f"overrides SUPERVISOR_{name.upper().replace('-', '_')}",
             )
 
-    if wanted("submit"):
-        submit = sub.add_parser("submit", help="create a job; prints its id")
+    if submit := command("submit", "create a job; prints its id"):
         submit.add_argument("type")
         submit.add_argument("--payload", help="the job's JSON payload")
         submit.add_argument("--max-attempts", type=int)
 
-    if wanted("status"):
-        status = sub.add_parser("status", help="show one job")
+    if status := command("status", "show one job"):
         status.add_argument("id")
         status.add_argument("--json", action="store_true", help="one JSON object")
 
-    if wanted("list"):
-        listing = sub.add_parser("list", help="list jobs, newest first")
+    if listing := command("list", "list jobs, newest first"):
         listing.add_argument("--status", choices=[s.value for s in JobStatus])
         listing.add_argument("--type")
         listing.add_argument("--limit", type=int, default=50)
@@ -430,32 +427,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         ("resubmit", "run a failed or cancelled job again, as a new one; prints its id"),
         ("history", "show every transition of a job"),
     ):
-        if wanted(name):
-            sub.add_parser(name, help=text).add_argument("id")
+        if one := command(name, text):
+            one.add_argument("id")
 
-    if wanted("watch"):
-        watch_cmd = sub.add_parser(
-            "watch",
-            help="live progress until the job ends; exit status 0 completed, 1 failed, 3 cancelled",
-        )
+    if watch_cmd := command(
+        "watch",
+        "live progress until the job ends; exit status 0 completed, 1 failed, 3 cancelled",
+    ):
         watch_cmd.add_argument("id")
         watch_cmd.add_argument("--interval", type=float, default=0.5)
-    if wanted("demo"):
-        sub.add_parser("demo", help="a worker in-process and a few real jobs, shown live")
-    if wanted("prune"):
-        prune = sub.add_parser(
-            "prune",
-            help="delete finished jobs past their retention (SUPERVISOR_RETAIN_*) with their "
-            "history",
-        )
+    command("demo", "a worker in-process and a few real jobs, shown live")
+    if prune := command(
+        "prune",
+        "delete finished jobs past their retention (SUPERVISOR_RETAIN_*) with their history",
+    ):
         prune.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
 
-    if wanted("serve"):
-        serve = sub.add_parser(
-            "serve",
-            help="serve the HTTP API and the dashboard until SIGTERM/SIGINT "
-            "(SUPERVISOR_API_TOKEN: required off loopback)",
-        )
+    if serve := command(
+        "serve",
+        "serve the HTTP API and the dashboard until SIGTERM/SIGINT "
+        "(SUPERVISOR_API_TOKEN: required off loopback)",
+    ):
         serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
         serve.add_argument(
             "--port", type=int, help="default $PORT, else 8000; 0 picks a free port (logged)"
@@ -463,8 +455,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     # The same option after the sub-command (`run --handlers myjobs`); SUPPRESS keeps a value
     # given before the sub-command when it is not repeated after it.
-    for command in sub.choices.values():
-        command.add_argument("--handlers", default=argparse.SUPPRESS, help=handlers_help)
+    for each in sub.choices.values():
+        each.add_argument("--handlers", default=argparse.SUPPRESS, help=handlers_help)
     return parser
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 FILL_FINISHED = """
 WITH RECURSIVE seq(n) AS (SELECT 1 WHERE {count} > 0 UNION ALL
                           SELECT n + 1 FROM seq WHERE n < {count})
@@ -27,3 +29,9 @@ def fill_sql(count: int) -> list[str]:
     count = int(count)
     counted = {"completed": count // 3, "failed": (count + 2) // 3, "cancelled": (count + 1) // 3}
     return [FILL_FINISHED.format(count=count), COUNT_FILLED.format(**counted)]
+
+
+def fill(conn: Any, count: int) -> None:
+    """Add ``count`` finished jobs, counted, through ``conn`` (sqlite3 or libsql)."""
+    for statement in fill_sql(count):
+        conn.execute(statement)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from stores import JobStore, LocalJobStore, TursoJobStore
 from stores._statements import STATEMENTS
 
-from .bulk import fill_sql
+from .bulk import fill
 from .conftest import WallClock
 from .sqld import SqldServer
 
@@ -78,8 +78,7 @@ async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallCl
         async with LocalJobStore(path, clock=wall) as store:
             pending_id, running_id, lease = await _one_pending_one_running(store)
         with sqlite3.connect(path) as raw:
-            for statement in fill_sql(finished):
-                raw.execute(statement)
+            fill(raw, finished)
         engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
         with engine.connect() as conn:
             params = _params(wall.now, pending_id, lease)
@@ -107,8 +106,7 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
     try:
         await _one_pending_one_running(store)
         raw = libsql.connect(sqld.url, isolation_level=None)
-        for statement in fill_sql(FINISHED):
-            raw.execute(statement)
+        fill(raw, FINISHED)
         raw.close()
         claimed = await store.claim("w-2")  # takes the pending job: the queue is now empty
         assert claimed is not None
