@@ -8,7 +8,7 @@ import subprocess
 
 from stores import ErrorKind
 
-__all__ = ["PermanentError", "StalledError", "TransientError", "classify"]
+__all__ = ["PermanentError", "StalledError", "TransientError", "classify", "describe"]
 
 
 class TransientError(Exception):
@@ -30,6 +30,33 @@ _PERMANENT_ERRNOS = frozenset(
 
 
 def classify(exc: BaseException) -> ErrorKind:
+    """The error kind of ``exc`` (see :func:`_classify`); never raises: an exception whose
+    attributes cannot even be read is a bug, and bugs are permanent."""
+    try:
+        return _classify(exc)
+    except Exception:
+        return ErrorKind.PERMANENT
+
+
+def describe(exc: BaseException) -> str:
+    """One line saying what was raised, for a failed job's ``error``; never raises.
+
+    The handler's own verdicts (``TransientError``, ``PermanentError``) read as their
+    message, which is the reason the handler chose. Anything else keeps its type, as the last
+    line of a traceback does: ``KeyError: 'input'``, not the bare ``'input'``. An exception
+    whose ``__str__`` itself raises is named by its type alone.
+    """
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception as broken:
+        return f"{name} (its message could not be read: {type(broken).__name__})"
+    if isinstance(exc, TransientError | PermanentError):
+        return message or name
+    return f"{name}: {message}" if message else name
+
+
+def _classify(exc: BaseException) -> ErrorKind:
     """The documented default classification (see docs/ARCHITECTURE.md, "Failures").
 
     * ``TransientError``, ``ConnectionError``, ``TimeoutError`` and other ``OSError`` (I/O,

@@ -1,34 +1,29 @@
 """The executor: runs one job at a time in its own cancel scope, and records the outcome.
 
-Rationale. How a run ended and what the row should say are decided in one place,
-:func:`decide`, a pure function over a closed set of cases, so the rules read in one spot:
+Rationale. A run's end is decided in two steps, each a table in one place:
 
-============================  =======================================================
-the run ended                  the row
-============================  =======================================================
-with a result                  completed (fenced: a worker that lost the lease writes
-                               nothing)
-with a handler error           failed, or pending again if transient with attempts left;
-                               given back uncharged instead if the lease was lost to
-                               *store trouble* meanwhile (the sentinel may have killed
-                               the child: the error is not the job's)
-stopped: cancel requested      cancelled, after the child is confirmed dead
-stopped: timeout               a transient ``timeout`` failure naming the limit
-stopped: lease lost            nothing (someone else holds the job)
-stopped: shutdown, self-fence  given back to pending, attempt refunded
-or executor crash
-============================  =======================================================
+1. :func:`decide` turns how the run ended (an :class:`Ending`) into a :class:`Verdict`:
+   which write to make (an ``Outcome`` of the store's state machine), with what error kind
+   and whether the attempt is charged. Only the worker's own stops (shutdown, self-fence)
+   and store trouble refund an attempt; everything the handler did is charged.
+2. The store's transition table (``stores/_transitions.py``) decides what the row becomes
+   (retried, failed, cancelled, back to pending); its SQL is compiled from that table.
 
-Writing it may fail. An outage is retried (the writes are idempotent for one lease) until
-the deadline, then left to the reaper. Any other failure to write an outcome is the job's
-(a result that is not JSON, text the database cannot take): it falls back to a permanent
-failure, then to a charged release. Nothing but a shutdown, a self-fence or a crash of the
-worker itself refunds an attempt.
+Whatever a handler raises or returns ends in a recorded, charged verdict, never in a crash
+of the executor: an exception whose message cannot be read, a ``BaseException`` of the
+handler's own, ``sys.exit()``, a result that cannot be stored. Only a cancellation from
+outside the job (the worker stopping) and ``KeyboardInterrupt`` go on up. If the executor
+itself fails mid-job, the job is released *charged*, so that no job can loop through
+crashes for free: a poison job fails after its attempts, and the queue behind it moves.
+
+Writing a verdict may fail. An outage is retried (the writes are idempotent for one lease)
+until the deadline, then left to the reaper. Any other failure to write it falls back to a
+charged verdict (:data:`_INSTEAD`): a completion whose result cannot be stored fails
+permanently, anything else becomes a charged release.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,11 +40,12 @@ from stores import (
     JobStoreError,
     Lease,
     LeaseLost,
+    Outcome,
     StoreUnavailable,
 )
 
 from ._context import JobContext, JobType
-from ._errors import classify
+from ._errors import PermanentError, TransientError, classify, describe
 from ._events import (
     Events,
     JobCancelled,
@@ -63,7 +59,7 @@ from ._poller import Handoff, PollerSettings
 from ._running import Confirmation, JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
-__all__ = ["Action", "Decision", "Ending", "ExecutorSettings", "decide", "executor"]
+__all__ = ["Ending", "ExecutorSettings", "Verdict", "decide", "executor"]
 
 log = logging.getLogger("supervisor.executor")
 
@@ -106,56 +102,55 @@ class Ending:
     untrusted: bool = False
 
 
-class Action(enum.Enum):
-    """What the executor writes when a run ends."""
-
-    COMPLETE = "complete"
-    FAIL = "fail"
-    CANCELLED = "cancelled"
-    RELEASE = "release"
-    NOTHING = "nothing"
-
-
 @attrs.frozen
-class Decision:
-    """What to write for a run that ended."""
+class Verdict:
+    """What to write for a run that ended: an outcome of the store's state machine (which
+    decides what the row becomes), or nothing (``outcome`` None: the lease was lost)."""
 
-    action: Action
+    outcome: Outcome | None
     detail: str = ""
     result: Any = None
     kind: ErrorKind | None = None
-    #: For a release: whether the attempt counts (never for shutdown or store trouble).
-    charge: bool = False
+    #: Whether the attempt counts. Only for a release is it ever False.
+    charged: bool = True
 
 
-def decide(ending: Ending) -> Decision:
-    """The outcome to record for ``ending`` (see the table in the module docstring)."""
-    stop, detail = ending.stop, ending.detail
-    if stop is StopReason.CANCEL_REQUESTED:
-        return Decision(Action.CANCELLED)
-    if stop is StopReason.LEASE_LOST:
-        return Decision(Action.NOTHING, f"lease lost: {detail}")
-    if stop is StopReason.TIMEOUT:
-        return Decision(Action.FAIL, detail, kind=ErrorKind.TIMEOUT)
-    if stop is not None:  # shutdown, self-fence, crash: not the job's doing
-        return Decision(Action.RELEASE, f"{stop.value}: {detail}".rstrip(": "))
+#: How a stop ends a run: the outcome, its error kind, and whether the attempt is charged.
+_STOPS: Mapping[StopReason, tuple[Outcome | None, ErrorKind | None, bool]] = {
+    StopReason.CANCEL_REQUESTED: (Outcome.CANCELLED, None, True),
+    StopReason.TIMEOUT: (Outcome.FAILED, ErrorKind.TIMEOUT, True),
+    StopReason.LEASE_LOST: (None, None, False),  # someone else holds the job
+    StopReason.SHUTDOWN: (Outcome.RELEASED, None, False),  # not the job's doing
+    StopReason.SELF_FENCE: (Outcome.RELEASED, None, False),
+}
+
+
+def decide(ending: Ending) -> Verdict:
+    """The verdict for ``ending`` (see the module docstring)."""
+    if ending.stop is not None:
+        outcome, kind, charged = _STOPS[ending.stop]
+        detail = ending.detail
+        if ending.stop is StopReason.LEASE_LOST:
+            detail = f"lease lost: {detail}"
+        elif outcome is Outcome.RELEASED:
+            detail = f"{ending.stop.value}: {detail}".rstrip(": ")
+        return Verdict(outcome, detail, kind=kind, charged=charged)
     if ending.error is None:
-        return Decision(Action.COMPLETE, result=ending.result)
-    if ending.untrusted:
-        return Decision(
-            Action.RELEASE, f"outcome not trusted, database unreachable meanwhile: {detail}"
-        )
-    return Decision(Action.FAIL, detail, kind=ending.error)
+        return Verdict(Outcome.COMPLETED, result=ending.result)
+    if ending.untrusted:  # the sentinel may have killed the child: not the job's error
+        detail = f"outcome not trusted, database unreachable meanwhile: {ending.detail}"
+        return Verdict(Outcome.RELEASED, detail, charged=False)
+    return Verdict(Outcome.FAILED, ending.detail, kind=ending.error)
 
 
-def _fallback(decision: Decision, exc: JobStoreError) -> Decision:
-    """What to write when ``decision`` could not be written for a reason that is not an
-    outage: always charged, never refunded."""
-    if decision.action is Action.COMPLETE:
-        return Decision(Action.FAIL, f"bad result: {exc}", kind=ErrorKind.PERMANENT)
-    if decision.action is Action.RELEASE and decision.charge:
-        return Decision(Action.NOTHING, f"outcome could not be recorded: {exc}")
-    return Decision(Action.RELEASE, f"outcome could not be recorded: {exc}", charge=True)
+def _instead(verdict: Verdict, exc: Exception) -> Verdict:
+    """What to write when ``verdict`` could not be written for a reason that is not an
+    outage (the database refused it): always charged, never refunded."""
+    if verdict.outcome is Outcome.COMPLETED:
+        return Verdict(Outcome.FAILED, f"bad result: {exc}", kind=ErrorKind.PERMANENT)
+    if verdict.outcome is Outcome.RELEASED and verdict.charged:
+        return Verdict(None, f"outcome could not be recorded: {exc}")
+    return Verdict(Outcome.RELEASED, f"outcome could not be recorded: {describe(exc)}")
 
 
 async def executor(
@@ -219,8 +214,6 @@ async def _run(
     if settings.sentinel is not None:
         settings.sentinel.beat(sent.monotonic)
     slot.set(running)
-    decision: Decision | None = None
-    recorded = False
     try:
         settings.events.emit(
             JobClaimed(
@@ -238,25 +231,41 @@ async def _run(
             )
         else:
             ending = await _call_handler(store, running, job_type, settings)
-        decision = decide(ending)
-        taken = await _record(store, running, decision, settings)
-        recorded = True
-        return taken
+        return await _record(store, running, decide(ending), settings)
+    except BaseException as exc:
+        # Nothing recorded: the handler's scopes have exited, so its child is reaped. A
+        # stop from outside (the worker stopping, Ctrl-C) gives the job back uncharged;
+        # anything else is this executor failing over this job, and is charged, so that a
+        # job which breaks its executor cannot loop through restarts for free.
+        charged = not _from_outside(exc)
+        reason = "the executor failed mid-job: " + describe(exc) if charged else ""
+        await _give_back(
+            store, running, reason or "the executor stopped mid-job", charged, settings
+        )
+        raise
     finally:
         slot.set(None)
-        if not recorded:
-            # Cancelled from outside (crash or stop): the child is already reaped (the
-            # handler's scopes exited); give the row back.
-            charge = decision is not None and (decision.action is Action.FAIL or decision.charge)
-            with trio.CancelScope(shield=True), _final_writes(settings):
-                try:
-                    reason = "the executor stopped mid-job"
-                    released = await store.release(claimed.lease, reason, charge_attempt=charge)
-                    _emit_ended(settings.events, released, Decision(Action.RELEASE, reason))
-                except JobStoreError as exc:
-                    log.error(
-                        "job not released (the reaper will retry it): %s", exc, extra=running.extra
-                    )
+
+
+def _from_outside(exc: BaseException) -> bool:
+    """Whether ``exc`` stops the executor for reasons that are not the job's."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_from_outside(e) for e in exc.exceptions)
+    return isinstance(exc, trio.Cancelled | KeyboardInterrupt)
+
+
+async def _give_back(
+    store: JobStore, running: RunningJob, reason: str, charged: bool, settings: ExecutorSettings
+) -> None:
+    """Release the job (shielded, bounded by the final-write deadline)."""
+    with trio.CancelScope(shield=True), _final_writes(settings):
+        try:
+            released = await store.release(running.claimed.lease, reason, charge_attempt=charged)
+            _emit_ended(
+                settings.events, released, Verdict(Outcome.RELEASED, reason, charged=charged)
+            )
+        except JobStoreError as exc:
+            log.error("job not released (the reaper will retry it): %s", exc, extra=running.extra)
 
 
 async def _call_handler(
@@ -281,9 +290,9 @@ async def _call_handler(
                 try:
                     result = await job_type.handler(ctx, job.payload)
                 except Exception as exc:
-                    ending = Ending(error=classify(exc), detail=str(exc) or type(exc).__name__)
+                    ending = _raised(exc, running)
                 except BaseException as exc:
-                    ending = _escaped(exc, ours=(running.scope, deadline))
+                    ending = _escaped(exc, running)
                 else:
                     ending = Ending(result=result)
             if deadline.cancel_called:
@@ -304,28 +313,38 @@ async def _call_handler(
     return attrs.evolve(ending, untrusted=untrusted)
 
 
-def _escaped(exc: BaseException, ours: tuple[trio.CancelScope, ...]) -> Ending:
+def _raised(exc: BaseException, running: RunningJob) -> Ending:
+    """The ending of a handler that raised ``exc``: its kind by the documented default, its
+    type kept in the reason, and its traceback in the log unless the handler chose the
+    verdict itself (``TransientError``, ``PermanentError``)."""
+    detail = describe(exc)
+    if not isinstance(exc, TransientError | PermanentError):
+        log.error("the handler raised %s", detail, exc_info=exc, extra=running.extra)
+    return Ending(error=classify(exc), detail=detail)
+
+
+def _escaped(exc: BaseException, running: RunningJob) -> Ending:
     """The ending of a handler that raised something other than an ``Exception``.
 
-    A cancellation from outside the job (the worker stopping, the executor crashing) goes
-    on up: the job is given back. Anything else is the handler's failure and is charged:
-    ``SystemExit`` (a handler calling ``sys.exit``), or errors raised while the job's own
-    scopes (its timeout, a stop) were cancelling it, which come out grouped with the
-    ``Cancelled``. Letting those escape would release the job uncharged and crash the
-    executor, on every run: a poison job looping for ever.
+    A ``Cancelled`` goes on up: the job's own scopes (its timeout, a stop) catch theirs,
+    and one from outside the job (the worker stopping) gives the job back. So do
+    ``KeyboardInterrupt`` and ``GeneratorExit``. Anything else is the handler's failure,
+    permanent and charged: ``SystemExit`` (a handler calling ``sys.exit``), a
+    ``BaseException`` of its own, or errors raised while a scope was cancelling it, which
+    come out grouped with the ``Cancelled``. Letting those escape would crash the executor
+    on every run: a poison job looping for ever.
     """
-    if isinstance(exc, KeyboardInterrupt | GeneratorExit):
+    if isinstance(exc, trio.Cancelled | KeyboardInterrupt | GeneratorExit):
         raise exc
-    if isinstance(exc, trio.Cancelled) or not any(scope.cancel_called for scope in ours):
-        if not isinstance(exc, SystemExit):
-            raise exc
     if isinstance(exc, BaseExceptionGroup):
-        _, rest = exc.split(trio.Cancelled)
+        _, rest = exc.split((trio.Cancelled, KeyboardInterrupt, GeneratorExit))
         if rest is None:
             raise exc
         exc = rest.exceptions[0] if len(rest.exceptions) == 1 else rest
-    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return Ending(error=ErrorKind.PERMANENT, detail=f"the handler raised {what}")
+    ending = _raised(exc, running)
+    return attrs.evolve(
+        ending, error=ErrorKind.PERMANENT, detail=f"the handler raised {ending.detail}"
+    )
 
 
 def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
@@ -337,20 +356,20 @@ def _final_writes(settings: ExecutorSettings) -> trio.CancelScope:
 
 
 async def _record(
-    store: JobStore, running: RunningJob, decision: Decision, settings: ExecutorSettings
+    store: JobStore, running: RunningJob, verdict: Verdict, settings: ExecutorSettings
 ) -> Taken | None:
-    """Write the outcome; while the database is unreachable, try again every heartbeat
+    """Write the verdict; while the database is unreachable, try again every heartbeat
     interval at most, for as long as the lease may still be this worker's: until the write
     lands, the lease turns out lost (another worker reaped the job: the write is fenced),
     or the shutdown deadline. Giving up earlier would leave a finished job to the reaper,
-    which would charge it."""
+    which would charge it. A verdict the database refuses is replaced by a charged one."""
     extra = running.extra
     running.finished = True  # no child any more: nothing for the fence to stop
     with trio.CancelScope(shield=True):
         delay = 0.1
         while trio.current_time() < settings.write_deadline():
             try:
-                return await _write(store, running.claimed.lease, decision, settings)
+                return await _write(store, running.claimed.lease, verdict, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
                 delay = min(delay * 2, settings.patience)
@@ -359,9 +378,10 @@ async def _record(
             except LeaseLost as exc:
                 log.warning("outcome not recorded, lease lost: %s", exc, extra=extra)
                 return None
-            except JobStoreError as exc:
-                log.error("outcome %s not recorded: %s", decision.action.value, exc, extra=extra)
-                decision = _fallback(decision, exc)
+            except Exception as exc:  # refused (a result or text it cannot take), or a bug
+                what = verdict.outcome.value if verdict.outcome else "nothing"
+                log.error("outcome %s not recorded: %s", what, describe(exc), extra=extra)
+                verdict = _instead(verdict, exc)
     log.error(
         "outcome not recorded before the shutdown deadline, database unavailable; "
         "the reaper will retry the job",
@@ -371,52 +391,49 @@ async def _record(
 
 
 async def _write(
-    store: JobStore, lease: Lease, decision: Decision, settings: ExecutorSettings
+    store: JobStore, lease: Lease, verdict: Verdict, settings: ExecutorSettings
 ) -> Taken | None:
-    """Write ``decision``; a completion claims the next job in the same request."""
-    action, detail = decision.action, decision.detail
+    """Write ``verdict``; a completion claims the next job in the same request."""
+    outcome, detail = verdict.outcome, verdict.detail
     claim_as = settings.claim_as
     taken: Taken | None = None
-    if action is Action.COMPLETE and claim_as is not None and settings.may_claim():
+    if outcome is Outcome.COMPLETED and claim_as is not None and settings.may_claim():
         sent = Confirmation.now()
         job, claimed = await store.complete_and_claim(
-            lease, decision.result, claim_as.worker_id, types=claim_as.types
+            lease, verdict.result, claim_as.worker_id, types=claim_as.types
         )
         taken = (claimed, sent) if claimed is not None else None
-    elif action is Action.COMPLETE:
-        job = await store.complete(lease, decision.result)
-    elif action is Action.FAIL:
-        assert decision.kind is not None
-        job = await store.fail(lease, detail, kind=decision.kind)
-    elif action is Action.CANCELLED:
+    elif outcome is Outcome.COMPLETED:
+        job = await store.complete(lease, verdict.result)
+    elif outcome is Outcome.FAILED:
+        job = await store.fail(lease, detail, kind=verdict.kind or ErrorKind.PERMANENT)
+    elif outcome is Outcome.CANCELLED:
         job = await store.confirm_cancelled(lease)
-    elif action is Action.RELEASE:
-        job = await store.release(lease, detail, charge_attempt=decision.charge)
+    elif outcome is Outcome.RELEASED:
+        job = await store.release(lease, detail, charge_attempt=verdict.charged)
     else:
         log.warning("job stopped, nothing recorded: %s", detail, extra={"job_id": lease.job_id})
         return None
-    _emit_ended(settings.events, job, decision)
+    _emit_ended(settings.events, job, verdict)
     return taken
 
 
-def _emit_ended(events: Events, job: Job, decision: Decision) -> None:
+def _emit_ended(events: Events, job: Job, verdict: Verdict) -> None:
     """The event for a run whose end the database recorded as ``job``."""
     ids: dict[str, Any] = {"job_id": job.id, "job_type": job.type, "attempt": job.attempt}
     took = max(0.0, (job.finished_at or job.updated_at) - (job.started_at or job.created_at))
-    action = decision.action
-    if action is Action.COMPLETE:
+    outcome = verdict.outcome
+    if outcome is Outcome.COMPLETED:
         events.emit(JobCompleted(**ids, duration=took))
-    elif action is Action.CANCELLED:
+    elif outcome is Outcome.CANCELLED:
         events.emit(JobCancelled(**ids, duration=took))
-    elif action is Action.FAIL and job.status is JobStatus.PENDING:
-        kind = str(decision.kind)
-        events.emit(JobRetried(**ids, error=decision.detail, error_kind=kind, duration=took))
-    elif action is Action.FAIL:
-        kind = str(decision.kind)
-        events.emit(JobFailed(**ids, error=decision.detail, error_kind=kind, duration=took))
+    elif outcome is Outcome.FAILED:
+        event = JobRetried if job.status is JobStatus.PENDING else JobFailed
+        kind = str(verdict.kind)
+        events.emit(event(**ids, error=verdict.detail, error_kind=kind, duration=took))
     else:
         events.emit(
             JobReleased(
-                **ids, reason=decision.detail, status=job.status.value, charged=decision.charge
+                **ids, reason=verdict.detail, status=job.status.value, charged=verdict.charged
             )
         )

@@ -48,7 +48,6 @@ class StopReason(enum.Enum):
     TIMEOUT = "timeout"
     SELF_FENCE = "database unreachable"
     SHUTDOWN = "shutdown"
-    CRASH = "executor crashed"
 
 
 @attrs.frozen

@@ -16,8 +16,11 @@ from ._interface import Claimed, JobStore, JobTypeInfo
 from ._io import run_sync
 from ._local import LocalJobStore
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+from ._transitions import RETRYABLE, RULES, Outcome, Rule, transition
 
 __all__ = [
+    "RETRYABLE",
+    "RULES",
     "Claimed",
     "ErrorKind",
     "HeartbeatReply",
@@ -34,6 +37,8 @@ __all__ = [
     "Lease",
     "LeaseLost",
     "LocalJobStore",
+    "Outcome",
+    "Rule",
     "StoreConfigError",
     "StoreUnavailable",
     "TursoJobStore",
@@ -41,6 +46,7 @@ __all__ = [
     "reset_job_store",
     "run_sync",
     "store_from_env",
+    "transition",
 ]
 
 

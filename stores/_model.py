@@ -38,16 +38,12 @@ TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
 
 
 class ErrorKind(enum.StrEnum):
-    """Why a run ended badly: decides whether it is retried (transient kinds are)."""
+    """Why a run ended badly (which kinds are retried: ``stores.RETRYABLE``)."""
 
     TRANSIENT = "transient"
     PERMANENT = "permanent"
     TIMEOUT = "timeout"
     STALLED = "stalled"
-
-    @property
-    def retryable(self) -> bool:
-        return self is not ErrorKind.PERMANENT
 
 
 @attrs.frozen

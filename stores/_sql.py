@@ -723,7 +723,7 @@ class SqlJobStore(JobStore):
             kinds = sorted(k.value for k in ErrorKind)
             raise InvalidJob(f"unknown error kind {kind!r}: use one of {kinds}") from None
         text = clip_error(error)
-        params = {"p_error": text, "p_kind": error_kind.value, "p_retry": int(error_kind.retryable)}
+        params = {"p_error": text, "p_kind": error_kind.value}
         return await self._finish(
             Q.FAIL,
             lease,

@@ -11,14 +11,17 @@ the partial indexes (``status = 'pending'``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+from ._model import ErrorKind
 from ._schema import CHANGED_AT as _CHANGED_AT
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock
 from ._sql import list_name
+from ._transitions import RETRYABLE, Outcome, Rule, rules_for
 
 __all__ = [
     "CANCEL",
@@ -358,68 +361,127 @@ RECORD_CHILD = (
     .returning(j.cancel_requested)
 )
 
+# -- the state machine: every CASE below is compiled from stores/_transitions.RULES -------
+
+#: What decides a rule, as SQL over the row and the call's parameters, or a constant where
+#: the statement fixes it (a reap is always charged).
+_Inputs = dict[str, "sa.ColumnElement[bool] | bool"]
+_ROW_STATE: _Inputs = {
+    "cancel_requested": j.cancel_requested == 1,
+    "attempts_left": j.attempt < j.max_attempts,
+}
+
+
+def _when(rule: Rule, inputs: _Inputs) -> sa.ColumnElement[bool] | bool:
+    """The SQL condition under which ``rule`` applies (True or False if it is fixed)."""
+    terms: list[sa.ColumnElement[bool]] = []
+    for name in ("retryable", "charged", "cancel_requested", "attempts_left"):
+        wanted = getattr(rule, name)
+        if wanted is None:
+            continue
+        given = inputs[name]
+        if isinstance(given, bool):
+            if given != wanted:
+                return False
+            continue
+        terms.append(given if wanted else sa.not_(given))
+    return sa.and_(*terms) if terms else True
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two CASE values are the same: equal constants, or the same SQL object."""
+    constant = (str, type(None))
+    return a is b or (isinstance(a, constant) and isinstance(b, constant) and a == b)
+
+
+def _by_rule(outcome: Outcome, inputs: _Inputs, pick: Callable[[Rule], Any]) -> Any:
+    """``pick(rule)`` of the rule that applies, as one CASE (arms that give the same value
+    as the fallback are folded into it; a constant when nothing else remains)."""
+    arms: list[tuple[sa.ColumnElement[bool], Any]] = []
+    for rule in rules_for(outcome):
+        when = _when(rule, inputs)
+        if when is False:
+            continue
+        if when is True:
+            fallback = pick(rule)
+            while arms and _same(arms[-1][1], fallback):
+                arms.pop()  # the last arms give what the fallback gives anyway
+            return sa.case(*arms, else_=fallback) if arms else fallback
+        arms.append((when, pick(rule)))
+    raise AssertionError(f"the rules of {outcome} do not end with a catch-all")
+
+
+def _status(rule: Rule) -> str:
+    return rule.status.value
+
+
+def _verdict_columns(outcome: Outcome, inputs: _Inputs, error: Any, kind: Any) -> dict[str, Any]:
+    """The columns a transition writes: status, error, kind, finish time, history note."""
+
+    def recorded(value: Any, kept: Any) -> Callable[[Rule], Any]:
+        return lambda rule: value if rule.records_error else kept
+
+    return {
+        "status": _by_rule(outcome, inputs, _status),
+        "error": _by_rule(outcome, inputs, recorded(error, j.error)),
+        "error_kind": _by_rule(outcome, inputs, recorded(kind, j.error_kind)),
+        "finished_at": _by_rule(outcome, inputs, lambda r: _NOW if r.status.terminal else None),
+        "updated_at": _NOW,
+        "noted_at": _NOW,
+    }
+
+
+def _note(outcome: Outcome, inputs: _Inputs, reason: Any) -> Any:
+    prefix = _by_rule(outcome, inputs, lambda rule: rule.note)
+    return reason if _same(prefix, "") else prefix + reason
+
+
 COMPLETE = (
     sa.update(jobs)
     .where(*_fenced)
     .values(
-        status=COMPLETED,
-        result=bp("p_result"),
         # An earlier attempt's error is history now (job_history keeps it).
-        error=None,
-        error_kind=None,
-        finished_at=_NOW,
-        updated_at=_NOW,
-        note="completed",
-        noted_at=_NOW,
+        **_verdict_columns(Outcome.COMPLETED, {}, None, None),
+        result=bp("p_result"),
+        note=_by_rule(Outcome.COMPLETED, {}, lambda rule: rule.note),
     )
     .returning(*_RETURN_ALL)
 )
 
-# A retry goes back to pending only while attempts remain and nobody asked to cancel.
-_retry = sa.and_(
-    bp("p_retry", type_=sa.Integer) == 1, j.attempt < j.max_attempts, j.cancel_requested == 0
-)
+_fail_inputs: _Inputs = {
+    **_ROW_STATE,
+    "retryable": bp("p_kind").in_(sorted(k.value for k in RETRYABLE)),
+    "charged": True,
+}
 FAIL = (
     sa.update(jobs)
     .where(*_fenced)
     .values(
-        status=sa.case((_retry, PENDING), else_=FAILED),
-        error=bp("p_error"),
-        error_kind=bp("p_kind"),
-        finished_at=sa.case((_retry, None), else_=_NOW),
-        updated_at=_NOW,
-        note=sa.case((_retry, "will retry: "), else_="failed: ") + bp("p_error"),
-        noted_at=_NOW,
+        **_verdict_columns(Outcome.FAILED, _fail_inputs, bp("p_error"), bp("p_kind")),
+        note=_note(Outcome.FAILED, _fail_inputs, bp("p_error")),
     )
     .returning(*_RETURN_ALL)
 )
 
-# A charged release on the last attempt ends the job: no claim may exceed max_attempts.
-_charged_out = sa.and_(
-    j.cancel_requested == 0, bp("p_refund", type_=sa.Integer) == 0, j.attempt >= j.max_attempts
-)
-_release_status = sa.case(
-    (j.cancel_requested == 1, CANCELLED), (_charged_out, FAILED), else_=PENDING
-)
+# A charged release (p_refund = 0) keeps the attempt; an uncharged one gives it back.
+_release_inputs: _Inputs = {
+    **_ROW_STATE,
+    "retryable": False,
+    "charged": bp("p_refund", type_=sa.Integer) == 0,
+}
 
 
 def _release(*where: sa.ColumnElement[bool]) -> sa.Update:
-    """Give a running job back: pending (refunding its attempt unless charged), failed when
-    a charged attempt was its last, cancelled if a cancel was requested."""
-    ends = sa.or_(j.cancel_requested == 1, _charged_out)
+    """Give a running job back (see the RELEASED rules)."""
+    columns = _verdict_columns(Outcome.RELEASED, _release_inputs, bp("p_reason"), "transient")
     return (
         sa.update(jobs)
         .where(*where)
         .values(
-            status=_release_status,
+            **columns,
             attempt=j.attempt - bp("p_refund", type_=sa.Integer),
             worker_id=None,
-            error=sa.case((_charged_out, bp("p_reason")), else_=j.error),
-            error_kind=sa.case((_charged_out, "transient"), else_=j.error_kind),
-            finished_at=sa.case((ends, _NOW), else_=None),
-            updated_at=_NOW,
-            note=sa.case((_charged_out, "failed: "), else_="released: ") + bp("p_reason"),
-            noted_at=_NOW,
+            note=_note(Outcome.RELEASED, _release_inputs, bp("p_reason")),
         )
         .returning(*_RETURN_ALL)
     )
@@ -437,16 +499,12 @@ CONFIRM_CANCELLED = (
     sa.update(jobs)
     .where(*_fenced)
     .values(
-        status=CANCELLED,
-        finished_at=_NOW,
-        updated_at=_NOW,
-        note=bp("p_reason"),
-        noted_at=_NOW,
+        **_verdict_columns(Outcome.CANCELLED, {}, None, None),
+        note=_note(Outcome.CANCELLED, {}, bp("p_reason")),
     )
     .returning(*_RETURN_ALL)
 )
 
-_reap_retry = sa.and_(j.attempt < j.max_attempts, j.cancel_requested == 0)
 _stalled = (
     sa.literal("stalled: no heartbeat from worker ")
     + sa.func.coalesce(j.worker_id, "?")
@@ -454,18 +512,14 @@ _stalled = (
     + bp("p_stale_text")
     + sa.literal(" s")
 )
+_reap_inputs: _Inputs = {**_ROW_STATE, "retryable": True, "charged": True}
 # One statement for all stale jobs: idempotent, safe for every worker to run concurrently.
 REAP = (
     sa.update(jobs)
     .where(j.status == RUNNING, j.updated_at < _NOW - bp("p_stale", type_=sa.Float))
     .values(
-        status=sa.case((j.cancel_requested == 1, CANCELLED), (_reap_retry, PENDING), else_=FAILED),
-        error=sa.case((j.cancel_requested == 1, j.error), else_=_stalled),
-        error_kind=sa.case((j.cancel_requested == 1, j.error_kind), else_="stalled"),
-        finished_at=sa.case((_reap_retry, None), else_=_NOW),
-        updated_at=_NOW,
-        note=sa.literal("reaped: ") + _stalled,
-        noted_at=_NOW,
+        **_verdict_columns(Outcome.REAPED, _reap_inputs, _stalled, ErrorKind.STALLED.value),
+        note=_note(Outcome.REAPED, _reap_inputs, _stalled),
     )
     .returning(*_RETURN_ALL)
 )

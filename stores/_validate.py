@@ -119,6 +119,11 @@ def dump_json(value: Any, *, what: str, limit: int) -> str:
         ) from None
     except (TypeError, ValueError) as exc:
         raise InvalidJob(f"the {what} is not JSON-serialisable: {clip_error(exc)}") from None
+    except Exception as exc:  # a custom object whose own methods fail while being encoded
+        raise InvalidJob(
+            f"the {what} could not be encoded as JSON: {type(exc).__name__} raised by one "
+            "of its values: return plain dicts, lists, strings and numbers"
+        ) from exc
     if size > limit:
         raise InvalidJob(
             f"the {what} is {size} bytes of JSON, over the limit of {limit} bytes: "

@@ -24,6 +24,10 @@ def test_stores_exports() -> None:
         "Lease",
         "LeaseLost",
         "LocalJobStore",
+        "Outcome",
+        "RETRYABLE",
+        "RULES",
+        "Rule",
         "StoreConfigError",
         "StoreUnavailable",
         "TursoJobStore",
@@ -31,6 +35,7 @@ def test_stores_exports() -> None:
         "reset_job_store",
         "run_sync",
         "store_from_env",
+        "transition",
     }
     for name in stores.__all__:
         obj = getattr(stores, name)

@@ -151,7 +151,10 @@ async def test_transient_failure_without_attempts_left_fails(
         job = await store.create("flaky")
         failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     assert calls == [1, 2]
-    assert (failed.error, failed.error_kind) == ("connection reset by peer", "transient")
+    assert (failed.error, failed.error_kind) == (
+        "ConnectionResetError: connection reset by peer",
+        "transient",
+    )
 
 
 async def test_permanent_and_unclassified_errors_fail_at_once(
@@ -164,7 +167,7 @@ async def test_permanent_and_unclassified_errors_fail_at_once(
         f1 = await wait_for_status(store, bad.id, JobStatus.FAILED)
         f2 = await wait_for_status(store, bug.id, JobStatus.FAILED)
     assert (f1.attempt, f1.error, f1.error_kind) == (1, "unsupported format", "permanent")
-    assert (f2.attempt, f2.error, f2.error_kind) == (1, "handler bug", "permanent")
+    assert (f2.attempt, f2.error, f2.error_kind) == (1, "RuntimeError: handler bug", "permanent")
 
 
 async def test_timeout_is_transient_and_names_the_limit(

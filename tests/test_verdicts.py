@@ -1,0 +1,261 @@
+"""The outcome of a run, from what the handler did to what the row says (issue 16, 1 and 17).
+
+Whatever a handler raises or returns ends its job in a charged, recorded verdict; the
+worker never crashes over it and the job behind it runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from actors import JobContext, JobType, StopReason
+from actors._executor import Ending, decide
+from stores import (
+    RETRYABLE,
+    RULES,
+    ErrorKind,
+    Job,
+    JobStatus,
+    JobStore,
+    Lease,
+    LocalJobStore,
+    Outcome,
+    Rule,
+    transition,
+)
+from supervisor import WorkerConfig, open_supervisor
+
+from .conftest import WallClock
+from .helpers import wait_for_status
+
+WALL0 = 1_800_000_000.0
+FAST = dict(
+    poll_interval=1.0,
+    max_poll_interval=5.0,
+    heartbeat_interval=2.0,
+    stale_after=20.0,
+    reaper_interval=5.0,
+    shutdown_grace=10.0,
+    kill_grace=1.0,
+    progress_interval=0.5,
+)
+
+
+def trio_wall() -> float:
+    return WALL0 + trio.current_time()
+
+
+def config() -> WorkerConfig:
+    return WorkerConfig(worker_id="w-test", **FAST)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalJobStore]:
+    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    yield s
+    s.close()
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class Escapes(BaseException):
+    """A BaseException of the handler's own, not an Exception."""
+
+
+class Unencodable(dict[str, Any]):
+    def items(self) -> Any:
+        raise RuntimeError("cannot list my items")
+
+
+async def poison(ctx: JobContext, payload: Any) -> Any:
+    what = payload["what"]
+    if what == "unprintable":
+        raise Unprintable
+    if what == "base":
+        raise Escapes("out of band")
+    if what == "result":
+        return Unencodable(a=1)
+    if what == "keyerror":
+        return {}["input"]
+    return "fine"
+
+
+POISONS = {
+    "unprintable": "Unprintable",
+    "base": "Escapes: out of band",
+    "result": "cannot list my items",
+    "keyerror": "KeyError: 'input'",
+}
+
+
+@pytest.mark.parametrize("what", sorted(POISONS))
+async def test_a_poison_job_fails_once_charged_and_the_queue_moves_on(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock, what: str
+) -> None:
+    """A handler that raises an unprintable error, a BaseException of its own, or returns a
+    result that cannot be encoded fails its job on its first run, charged, with a reason that
+    names what happened; no actor crashes and the healthy job behind it completes."""
+    runs: list[int] = []
+
+    async def handler(ctx: JobContext, payload: Any) -> Any:
+        runs.append(ctx.job.attempt)
+        return await poison(ctx, payload)
+
+    types = [JobType("poison", handler, max_attempts=2)]
+    async with open_supervisor(local, types, config()) as sup:
+        bad = await local.create("poison", {"what": what})
+        good = await local.create("poison", {"what": "fine"})
+        with trio.fail_after(120):
+            done = await wait_for_status(local, good.id, JobStatus.COMPLETED)
+        failed = await local.get(bad.id)
+        assert sup.stats.counts == {}
+    assert done.result == "fine"
+    assert failed is not None
+    assert failed.status is JobStatus.FAILED
+    assert failed.attempt == 1
+    assert runs == [1, 1]
+    assert failed.error_kind == "permanent"
+    assert POISONS[what] in (failed.error or "")
+
+
+async def test_a_handler_error_keeps_its_type_and_its_traceback_reaches_the_log(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A KeyError fails as "KeyError: 'input'", not the bare "'input'", and the worker log
+    carries the handler's traceback."""
+    types = [JobType("poison", poison)]
+    with caplog.at_level(logging.INFO):
+        async with open_supervisor(local, types, config()):
+            job = await local.create("poison", {"what": "keyerror"})
+            with trio.fail_after(60):
+                failed = await wait_for_status(local, job.id, JobStatus.FAILED)
+    assert failed.error == "KeyError: 'input'"
+    tracebacks = [r for r in caplog.records if r.exc_info and r.exc_info[0] is KeyError]
+    assert len(tracebacks) == 1
+    assert "in poison" in caplog.text
+
+
+# -- the store's transition table, row by row, against the database ----------------------
+
+STATES = list(itertools.product((False, True), repeat=2))  # (cancel requested, attempts left)
+
+
+async def _running_job(store: JobStore, *, cancel: bool, left: bool) -> Lease:
+    job = await store.create("t", max_attempts=2 if left else 1)
+    claimed = await store.claim("w-rows")
+    assert claimed is not None
+    assert claimed.job.id == job.id
+    if cancel:
+        await store.cancel(job.id)
+    return claimed.lease
+
+
+async def _check_row(
+    store: JobStore, before: Lease, after: Job, rule: Rule, *, error: str | None
+) -> None:
+    assert after.status is rule.status, (before, rule)
+    assert (after.finished_at is not None) is rule.status.terminal, rule
+    if rule.records_error:
+        assert after.error == error, rule
+    else:
+        assert after.error is None, rule  # nothing was recorded on these rows before
+    if after.status is JobStatus.PENDING:
+        await store.cancel(after.id)  # out of the way of the next case's claim
+
+
+async def test_every_rule_of_the_state_machine_is_what_the_database_does(
+    store: JobStore, wall: WallClock
+) -> None:
+    """For every outcome and every row state (cancel requested, attempts left, error kind,
+    charged), the row becomes what ``stores.transition`` says: the SQL is the table."""
+    seen: set[Rule] = set()
+    for cancel, left in STATES:
+        state = dict(cancel_requested=cancel, attempts_left=left)
+        lease = await _running_job(store, cancel=cancel, left=left)
+        rule = transition(Outcome.COMPLETED, **state)
+        await _check_row(store, lease, await store.complete(lease, "r"), rule, error=None)
+        seen.add(rule)
+        lease = await _running_job(store, cancel=cancel, left=left)
+        rule = transition(Outcome.CANCELLED, **state)
+        await _check_row(store, lease, await store.confirm_cancelled(lease), rule, error=None)
+        seen.add(rule)
+        for kind in ErrorKind:
+            lease = await _running_job(store, cancel=cancel, left=left)
+            rule = transition(Outcome.FAILED, kind=kind, **state)
+            await _check_row(
+                store, lease, await store.fail(lease, "boom", kind=kind), rule, error="boom"
+            )
+            seen.add(rule)
+        for charged in (False, True):
+            lease = await _running_job(store, cancel=cancel, left=left)
+            rule = transition(Outcome.RELEASED, charged=charged, **state)
+            released = await store.release(lease, "why", charge_attempt=charged)
+            await _check_row(store, lease, released, rule, error="why")
+            assert released.attempt == (1 if charged else 0)
+            seen.add(rule)
+    # Reaping takes every stale running job at once: one job per state, one reap.
+    leases = {state: await _running_job(store, cancel=state[0], left=state[1]) for state in STATES}
+    wall.advance(100)
+    reaped = {job.id: job for job in await store.reap(30)}
+    assert len(reaped) == len(STATES)
+    for (cancel, left), lease in leases.items():
+        rule = transition(Outcome.REAPED, cancel_requested=cancel, attempts_left=left)
+        job = reaped[lease.job_id]
+        await _check_row(
+            store, lease, job, rule, error="stalled: no heartbeat from worker w-rows for over 30 s"
+        )
+        seen.add(rule)
+    assert seen == set(RULES)
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_state_of_every_outcome_has_exactly_one_first_rule(outcome: Outcome) -> None:
+    """Each outcome's rules end with a catch-all, and a failure retries only a retryable
+    kind with attempts left and no cancel requested."""
+    for cancel, left, charged in itertools.product((False, True), repeat=3):
+        for kind in ErrorKind:
+            rule = transition(
+                outcome, kind=kind, charged=charged, cancel_requested=cancel, attempts_left=left
+            )
+            assert rule.outcome is outcome
+            if outcome is Outcome.FAILED:
+                retried = kind in RETRYABLE and left and not cancel
+                assert (rule.status is JobStatus.PENDING) is retried
+
+
+VERDICT_STOPS: list[tuple[Ending, Outcome | None, bool]] = [
+    (Ending(result="ok"), Outcome.COMPLETED, True),
+    (Ending(result="ok", untrusted=True), Outcome.COMPLETED, True),
+    (Ending(error=ErrorKind.TRANSIENT, detail="reset"), Outcome.FAILED, True),
+    (Ending(error=ErrorKind.PERMANENT, detail="bad"), Outcome.FAILED, True),
+    (Ending(error=ErrorKind.PERMANENT, detail="bad", untrusted=True), Outcome.RELEASED, False),
+    (Ending(stop=StopReason.CANCEL_REQUESTED), Outcome.CANCELLED, True),
+    (Ending(stop=StopReason.LEASE_LOST, detail="reaped"), None, False),
+    (Ending(stop=StopReason.TIMEOUT, detail="timeout: 3 s"), Outcome.FAILED, True),
+    (Ending(stop=StopReason.SHUTDOWN), Outcome.RELEASED, False),
+    (Ending(stop=StopReason.SELF_FENCE, detail="silent"), Outcome.RELEASED, False),
+]
+
+
+@pytest.mark.parametrize("ending, outcome, charged", VERDICT_STOPS)
+def test_every_ending_has_one_verdict(
+    ending: Ending, outcome: Outcome | None, charged: bool
+) -> None:
+    """The executor's verdicts: a result is recorded even after a stall (the write is
+    fenced), a handler error is given back uncharged only when store trouble may have caused
+    it, and only the worker's own stops (and a lost lease) leave the attempt uncharged."""
+    verdict = decide(ending)
+    assert verdict.outcome is outcome
+    assert verdict.charged is charged
+    assert set(StopReason) == {e.stop for e, _, _ in VERDICT_STOPS if e.stop is not None}
