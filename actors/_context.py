@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -29,6 +30,11 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be seconds, 0 or more, got {value!r}")
+
+
 def _stage_tuple(stages: Iterable[str]) -> tuple[str, ...]:
     return tuple(stages)
 
@@ -40,7 +46,10 @@ class JobType:
     ``timeout`` bounds one attempt (seconds, None for no limit); ``max_attempts`` is the
     default for jobs created without one (2: retry once); ``stages`` is the ordered list of
     stage names the handler reports; ``progress_watchdog`` (seconds) stops a child process
-    that reports no progress for that long (see ``run_ffmpeg``).
+    that reports no progress for that long (see ``run_ffmpeg``). A retry after a retryable
+    failure waits ``retry_delay`` seconds after the first attempt, doubling after each
+    further one up to ``max_retry_delay``, each delay jittered by ±20 % so that jobs that
+    failed together do not all come back at once (0: retry at once).
     """
 
     name: str
@@ -49,6 +58,13 @@ class JobType:
     timeout: float | None = attrs.field(default=3600.0, validator=_positive)
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
+    retry_delay: float = attrs.field(default=10.0, validator=_seconds)
+    max_retry_delay: float = attrs.field(default=300.0, validator=_seconds)
+
+    def retry_delay_after(self, attempt: int) -> float:
+        """How long a job waits before its next attempt, after failing attempt ``attempt``."""
+        base = min(self.retry_delay * 2.0 ** min(max(0, attempt - 1), 30), self.max_retry_delay)
+        return base * random.uniform(0.8, 1.2)
 
     def info(self) -> JobTypeInfo:
         return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)

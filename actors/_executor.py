@@ -113,6 +113,8 @@ class Verdict:
     kind: ErrorKind | None = None
     #: Whether the attempt counts. Only for a release is it ever False.
     charged: bool = True
+    #: For a failure that is retried: how long the job waits first (the type's backoff).
+    retry_delay: float = 0.0
 
 
 #: How a stop ends a run: the outcome, its error kind, and whether the attempt is charged.
@@ -231,7 +233,10 @@ async def _run(
             )
         else:
             ending = await _call_handler(store, running, job_type, settings)
-        return await _record(store, running, decide(ending), settings)
+        verdict = decide(ending)
+        if job_type is not None and verdict.outcome is Outcome.FAILED:
+            verdict = attrs.evolve(verdict, retry_delay=job_type.retry_delay_after(job.attempt))
+        return await _record(store, running, verdict, settings)
     except BaseException as exc:
         # Nothing recorded: the handler's scopes have exited, so its child is reaped. A
         # stop from outside (the worker stopping, Ctrl-C) gives the job back uncharged;
@@ -406,7 +411,8 @@ async def _write(
     elif outcome is Outcome.COMPLETED:
         job = await store.complete(lease, verdict.result)
     elif outcome is Outcome.FAILED:
-        job = await store.fail(lease, detail, kind=verdict.kind or ErrorKind.PERMANENT)
+        kind = verdict.kind or ErrorKind.PERMANENT
+        job = await store.fail(lease, detail, kind=kind, retry_delay=verdict.retry_delay)
     elif outcome is Outcome.CANCELLED:
         job = await store.confirm_cancelled(lease)
     elif outcome is Outcome.RELEASED:

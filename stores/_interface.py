@@ -230,9 +230,10 @@ class JobStore(abc.ABC):
         claimed beside it is given back first."""
 
     @abc.abstractmethod
-    async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
-        """Record a failed run. Transient kinds go back to pending while attempts remain;
-        otherwise the job is failed with ``error`` as its reason."""
+    async def fail(self, lease: Lease, error: str, *, kind: str, retry_delay: float = 0.0) -> Job:
+        """Record a failed run (see ``stores.transition``): a retryable kind goes back to
+        pending while attempts remain, and is not claimed again for ``retry_delay``
+        seconds; otherwise the job is failed with ``error`` as its reason."""
 
     @abc.abstractmethod
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:

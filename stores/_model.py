@@ -86,6 +86,8 @@ class Job:
     child_pid: int | None = None
     child_host: str | None = None
     child_started: float | None = None
+    #: A pending job waiting out a retry delay is not claimed before this time.
+    retry_at: float | None = None
 
     @property
     def terminal(self) -> bool:
@@ -135,6 +137,8 @@ class JobView:
     finished_at: float | None
     retry_of: int | None
     reason: str
+    #: A pending retry is not claimed before this time (Unix seconds), else None.
+    retry_at: float | None = None
 
     @classmethod
     def of(
@@ -160,6 +164,7 @@ class JobView:
         """This pending job's view at another place in the queue (live updates learn of
         queue moves without re-reading each pending row)."""
         reason = _pending(queue_position, self.attempt, self.max_attempts, self.error)
+        reason += _waiting(self.retry_at, time.time())
         return attrs.evolve(self, queue_position=queue_position, reason=reason)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,6 +187,7 @@ class JobView:
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
             "retry_of": self.retry_of,
+            "retry_at": self.retry_at,
             "reason": self.reason,
         }
 
@@ -191,7 +197,8 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
     now = time.time() if now is None else now
     status = job.status
     if status is JobStatus.PENDING:
-        return _pending(queue_position, job.attempt, job.max_attempts, job.error)
+        line = _pending(queue_position, job.attempt, job.max_attempts, job.error)
+        return line + _waiting(job.retry_at, now)
     if status is JobStatus.RUNNING:
         if job.cancel_requested:
             since = max(0.0, now - (job.cancel_requested_at or now))
@@ -205,6 +212,13 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
     if status is JobStatus.FAILED:
         return f"failed: {job.error or 'unknown error'} ({job.error_kind or 'permanent'})"
     return "cancelled" + (" while running" if job.started_at is not None else " before it started")
+
+
+def _waiting(retry_at: float | None, now: float) -> str:
+    """What a retry waiting out its backoff adds to its reason (nothing once it may run)."""
+    if retry_at is None or retry_at <= now:
+        return ""
+    return f"; retrying in {retry_at - now:.0f} s"
 
 
 def _pending(queue_position: int | None, attempt: int, max_attempts: int, error: str | None) -> str:

@@ -41,8 +41,9 @@ SCHEMA_VERSION = 1
 #: meanwhile lacks the creation entry). Revision 4: the HTTP layer's indexes.
 #: Revision 6: job counts by status, kept by triggers. Revision 7: fewer pages written per
 #: job (the index of finished rows instead of one of every row by status; no history row or
-#: trigger on creation: the "created" entry is read from the job row).
-SCHEMA_REVISION = 7
+#: trigger on creation: the "created" entry is read from the job row). Revision 10: a
+#: retry waits for its backoff (``retry_at``; old code ignores it and retries at once).
+SCHEMA_REVISION = 10
 
 metadata = sa.MetaData()
 
@@ -79,6 +80,8 @@ jobs = sa.Table(
     sa.Column("noted_at", sa.Float),
     # Revision 2: a random name for each claim, to give back a claim whose answer was lost.
     sa.Column("claim_token", sa.String(32)),
+    # Revision 10: a job retried after a failure waits until then (a backoff); NULL: at once.
+    sa.Column("retry_at", sa.Float),
     sqlite_autoincrement=True,
 )
 
@@ -241,6 +244,7 @@ _SEED_COUNTS = """
 #: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
+    10: ("ALTER TABLE jobs ADD COLUMN retry_at FLOAT",),
 }
 
 #: Objects of earlier revisions that this one no longer has: ``(type, name)``. Revision 7:

@@ -130,6 +130,7 @@ def _job(m: dict[str, Any]) -> Job:
         child_pid=m["child_pid"],
         child_host=m["child_host"],
         child_started=m["child_started"],
+        retry_at=m["retry_at"],
     )
 
 
@@ -716,14 +717,18 @@ class SqlJobStore(JobStore):
         params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
         return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
 
-    async def fail(self, lease: Lease, error: str, *, kind: str) -> Job:
+    async def fail(self, lease: Lease, error: str, *, kind: str, retry_delay: float = 0.0) -> Job:
         try:
             error_kind = ErrorKind(kind)
         except ValueError:
             kinds = sorted(k.value for k in ErrorKind)
             raise InvalidJob(f"unknown error kind {kind!r}: use one of {kinds}") from None
         text = clip_error(error)
-        params = {"p_error": text, "p_kind": error_kind.value}
+        if isinstance(retry_delay, bool) or not (
+            isinstance(retry_delay, int | float) and 0 <= retry_delay < 1e9
+        ):
+            raise InvalidJob(f"retry_delay must be seconds, 0 or more: {retry_delay!r}")
+        params = {"p_error": text, "p_kind": error_kind.value, "p_delay": float(retry_delay)}
         return await self._finish(
             Q.FAIL,
             lease,

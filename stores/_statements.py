@@ -307,6 +307,7 @@ _claim_values = dict(
     child_pid=None,
     child_host=None,
     child_started=None,
+    retry_at=None,
     note=sa.literal("claimed, attempt ") + sa.cast(j.attempt + 1, sa.Text),
     noted_at=_NOW,
 )
@@ -314,7 +315,10 @@ _claim_values = dict(
 
 def _claim(typed: bool) -> sa.Update:
     head = jobs.alias("head")
-    next_id = sa.select(head.c.id).where(head.c.status == PENDING)
+    # A retry waiting out its backoff is passed over (read from its row: the idle claim,
+    # with no pending row, still reads the index alone).
+    due = sa.or_(head.c.retry_at.is_(None), head.c.retry_at <= _NOW)
+    next_id = sa.select(head.c.id).where(head.c.status == PENDING, due)
     if typed:
         # The served types as one JSON array parameter: the statement text stays fixed.
         served: sa.Select[Any] = sa.select(sa.column("value")).select_from(
@@ -431,8 +435,13 @@ def _verdict_columns(outcome: Outcome, inputs: _Inputs, error: Any, kind: Any) -
     }
 
 
+#: A retry's delay (seconds, from the handler's job type) and the note that names it.
+_DELAY = bp("p_delay", type_=sa.Float)
+_WAITS = sa.literal("will retry in ") + sa.func.printf("%.0f", _DELAY) + sa.literal(" s: ")
+
+
 def _note(outcome: Outcome, inputs: _Inputs, reason: Any) -> Any:
-    prefix = _by_rule(outcome, inputs, lambda rule: rule.note)
+    prefix = _by_rule(outcome, inputs, lambda rule: _WAITS if rule.backoff else rule.note)
     return reason if _same(prefix, "") else prefix + reason
 
 
@@ -458,6 +467,9 @@ FAIL = (
     .where(*_fenced)
     .values(
         **_verdict_columns(Outcome.FAILED, _fail_inputs, bp("p_error"), bp("p_kind")),
+        retry_at=_by_rule(
+            Outcome.FAILED, _fail_inputs, lambda rule: _NOW + _DELAY if rule.backoff else None
+        ),
         note=_note(Outcome.FAILED, _fail_inputs, bp("p_error")),
     )
     .returning(*_RETURN_ALL)

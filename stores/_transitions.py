@@ -64,6 +64,8 @@ class Rule:
     records_error: bool
     #: How the history note starts (the verdict's reason follows).
     note: str
+    #: Whether the job waits out the handler's retry delay before it can be claimed again.
+    backoff: bool = False
 
     def matches(
         self, *, retryable: bool, charged: bool, cancel_requested: bool, attempts_left: bool
@@ -80,7 +82,7 @@ RULES: tuple[Rule, ...] = (
     Rule(_O.CANCELLED, None, None, None, None, _S.CANCELLED, False, ""),
     # A failure retries only while attempts remain and nobody asked to cancel; a failure
     # that beat the cancel request to the database is still the job's failure.
-    Rule(_O.FAILED, True, None, False, True, _S.PENDING, True, "will retry: "),
+    Rule(_O.FAILED, True, None, False, True, _S.PENDING, True, "will retry: ", backoff=True),
     Rule(_O.FAILED, None, None, None, None, _S.FAILED, True, "failed: "),
     # A release ends a job whose cancel was asked for, and a charged release of the last
     # attempt fails it (no claim may exceed max_attempts); otherwise the job waits again,

@@ -94,7 +94,7 @@ async def poison(ctx: JobContext, payload: Any) -> Any:
 POISONS = {
     "unprintable": "Unprintable",
     "base": "Escapes: out of band",
-    "result": "cannot list my items",
+    "result": "bad result: the result could not be encoded as JSON: RuntimeError",
     "keyerror": "KeyError: 'input'",
 }
 
@@ -259,3 +259,69 @@ def test_every_ending_has_one_verdict(
     assert verdict.outcome is outcome
     assert verdict.charged is charged
     assert set(StopReason) == {e.stop for e, _, _ in VERDICT_STOPS if e.stop is not None}
+
+
+# -- a retry waits out its backoff (issue 16, 18) -----------------------------------------
+
+
+async def test_a_transient_failure_is_retried_after_its_backoff_not_at_once(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A transient failure goes back to pending with a retry time 8–12 s out (the type's
+    10 s, jittered); the poll view and the history say so, and no claim takes the job
+    before then."""
+    runs: list[float] = []
+
+    async def flaky(ctx: JobContext, payload: Any) -> str:
+        runs.append(trio.current_time())
+        if len(runs) == 1:
+            raise ConnectionResetError("upstream timed out")
+        return "ok"
+
+    async with open_supervisor(local, [JobType("flaky", flaky)], config()):
+        job = await local.create("flaky")
+        with trio.fail_after(60):
+            while not runs or (await local.poll(job.id)).status is not JobStatus.PENDING:
+                await trio.sleep(0.05)
+        view = (await local.poll(job.id)).to_dict()
+        with trio.fail_after(120):
+            done = await wait_for_status(local, job.id, JobStatus.COMPLETED)
+        history = await local.history(job.id)
+    assert view["retry_at"] is not None
+    assert 8.0 <= view["retry_at"] - view["updated_at"] <= 12.0
+    assert "retrying in" in view["reason"]
+    assert done.attempt == 2
+    assert 8.0 <= runs[1] - runs[0] <= 12.0 + FAST["max_poll_interval"]  # the next poll
+    notes = [entry.reason or "" for entry in history]
+    assert any(n.startswith("will retry in ") and "upstream timed out" in n for n in notes)
+
+
+async def test_no_claim_takes_a_retry_before_its_time(store: JobStore, wall: WallClock) -> None:
+    """A job failed with a retry delay is passed over by every claim until the delay has
+    passed; the job behind it is claimed meanwhile."""
+    first = await store.create("t")
+    claimed = await store.claim("w-1")
+    assert claimed is not None
+    await store.fail(claimed.lease, "reset", kind="transient", retry_delay=30)
+    second = await store.create("t")
+    wall.advance(1)
+    other = await store.claim("w-1")
+    assert other is not None
+    assert other.job.id == second.id
+    assert await store.claim("w-1") is None
+    wall.advance(30)
+    again = await store.claim("w-1")
+    assert again is not None
+    assert again.job.id == first.id
+    assert again.job.attempt == 2
+    assert again.job.retry_at is None
+
+
+def test_the_backoff_doubles_up_to_its_cap_with_jitter() -> None:
+    """Delays are the type's retry_delay doubled per attempt, capped, within ±20 %."""
+    job_type = JobType("t", poison, retry_delay=10, max_retry_delay=60)
+    for attempt, base in ((1, 10), (2, 20), (3, 40), (4, 60), (9, 60)):
+        delays = {job_type.retry_delay_after(attempt) for _ in range(50)}
+        assert min(delays) >= base * 0.8
+        assert max(delays) <= base * 1.2
+        assert len(delays) > 1
