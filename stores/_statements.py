@@ -437,7 +437,10 @@ def _verdict_columns(outcome: Outcome, inputs: _Inputs, error: Any, kind: Any) -
 
 #: A retry's delay (seconds, from the handler's job type) and the note that names it.
 _DELAY = bp("p_delay", type_=sa.Float)
-_WAITS = sa.literal("will retry in ") + sa.func.printf("%.0f", _DELAY) + sa.literal(" s: ")
+_WAITS = sa.case(
+    (_DELAY > 0, sa.literal("will retry in ") + sa.func.printf("%.0f", _DELAY) + " s: "),
+    else_="will retry: ",
+)
 
 
 def _note(outcome: Outcome, inputs: _Inputs, reason: Any) -> Any:
