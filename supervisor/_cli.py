@@ -32,6 +32,7 @@ from stores import (
 
 from ._config import REFERENCE_TYPES, ConfigError, WorkerConfig
 from ._logging import configure_logging
+from ._text import printable
 
 if TYPE_CHECKING:
     from actors import JobType
@@ -48,6 +49,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 3
 
 class CliError(Exception):
     """An error for the person at the terminal: printed as one line, exit 2."""
+
+
+def say(text: str, file: Any = None) -> None:
+    """Print a line for a person: job text in it (errors, messages) is shown with its
+    control characters escaped, never acted on by the terminal (see ``_text``)."""
+    print(printable(text), file=file or sys.stdout)
 
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
@@ -140,9 +147,9 @@ async def cmd_status(store: JobStore, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(view.to_dict()))
     else:
-        print(f"job {view.id} ({view.type}): {view.reason}")
+        say(f"job {view.id} ({view.type}): {view.reason}")
         if view.status is JobStatus.RUNNING:
-            print(_bar(view))
+            say(_bar(view))
     return EXIT_OK
 
 
@@ -152,7 +159,7 @@ async def cmd_list(store: JobStore, args: argparse.Namespace) -> int:
         print(json.dumps([v.to_dict() for v in views]))
     else:
         for v in views:
-            print(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
+            say(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
     return EXIT_OK
 
 
@@ -177,7 +184,7 @@ def iso_utc(at: float) -> str:
 
 async def cmd_history(store: JobStore, args: argparse.Namespace) -> int:
     for entry in await store.history(parse_id(args.id)):
-        print(
+        say(
             f"{iso_utc(entry.at)} {entry.from_status or '-':>9} -> {entry.to_status:<9} "
             f"lease={entry.lease_token} worker={entry.worker_id or '-'} {entry.reason or ''}"
         )
@@ -191,7 +198,7 @@ async def watch(store: JobStore, job_id: int, *, interval: float = 0.5, out: Any
     last = ""
     while True:
         view = await store.poll(job_id)
-        line = (
+        line = printable(
             f"job {view.id} {view.type}: {_bar(view) if not view.status.terminal else view.reason}"
         )
         if line != last:
@@ -309,14 +316,14 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
             store, types, config, service=service, observers=observers, on_start=on_start
         )
     except* RestartIntensityExceeded as group:
-        print(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
         code = EXIT_FAILED
     except* JobStoreError:
         raise  # a store error is an OSError too, and not the server's: as without --http
     except* OSError as group:
         if args.http is None:
             raise
-        print(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
 
@@ -334,7 +341,7 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
     except* JobStoreError:
         raise  # a store error is an OSError too, and not the server's
     except* OSError as group:
-        print(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
 
@@ -499,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging()
     except ValueError as exc:
-        print(f"supervisor: {exc}", file=sys.stderr)
+        say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
         if command in LOOP_COMMANDS:
@@ -508,14 +515,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return trio.run(_with_store, COMMANDS[command], args)
         return run_sync(_with_store(COMMANDS[command], args))
     except (CliError, ConfigError, JobStoreError) as exc:
-        print(f"supervisor: {exc}", file=sys.stderr)
+        say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BaseExceptionGroup as group:
         # From inside a nursery: one line too, if every error in it is the person's to fix.
         usage, rest = group.split((CliError, ConfigError, JobStoreError))
         if usage is None or rest is not None:
             raise
-        print(f"supervisor: {_leaves(usage)[0]}", file=sys.stderr)
+        say(f"supervisor: {_leaves(usage)[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
