@@ -33,6 +33,20 @@ def _stage_tuple(stages: Iterable[str]) -> tuple[str, ...]:
     return tuple(stages)
 
 
+def _percent(value: float | None) -> float | None:
+    """``value`` as a percentage from 0 to 100 (clamped), None kept; NaN and infinities
+    refused: neither is a measurement, and clamped they would show as 0 % or 100 %."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(
+            f"progress must be a finite number from 0 to 100, or None (indeterminate), "
+            f"got {number!r}"
+        )
+    return min(100.0, max(0.0, number))
+
+
 @attrs.frozen
 class JobType:
     """A kind of job a worker can run.
@@ -56,6 +70,11 @@ class JobType:
 
 class JobContext:
     """The handler's view of its job: report stage and progress, log, check the lease.
+
+    Within a stage, progress never goes back: a report below the highest one of the stage
+    keeps the highest (ffmpeg's own clock steps back near the end of an encode that copies
+    a stream); a new stage starts afresh. NaN and infinities are refused (``ValueError``):
+    a percentage that is not a number is a bug in the handler, not a measurement.
 
     Progress writes are throttled to one per ``progress_interval`` seconds; the first
     report of each stage and the last one before the stage changes or the handler returns
@@ -92,6 +111,8 @@ class JobContext:
         self._nursery = nursery
         self.stage: str | None = None
         self.progress: float | None = None
+        #: The highest progress reported in the current stage: no report goes below it.
+        self._highest: float | None = None
         self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
@@ -107,15 +128,23 @@ class JobContext:
                 f"{list(self.job_type.stages)}"
             )
         if name != self.stage:
+            percent = _percent(progress)
             await self.flush()  # the last report of the previous stage is never dropped
-            self.stage, self.progress = name, progress
+            self.stage, self.progress, self._highest = name, percent, percent
             await self._write()
         else:
             await self.set_progress(progress)
 
     async def set_progress(self, percent: float | None) -> None:
-        """Progress within the current stage: 0 to 100, or None when it cannot be measured."""
-        self.progress = None if percent is None else min(100.0, max(0.0, float(percent)))
+        """Progress within the current stage: 0 to 100 (clamped; never below a report
+        already made in the stage), or None when it cannot be measured. Raises
+        ``ValueError`` for NaN or an infinity."""
+        value = _percent(percent)
+        if value is not None and self._highest is not None:
+            value = max(value, self._highest)
+        if value is not None:
+            self._highest = value
+        self.progress = value
         if trio.current_time() - self._last_write >= self._interval:
             await self._write()
         elif not self._flush_scheduled:

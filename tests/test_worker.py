@@ -423,3 +423,61 @@ async def test_metrics_count_runs_and_read_job_counts_at_scrape(
     age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
     assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
     assert f'"{ok.id}"' not in text and "job_id" not in text
+
+
+async def wavering(ctx: JobContext, payload: Any) -> None:
+    """Reports that step back within a stage, then a new stage that starts lower."""
+    await ctx.set_stage("measuring", 10)
+    for percent in payload["reports"]:
+        await ctx.set_progress(percent)
+        await trio.sleep(1)  # past the throttle: every report is offered to the store
+    await ctx.set_stage("encoding", 20)
+    await trio.sleep(1)
+    await ctx.set_stage("encoding", 5)
+
+
+async def not_a_number(ctx: JobContext, payload: Any) -> None:
+    await ctx.set_stage("measuring", 0)
+    await ctx.set_progress(float(payload["value"]))
+
+
+STEPPING = (
+    JobType("wavering", wavering, stages=("measuring", "encoding")),
+    JobType("nan", not_a_number, stages=("measuring",)),
+)
+
+
+async def test_progress_never_steps_back_within_a_stage(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A lower report than one already made in the stage keeps the higher one (ffmpeg's
+    clock steps back near the end of an encode); a new stage starts afresh."""
+    writes: list[tuple[str | None, float | None]] = []
+    original = store.update
+
+    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+        writes.append((stage, progress))
+        return await original(lease, stage=stage, progress=progress)
+
+    store.update = recording  # type: ignore[method-assign]
+    async with open_supervisor(store, STEPPING, config()):
+        job = await store.create("wavering", {"reports": [50, 30, None, 45, 94.9, 86.8, 99]})
+        await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    measured = [p for stage, p in writes if stage == "measuring"]
+    assert measured == [10, 50, 50, None, 50, 94.9, 94.9, 99]
+    assert [p for stage, p in writes if stage == "encoding"] == [20, 20]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+async def test_a_progress_that_is_not_a_number_is_refused(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock, value: str
+) -> None:
+    """NaN or infinity from a handler is its bug: the job fails with a ValueError naming
+    the value, never shown as a measured percentage."""
+    async with open_supervisor(store, STEPPING, config()):
+        job = await store.create("nan", {"value": value})
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error_kind == "permanent"
+    assert f"got {float(value)!r}" in (failed.error or "")
+    assert "progress must be a finite number from 0 to 100, or None" in (failed.error or "")
+    assert failed.progress == 0
