@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -19,7 +20,7 @@ from ._child import Child, open_child
 from ._events import Events, JobProgress
 from ._running import RunningJob, StopReason
 
-__all__ = ["Handler", "JobContext", "JobType"]
+__all__ = ["Handler", "JobContext", "JobType", "JobTypeError", "index_job_types"]
 
 Handler = Callable[["JobContext", Any], Awaitable[Any]]
 
@@ -29,8 +30,41 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
+class JobTypeError(ValueError):
+    """A job type is defined wrongly (a plain ``def`` handler, a name used twice, a stage
+    listed twice); raised where it is defined or handed to a worker, never mid-job."""
+
+
 def _stage_tuple(stages: Iterable[str]) -> tuple[str, ...]:
     return tuple(stages)
+
+
+def _where(fn: object) -> str:
+    """``module.qualname`` of a handler, for messages."""
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    module = getattr(fn, "__module__", None)
+    return f"{module}.{name}" if module else name
+
+
+def _async_handler(job_type: JobType, _: attrs.Attribute[Any], handler: Handler) -> None:
+    # A plain `def` would pass start-up and fail every job later ("object is not awaitable").
+    # An object whose __call__ is `async def` is a handler too; partials are unwrapped.
+    call = getattr(handler, "__call__", None)  # noqa: B004 (the method itself is inspected)
+    if not (inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)):
+        what = "a plain function" if inspect.isfunction(handler) else "not an async function"
+        raise JobTypeError(
+            f"job type {job_type.name!r}: its handler {_where(handler)} is {what}; "
+            "write it as `async def handler(ctx, payload)`"
+        )
+
+
+def _unique_stages(job_type: JobType, _: attrs.Attribute[Any], stages: tuple[str, ...]) -> None:
+    for stage in stages:
+        if stages.count(stage) > 1:
+            raise JobTypeError(
+                f"job type {job_type.name!r}: stage {stage!r} is listed twice in its stages "
+                f"{stages}"
+            )
 
 
 def _percent(value: float | None) -> float | None:
@@ -58,14 +92,39 @@ class JobType:
     """
 
     name: str
-    handler: Handler
-    stages: tuple[str, ...] = attrs.field(default=(), converter=_stage_tuple)
+    handler: Handler = attrs.field(validator=_async_handler)
+    stages: tuple[str, ...] = attrs.field(
+        default=(), converter=_stage_tuple, validator=_unique_stages
+    )
     timeout: float | None = attrs.field(default=3600.0, validator=_positive)
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
 
     def info(self) -> JobTypeInfo:
         return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)
+
+
+def index_job_types(job_types: Iterable[JobType] | Mapping[str, JobType]) -> dict[str, JobType]:
+    """The job types by name; raises :class:`JobTypeError` for something that is not a
+    ``JobType``, two types of one name, or a mapping whose key is not its type's name."""
+    pairs = list(
+        job_types.items()
+        if isinstance(job_types, Mapping)
+        else ((getattr(t, "name", None), t) for t in job_types)
+    )
+    found: dict[str, JobType] = {}
+    for key, job_type in pairs:
+        if not isinstance(job_type, JobType):
+            raise JobTypeError(f"not a JobType: {job_type!r}")
+        if key != job_type.name:
+            raise JobTypeError(f"job type {job_type.name!r} is filed under the name {key!r}")
+        if key in found:
+            raise JobTypeError(
+                f"two job types are named {key!r} ({_where(found[key].handler)} and "
+                f"{_where(job_type.handler)}): give each a name of its own"
+            )
+        found[key] = job_type
+    return found
 
 
 class JobContext:

@@ -58,8 +58,10 @@ def say(text: str, file: Any = None) -> None:
 
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
-    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones."""
-    from actors import JobType
+    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones.
+    A mistake in them (a plain ``def`` handler, a name or a stage used twice) is a
+    :class:`CliError`: refused at start, not when a job fails."""
+    from actors import JobType, JobTypeError, index_job_types
 
     module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
     if module_name is None:
@@ -69,15 +71,46 @@ def load_job_types(module_name: str | None) -> dict[str, JobType]:
     else:
         try:
             module = importlib.import_module(module_name)
+        except JobTypeError as exc:  # raised by a JobType(...) at the module's top level
+            raise CliError(f"handlers module {module_name!r}: {exc}") from exc
         except ImportError as exc:
-            raise CliError(f"cannot import handlers module {module_name!r}: {exc}") from exc
+            raise CliError(_not_importable(module_name, exc)) from exc
         found = getattr(module, "JOB_TYPES", None)
         if found is None:
             raise CliError(f"handlers module {module_name!r} has no JOB_TYPES")
     types = list(found.values()) if isinstance(found, dict) else list(found)
     if not types or not all(isinstance(t, JobType) for t in types):
         raise CliError(f"JOB_TYPES of {module_name!r} must be a non-empty list of JobType")
-    return {t.name: t for t in types}
+    try:
+        return index_job_types(types)
+    except JobTypeError as exc:
+        raise CliError(f"handlers module {module_name!r}: {exc}") from exc
+
+
+def _not_importable(module_name: str, exc: ImportError) -> str:
+    """Why ``module_name`` did not import, and where it was looked for, in one line."""
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing is None:
+        return f"cannot import handlers module {module_name!r}: {exc}"
+    if module_name != missing and not module_name.startswith(missing + "."):
+        return (
+            f"handlers module {module_name!r} imports {missing!r}, which is not installed in "
+            f"this environment ({sys.prefix})"
+        )
+    cwd = os.getcwd()
+    searched = [p or cwd for p in sys.path]  # "" is the current folder
+    head = ", ".join(repr(p) for p in searched[:3])
+    where = (
+        f"the current folder ({cwd}) and sys.path [{head}, ...]"
+        if cwd in searched
+        else f"sys.path [{head}, ...], which leaves out the current folder ({cwd})"
+    )
+    leaf = module_name.replace(".", "/")
+    return (
+        f"cannot import handlers module {module_name!r}: the module must be importable, and "
+        f"was looked for in {where}; run from the folder that holds {leaf}.py, or add that "
+        "folder to PYTHONPATH"
+    )
 
 
 def parse_id(text: str) -> int:

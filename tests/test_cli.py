@@ -508,3 +508,66 @@ def test_a_dry_run_counts_every_job_past_its_retention(env: dict[str, str]) -> N
     assert "would delete 0 completed, 1500 cancelled, 0 failed" in dry.stdout, dry.stdout
     assert "deleted 0 completed, 1500 cancelled" in cli(short, "prune").stdout
     assert json.loads(cli(env, "status", job, "--json").stdout)["status"] == "pending"
+
+
+HANDLER_MISTAKES = {
+    "plain": (
+        "def handler(ctx, payload):\n    return 'ok'\nJOB_TYPES = [JobType('plain', handler)]\n",
+        "job type 'plain': its handler plain.handler is a plain function; "
+        "write it as `async def handler(ctx, payload)`",
+    ),
+    "dupes": (
+        "async def a(ctx, payload):\n    return 1\n"
+        "async def b(ctx, payload):\n    return 2\n"
+        "JOB_TYPES = [JobType('same', a), JobType('same', b)]\n",
+        "two job types are named 'same' (dupes.a and dupes.b): give each a name of its own",
+    ),
+    "stages": (
+        "async def a(ctx, payload):\n    return 1\n"
+        "JOB_TYPES = [JobType('st', a, stages=('one', 'two', 'one'))]\n",
+        "job type 'st': stage 'one' is listed twice in its stages ('one', 'two', 'one')",
+    ),
+}
+
+
+@pytest.mark.parametrize("module", sorted(HANDLER_MISTAKES))
+def test_a_mistake_in_a_handlers_module_is_refused_at_start(
+    env: dict[str, str], tmp_path: Path, module: str
+) -> None:
+    """A plain `def` handler, two types of one name, a stage listed twice: `run` refuses
+    to start, in one line naming the mistake, exit 2."""
+    source, message = HANDLER_MISTAKES[module]
+    (tmp_path / f"{module}.py").write_text(f"from supervisor import JobType\n{source}")
+    result = cli({**env, "PYTHONPATH": str(tmp_path)}, "run", "--handlers", module, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"supervisor: handlers module {module!r}: {message}"]
+
+
+def test_a_handlers_module_that_is_not_importable_says_where_it_was_looked_for(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`--handlers myjobs` from a folder that does not hold it: one line saying the module
+    must be importable, from where it was looked for, and how to fix it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli({**env, "CWD": str(elsewhere)}, "run", "--handlers", "myjobs", timeout=20)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "handlers module 'myjobs': the module must be importable" in line
+    assert f"looked for in the current folder ({elsewhere}) and sys.path ['{elsewhere}', " in line
+    assert line.endswith(
+        "run from the folder that holds myjobs.py, or add that folder to PYTHONPATH"
+    )
+
+
+def test_a_handlers_module_missing_a_dependency_names_the_dependency(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A module that is found but imports something missing says what is missing."""
+    (tmp_path / "needs_numpy.py").write_text("import no_such_dependency_xyz\n")
+    result = cli({**env, "PYTHONPATH": str(tmp_path)}, "run", "--handlers", "needs_numpy")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "supervisor: handlers module 'needs_numpy' imports 'no_such_dependency_xyz', which "
+        "is not installed in this environment (" + sys.prefix + ")"
+    ]

@@ -481,3 +481,44 @@ async def test_a_progress_that_is_not_a_number_is_refused(
     assert f"got {float(value)!r}" in (failed.error or "")
     assert "progress must be a finite number from 0 to 100, or None" in (failed.error or "")
     assert failed.progress == 0
+
+
+def plain_handler(ctx: JobContext, payload: Any) -> str:
+    return "never awaited"
+
+
+class CallableHandler:
+    async def __call__(self, ctx: JobContext, payload: Any) -> str:
+        return "ok"
+
+
+def test_a_plain_def_handler_is_refused_where_the_type_is_defined() -> None:
+    """`JobType` refuses a handler that is not `async def`, naming the type and the fix."""
+    with pytest.raises(ValueError, match=r"job type 'plain': its handler .*plain_handler is a"):
+        JobType("plain", plain_handler)  # type: ignore[arg-type]
+
+
+def test_a_stage_listed_twice_is_refused() -> None:
+    """A stage list with a repeated name is refused where the type is defined."""
+    with pytest.raises(ValueError, match=r"stage 'one' is listed twice"):
+        JobType("st", hang, stages=("one", "two", "one"))
+
+
+def test_async_callables_and_partials_are_handlers() -> None:
+    """An object with an `async def __call__`, or a partial of an async function, is a
+    handler like any other."""
+    import functools
+
+    kinds = [CallableHandler(), functools.partial(flaky)]
+    assert [JobType("t", kind).handler for kind in kinds] == kinds
+
+
+async def test_two_job_types_of_one_name_are_refused_before_the_worker_starts(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """`open_supervisor` with two types of one name raises before anything runs."""
+    twice = [JobType("same", hang), JobType("same", flaky)]
+    with pytest.raises(ValueError, match=r"two job types are named 'same' \(.*hang and .*flaky\)"):
+        async with open_supervisor(store, twice, config()):
+            pass  # pragma: no cover
+    assert await store.types() == []
