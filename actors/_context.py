@@ -88,7 +88,10 @@ class JobType:
     ``timeout`` bounds one attempt (seconds, None for no limit); ``max_attempts`` is the
     default for jobs created without one (2: retry once); ``stages`` is the ordered list of
     stage names the handler reports; ``progress_watchdog`` (seconds) stops a child process
-    that reports no progress for that long (see ``run_ffmpeg``).
+    that reports no progress for that long (see ``run_ffmpeg``); ``validate`` checks a
+    payload before a job of this type is created (``ValueError`` naming the key). The
+    worker does not call it: a handler checks its payload first thing (the reference ones
+    call the same rules they declare here).
     """
 
     name: str
@@ -99,6 +102,9 @@ class JobType:
     timeout: float | None = attrs.field(default=3600.0, validator=_positive)
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
+    #: The payload check: raises ``ValueError`` naming the key for a payload the type
+    #: refuses. The CLI and the HTTP API run it at submit time where they hold the type.
+    validate: Callable[[Any], object] | None = None
 
     def info(self) -> JobTypeInfo:
         return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)

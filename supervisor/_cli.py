@@ -160,6 +160,25 @@ async def served_types(store: JobStore, handlers: str | None) -> list[str]:
     return sorted(registered or REFERENCE_TYPES)
 
 
+def payload_checks(types: dict[str, JobType]) -> dict[str, Callable[[Any], object]]:
+    """The payload checks (``JobType.validate``) of ``types``, by name."""
+    return {name: t.validate for name, t in types.items() if t.validate is not None}
+
+
+def check_payload(handlers: str | None, type_name: str, payload: Any) -> None:
+    """Refuse at submit a payload the type's own check refuses, if a handlers module is
+    named. Without one this process knows only the names the workers registered, not their
+    rules (a worker's own type may share a reference type's name): the worker checks."""
+    if not (handlers or os.environ.get("SUPERVISOR_HANDLERS")):
+        return
+    check = payload_checks(load_job_types(handlers)).get(type_name)
+    if check is not None:
+        try:
+            check(payload)
+        except ValueError as exc:
+            raise CliError(f"job type {type_name!r}: {exc}") from None
+
+
 async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
     types = await served_types(store, args.handlers)
     if args.type not in types:
@@ -170,6 +189,7 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
         raise CliError("--payload is nested too deeply to store as JSON: flatten it") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
+    check_payload(args.handlers, args.type, payload)
     job = await store.create(args.type, payload, max_attempts=args.max_attempts)
     print(job.id)
     return EXIT_OK
@@ -298,6 +318,8 @@ def _http_service(
     handlers: str | None,
     config: WorkerConfig,
     metrics: Metrics,
+    *,
+    worker: bool,
 ) -> Service:
     """The HTTP server as a service for the lifecycle, serving ``metrics`` at /metrics.
     ``web`` is imported here, not at the top: ``supervisor`` works without the HTTP layer
@@ -307,12 +329,15 @@ def _http_service(
 
     named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
     types = load_job_types(handlers)
+    # A worker checks payloads by its own types' rules; `serve` by a named module's only.
+    checks = payload_checks(types) if worker or named else {}
     try:
         settings = web.WebSettings.from_env(
             types=[t.info() for t in types.values()],
             registered_types=not named,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
+            payload_checks=checks,
         )
         settings.check_exposure(host)
     except web.WebConfigError as exc:
@@ -341,7 +366,7 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
         host, port = parse_address(args.http)
         metrics = Metrics()
-        service = _http_service(store, host, port, args.handlers, config, metrics)
+        service = _http_service(store, host, port, args.handlers, config, metrics, worker=True)
         observers, on_start = [metrics.observe], metrics.attach
     code = EXIT_OK
     try:
@@ -367,7 +392,7 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
 
     port = _default_port() if args.port is None else args.port
     config = WorkerConfig.from_env()
-    service = _http_service(store, args.host, port, args.handlers, config, Metrics())
+    service = _http_service(store, args.host, port, args.handlers, config, Metrics(), worker=False)
     code = EXIT_OK
     try:
         await run_service(store, service)

@@ -571,3 +571,49 @@ def test_a_handlers_module_missing_a_dependency_names_the_dependency(
         "supervisor: handlers module 'needs_numpy' imports 'no_such_dependency_xyz', which "
         "is not installed in this environment (" + sys.prefix + ")"
     ]
+
+
+def test_submit_refuses_a_payload_the_types_own_check_refuses(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """With a handlers module, `submit` runs the type's declared payload check: a bad
+    payload is one line naming the key, exit 2, and no job is created."""
+    (tmp_path / "checked.py").write_text(
+        "from supervisor import JobType\n"
+        "def check(payload):\n"
+        "    if not isinstance((payload or {}).get('n'), int):\n"
+        "        raise ValueError(\"payload 'n' must be an integer\")\n"
+        "async def count(ctx, payload):\n"
+        "    return payload['n']\n"
+        "JOB_TYPES = [JobType('count', count, validate=check)]\n"
+    )
+    env = {**env, "PYTHONPATH": str(tmp_path), "SUPERVISOR_HANDLERS": "checked"}
+    refused = cli(env, "submit", "count", "--payload", '{"n": "3"}')
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "supervisor: job type 'count': payload 'n' must be an integer"
+    ]
+    assert json.loads(cli(env, "list", "--json").stdout) == []
+    assert cli(env, "submit", "count", "--payload", '{"n": 3}').stdout.strip() == "1"
+
+
+def test_run_http_refuses_a_bad_reference_payload_naming_the_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`run --http` checks a payload by its own type's rules before creating the job:
+    `"seconds": true` for `tone` answers 400 naming the key; nothing is created."""
+    served = Served(env, ["run", "--http", "127.0.0.1:0", *TIMINGS], tmp_path / "w.log")
+    try:
+        body = json.dumps({"type": "tone", "payload": {"seconds": True}}).encode()
+        status, answer = served.request("/api/jobs", body)
+        listed = served.request("/api/jobs")[1]["jobs"]
+    finally:
+        assert served.stop() == 0
+    assert (status, answer) == (
+        400,
+        {
+            "error": "payload 'seconds' must be a number above 0 and up to 3600, "
+            "got true (a boolean)"
+        },
+    )
+    assert listed == []

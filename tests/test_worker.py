@@ -522,3 +522,65 @@ async def test_two_job_types_of_one_name_are_refused_before_the_worker_starts(
         async with open_supervisor(store, twice, config()):
             pass  # pragma: no cover
     assert await store.types() == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload", "error"),
+    [
+        (
+            "tone",
+            {"seconds": True},
+            "payload 'seconds' must be a number above 0 and up to 3600, got true (a boolean)",
+        ),
+        (
+            "tone",
+            {"secs": 5},
+            "payload key 'secs' is not one 'tone' takes: format, frequency, output, realtime, "
+            "seconds",
+        ),
+        (
+            "tone",
+            {"frequency": "440"},
+            "payload 'frequency' must be a number from 20 to 20000, got \"440\" (a string)",
+        ),
+        ("tone", {"realtime": 1}, "payload 'realtime' must be true or false, got 1 (a number)"),
+        ("prep", {}, "payload 'input' is required: a string"),
+        (
+            "prep",
+            {"input": "a.wav", "target_lufs": False},
+            "payload 'target_lufs' must be a number from -70 to -5, got false (a boolean)",
+        ),
+        (
+            "sleep",
+            {"steps": 2.5},
+            "payload 'steps' must be a whole number from 1 to 10000, got 2.5 (a number)",
+        ),
+        (
+            "child",
+            {"seconds": None},
+            "payload 'seconds' must be a number from 0 to 86400, got null (null)",
+        ),
+        (
+            "fail",
+            {"kind": "sometimes"},
+            "payload 'kind' must be one of ['permanent', 'transient'], "
+            'got "sometimes" (a string)',
+        ),
+        ("fail", [1], "the payload of 'fail' must be a JSON object, got [1] (an array)"),
+    ],
+)
+async def test_a_reference_payload_is_checked_before_anything_runs(
+    store: LocalJobStore,
+    fast_clock: trio.testing.MockClock,
+    type_: str,
+    payload: Any,
+    error: str,
+) -> None:
+    """A payload a reference type refuses (a bool for a number, an unknown key, a value out
+    of range or of the wrong JSON type) fails the job at once, permanently, with a reason
+    naming the key and the type it got; no stage is entered, no ffmpeg runs."""
+    async with open_supervisor(store, JOB_TYPES, config()):
+        job = await store.create(type_, payload)
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert (failed.attempt, failed.error_kind, failed.error) == (1, "permanent", error)
+    assert failed.stage is None
