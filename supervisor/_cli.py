@@ -45,6 +45,8 @@ __all__ = ["main"]
 log = logging.getLogger("supervisor")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 3
+#: A command whose reader went away (``| head -1``) exits as if SIGPIPE had killed it.
+EXIT_PIPE = 128 + 13
 
 
 class CliError(Exception):
@@ -210,6 +212,10 @@ async def cmd_list(store: JobStore, args: argparse.Namespace) -> int:
     views = await store.views(status=args.status, type=args.type, limit=args.limit)
     if args.json:
         print(json.dumps([v.to_dict() for v in views]))
+    elif not views and sys.stdout.isatty():
+        # Said to a person only, and on stderr: a script reading stdout gets no lines.
+        wanted = ", ".join(f"{k} {v}" for k in ("status", "type") if (v := getattr(args, k)))
+        say(f"no jobs ({wanted})" if wanted else "no jobs", file=sys.stderr)
     else:
         for v in views:
             say(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
@@ -566,6 +572,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        code = _dispatch(command, args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the exit's flush
+        return code
+    except BrokenPipeError:
+        # `status ID | head -1`: the reader has what it wanted. Stop quietly, and point
+        # the streams at /dev/null so the interpreter's own final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
+        return EXIT_PIPE
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    """Run ``command``; a person's mistake is one line on stderr and exit 2."""
     try:
         if command in LOOP_COMMANDS:
             import trio

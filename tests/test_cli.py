@@ -617,3 +617,50 @@ def test_run_http_refuses_a_bad_reference_payload_naming_the_key(
         },
     )
     assert listed == []
+
+
+def test_a_closed_pipe_ends_a_command_quietly(env: dict[str, str]) -> None:
+    """`status ID | head -1`: when the reader has gone, the command stops without a
+    traceback, with the exit status of a command killed by SIGPIPE (141)."""
+    for _ in range(3):
+        cli(env, "submit", "sleep")
+    for command in (["status", "1"], ["list"], ["history", "1"], ["status", "1", "--json"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the first line is written
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "supervisor", *command],
+                cwd=REPO,
+                env=env,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
+        finally:
+            os.close(write_end)
+        assert (command, result.returncode, result.stderr) == (command, 141, "")
+
+
+def test_an_empty_list_says_so_on_a_terminal_only(env: dict[str, str]) -> None:
+    """`list` with nothing to show says so on stderr when a person reads stdout (a TTY);
+    piped, it prints nothing at all."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        on_tty = subprocess.run(
+            [sys.executable, "-m", "supervisor", "list", "--status", "failed"],
+            cwd=REPO,
+            env=env,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert (on_tty.returncode, on_tty.stderr) == (0, "no jobs (status failed)\n")
+    piped = cli(env, "list")
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")

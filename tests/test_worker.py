@@ -584,3 +584,23 @@ async def test_a_reference_payload_is_checked_before_anything_runs(
         failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     assert (failed.attempt, failed.error_kind, failed.error) == (1, "permanent", error)
     assert failed.stage is None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cause in actors/_executor.py (_emit_ended takes the attempt from the row that "
+    "release() returned, already refunded); left to the owner of that file",
+)
+async def test_a_release_is_reported_with_the_attempt_that_ran(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A job given back at shutdown is logged and reported with the attempt that ran (1),
+    not the refunded count the row holds afterwards (0)."""
+    from supervisor import JobReleased
+
+    seen: list[Event] = []
+    async with open_supervisor(store, TYPES, config(), observers=[seen.append]):
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+    [released] = [e for e in seen if isinstance(e, JobReleased)]
+    assert (released.attempt, (await store.get(job.id)).attempt) == (1, 0)  # type: ignore[union-attr]
