@@ -46,12 +46,16 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, timeout: float = 60, stdout: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; its output captured (``stdout``: a file descriptor to write to instead)."""
     return subprocess.run(
         [sys.executable, "-m", "supervisor", *args],
         cwd=env.get("CWD", REPO),
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=timeout,
     )
@@ -628,15 +632,7 @@ def test_a_closed_pipe_ends_a_command_quietly(env: dict[str, str]) -> None:
         read_end, write_end = os.pipe()
         os.close(read_end)  # the reader is gone before the first line is written
         try:
-            result = subprocess.run(
-                [sys.executable, "-m", "supervisor", *command],
-                cwd=REPO,
-                env=env,
-                stdout=write_end,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=60,
-            )
+            result = cli(env, *command, stdout=write_end)
         finally:
             os.close(write_end)
         assert (command, result.returncode, result.stderr) == (command, 141, "")
@@ -649,15 +645,7 @@ def test_an_empty_list_says_so_on_a_terminal_only(env: dict[str, str]) -> None:
 
     leader, follower = pty.openpty()
     try:
-        on_tty = subprocess.run(
-            [sys.executable, "-m", "supervisor", "list", "--status", "failed"],
-            cwd=REPO,
-            env=env,
-            stdout=follower,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+        on_tty = cli(env, "list", "--status", "failed", stdout=follower)
     finally:
         os.close(follower)
         os.close(leader)
