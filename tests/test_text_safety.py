@@ -89,6 +89,17 @@ def test_a_job_message_cannot_forge_a_log_line(failed: str, tmp_path: Path) -> N
     assert f"job_id={failed}" in failure
 
 
+def test_json_logs_keep_the_text_exact(env: dict[str, str], tmp_path: Path) -> None:
+    """With SUPERVISOR_LOG_FORMAT=json the record holds the job's text exactly (the JSON
+    encoder escapes line breaks, so each record is still one line)."""
+    job = cli(env, "submit", "fail", "--payload", json.dumps({"message": EVIL})).stdout.strip()
+    log = tmp_path / "worker.log"
+    run_until({**env, "SUPERVISOR_LOG_FORMAT": "json"}, job, "failed", log)
+    records = [json.loads(line) for line in log.read_text().split("\n") if line]
+    failed = next(r for r in records if r["message"].startswith("job failed"))
+    assert failed["message"] == f"job failed: {EVIL} (permanent)"
+
+
 @pytest.mark.parametrize(
     "command", [["status"], ["list"], ["history"], ["watch"], ["status", "--json"]]
 )
