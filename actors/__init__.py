@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._child import Child, open_child, sweep_leftover_children
-from ._context import Handler, JobContext, JobType
+from ._context import Handler, JobContext, JobType, JobTypeError, index_job_types
 from ._errors import PermanentError, StalledError, TransientError, classify
 from ._events import (
     ActorCrash,
@@ -50,6 +50,7 @@ __all__ = [
     "JobRetried",
     "JobSlot",
     "JobType",
+    "JobTypeError",
     "LogObserver",
     "Observer",
     "PermanentError",
@@ -65,6 +66,7 @@ __all__ = [
     "executor",
     "ffmpeg_binary",
     "heartbeat",
+    "index_job_types",
     "open_child",
     "poller",
     "probe_duration",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import math
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,7 +21,7 @@ from ._child import Child, open_child
 from ._events import Events, JobProgress
 from ._running import RunningJob, StopReason
 
-__all__ = ["Handler", "JobContext", "JobType"]
+__all__ = ["Handler", "JobContext", "JobType", "JobTypeError", "index_job_types"]
 
 Handler = Callable[["JobContext", Any], Awaitable[Any]]
 
@@ -35,8 +36,55 @@ def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
         raise ValueError(f"{attribute.name} must be seconds, 0 or more, got {value!r}")
 
 
+class JobTypeError(ValueError):
+    """A job type is defined wrongly (a plain ``def`` handler, a name used twice, a stage
+    listed twice); raised where it is defined or handed to a worker, never mid-job."""
+
+
 def _stage_tuple(stages: Iterable[str]) -> tuple[str, ...]:
     return tuple(stages)
+
+
+def _where(fn: object) -> str:
+    """``module.qualname`` of a handler, for messages."""
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    module = getattr(fn, "__module__", None)
+    return f"{module}.{name}" if module else name
+
+
+def _async_handler(job_type: JobType, _: attrs.Attribute[Any], handler: Handler) -> None:
+    # A plain `def` would pass start-up and fail every job later ("object is not awaitable").
+    # An object whose __call__ is `async def` is a handler too; partials are unwrapped.
+    call = getattr(handler, "__call__", None)  # noqa: B004 (the method itself is inspected)
+    if not (inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)):
+        what = "a plain function" if inspect.isfunction(handler) else "not an async function"
+        raise JobTypeError(
+            f"job type {job_type.name!r}: its handler {_where(handler)} is {what}; "
+            "write it as `async def handler(ctx, payload)`"
+        )
+
+
+def _unique_stages(job_type: JobType, _: attrs.Attribute[Any], stages: tuple[str, ...]) -> None:
+    for stage in stages:
+        if stages.count(stage) > 1:
+            raise JobTypeError(
+                f"job type {job_type.name!r}: stage {stage!r} is listed twice in its stages "
+                f"{stages}"
+            )
+
+
+def _percent(value: float | None) -> float | None:
+    """``value`` as a percentage from 0 to 100 (clamped), None kept; NaN and infinities
+    refused: neither is a measurement, and clamped they would show as 0 % or 100 %."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(
+            f"progress must be a finite number from 0 to 100, or None (indeterminate), "
+            f"got {number!r}"
+        )
+    return min(100.0, max(0.0, number))
 
 
 @attrs.frozen
@@ -49,17 +97,24 @@ class JobType:
     that reports no progress for that long (see ``run_ffmpeg``). A retry after a retryable
     failure waits ``retry_delay`` seconds after the first attempt, doubling after each
     further one up to ``max_retry_delay``, each delay jittered by ±20 % so that jobs that
-    failed together do not all come back at once (0: retry at once).
+    failed together do not all come back at once (0: retry at once). ``validate`` checks a
+    payload (``ValueError`` naming the key): where the CLI or the API holds the type, before
+    a job is created; in the worker, before the handler runs (a permanent failure).
     """
 
     name: str
-    handler: Handler
-    stages: tuple[str, ...] = attrs.field(default=(), converter=_stage_tuple)
+    handler: Handler = attrs.field(validator=_async_handler)
+    stages: tuple[str, ...] = attrs.field(
+        default=(), converter=_stage_tuple, validator=_unique_stages
+    )
     timeout: float | None = attrs.field(default=3600.0, validator=_positive)
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
     retry_delay: float = attrs.field(default=10.0, validator=_seconds)
     max_retry_delay: float = attrs.field(default=300.0, validator=_seconds)
+    #: The payload check: raises ``ValueError`` naming the key for a payload the type
+    #: refuses.
+    validate: Callable[[Any], object] | None = None
 
     def retry_delay_after(self, attempt: int) -> float:
         """How long a job waits before its next attempt, after failing attempt ``attempt``."""
@@ -70,8 +125,36 @@ class JobType:
         return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)
 
 
+def index_job_types(job_types: Iterable[JobType] | Mapping[str, JobType]) -> dict[str, JobType]:
+    """The job types by name; raises :class:`JobTypeError` for something that is not a
+    ``JobType``, two types of one name, or a mapping whose key is not its type's name."""
+    pairs = list(
+        job_types.items()
+        if isinstance(job_types, Mapping)
+        else ((getattr(t, "name", None), t) for t in job_types)
+    )
+    found: dict[str, JobType] = {}
+    for key, job_type in pairs:
+        if not isinstance(job_type, JobType):
+            raise JobTypeError(f"not a JobType: {job_type!r}")
+        if key != job_type.name:
+            raise JobTypeError(f"job type {job_type.name!r} is filed under the name {key!r}")
+        if key in found:
+            raise JobTypeError(
+                f"two job types are named {key!r} ({_where(found[key].handler)} and "
+                f"{_where(job_type.handler)}): give each a name of its own"
+            )
+        found[key] = job_type
+    return found
+
+
 class JobContext:
     """The handler's view of its job: report stage and progress, log, check the lease.
+
+    Within a stage, progress never goes back: a report below the highest one of the stage
+    keeps the highest (ffmpeg's own clock steps back near the end of an encode that copies
+    a stream); a new stage starts afresh. NaN and infinities are refused (``ValueError``):
+    a percentage that is not a number is a bug in the handler, not a measurement.
 
     Progress writes are throttled to one per ``progress_interval`` seconds; the first
     report of each stage and the last one before the stage changes or the handler returns
@@ -108,6 +191,8 @@ class JobContext:
         self._nursery = nursery
         self.stage: str | None = None
         self.progress: float | None = None
+        #: The highest progress reported in the current stage: no report goes below it.
+        self._highest: float | None = None
         self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
@@ -123,15 +208,23 @@ class JobContext:
                 f"{list(self.job_type.stages)}"
             )
         if name != self.stage:
+            percent = _percent(progress)
             await self.flush()  # the last report of the previous stage is never dropped
-            self.stage, self.progress = name, progress
+            self.stage, self.progress, self._highest = name, percent, percent
             await self._write()
         else:
             await self.set_progress(progress)
 
     async def set_progress(self, percent: float | None) -> None:
-        """Progress within the current stage: 0 to 100, or None when it cannot be measured."""
-        self.progress = None if percent is None else min(100.0, max(0.0, float(percent)))
+        """Progress within the current stage: 0 to 100 (clamped; never below a report
+        already made in the stage), or None when it cannot be measured. Raises
+        ``ValueError`` for NaN or an infinity."""
+        value = _percent(percent)
+        if value is not None and self._highest is not None:
+            value = max(value, self._highest)
+        if value is not None:
+            self._highest = value
+        self.progress = value
         if trio.current_time() - self._last_write >= self._interval:
             await self._write()
         elif not self._flush_scheduled:

@@ -38,7 +38,6 @@ from stores import (
     JobStatus,
     JobStore,
     JobStoreError,
-    Lease,
     LeaseLost,
     Outcome,
     StoreUnavailable,
@@ -266,9 +265,8 @@ async def _give_back(
     with trio.CancelScope(shield=True), _final_writes(settings):
         try:
             released = await store.release(running.claimed.lease, reason, charge_attempt=charged)
-            _emit_ended(
-                settings.events, released, Verdict(Outcome.RELEASED, reason, charged=charged)
-            )
+            verdict = Verdict(Outcome.RELEASED, reason, charged=charged)
+            _emit_ended(settings.events, released, verdict, running.claimed.job.attempt)
         except JobStoreError as exc:
             log.error("job not released (the reaper will retry it): %s", exc, extra=running.extra)
 
@@ -293,6 +291,8 @@ async def _call_handler(
             timeout = job_type.timeout if job_type.timeout is not None else float("inf")
             with trio.move_on_after(timeout) as deadline:
                 try:
+                    if job_type.validate is not None:
+                        job_type.validate(job.payload)
                     result = await job_type.handler(ctx, job.payload)
                 except Exception as exc:
                     ending = _raised(exc, running)
@@ -374,7 +374,7 @@ async def _record(
         delay = 0.1
         while trio.current_time() < settings.write_deadline():
             try:
-                return await _write(store, running.claimed.lease, verdict, settings)
+                return await _write(store, running.claimed, verdict, settings)
             except StoreUnavailable as exc:
                 log.warning("outcome not recorded yet, retrying: %s", exc, extra=extra)
                 delay = min(delay * 2, settings.patience)
@@ -396,18 +396,19 @@ async def _record(
 
 
 async def _write(
-    store: JobStore, lease: Lease, verdict: Verdict, settings: ExecutorSettings
+    store: JobStore, claimed: Claimed, verdict: Verdict, settings: ExecutorSettings
 ) -> Taken | None:
     """Write ``verdict``; a completion claims the next job in the same request."""
+    lease = claimed.lease
     outcome, detail = verdict.outcome, verdict.detail
     claim_as = settings.claim_as
     taken: Taken | None = None
     if outcome is Outcome.COMPLETED and claim_as is not None and settings.may_claim():
         sent = Confirmation.now()
-        job, claimed = await store.complete_and_claim(
+        job, following = await store.complete_and_claim(
             lease, verdict.result, claim_as.worker_id, types=claim_as.types
         )
-        taken = (claimed, sent) if claimed is not None else None
+        taken = (following, sent) if following is not None else None
     elif outcome is Outcome.COMPLETED:
         job = await store.complete(lease, verdict.result)
     elif outcome is Outcome.FAILED:
@@ -420,13 +421,14 @@ async def _write(
     else:
         log.warning("job stopped, nothing recorded: %s", detail, extra={"job_id": lease.job_id})
         return None
-    _emit_ended(settings.events, job, verdict)
+    _emit_ended(settings.events, job, verdict, claimed.job.attempt)
     return taken
 
 
-def _emit_ended(events: Events, job: Job, verdict: Verdict) -> None:
-    """The event for a run whose end the database recorded as ``job``."""
-    ids: dict[str, Any] = {"job_id": job.id, "job_type": job.type, "attempt": job.attempt}
+def _emit_ended(events: Events, job: Job, verdict: Verdict, attempt: int) -> None:
+    """The event for run ``attempt`` of a job whose end the database recorded as ``job``
+    (whose own attempt an uncharged release has already given back)."""
+    ids: dict[str, Any] = {"job_id": job.id, "job_type": job.type, "attempt": attempt}
     took = max(0.0, (job.finished_at or job.updated_at) - (job.started_at or job.created_at))
     outcome = verdict.outcome
     if outcome is Outcome.COMPLETED:

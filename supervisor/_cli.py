@@ -32,6 +32,7 @@ from stores import (
 
 from ._config import REFERENCE_TYPES, ConfigError, WorkerConfig
 from ._logging import configure_logging
+from ._text import printable
 
 if TYPE_CHECKING:
     from actors import JobType
@@ -44,15 +45,25 @@ __all__ = ["main"]
 log = logging.getLogger("supervisor")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 3
+#: A command whose reader went away (``| head -1``) exits as if SIGPIPE had killed it.
+EXIT_PIPE = 128 + 13
 
 
 class CliError(Exception):
     """An error for the person at the terminal: printed as one line, exit 2."""
 
 
+def say(text: str, file: Any = None) -> None:
+    """Print a line for a person: job text in it (errors, messages) is shown with its
+    control characters escaped, never acted on by the terminal (see ``_text``)."""
+    print(printable(text), file=file or sys.stdout)
+
+
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
-    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones."""
-    from actors import JobType
+    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones.
+    A mistake in them (a plain ``def`` handler, a name or a stage used twice) is a
+    :class:`CliError`: refused at start, not when a job fails."""
+    from actors import JobType, JobTypeError, index_job_types
 
     module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
     if module_name is None:
@@ -62,15 +73,46 @@ def load_job_types(module_name: str | None) -> dict[str, JobType]:
     else:
         try:
             module = importlib.import_module(module_name)
+        except JobTypeError as exc:  # raised by a JobType(...) at the module's top level
+            raise CliError(f"handlers module {module_name!r}: {exc}") from exc
         except ImportError as exc:
-            raise CliError(f"cannot import handlers module {module_name!r}: {exc}") from exc
+            raise CliError(_not_importable(module_name, exc)) from exc
         found = getattr(module, "JOB_TYPES", None)
         if found is None:
             raise CliError(f"handlers module {module_name!r} has no JOB_TYPES")
     types = list(found.values()) if isinstance(found, dict) else list(found)
     if not types or not all(isinstance(t, JobType) for t in types):
         raise CliError(f"JOB_TYPES of {module_name!r} must be a non-empty list of JobType")
-    return {t.name: t for t in types}
+    try:
+        return index_job_types(types)
+    except JobTypeError as exc:
+        raise CliError(f"handlers module {module_name!r}: {exc}") from exc
+
+
+def _not_importable(module_name: str, exc: ImportError) -> str:
+    """Why ``module_name`` did not import, and where it was looked for, in one line."""
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing is None:
+        return f"cannot import handlers module {module_name!r}: {exc}"
+    if module_name != missing and not module_name.startswith(missing + "."):
+        return (
+            f"handlers module {module_name!r} imports {missing!r}, which is not installed in "
+            f"this environment ({sys.prefix})"
+        )
+    cwd = os.getcwd()
+    searched = [p or cwd for p in sys.path]  # "" is the current folder
+    head = ", ".join(repr(p) for p in searched[:3])
+    where = (
+        f"the current folder ({cwd}) and sys.path [{head}, ...]"
+        if cwd in searched
+        else f"sys.path [{head}, ...], which leaves out the current folder ({cwd})"
+    )
+    leaf = module_name.replace(".", "/")
+    return (
+        f"cannot import handlers module {module_name!r}: the module must be importable, and "
+        f"was looked for in {where}; run from the folder that holds {leaf}.py, or add that "
+        "folder to PYTHONPATH"
+    )
 
 
 def parse_id(text: str) -> int:
@@ -120,6 +162,25 @@ async def served_types(store: JobStore, handlers: str | None) -> list[str]:
     return sorted(registered or REFERENCE_TYPES)
 
 
+def payload_checks(types: dict[str, JobType]) -> dict[str, Callable[[Any], object]]:
+    """The payload checks (``JobType.validate``) of ``types``, by name."""
+    return {name: t.validate for name, t in types.items() if t.validate is not None}
+
+
+def check_payload(handlers: str | None, type_name: str, payload: Any) -> None:
+    """Refuse at submit a payload the type's own check refuses, if a handlers module is
+    named. Without one this process knows only the names the workers registered, not their
+    rules (a worker's own type may share a reference type's name): the worker checks."""
+    if not (handlers or os.environ.get("SUPERVISOR_HANDLERS")):
+        return
+    check = payload_checks(load_job_types(handlers)).get(type_name)
+    if check is not None:
+        try:
+            check(payload)
+        except ValueError as exc:
+            raise CliError(f"job type {type_name!r}: {exc}") from None
+
+
 async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
     types = await served_types(store, args.handlers)
     if args.type not in types:
@@ -130,6 +191,7 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
         raise CliError("--payload is nested too deeply to store as JSON: flatten it") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
+    check_payload(args.handlers, args.type, payload)
     job = await store.create(args.type, payload, max_attempts=args.max_attempts)
     print(job.id)
     return EXIT_OK
@@ -140,9 +202,9 @@ async def cmd_status(store: JobStore, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(view.to_dict()))
     else:
-        print(f"job {view.id} ({view.type}): {view.reason}")
+        say(f"job {view.id} ({view.type}): {view.reason}")
         if view.status is JobStatus.RUNNING:
-            print(_bar(view))
+            say(_bar(view))
     return EXIT_OK
 
 
@@ -150,9 +212,13 @@ async def cmd_list(store: JobStore, args: argparse.Namespace) -> int:
     views = await store.views(status=args.status, type=args.type, limit=args.limit)
     if args.json:
         print(json.dumps([v.to_dict() for v in views]))
+    elif not views and sys.stdout.isatty():
+        # Said to a person only, and on stderr: a script reading stdout gets no lines.
+        wanted = ", ".join(f"{k} {v}" for k in ("status", "type") if (v := getattr(args, k)))
+        say(f"no jobs ({wanted})" if wanted else "no jobs", file=sys.stderr)
     else:
         for v in views:
-            print(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
+            say(f"{v.id:>6}  {v.type:<10} {v.status.value:<10} {v.reason}")
     return EXIT_OK
 
 
@@ -177,7 +243,7 @@ def iso_utc(at: float) -> str:
 
 async def cmd_history(store: JobStore, args: argparse.Namespace) -> int:
     for entry in await store.history(parse_id(args.id)):
-        print(
+        say(
             f"{iso_utc(entry.at)} {entry.from_status or '-':>9} -> {entry.to_status:<9} "
             f"lease={entry.lease_token} worker={entry.worker_id or '-'} {entry.reason or ''}"
         )
@@ -191,7 +257,7 @@ async def watch(store: JobStore, job_id: int, *, interval: float = 0.5, out: Any
     last = ""
     while True:
         view = await store.poll(job_id)
-        line = (
+        line = printable(
             f"job {view.id} {view.type}: {_bar(view) if not view.status.terminal else view.reason}"
         )
         if line != last:
@@ -258,6 +324,8 @@ def _http_service(
     handlers: str | None,
     config: WorkerConfig,
     metrics: Metrics,
+    *,
+    worker: bool,
 ) -> Service:
     """The HTTP server as a service for the lifecycle, serving ``metrics`` at /metrics.
     ``web`` is imported here, not at the top: ``supervisor`` works without the HTTP layer
@@ -267,12 +335,15 @@ def _http_service(
 
     named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
     types = load_job_types(handlers)
+    # A worker checks payloads by its own types' rules; `serve` by a named module's only.
+    checks = payload_checks(types) if worker or named else {}
     try:
         settings = web.WebSettings.from_env(
             types=[t.info() for t in types.values()],
             registered_types=not named,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
+            payload_checks=checks,
         )
         settings.check_exposure(host)
     except web.WebConfigError as exc:
@@ -301,7 +372,7 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
         host, port = parse_address(args.http)
         metrics = Metrics()
-        service = _http_service(store, host, port, args.handlers, config, metrics)
+        service = _http_service(store, host, port, args.handlers, config, metrics, worker=True)
         observers, on_start = [metrics.observe], metrics.attach
     code = EXIT_OK
     try:
@@ -309,14 +380,14 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
             store, types, config, service=service, observers=observers, on_start=on_start
         )
     except* RestartIntensityExceeded as group:
-        print(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
         code = EXIT_FAILED
     except* JobStoreError:
         raise  # a store error is an OSError too, and not the server's: as without --http
     except* OSError as group:
         if args.http is None:
             raise
-        print(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: cannot serve HTTP on {args.http}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
 
@@ -327,14 +398,14 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
 
     port = _default_port() if args.port is None else args.port
     config = WorkerConfig.from_env()
-    service = _http_service(store, args.host, port, args.handlers, config, Metrics())
+    service = _http_service(store, args.host, port, args.handlers, config, Metrics(), worker=False)
     code = EXIT_OK
     try:
         await run_service(store, service)
     except* JobStoreError:
         raise  # a store error is an OSError too, and not the server's
     except* OSError as group:
-        print(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
+        say(f"supervisor: cannot serve on {args.host}:{port}: {_leaf(group)}", file=sys.stderr)
         code = EXIT_USAGE
     return code
 
@@ -499,8 +570,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging()
     except ValueError as exc:
-        print(f"supervisor: {exc}", file=sys.stderr)
+        say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        code = _dispatch(command, args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the exit's flush
+        return code
+    except BrokenPipeError:
+        # `status ID | head -1`: the reader has what it wanted. Stop quietly, and point
+        # the streams at /dev/null so the interpreter's own final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(devnull, stream.fileno())
+        return EXIT_PIPE
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    """Run ``command``; a person's mistake is one line on stderr and exit 2."""
     try:
         if command in LOOP_COMMANDS:
             import trio
@@ -508,14 +594,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return trio.run(_with_store, COMMANDS[command], args)
         return run_sync(_with_store(COMMANDS[command], args))
     except (CliError, ConfigError, JobStoreError) as exc:
-        print(f"supervisor: {exc}", file=sys.stderr)
+        say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BaseExceptionGroup as group:
         # From inside a nursery: one line too, if every error in it is the person's to fix.
         usage, rest = group.split((CliError, ConfigError, JobStoreError))
         if usage is None or rest is not None:
             raise
-        print(f"supervisor: {_leaves(usage)[0]}", file=sys.stderr)
+        say(f"supervisor: {_leaves(usage)[0]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from stores import JobStore, JobView
 from ._config import WorkerConfig
 from ._reference import JOB_TYPES
 from ._supervisor import open_supervisor
+from ._text import printable
 
 __all__ = ["DEMO_JOBS", "run_demo"]
 
@@ -32,7 +33,7 @@ def _line(view: JobView, what: str) -> str:
             state = f"{view.stage} [{'#' * filled}{'.' * (20 - filled)}] {view.progress:5.1f}%"
     else:
         state = view.reason
-    return f"  job {view.id:>4} {view.type:<6} {state}   ({what})"
+    return printable(f"  job {view.id:>4} {view.type:<6} {state}   ({what})")
 
 
 async def run_demo(

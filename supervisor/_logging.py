@@ -1,6 +1,7 @@
 """One structured line per event on stderr: time, level, logger, message, key=value; or,
 with ``SUPERVISOR_LOG_FORMAT=json``, one JSON object per line with the same fields (for
-Render's log search and log streams)."""
+Render's log search and log streams). A text line is always one line: job text in it has its
+control characters escaped (``_text.printable``), so it cannot forge a record of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import logging
 import os
 import sys
 import time
+
+from ._text import printable
 
 __all__ = ["KEYS", "JsonFormatter", "KeyValueFormatter", "configure_logging"]
 
@@ -31,7 +34,7 @@ class KeyValueFormatter(logging.Formatter):
         line = " ".join(str(p) for p in parts)
         if record.exc_info and record.levelno >= logging.ERROR:
             line += " | " + self.formatException(record.exc_info).replace("\n", " | ")
-        return line
+        return printable(line)
 
 
 class JsonFormatter(logging.Formatter):

@@ -14,8 +14,9 @@ from typing import Any
 from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
 from ._paths import InputFile, open_input, open_output, relative_parts
+from ._payload import PayloadRules, boolean, number, string
 
-__all__ = ["INPUT_FORMATS", "measure_loudness", "prep_job", "tone_job"]
+__all__ = ["INPUT_FORMATS", "PREP", "TONE", "measure_loudness", "prep_job", "tone_job"]
 
 _FORMATS = {
     "mp3": ["-c:a", "libmp3lame", "-b:a", "192k"],
@@ -51,6 +52,22 @@ INPUT_FORMATS = (
     "mpegts",
     "mpeg",
 )
+#: The payloads of ``tone`` and ``prep`` (paths are checked against their folders later,
+#: by ``relative_parts``, on the worker that has the folders).
+TONE = PayloadRules(
+    "tone",
+    {
+        "seconds": number(5, 0, 3600, above=True),
+        "frequency": number(440, 20, 20_000),
+        "format": string("mp3", choices=tuple(_FORMATS)),
+        "realtime": boolean(False),
+        "output": string(),
+    },
+)
+PREP = PayloadRules(
+    "prep",
+    {"input": string(required=True), "output": string(), "target_lufs": number(-16, -70, -5)},
+)
 _LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
 _LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
 
@@ -75,29 +92,14 @@ def _format_of(name: str) -> list[str]:
     return codec
 
 
-def _dict(payload: Any) -> dict[str, Any]:
-    if payload is None:
-        return {}
-    if not isinstance(payload, dict):
-        raise PermanentError("the payload must be a JSON object")
-    return payload
-
-
 async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     """Generate ``seconds`` of a ``frequency`` Hz sine and encode it (mp3 by default).
 
     ``realtime: true`` makes ffmpeg read the signal at its natural pace, so a person can
     watch the progress bar move.
     """
-    p = _dict(payload)
-    seconds, frequency = p.get("seconds", 5), p.get("frequency", 440)
-    if not isinstance(seconds, int | float) or not 0 < seconds <= 3600:
-        raise PermanentError("payload 'seconds' must be a number from 0 to 3600")
-    if not isinstance(frequency, int | float) or not 20 <= frequency <= 20_000:
-        raise PermanentError("payload 'frequency' must be from 20 to 20000 Hz")
-    fmt = p.get("format", "mp3")
-    if not isinstance(fmt, str) or fmt not in _FORMATS:
-        raise PermanentError(f"payload 'format' must be one of {sorted(_FORMATS)}")
+    p = TONE.check(payload)  # before anything runs: see JobType.validate
+    seconds, frequency, fmt = p["seconds"], p["frequency"], p["format"]
     parts, given = _output_parts(p, f"tone-{ctx.job.id}.{fmt}")
     async with open_output(parts, given) as out:
         leaf = "output" + PurePosixPath(parts[-1]).suffix.lower()
@@ -170,11 +172,9 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     path inside ``SUPERVISOR_OUTPUT_DIR``; format by extension, mp3 by default) and
     ``target_lufs`` (default -16).
     """
-    p = _dict(payload)
-    relative_parts("input", p.get("input"))
-    target = p.get("target_lufs", -16)
-    if isinstance(target, bool) or not isinstance(target, int | float) or not -70 <= target <= -5:
-        raise PermanentError("payload 'target_lufs' must be from -70 to -5")
+    p = PREP.check(payload)  # before anything runs: see JobType.validate
+    relative_parts("input", p["input"])
+    target = p["target_lufs"]
     parts, given = _output_parts(p, f"prep-{ctx.job.id}.mp3")
     async with open_input(p["input"]) as source:
         duration = await _duration(ctx, source)

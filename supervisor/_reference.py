@@ -14,22 +14,24 @@ import trio
 
 from actors import JobContext, JobType, PermanentError, TransientError
 
-from ._media import prep_job, tone_job
+from ._media import PREP, TONE, prep_job, tone_job
+from ._payload import PayloadRules, integer, number, string
 
 __all__ = ["JOB_TYPES"]
 
 
-def _number(payload: Any, key: str, default: float, *, low: float, high: float) -> float:
-    value = (payload or {}).get(key, default) if isinstance(payload, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise PermanentError(f"payload {key!r} must be a number from {low:g} to {high:g}")
-    return float(value)
+SLEEP = PayloadRules("sleep", {"seconds": number(2, 0, 86_400), "steps": integer(10, 1, 10_000)})
+CHILD = PayloadRules("child", {"seconds": number(30, 0, 86_400)})
+FAIL = PayloadRules(
+    "fail",
+    {"kind": string("permanent", choices=("permanent", "transient")), "message": string()},
+)
 
 
 async def sleep_job(ctx: JobContext, payload: Any) -> dict[str, float]:
     """Sleep ``seconds`` in ``steps`` steps, reporting real progress after each."""
-    seconds = _number(payload, "seconds", 2, low=0, high=86_400)
-    steps = int(_number(payload, "steps", 10, low=1, high=10_000))
+    p = SLEEP.check(payload)
+    seconds, steps = float(p["seconds"]), int(p["steps"])
     await ctx.set_stage("sleeping", 0)
     for step in range(1, steps + 1):
         await trio.sleep(seconds / steps)
@@ -40,7 +42,7 @@ async def sleep_job(ctx: JobContext, payload: Any) -> dict[str, float]:
 async def child_job(ctx: JobContext, payload: Any) -> dict[str, int]:
     """Run a real child process (``sleep``) for ``seconds``: cancellation, timeouts and
     worker deaths must kill it. Progress is indeterminate: the child cannot report any."""
-    seconds = _number(payload, "seconds", 30, low=0, high=86_400)
+    seconds = float(CHILD.check(payload)["seconds"])
     sleep_binary = shutil.which("sleep")
     if sleep_binary is None:
         raise PermanentError("no `sleep` binary on this machine")
@@ -55,8 +57,9 @@ async def child_job(ctx: JobContext, payload: Any) -> dict[str, int]:
 
 async def fail_job(ctx: JobContext, payload: Any) -> None:
     """Fail as told: ``{"kind": "transient"|"permanent", "message": "..."}``."""
-    kind = (payload or {}).get("kind", "permanent")
-    message = str((payload or {}).get("message", f"{kind} failure on purpose"))
+    p = FAIL.check(payload)
+    kind = p["kind"]
+    message = p.get("message", f"{kind} failure on purpose")
     await ctx.set_stage("failing", None)
     if kind == "transient":
         raise TransientError(message)
@@ -64,15 +67,23 @@ async def fail_job(ctx: JobContext, payload: Any) -> None:
 
 
 JOB_TYPES: tuple[JobType, ...] = (
-    JobType("tone", tone_job, stages=("encoding",), timeout=3900, progress_watchdog=60),
+    JobType(
+        "tone",
+        tone_job,
+        stages=("encoding",),
+        timeout=3900,
+        progress_watchdog=60,
+        validate=TONE.check,
+    ),
     JobType(
         "prep",
         prep_job,
         stages=("analyzing", "normalizing", "encoding"),
         timeout=3600,
         progress_watchdog=120,
+        validate=PREP.check,
     ),
-    JobType("sleep", sleep_job, stages=("sleeping",), timeout=3600),
-    JobType("child", child_job, stages=("waiting",), timeout=3600),
-    JobType("fail", fail_job, stages=("failing",), timeout=60),
+    JobType("sleep", sleep_job, stages=("sleeping",), timeout=3600, validate=SLEEP.check),
+    JobType("child", child_job, stages=("waiting",), timeout=3600, validate=CHILD.check),
+    JobType("fail", fail_job, stages=("failing",), timeout=60, validate=FAIL.check),
 )

@@ -37,6 +37,7 @@ from actors import (
     Wakeup,
     executor,
     heartbeat,
+    index_job_types,
     poller,
     reaper,
     sweep_leftover_children,
@@ -89,14 +90,14 @@ class Supervisor:
     def __init__(
         self,
         store: JobStore,
-        job_types: Mapping[str, JobType],
+        job_types: Iterable[JobType] | Mapping[str, JobType],
         config: WorkerConfig,
         observers: Iterable[Observer] = (),
     ) -> None:
         self.store = store
         #: Where actors report what happened; the log is its first observer.
         self.events = Events([LogObserver(), *observers])
-        self.job_types = dict(job_types)
+        self.job_types = index_job_types(job_types)  # JobTypeError before anything runs
         self.config = config
         self.worker_id = config.worker_id
         self.slot = JobSlot()
@@ -385,11 +386,11 @@ async def open_supervisor(
     with no grace: the running job is stopped and released at once). ``observers`` receive
     the worker's typed events (``actors.Event``: claimed, progress, completed, failed, ...).
 
-    Raises :class:`RestartIntensityExceeded` (in an exception group) if the actors crash
-    too often.
+    Raises ``actors.JobTypeError`` (a ``ValueError``) before anything starts if two job
+    types share a name, and :class:`RestartIntensityExceeded` (in an exception group) if
+    the actors crash too often.
     """
-    types = dict(job_types) if isinstance(job_types, Mapping) else {t.name: t for t in job_types}
-    supervisor = Supervisor(store, types, config or WorkerConfig(), observers)
+    supervisor = Supervisor(store, job_types, config or WorkerConfig(), observers)
     async with trio.open_nursery() as nursery:
         await nursery.start(supervisor.run)
         try:

@@ -46,12 +46,16 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def cli(
+    env: dict[str, str], *args: str, timeout: float = 60, stdout: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; its output captured (``stdout``: a file descriptor to write to instead)."""
     return subprocess.run(
         [sys.executable, "-m", "supervisor", *args],
         cwd=env.get("CWD", REPO),
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=timeout,
     )
@@ -508,3 +512,143 @@ def test_a_dry_run_counts_every_job_past_its_retention(env: dict[str, str]) -> N
     assert "would delete 0 completed, 1500 cancelled, 0 failed" in dry.stdout, dry.stdout
     assert "deleted 0 completed, 1500 cancelled" in cli(short, "prune").stdout
     assert json.loads(cli(env, "status", job, "--json").stdout)["status"] == "pending"
+
+
+HANDLER_MISTAKES = {
+    "plain": (
+        "def handler(ctx, payload):\n    return 'ok'\nJOB_TYPES = [JobType('plain', handler)]\n",
+        "job type 'plain': its handler plain.handler is a plain function; "
+        "write it as `async def handler(ctx, payload)`",
+    ),
+    "dupes": (
+        "async def a(ctx, payload):\n    return 1\n"
+        "async def b(ctx, payload):\n    return 2\n"
+        "JOB_TYPES = [JobType('same', a), JobType('same', b)]\n",
+        "two job types are named 'same' (dupes.a and dupes.b): give each a name of its own",
+    ),
+    "stages": (
+        "async def a(ctx, payload):\n    return 1\n"
+        "JOB_TYPES = [JobType('st', a, stages=('one', 'two', 'one'))]\n",
+        "job type 'st': stage 'one' is listed twice in its stages ('one', 'two', 'one')",
+    ),
+}
+
+
+@pytest.mark.parametrize("module", sorted(HANDLER_MISTAKES))
+def test_a_mistake_in_a_handlers_module_is_refused_at_start(
+    env: dict[str, str], tmp_path: Path, module: str
+) -> None:
+    """A plain `def` handler, two types of one name, a stage listed twice: `run` refuses
+    to start, in one line naming the mistake, exit 2."""
+    source, message = HANDLER_MISTAKES[module]
+    (tmp_path / f"{module}.py").write_text(f"from supervisor import JobType\n{source}")
+    result = cli({**env, "PYTHONPATH": str(tmp_path)}, "run", "--handlers", module, timeout=20)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"supervisor: handlers module {module!r}: {message}"]
+
+
+def test_a_handlers_module_that_is_not_importable_says_where_it_was_looked_for(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`--handlers myjobs` from a folder that does not hold it: one line saying the module
+    must be importable, from where it was looked for, and how to fix it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = cli({**env, "CWD": str(elsewhere)}, "run", "--handlers", "myjobs", timeout=20)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "handlers module 'myjobs': the module must be importable" in line
+    assert f"looked for in the current folder ({elsewhere}) and sys.path ['{elsewhere}', " in line
+    assert line.endswith(
+        "run from the folder that holds myjobs.py, or add that folder to PYTHONPATH"
+    )
+
+
+def test_a_handlers_module_missing_a_dependency_names_the_dependency(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A module that is found but imports something missing says what is missing."""
+    (tmp_path / "needs_numpy.py").write_text("import no_such_dependency_xyz\n")
+    result = cli({**env, "PYTHONPATH": str(tmp_path)}, "run", "--handlers", "needs_numpy")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "supervisor: handlers module 'needs_numpy' imports 'no_such_dependency_xyz', which "
+        "is not installed in this environment (" + sys.prefix + ")"
+    ]
+
+
+def test_submit_refuses_a_payload_the_types_own_check_refuses(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """With a handlers module, `submit` runs the type's declared payload check: a bad
+    payload is one line naming the key, exit 2, and no job is created."""
+    (tmp_path / "checked.py").write_text(
+        "from supervisor import JobType\n"
+        "def check(payload):\n"
+        "    if not isinstance((payload or {}).get('n'), int):\n"
+        "        raise ValueError(\"payload 'n' must be an integer\")\n"
+        "async def count(ctx, payload):\n"
+        "    return payload['n']\n"
+        "JOB_TYPES = [JobType('count', count, validate=check)]\n"
+    )
+    env = {**env, "PYTHONPATH": str(tmp_path), "SUPERVISOR_HANDLERS": "checked"}
+    refused = cli(env, "submit", "count", "--payload", '{"n": "3"}')
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        "supervisor: job type 'count': payload 'n' must be an integer"
+    ]
+    assert json.loads(cli(env, "list", "--json").stdout) == []
+    assert cli(env, "submit", "count", "--payload", '{"n": 3}').stdout.strip() == "1"
+
+
+def test_run_http_refuses_a_bad_reference_payload_naming_the_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`run --http` checks a payload by its own type's rules before creating the job:
+    `"seconds": true` for `tone` answers 400 naming the key; nothing is created."""
+    served = Served(env, ["run", "--http", "127.0.0.1:0", *TIMINGS], tmp_path / "w.log")
+    try:
+        body = json.dumps({"type": "tone", "payload": {"seconds": True}}).encode()
+        status, answer = served.request("/api/jobs", body)
+        listed = served.request("/api/jobs")[1]["jobs"]
+    finally:
+        assert served.stop() == 0
+    assert (status, answer) == (
+        400,
+        {
+            "error": "payload 'seconds' must be a number above 0 and up to 3600, "
+            "got true (a boolean)"
+        },
+    )
+    assert listed == []
+
+
+def test_a_closed_pipe_ends_a_command_quietly(env: dict[str, str]) -> None:
+    """`status ID | head -1`: when the reader has gone, the command stops without a
+    traceback, with the exit status of a command killed by SIGPIPE (141)."""
+    for _ in range(3):
+        cli(env, "submit", "sleep")
+    for command in (["status", "1"], ["list"], ["history", "1"], ["status", "1", "--json"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader is gone before the first line is written
+        try:
+            result = cli(env, *command, stdout=write_end)
+        finally:
+            os.close(write_end)
+        assert (command, result.returncode, result.stderr) == (command, 141, "")
+
+
+def test_an_empty_list_says_so_on_a_terminal_only(env: dict[str, str]) -> None:
+    """`list` with nothing to show says so on stderr when a person reads stdout (a TTY);
+    piped, it prints nothing at all."""
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        on_tty = cli(env, "list", "--status", "failed", stdout=follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert (on_tty.returncode, on_tty.stderr) == (0, "no jobs (status failed)\n")
+    piped = cli(env, "list")
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")

@@ -241,3 +241,30 @@ async def test_a_duration_probe_is_the_jobs_child_like_any_other(
         with trio.fail_after(10):
             await wait_for_status(store, job.id, JobStatus.CANCELLED)
     assert not pid_alive(row.child_pid)
+
+
+async def copy_audio(ctx: JobContext, payload: Any) -> None:
+    """Re-encodes the video and copies the audio: near the end ffmpeg's ``out_time`` steps
+    back (the copied audio runs ahead of the video the encoder still holds)."""
+    args = ["-stats_period", "0.05", "-i", payload["input"], "-c:v", "libx264", "-c:a", "copy"]
+    await run_ffmpeg(ctx, [*args, "-y", payload["output"]], stage="encoding")
+
+
+async def test_progress_never_steps_back_when_ffmpegs_clock_does(
+    store: Any, tmp_path: Path
+) -> None:
+    """A real encode whose own clock goes back (``-c:a copy``) still reports a progress
+    that only rises, to 100."""
+    source = tmp_path / "clip.mp4"
+    make = ["-f", "lavfi", "-i", "testsrc=duration=10:size=320x240:rate=25"]
+    make += ["-f", "lavfi", "-i", "sine=duration=10", "-c:v", "mpeg4", "-c:a", "aac"]
+    subprocess.run([ffmpeg_binary(), "-loglevel", "error", *make, str(source)], check=True)
+    types = [JobType("copy", copy_audio, stages=("encoding",))]
+    payload = {"input": str(source), "output": str(tmp_path / "out.mp4")}
+    async with open_supervisor(store, types, WorkerConfig(**{**CONFIG, "progress_interval": 0.01})):
+        job = await store.create("copy", payload)
+        with trio.fail_after(60):
+            await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    values = [p for stage, p in store.progress_log if stage == "encoding"]
+    assert values == sorted(values), values
+    assert values[-1] == 100

@@ -429,3 +429,179 @@ async def test_metrics_count_runs_and_read_job_counts_at_scrape(
     age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
     assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
     assert f'"{ok.id}"' not in text and "job_id" not in text
+
+
+async def wavering(ctx: JobContext, payload: Any) -> None:
+    """Reports that step back within a stage, then a new stage that starts lower."""
+    await ctx.set_stage("measuring", 10)
+    for percent in payload["reports"]:
+        await ctx.set_progress(percent)
+        await trio.sleep(1)  # past the throttle: every report is offered to the store
+    await ctx.set_stage("encoding", 20)
+    await trio.sleep(1)
+    await ctx.set_stage("encoding", 5)
+
+
+async def not_a_number(ctx: JobContext, payload: Any) -> None:
+    await ctx.set_stage("measuring", 0)
+    await ctx.set_progress(float(payload["value"]))
+
+
+STEPPING = (
+    JobType("wavering", wavering, stages=("measuring", "encoding")),
+    JobType("nan", not_a_number, stages=("measuring",)),
+)
+
+
+async def test_progress_never_steps_back_within_a_stage(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A lower report than one already made in the stage keeps the higher one (ffmpeg's
+    clock steps back near the end of an encode); a new stage starts afresh."""
+    writes: list[tuple[str | None, float | None]] = []
+    original = store.update
+
+    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+        writes.append((stage, progress))
+        return await original(lease, stage=stage, progress=progress)
+
+    store.update = recording  # type: ignore[method-assign]
+    async with open_supervisor(store, STEPPING, config()):
+        job = await store.create("wavering", {"reports": [50, 30, None, 45, 94.9, 86.8, 99]})
+        await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    measured = [p for stage, p in writes if stage == "measuring"]
+    assert measured == [10, 50, 50, None, 50, 94.9, 94.9, 99]
+    assert [p for stage, p in writes if stage == "encoding"] == [20, 20]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+async def test_a_progress_that_is_not_a_number_is_refused(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock, value: str
+) -> None:
+    """NaN or infinity from a handler is its bug: the job fails with a ValueError naming
+    the value, never shown as a measured percentage."""
+    async with open_supervisor(store, STEPPING, config()):
+        job = await store.create("nan", {"value": value})
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error_kind == "permanent"
+    assert f"got {float(value)!r}" in (failed.error or "")
+    assert "progress must be a finite number from 0 to 100, or None" in (failed.error or "")
+    assert failed.progress == 0
+
+
+def plain_handler(ctx: JobContext, payload: Any) -> str:
+    return "never awaited"
+
+
+class CallableHandler:
+    async def __call__(self, ctx: JobContext, payload: Any) -> str:
+        return "ok"
+
+
+def test_a_plain_def_handler_is_refused_where_the_type_is_defined() -> None:
+    """`JobType` refuses a handler that is not `async def`, naming the type and the fix."""
+    with pytest.raises(ValueError, match=r"job type 'plain': its handler .*plain_handler is a"):
+        JobType("plain", plain_handler)  # type: ignore[arg-type]
+
+
+def test_a_stage_listed_twice_is_refused() -> None:
+    """A stage list with a repeated name is refused where the type is defined."""
+    with pytest.raises(ValueError, match=r"stage 'one' is listed twice"):
+        JobType("st", hang, stages=("one", "two", "one"))
+
+
+def test_async_callables_and_partials_are_handlers() -> None:
+    """An object with an `async def __call__`, or a partial of an async function, is a
+    handler like any other."""
+    import functools
+
+    kinds = [CallableHandler(), functools.partial(flaky)]
+    assert [JobType("t", kind).handler for kind in kinds] == kinds
+
+
+async def test_two_job_types_of_one_name_are_refused_before_the_worker_starts(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """`open_supervisor` with two types of one name raises before anything runs."""
+    twice = [JobType("same", hang), JobType("same", flaky)]
+    with pytest.raises(ValueError, match=r"two job types are named 'same' \(.*hang and .*flaky\)"):
+        async with open_supervisor(store, twice, config()):
+            pass  # pragma: no cover
+    assert await store.types() == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload", "error"),
+    [
+        (
+            "tone",
+            {"seconds": True},
+            "payload 'seconds' must be a number above 0 and up to 3600, got true (a boolean)",
+        ),
+        (
+            "tone",
+            {"secs": 5},
+            "payload key 'secs' is not one 'tone' takes: format, frequency, output, realtime, "
+            "seconds",
+        ),
+        (
+            "tone",
+            {"frequency": "440"},
+            "payload 'frequency' must be a number from 20 to 20000, got \"440\" (a string)",
+        ),
+        ("tone", {"realtime": 1}, "payload 'realtime' must be true or false, got 1 (a number)"),
+        ("prep", {}, "payload 'input' is required: a string"),
+        (
+            "prep",
+            {"input": "a.wav", "target_lufs": False},
+            "payload 'target_lufs' must be a number from -70 to -5, got false (a boolean)",
+        ),
+        (
+            "sleep",
+            {"steps": 2.5},
+            "payload 'steps' must be a whole number from 1 to 10000, got 2.5 (a number)",
+        ),
+        (
+            "child",
+            {"seconds": None},
+            "payload 'seconds' must be a number from 0 to 86400, got null (null)",
+        ),
+        (
+            "fail",
+            {"kind": "sometimes"},
+            "payload 'kind' must be one of ['permanent', 'transient'], "
+            'got "sometimes" (a string)',
+        ),
+        ("fail", [1], "the payload of 'fail' must be a JSON object, got [1] (an array)"),
+    ],
+)
+async def test_a_reference_payload_is_checked_before_anything_runs(
+    store: LocalJobStore,
+    fast_clock: trio.testing.MockClock,
+    type_: str,
+    payload: Any,
+    error: str,
+) -> None:
+    """A payload a reference type refuses (a bool for a number, an unknown key, a value out
+    of range or of the wrong JSON type) fails the job at once, permanently, with a reason
+    naming the key and the type it got; no stage is entered, no ffmpeg runs."""
+    async with open_supervisor(store, JOB_TYPES, config()):
+        job = await store.create(type_, payload)
+        failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert (failed.attempt, failed.error_kind, failed.error) == (1, "permanent", error)
+    assert failed.stage is None
+
+
+async def test_a_release_is_reported_with_the_attempt_that_ran(
+    store: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A job given back at shutdown is logged and reported with the attempt that ran (1),
+    not the refunded count the row holds afterwards (0)."""
+    from supervisor import JobReleased
+
+    seen: list[Event] = []
+    async with open_supervisor(store, TYPES, config(), observers=[seen.append]):
+        job = await store.create("hang")
+        await wait_for_status(store, job.id, JobStatus.RUNNING)
+    [released] = [e for e in seen if isinstance(e, JobReleased)]
+    assert (released.attempt, (await store.get(job.id)).attempt) == (1, 0)  # type: ignore[union-attr]

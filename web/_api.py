@@ -245,6 +245,12 @@ async def create_job(request: Request) -> Response:
     data = _parse_json(await _read_body(request))
     names = tuple(t.name for t in await known_types(request))
     type_, payload, max_attempts = _job_request(data, names)
+    check = _settings(request).payload_checks.get(type_)
+    if check is not None:
+        try:
+            check(payload)  # the job type's own rule, as its worker would apply it
+        except ValueError as exc:
+            _bad(str(exc))
     store = _store(request)
     job = await store.create(type_, payload, max_attempts=max_attempts)
     return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")

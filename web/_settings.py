@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -50,6 +51,8 @@ class WebSettings:
     * ``tick``: seconds between two reads of the job table for live updates.
     * ``stale_after`` / ``heartbeat_interval``: the workers' timings, so the dashboard can
       say when a running job's heartbeat is late.
+    * ``payload_checks``: per type, its payload check (``JobType.validate``: raises
+      ``ValueError`` naming the key), run before a job is created; a refusal answers 400.
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
@@ -58,6 +61,9 @@ class WebSettings:
     tick: float = 0.5
     stale_after: float = 60.0
     heartbeat_interval: float = 5.0
+    payload_checks: Mapping[str, Callable[[Any], object]] = attrs.field(
+        factory=dict, repr=False, eq=False
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.token is not None and (len(self.token) < 16 or not self.token.isprintable()):
@@ -79,6 +85,7 @@ class WebSettings:
         registered_types: bool = False,
         stale_after: float = 60.0,
         heartbeat_interval: float = 5.0,
+        payload_checks: Mapping[str, Callable[[Any], object]] | None = None,
     ) -> WebSettings:
         """The token from ``SUPERVISOR_API_TOKEN`` and the tick from
         ``SUPERVISOR_EVENTS_INTERVAL``; the rest as given (the worker's own settings)."""
@@ -96,6 +103,7 @@ class WebSettings:
             tick=tick,
             stale_after=stale_after,
             heartbeat_interval=heartbeat_interval,
+            payload_checks=payload_checks or {},
         )
 
     @property
