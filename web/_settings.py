@@ -60,9 +60,13 @@ class WebSettings:
     heartbeat_interval: float = 5.0
 
     def __attrs_post_init__(self) -> None:
-        if self.token is not None and (len(self.token) < 16 or not self.token.isprintable()):
+        # ASCII only: an HTTP header carries bytes, which servers and clients read as
+        # Latin-1, so a token beyond ASCII could be typed into the login form but never
+        # sent as a Bearer header that matches.
+        token = self.token
+        if token is not None and not (len(token) >= 16 and token.isascii() and token.isprintable()):
             raise WebConfigError(
-                f"{TOKEN_ENV} must be at least 16 printable characters "
+                f"{TOKEN_ENV} must be at least 16 printable ASCII characters "
                 "(e.g. the output of `openssl rand -hex 32`)"
             )
         for name in ("tick", "stale_after", "heartbeat_interval"):
