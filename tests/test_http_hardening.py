@@ -3,9 +3,14 @@ connection limits, and a big list that must not stall the worker (issue 16)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -13,11 +18,13 @@ import httpx
 import pytest
 import trio
 
-from stores import JobStore, LocalJobStore, TursoJobStore
+from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import Broadcaster, WebSettings, serve_http
 
-from .conftest import REPO
+from .conftest import REPO, WallClock
+from .helpers import wait_for_status
 from .sqld import SqldServer
 from .web_client import Server, running_server
 
@@ -218,3 +225,100 @@ async def test_every_answer_has_the_security_headers(
     assert response.headers.get("x-content-type-options") == "nosniff"
     cache = response.headers.get("cache-control", "")
     assert ("no-store" in cache) == live, cache
+
+
+# -- 20: a big list does not stall the worker ----------------------------------------------
+
+FILL_PENDING = """
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {count})
+INSERT INTO jobs (type, payload, status, attempt, max_attempts, lease, cancel_requested,
+                  created_at, updated_at)
+SELECT 'tone', '{{}}', 'pending', 0, 2, 0, 0, {at} + n / 7, {at} + n / 7 FROM seq
+"""
+
+
+def fill_pending(path: Path, count: int, at: float) -> None:
+    """Add ``count`` pending jobs created after ``at`` (seven per second: ties included)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute(FILL_PENDING.format(count=int(count), at=float(at)))
+
+
+async def hang(ctx: JobContext, payload: object) -> None:
+    await trio.sleep_forever()
+
+
+class HeartbeatWatch:
+    """Reads a running job's heartbeat (``updated_at``) from a thread of its own, through its
+    own connection, so what it sees does not depend on the worker's event loop."""
+
+    def __init__(self, path: Path, job_id: int) -> None:
+        self.path, self.job_id = path, job_id
+        self.beats: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with contextlib.closing(sqlite3.connect(self.path)) as conn:
+            last = None
+            while not self.done.wait(0.02):
+                (beat,) = conn.execute(
+                    "SELECT updated_at FROM jobs WHERE id = ?", (self.job_id,)
+                ).fetchone()
+                if beat != last:
+                    self.beats.append(time.monotonic())
+                    last = beat
+
+    def longest_silence(self) -> float:
+        return max(b - a for a, b in itertools.pairwise(self.beats))
+
+
+async def test_a_500_row_list_of_60000_pending_jobs_does_not_stall_the_heartbeat(
+    tmp_path: Path,
+) -> None:
+    """With 60,000 jobs pending, listing 500 of them (with their queue positions) through the
+    API of the worker's own process leaves its running job's heartbeat on time."""
+    path = tmp_path / "jobs.db"
+    store = LocalJobStore(path)
+    config = WorkerConfig(worker_id="w-list", poll_interval=0.1, heartbeat_interval=0.1)
+    try:
+        running = await store.create("hang")
+        fill_pending(path, 60_000, running.created_at)
+        async with (
+            open_supervisor(store, [JobType("hang", hang)], config),
+            running_server(store, WebSettings(types=TYPES)) as server,
+        ):
+            with trio.fail_after(30):
+                await wait_for_status(store, running.id, JobStatus.RUNNING)
+            watch = HeartbeatWatch(path, running.id)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(trio.to_thread.run_sync, watch.run)
+                await trio.sleep(0.5)  # a few beats before the list: the watch's baseline
+                for query in ("limit=500", "limit=500&status=pending", "limit=500&type=tone"):
+                    response = await server.client.get(f"/api/jobs?{query}")
+                    assert response.status_code == 200
+                await trio.sleep(0.5)
+                watch.done.set()
+    finally:
+        store.close()
+    assert len(response.json()["jobs"]) == 500
+    assert watch.longest_silence() < 1.0, watch.beats
+
+
+async def test_list_positions_are_the_polls_for_every_filter(
+    store: JobStore, wall: WallClock
+) -> None:
+    """The list's queue positions, numbered in one pass, equal each job's own poll: with ties
+    on the creation time, two types, and finished and running jobs in between."""
+    for n in range(12):
+        if n % 3 == 0:
+            wall.advance(1.0)  # the others are created at the same instant: ties
+        job = await store.create("tone" if n % 3 else "sleep", {"n": n})
+        if n % 4 == 1:
+            await store.cancel(job.id)
+    claimed = await store.claim("w-positions", types=["tone"])
+    assert claimed is not None
+    for status in (None, "pending", "running", "cancelled"):
+        for type_ in (None, "tone", "sleep"):
+            for limit in (3, 50):
+                views = await store.views(status=status, type=type_, limit=limit)
+                for view in views:
+                    assert view.queue_position == (await store.poll(view.id)).queue_position
