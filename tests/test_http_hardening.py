@@ -6,6 +6,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
+import re
+import resource
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +31,7 @@ from web import Broadcaster, WebSettings, serve_http
 from .conftest import REPO, WallClock
 from .helpers import wait_for_status
 from .sqld import SqldServer
-from .web_client import Server, running_server
+from .web_client import LISTENING, Server, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-hardening-SECRET-0123456789"
@@ -322,3 +327,252 @@ async def test_list_positions_are_the_polls_for_every_filter(
                 views = await store.views(status=status, type=type_, limit=limit)
                 for view in views:
                     assert view.queue_position == (await store.poll(view.id)).queue_position
+
+
+# -- 2: connections: caps, deadlines, and descriptors ------------------------------------
+
+HELD_REQUEST = (
+    b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken="
+)
+
+
+class Served:
+    """`python -m supervisor ARGS` on a free loopback port, under an open-file limit."""
+
+    def __init__(self, tmp_path: Path, args: list[str], fd_limit: int, **env: str) -> None:
+        self.log = tmp_path / "served.log"
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
+            "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+            "SUPERVISOR_API_TOKEN": TOKEN,
+            **env,
+        }
+
+        def limit() -> None:
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, hard))
+
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "supervisor", *args],
+                cwd=REPO,
+                env=environment,
+                stderr=out,
+                preexec_fn=limit,
+            )
+        deadline = time.monotonic() + 60
+        while not (found := LISTENING.search(self.log.read_text())):
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, self.log.read_text()
+            time.sleep(0.05)
+        url = found.group(1)
+        self.url = url
+        host, _, port = url.removeprefix("http://").rpartition(":")
+        self.address = (host, int(port))
+
+    def descriptors(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def connect(self, first: bytes = b"") -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=10)
+        if first:
+            sock.sendall(first)
+        return sock
+
+    def get(self, path: str, *, token: str | None = None, timeout: float = 5) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.url + path, headers=headers, timeout=timeout)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@contextlib.contextmanager
+def served(tmp_path: Path, args: list[str], fd_limit: int = 1024, **env: str) -> Iterator[Served]:
+    server = Served(tmp_path, args, fd_limit, **env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def held(server: Served, count: int, first: bytes = HELD_REQUEST) -> Iterator[list[socket.socket]]:
+    """``count`` connections that each send ``first`` and then nothing."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sockets.append(server.connect(first))
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True when the server ends the connection within ``within`` seconds (any answer it
+    sent first is read and dropped)."""
+    sock.settimeout(within)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+    return True
+
+
+def test_held_anonymous_connections_leave_health_and_jobs_working(tmp_path: Path) -> None:
+    """Under a 256-descriptor limit, 300 anonymous `POST /login` that never send their body
+    hold few descriptors: `/healthz` answers, and the worker of `run --http` still runs a job
+    that writes an output."""
+    with served(tmp_path, ["run", "--http", "127.0.0.1:0"], fd_limit=256) as server:
+        with held(server, 300):
+            health = server.get("/healthz")
+            descriptors = server.descriptors()
+            created = httpx.post(
+                server.url + "/api/jobs",
+                json={"type": "tone", "payload": {"seconds": 0.2, "format": "wav"}},
+                headers=BEARER,
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            job_id = created.json()["id"]
+            deadline = time.monotonic() + 60
+            while (view := server.get(f"/api/jobs/{job_id}", token=TOKEN).json())["status"] in (
+                "pending",
+                "running",
+            ):
+                assert time.monotonic() < deadline, view
+                time.sleep(0.1)
+    assert health.status_code == 200
+    assert descriptors < 128, descriptors
+    assert view["status"] == "completed", view
+
+
+def test_a_body_that_does_not_arrive_in_time_is_a_408_and_the_connection_closes(
+    tmp_path: Path,
+) -> None:
+    """A request whose body stops coming is answered 408 once SUPERVISOR_HTTP_BODY_TIMEOUT
+    has passed since its headers, and its connection is closed."""
+    with served(tmp_path, ["serve", "--port", "0"], SUPERVISOR_HTTP_BODY_TIMEOUT="1") as server:
+        sock = server.connect(HELD_REQUEST)
+        sock.settimeout(10)
+        try:
+            answer = sock.recv(65536)
+            closed = closed_by_server(sock, 10)
+        finally:
+            sock.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert closed
+
+
+def test_beyond_the_anonymous_cap_the_oldest_anonymous_connection_is_closed(
+    tmp_path: Path,
+) -> None:
+    """With SUPERVISOR_HTTP_MAX_ANONYMOUS=4, each new connection beyond four closes the
+    oldest anonymous one; a connection that proved the token is never among them."""
+    with served(tmp_path, ["serve", "--port", "0"], SUPERVISOR_HTTP_MAX_ANONYMOUS="4") as server:
+        proven = server.connect()
+        first = exchange(proven, PROVEN_REQUEST)
+        with held(server, 8) as sockets:
+            health = server.get("/healthz")  # accepted after the eight: all are counted
+            closed = [closed_by_server(sock, 0.5) for sock in sockets]
+            again = exchange(proven, PROVEN_REQUEST)
+        proven.close()
+    assert first == 200
+    assert health.status_code == 200
+    assert closed == [True] * 5 + [False] * 3  # the health check's own connection took one
+    assert again == 200
+
+
+PROVEN_REQUEST = (
+    f"GET /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+)
+
+
+def exchange(sock: socket.socket, request: bytes) -> int:
+    """Send ``request`` on a kept-alive connection and read its whole answer; its status."""
+    sock.settimeout(10)
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?i)content-length: *(\d+)", head)
+    assert length is not None, head
+    while len(body) < int(length.group(1)):
+        body += sock.recv(65536)
+    return int(head.split()[1])
+
+
+def test_beyond_the_connection_cap_new_connections_wait_their_turn(tmp_path: Path) -> None:
+    """With SUPERVISOR_HTTP_MAX_CONNECTIONS=6, a seventh connection is not served while six
+    are open, and is served as soon as one of them closes."""
+    env = {"SUPERVISOR_HTTP_MAX_CONNECTIONS": "6", "SUPERVISOR_HTTP_MAX_ANONYMOUS": "6"}
+    with served(tmp_path, ["serve", "--port", "0"], **env) as server:
+        with held(server, 6, PROVEN_REQUEST):
+            waiting = server.connect(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            waiting.settimeout(1)
+            with pytest.raises(TimeoutError):
+                waiting.recv(65536)
+        # The six closed (the block above ended): the seventh is accepted and answered.
+        waiting.settimeout(10)
+        try:
+            answer = waiting.recv(65536)
+        finally:
+            waiting.close()
+    assert answer.startswith(b"HTTP/1.1 200")
+
+
+EXHAUSTED = """
+import os, resource, sys, trio
+from actors import classify
+from supervisor._paths import open_output
+
+async def main():
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+    held = []
+    try:
+        for _ in range(200):
+            held.append(os.open("/dev/null", os.O_RDONLY))
+    except OSError:
+        pass
+    try:
+        async with open_output(("x.wav",), "x.wav"):
+            print("opened")
+    except Exception as exc:
+        print(type(exc).__name__, classify(exc).value, exc)
+
+trio.run(main)
+"""
+
+
+def test_running_out_of_descriptors_is_transient_not_a_verdict_on_the_job(
+    tmp_path: Path,
+) -> None:
+    """With every descriptor in use (EMFILE), opening the output folder fails as a
+    TransientError (retried), not as "cannot use the output folder" for ever."""
+    env = {"PATH": "/usr/bin:/bin", "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out")}
+    result = subprocess.run(
+        [sys.executable, "-c", EXHAUSTED],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("TransientError transient"), result.stdout
+    assert "Too many open files" in result.stdout

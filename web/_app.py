@@ -17,6 +17,7 @@ from stores import JobStore
 from . import _auth
 from ._api import ROUTES
 from ._broadcast import Broadcaster
+from ._connections import BodyDeadline, ConnectionGate
 from ._errors import EXCEPTION_HANDLERS
 from ._headers import PAGE_POLICY, SecurityHeaders
 from ._health import HealthCheck
@@ -66,17 +67,20 @@ def create_app(
 
         routes.append(Route("/metrics", serve_metrics, methods=["GET"]))
     sessions = Sessions(settings.token) if settings.token is not None else None
+    gate = ConnectionGate(settings.max_connections, settings.max_anonymous)
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),  # outermost: refusals carry the headers too
-            Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions),
+            Middleware(BodyDeadline, timeout=settings.body_timeout),
+            Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions, gate=gate),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.store = store
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.connections = gate  # serve_http accepts through it
     app.state.login_throttle = LoginThrottle()
     app.state.health = HealthCheck(store)
     app.state.broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)

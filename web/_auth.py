@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._connections import ConnectionGate
 from ._errors import error_response
 from ._sessions import LoginThrottle, Sessions
 from ._settings import WebSettings, is_loopback
@@ -99,10 +100,17 @@ def _cross_site(headers: dict[str, str]) -> bool:
 class AuthMiddleware:
     """Pure ASGI (streams pass through untouched); see the module docstring."""
 
-    def __init__(self, app: ASGIApp, settings: WebSettings, sessions: Sessions | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: WebSettings,
+        sessions: Sessions | None,
+        gate: ConnectionGate | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.sessions = sessions
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,6 +134,8 @@ class AuthMiddleware:
                     "addresses",
                 )
         how = authenticate(self.settings, self.sessions, headers)
+        if how is not None and self.gate is not None:
+            self.gate.authenticated(scope.get("client"))  # no longer an anonymous connection
         if how is None and (method, path) not in PUBLIC:
             if method == "GET" and path == "/" and "text/html" in headers.get("accept", ""):
                 return login_page(status=401)

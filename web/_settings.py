@@ -6,6 +6,7 @@ import ipaddress
 import math
 import os
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 import attrs
 
@@ -15,6 +16,9 @@ __all__ = ["TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
 
 TOKEN_ENV = "SUPERVISOR_API_TOKEN"
 TICK_ENV = "SUPERVISOR_EVENTS_INTERVAL"
+MAX_CONNECTIONS_ENV = "SUPERVISOR_HTTP_MAX_CONNECTIONS"
+MAX_ANONYMOUS_ENV = "SUPERVISOR_HTTP_MAX_ANONYMOUS"
+BODY_TIMEOUT_ENV = "SUPERVISOR_HTTP_BODY_TIMEOUT"
 
 
 class WebConfigError(ValueError):
@@ -50,6 +54,9 @@ class WebSettings:
     * ``tick``: seconds between two reads of the job table for live updates.
     * ``stale_after`` / ``heartbeat_interval``: the workers' timings, so the dashboard can
       say when a running job's heartbeat is late.
+    * ``max_connections`` / ``max_anonymous``: connections served at once, and how many of
+      them may be anonymous; ``header_timeout`` / ``body_timeout``: seconds a request's
+      headers and body may take (see ``_connections``).
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
@@ -58,6 +65,10 @@ class WebSettings:
     tick: float = 0.5
     stale_after: float = 60.0
     heartbeat_interval: float = 5.0
+    max_connections: int = 512
+    max_anonymous: int = 64
+    header_timeout: float = 5.0
+    body_timeout: float = 30.0
 
     def __attrs_post_init__(self) -> None:
         # ASCII only: an HTTP header carries bytes, which servers and clients read as
@@ -69,10 +80,17 @@ class WebSettings:
                 f"{TOKEN_ENV} must be at least 16 printable ASCII characters "
                 "(e.g. the output of `openssl rand -hex 32`)"
             )
-        for name in ("tick", "stale_after", "heartbeat_interval"):
+        for name in ("tick", "stale_after", "heartbeat_interval", "header_timeout", "body_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 raise WebConfigError(f"{name} must be a positive number of seconds: {value!r}")
+        for name, env in (
+            ("max_connections", MAX_CONNECTIONS_ENV),
+            ("max_anonymous", MAX_ANONYMOUS_ENV),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise WebConfigError(f"{env} must be a positive whole number: {value!r}")
 
     @classmethod
     def from_env(
@@ -88,18 +106,16 @@ class WebSettings:
         ``SUPERVISOR_EVENTS_INTERVAL``; the rest as given (the worker's own settings)."""
         env = os.environ if env is None else env
         token = env.get(TOKEN_ENV, "").strip() or None
-        raw_tick = env.get(TICK_ENV, "").strip()
-        try:
-            tick = float(raw_tick) if raw_tick else 0.5
-        except ValueError:
-            raise WebConfigError(f"{TICK_ENV} must be a number of seconds") from None
         return cls(
             token=token,
             types=types,
             registered_types=registered_types,
-            tick=tick,
+            tick=_number(env, TICK_ENV, float, 0.5),
             stale_after=stale_after,
             heartbeat_interval=heartbeat_interval,
+            max_connections=_number(env, MAX_CONNECTIONS_ENV, int, 512),
+            max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int, 64),
+            body_timeout=_number(env, BODY_TIMEOUT_ENV, float, 30.0),
         )
 
     @property
@@ -113,3 +129,17 @@ class WebSettings:
                 f"refusing to serve on {host} without {TOKEN_ENV}: set a token (at least 16 "
                 "characters) or serve on 127.0.0.1"
             )
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[N], default: N) -> N:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise WebConfigError(f"{name} must be {what}, got {raw[:20]!r}") from None
