@@ -27,6 +27,7 @@ from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import Broadcaster, WebSettings, serve_http
+from web._sessions import Sessions
 
 from .conftest import REPO, WallClock
 from .helpers import wait_for_status
@@ -576,3 +577,19 @@ def test_running_out_of_descriptors_is_transient_not_a_verdict_on_the_job(
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("TransientError transient"), result.stdout
     assert "Too many open files" in result.stdout
+
+
+def test_a_session_expires_and_a_forged_or_altered_cookie_is_refused() -> None:
+    """A session cookie stops working at its expiry; one signed with another token, or with
+    its expiry moved, never works."""
+    clock = WallClock(1_800_000_000.0)
+    sessions = Sessions(TOKEN, lifetime=60, clock=clock)
+    cookie = sessions.issue()
+    version, session_id, expires, mac = cookie.split(".")
+    later = f"{version}.{session_id}.{int(expires) + 3600}.{mac}"
+    forged = Sessions("another-token-0123456789abcdef", clock=clock).issue()
+    assert sessions.valid(cookie)
+    assert not sessions.valid(later)
+    assert not sessions.valid(forged)
+    clock.advance(61)
+    assert not sessions.valid(cookie)
