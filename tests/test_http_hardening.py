@@ -26,7 +26,7 @@ import trio
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
-from web import Broadcaster, WebSettings, serve_http
+from web import WebSettings
 from web._sessions import Sessions
 
 from .conftest import REPO, WallClock
@@ -186,24 +186,8 @@ async def _metrics() -> bytes:
 @pytest.fixture
 async def with_metrics(local_store: JobStore) -> AsyncIterator[Server]:
     settings = WebSettings(token=TOKEN, types=TYPES)
-    broadcaster = Broadcaster(local_store, interval=settings.tick)
-    stop = trio.Event()
-    async with trio.open_nursery() as nursery:
-        url = await nursery.start(
-            lambda task_status: serve_http(
-                local_store,
-                "127.0.0.1",
-                0,
-                settings,
-                stop,
-                broadcaster=broadcaster,
-                metrics=_metrics,
-                task_status=task_status,
-            )
-        )
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            yield Server(url, local_store, broadcaster, client)
-        stop.set()
+    async with running_server(local_store, settings, metrics=_metrics) as server:
+        yield server
 
 
 ANSWERS = [
