@@ -577,3 +577,29 @@ def test_a_session_expires_and_a_forged_or_altered_cookie_is_refused() -> None:
     assert not sessions.valid(forged)
     clock.advance(61)
     assert not sessions.valid(cookie)
+
+
+async def test_headers_that_trickle_in_are_cut_off_at_the_header_timeout(
+    local_store: JobStore,
+) -> None:
+    """A client that sends its headers a byte at a time, never finishing them, is
+    disconnected once the header timeout has passed since it connected."""
+    settings = WebSettings(token=TOKEN, header_timeout=0.5)
+    async with running_server(local_store, settings) as server:
+        host, _, port = server.url.removeprefix("http://").rpartition(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        started = trio.current_time()
+        with trio.fail_after(10):
+            try:
+                for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
+                    await stream.send_all(bytes([byte]))
+                    await trio.sleep(0.05)
+            except trio.BrokenResourceError:
+                pass  # the server closed it while we were still sending: what we wanted
+            try:
+                left = await stream.receive_some()
+            except trio.BrokenResourceError:
+                left = b""  # reset rather than closed: ended all the same
+        await stream.aclose()
+    assert left == b""
+    assert trio.current_time() - started < 3.0
