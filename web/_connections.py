@@ -184,8 +184,8 @@ class BodyDeadline:
 
 async def _request_timeout(send: Send, seconds: float) -> None:
     body = (
-        b'{"error": "the request body did not arrive within %d s: send it at once, or '
-        b'check the network"}' % round(seconds)
+        b'{"error": "the request body did not arrive within %g s: send it at once, or '
+        b'check the network"}' % seconds
     )
     await send(
         {
