@@ -203,6 +203,20 @@ ANSWERS = [
 ]
 
 
+async def _broken_metrics() -> bytes:
+    raise RuntimeError("a renderer with a bug")
+
+
+async def test_an_internal_error_has_the_security_headers_too(local_store: JobStore) -> None:
+    """A 500 (here: a metrics renderer that raises) carries the same headers as any answer."""
+    settings = WebSettings(token=TOKEN, types=TYPES)
+    async with running_server(local_store, settings, metrics=_broken_metrics) as server:
+        response = await server.client.get("/metrics", headers=BEARER)
+    assert response.status_code == 500
+    assert response.headers.get("x-frame-options") == "DENY"
+    assert response.headers.get("cache-control") == "no-store"
+
+
 @pytest.mark.parametrize(("method", "path", "live"), ANSWERS)
 async def test_every_answer_has_the_security_headers(
     with_metrics: Server, method: str, path: str, live: bool

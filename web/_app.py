@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from stores import JobStore
 
@@ -36,6 +37,14 @@ async def dashboard(request: Request) -> Response:
 
 # The same page for everyone (revalidated), with its own policy (see ``_headers``).
 _PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
+
+
+class _App(Starlette):
+    """Starlette with the security headers outside everything, its error middleware
+    included: a 500 carries them too (a user middleware runs inside that one)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 #: Renders the metrics in Prometheus text format (``supervisor``'s ``Metrics.render``).
@@ -68,10 +77,9 @@ def create_app(
         routes.append(Route("/metrics", serve_metrics, methods=["GET"]))
     sessions = Sessions(settings.token) if settings.token is not None else None
     gate = ConnectionGate(settings.max_connections, settings.max_anonymous)
-    app = Starlette(
+    app = _App(
         routes=routes,
         middleware=[
-            Middleware(SecurityHeaders),  # outermost: refusals carry the headers too
             Middleware(BodyDeadline, timeout=settings.body_timeout),
             Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions, gate=gate),
         ],
