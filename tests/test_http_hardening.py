@@ -26,7 +26,7 @@ import trio
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
-from web import WebSettings
+from web import WebConfigError, WebSettings
 from web._sessions import Sessions
 
 from .conftest import REPO, WallClock
@@ -617,3 +617,17 @@ async def test_headers_that_trickle_in_are_cut_off_at_the_header_timeout(
         await stream.aclose()
     assert left == b""
     assert trio.current_time() - started < 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SUPERVISOR_HTTP_MAX_CONNECTIONS", "abc"),
+        ("SUPERVISOR_HTTP_MAX_ANONYMOUS", "0"),
+        ("SUPERVISOR_HTTP_BODY_TIMEOUT", "-1"),
+    ],
+)
+def test_a_bad_limit_is_refused_by_its_variable_name(name: str, value: str) -> None:
+    """A connection limit that is not a positive number is refused, naming the variable."""
+    with pytest.raises(WebConfigError, match=name):
+        WebSettings.from_env({name: value})

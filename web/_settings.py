@@ -19,6 +19,13 @@ TICK_ENV = "SUPERVISOR_EVENTS_INTERVAL"
 MAX_CONNECTIONS_ENV = "SUPERVISOR_HTTP_MAX_CONNECTIONS"
 MAX_ANONYMOUS_ENV = "SUPERVISOR_HTTP_MAX_ANONYMOUS"
 BODY_TIMEOUT_ENV = "SUPERVISOR_HTTP_BODY_TIMEOUT"
+#: How a refusal names a setting that comes from the environment.
+_ENV_NAMES = {
+    "tick": TICK_ENV,
+    "max_connections": MAX_CONNECTIONS_ENV,
+    "max_anonymous": MAX_ANONYMOUS_ENV,
+    "body_timeout": BODY_TIMEOUT_ENV,
+}
 
 
 class WebConfigError(ValueError):
@@ -83,14 +90,15 @@ class WebSettings:
         for name in ("tick", "stale_after", "heartbeat_interval", "header_timeout", "body_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
-                raise WebConfigError(f"{name} must be a positive number of seconds: {value!r}")
-        for name, env in (
-            ("max_connections", MAX_CONNECTIONS_ENV),
-            ("max_anonymous", MAX_ANONYMOUS_ENV),
-        ):
+                raise WebConfigError(
+                    f"{_ENV_NAMES.get(name, name)} must be a positive number of seconds: {value!r}"
+                )
+        for name in ("max_connections", "max_anonymous"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise WebConfigError(f"{env} must be a positive whole number: {value!r}")
+                raise WebConfigError(
+                    f"{_ENV_NAMES[name]} must be a positive whole number: {value!r}"
+                )
 
     @classmethod
     def from_env(
@@ -102,8 +110,10 @@ class WebSettings:
         stale_after: float = 60.0,
         heartbeat_interval: float = 5.0,
     ) -> WebSettings:
-        """The token from ``SUPERVISOR_API_TOKEN`` and the tick from
-        ``SUPERVISOR_EVENTS_INTERVAL``; the rest as given (the worker's own settings)."""
+        """The token from ``SUPERVISOR_API_TOKEN``, the tick from
+        ``SUPERVISOR_EVENTS_INTERVAL``, the connection limits from
+        ``SUPERVISOR_HTTP_MAX_CONNECTIONS``, ``SUPERVISOR_HTTP_MAX_ANONYMOUS`` and
+        ``SUPERVISOR_HTTP_BODY_TIMEOUT``; the rest as given (the worker's own settings)."""
         env = os.environ if env is None else env
         token = env.get(TOKEN_ENV, "").strip() or None
         return cls(
