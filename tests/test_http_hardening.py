@@ -143,7 +143,7 @@ async def test_failed_logins_are_throttled_and_logged_without_the_secret(
     assert "login failed" in caplog.text
 
 
-async def test_the_right_token_still_logs_in_while_throttled_is_refused(secured: Server) -> None:
+async def test_while_throttled_even_the_right_token_is_refused(secured: Server) -> None:
     """While an address is throttled even the right token is refused (429), so the throttle
     cannot be used as an oracle; the bearer API is unaffected."""
     for _ in range(12):
