@@ -38,7 +38,8 @@ from pathlib import Path
 import attrs
 import trio
 
-from actors import PermanentError
+from actors import PermanentError, TransientError, classify
+from stores import ErrorKind
 
 __all__ = [
     "INPUT_DIR_ENV",
@@ -114,6 +115,16 @@ def _folder(env: str, default: str) -> Path:
     return Path(os.path.realpath(os.environ.get(env) or default))
 
 
+def _os_failure(exc: OSError, doing: str, permanent: str) -> PermanentError | TransientError:
+    """The error ``exc`` deserves while ``doing`` something, by the one rule
+    (``actors.classify``): a name that cannot be used is permanent (``permanent`` says so),
+    but running out of descriptors (EMFILE, ENFILE), memory or disk is the weather, never a
+    verdict on the job: transient (retried while attempts remain), and said as it is."""
+    if classify(exc) is ErrorKind.TRANSIENT:
+        return TransientError(f"cannot {doing} for now: {exc.strerror}")
+    return PermanentError(permanent)
+
+
 def _symlink_error(key: str, given: str, part: str) -> PermanentError:
     return PermanentError(
         f"payload {key!r} may not go through a symbolic link ({part!r} is one): {_shown(given)}"
@@ -168,9 +179,9 @@ def _open_input(given: object) -> InputFile:
     root = _folder(INPUT_DIR_ENV, DEFAULT_INPUT_DIR)
     try:
         current = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
+    except OSError as exc:
         # The same answer as a missing file: the submitter learns nothing of the server.
-        raise PermanentError(f"input not found: {given}") from None
+        raise _os_failure(exc, "open the input folder", f"input not found: {given}") from None
     try:
         for part in parts[:-1]:
             folder = _open_dir("input", given, current, part)
@@ -185,7 +196,8 @@ def _open_input(given: object) -> InputFile:
             raise PermanentError(f"input not found: {given}") from None
         if exc.errno == errno.ELOOP:
             raise _symlink_error("input", given, parts[-1]) from None
-        raise PermanentError(f"cannot open input {given}: {exc.strerror}") from None
+        doing = f"open input {given}"
+        raise _os_failure(exc, doing, f"cannot {doing}: {exc.strerror}") from None
     finally:
         os.close(current)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -291,9 +303,8 @@ def _open_output(parts: Sequence[str], given: str) -> OutputFile:
         current = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         # Named by its variable: the error reaches whoever submitted the job.
-        raise PermanentError(
-            f"cannot use the output folder ({OUTPUT_DIR_ENV}): {exc.strerror}"
-        ) from None
+        doing = f"use the output folder ({OUTPUT_DIR_ENV})"
+        raise _os_failure(exc, doing, f"cannot {doing}: {exc.strerror}") from None
     try:
         for part in parts[:-1]:
             folder = _enter_or_make(given, current, part)

@@ -14,6 +14,7 @@ import trio
 
 from stores import JobStore
 from web import Broadcaster, WebSettings, serve_http
+from web._app import MetricsRenderer
 
 from .conftest import REPO
 from .helpers import POLL_KEYS
@@ -44,9 +45,14 @@ class Server:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    store: JobStore, settings: WebSettings | None = None, *, tick: float = 0.1
+    store: JobStore,
+    settings: WebSettings | None = None,
+    *,
+    tick: float = 0.1,
+    metrics: MetricsRenderer | None = None,
 ) -> AsyncIterator[Server]:
-    """The real server (Hypercorn, Trio) on a free loopback port, stopped on exit."""
+    """The real server (Hypercorn, Trio) on a free loopback port, stopped on exit; serving
+    ``metrics`` at /metrics if given."""
     settings = settings or WebSettings(tick=tick)
     broadcaster = Broadcaster(store, interval=settings.tick)
     stop = trio.Event()
@@ -59,6 +65,7 @@ async def running_server(
                 settings,
                 stop,
                 broadcaster=broadcaster,
+                metrics=metrics,
                 task_status=task_status,
             )
         )

@@ -11,13 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from stores import JobStore
 
 from . import _auth
 from ._api import ROUTES
 from ._broadcast import Broadcaster
+from ._connections import BodyDeadline, ConnectionGate
 from ._errors import EXCEPTION_HANDLERS
+from ._headers import PAGE_POLICY, SecurityHeaders
+from ._health import HealthCheck
+from ._sessions import LoginThrottle, Sessions
 from ._settings import WebSettings
 
 __all__ = ["PROMETHEUS_TEXT", "MetricsRenderer", "create_app"]
@@ -30,16 +35,16 @@ async def dashboard(request: Request) -> Response:
     return Response(page, media_type="text/html", headers=_PAGE_HEADERS)
 
 
-# The page loads only its own script and style and is never framed by another site.
-_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# The same page for everyone (revalidated), with its own policy (see ``_headers``).
+_PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
+
+
+class _App(Starlette):
+    """Starlette with the security headers outside everything, its error middleware
+    included: a 500 carries them too (a user middleware runs inside that one)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 #: Renders the metrics in Prometheus text format (``supervisor``'s ``Metrics.render``).
@@ -70,12 +75,21 @@ def create_app(
             return Response(await render(), media_type=PROMETHEUS_TEXT)
 
         routes.append(Route("/metrics", serve_metrics, methods=["GET"]))
-    app = Starlette(
+    sessions = Sessions(settings.token) if settings.token is not None else None
+    gate = ConnectionGate(settings.max_connections, settings.max_anonymous)
+    app = _App(
         routes=routes,
-        middleware=[Middleware(_auth.AuthMiddleware, settings=settings)],
+        middleware=[
+            Middleware(BodyDeadline, timeout=settings.body_timeout),
+            Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions, gate=gate),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.store = store
     app.state.settings = settings
+    app.state.sessions = sessions
+    app.state.connections = gate  # serve_http accepts through it
+    app.state.login_throttle = LoginThrottle()
+    app.state.health = HealthCheck(store)
     app.state.broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     return app

@@ -2,10 +2,11 @@
 
 With ``SUPERVISOR_API_TOKEN`` set, every request but ``GET /healthz`` and the login form
 needs ``Authorization: Bearer <token>`` or the session cookie the login form sets (HttpOnly,
-SameSite=Strict, Secure over HTTPS). The cookie holds an HMAC of the token, not the token,
-and changing the token ends every session. Comparisons hash both sides first, so they take
-the same time whatever the guess (length included). Neither the token nor the cookie is
-ever logged.
+SameSite=Strict, Secure over HTTPS): a random session id with an expiry, signed with a key
+derived from the token (see ``_sessions``); logging out revokes it, changing the token ends
+every session. Failed logins are throttled per address and logged (never with what was
+typed). Token comparisons hash both sides first, so they take the same time whatever the
+guess (length included). Neither the token nor the cookie is ever logged.
 
 Without a token (loopback only, see ``WebSettings.check_exposure``), requests must name a
 loopback host: a web page elsewhere cannot reach the API through DNS rebinding. Whatever
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +26,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._connections import ConnectionGate
 from ._errors import error_response
+from ._sessions import LoginThrottle, Sessions
 from ._settings import WebSettings, is_loopback
 
 __all__ = ["COOKIE", "AuthMiddleware", "login", "login_page", "logout"]
@@ -40,7 +44,10 @@ PUBLIC = frozenset(
     }
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-_SESSION_LABEL = b"media-jobs dashboard session v1"
+#: Form fields a login may carry (the form has one: ``token``).
+MAX_FORM_FIELDS = 4
+
+log = logging.getLogger("web")
 
 
 def _digest(text: str) -> bytes:
@@ -50,10 +57,6 @@ def _digest(text: str) -> bytes:
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time comparison, whatever the lengths."""
     return hmac.compare_digest(_digest(given), _digest(expected))
-
-
-def session_value(token: str) -> str:
-    return hmac.new(token.encode(), _SESSION_LABEL, hashlib.sha256).hexdigest()
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -70,7 +73,9 @@ def _cookie(headers: dict[str, str]) -> str | None:
     return None
 
 
-def authenticate(settings: WebSettings, headers: dict[str, str]) -> str | None:
+def authenticate(
+    settings: WebSettings, sessions: Sessions | None, headers: dict[str, str]
+) -> str | None:
     """How the request proved itself: "bearer", "cookie", "open" (no token set), or None."""
     token = settings.token
     if token is None:
@@ -79,7 +84,7 @@ def authenticate(settings: WebSettings, headers: dict[str, str]) -> str | None:
     if scheme.lower() == "bearer" and given and same_secret(given.strip(), token):
         return "bearer"
     cookie = _cookie(headers)
-    if cookie is not None and same_secret(cookie, session_value(token)):
+    if cookie is not None and sessions is not None and sessions.valid(cookie):
         return "cookie"
     return None
 
@@ -95,9 +100,17 @@ def _cross_site(headers: dict[str, str]) -> bool:
 class AuthMiddleware:
     """Pure ASGI (streams pass through untouched); see the module docstring."""
 
-    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: WebSettings,
+        sessions: Sessions | None,
+        gate: ConnectionGate | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.sessions = sessions
+        self.gate = gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,7 +133,9 @@ class AuthMiddleware:
                     "this server has no SUPERVISOR_API_TOKEN and answers only to localhost "
                     "addresses",
                 )
-        how = authenticate(self.settings, headers)
+        how = authenticate(self.settings, self.sessions, headers)
+        if how is not None and self.gate is not None:
+            self.gate.authenticated(scope.get("client"))  # no longer an anonymous connection
         if how is None and (method, path) not in PUBLIC:
             if method == "GET" and path == "/" and "text/html" in headers.get("accept", ""):
                 return login_page(status=401)
@@ -135,10 +150,12 @@ class AuthMiddleware:
         return None
 
 
-def login_page(*, status: int = 200, message: str = "") -> HTMLResponse:
+def login_page(
+    *, status: int = 200, message: str = "", headers: dict[str, str] | None = None
+) -> HTMLResponse:
     template = resources.files("web").joinpath("static/login.html").read_text("utf-8")
     body = template.replace("<!--MESSAGE-->", _escape(message))
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(body, status_code=status, headers=headers)
 
 
 def _escape(text: str) -> str:
@@ -147,27 +164,54 @@ def _escape(text: str) -> str:
     )
 
 
-async def login(request: Request) -> Response:
-    """The login form (GET); its POST: the right token sets the session cookie and goes to
-    the dashboard, a wrong one shows the form again (401)."""
-    settings: WebSettings = request.app.state.settings
-    if request.method == "GET":
-        return login_page()
-    if settings.token is None:
-        return RedirectResponse("/", status_code=303)
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _form_token(request: Request) -> str | Response:
+    """The form's ``token``, or the page that refuses the form."""
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > 4096:
             return login_page(status=413, message="That is too long to be a token.")
-    fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
-    given = (fields.get("token") or [""])[0].strip()
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # over MAX_FORM_FIELDS: not the login form
+        return login_page(status=400, message="That is not the login form: send only the token.")
+    return (fields.get("token") or [""])[0].strip()
+
+
+async def login(request: Request) -> Response:
+    """The login form (GET); its POST: the right token sets a new session cookie and goes to
+    the dashboard, a wrong one shows the form again (401); too many wrong ones from one
+    address answer 429 for a while (see ``_sessions``)."""
+    settings: WebSettings = request.app.state.settings
+    if request.method == "GET":
+        return login_page()
+    if settings.token is None:
+        return RedirectResponse("/", status_code=303)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = _address(request)
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        return login_page(
+            status=429,
+            message=f"Too many wrong tokens from your address: try again in {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+    given = await _form_token(request)
+    if isinstance(given, Response):
+        return given
     if not same_secret(given, settings.token):
+        count = throttle.failed(address)
+        log.warning("login failed from %s (%d in the last minute)", address, count)
         return login_page(status=401, message="Wrong token. Ask whoever runs this server.")
+    sessions: Sessions = request.app.state.sessions
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         COOKIE,
-        session_value(settings.token),
+        sessions.issue(),
         httponly=True,
         samesite="strict",
         secure=_https(request),
@@ -177,6 +221,11 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    """Ends the session: its cookie is revoked here and deleted in the browser."""
+    sessions: Sessions | None = request.app.state.sessions
+    cookie = _cookie({"cookie": request.headers.get("cookie", "")})
+    if sessions is not None and cookie is not None:
+        sessions.revoke(cookie)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(
         COOKIE, path="/", httponly=True, samesite="strict", secure=_https(request)

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from stores import InvalidJob, InvalidTransition, JobNotFound, JobStoreError, StoreUnavailable
@@ -82,6 +82,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # The client left (or its connection was closed to make room) while sending its body:
+    # nobody reads this answer, and it is no error of the server's to log.
+    return error_response(400, "the client closed the connection before the body arrived")
+
+
 async def _internal_error(request: Request, exc: Exception) -> Response:
     # Starlette logs the exception itself (it re-raises to the server after answering).
     return error_response(500, "internal error: the server log has the details")
@@ -91,5 +97,6 @@ EXCEPTION_HANDLERS = {
     ApiError: _api_error,
     JobStoreError: _store_error,
     HTTPException: _http_error,
+    ClientDisconnect: _client_gone,
     Exception: _internal_error,
 }

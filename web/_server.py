@@ -3,20 +3,31 @@
 Why Hypercorn: the worker is a Trio program, and ``run --http`` serves the API from inside
 it (one process, one store object, so a job created through the API wakes the poller at
 once). Hypercorn runs on Trio; uvicorn does not.
+
+Why our own accept loop around Hypercorn's connection handler (``TCPServer``) rather than
+``hypercorn.trio.serve``: that one accepts every connection it is offered, and a server
+that shares its file descriptors with the jobs it runs must not (see ``_connections``).
+The rest is Hypercorn's: HTTP/1.1 through h11, keep-alive, the graceful stop. There is no
+ASGI lifespan (the app has no start-up or shutdown handlers).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import trio
 from hypercorn.config import Config
-from hypercorn.trio import serve
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import ConnectionState
+from hypercorn.utils import repr_socket_addr, wrap_app
 
 from stores import JobStore
 
 from ._app import MetricsRenderer, create_app
 from ._broadcast import Broadcaster
+from ._connections import ConnectionGate
 from ._settings import WebSettings
 
 __all__ = ["serve_http"]
@@ -27,14 +38,30 @@ log = logging.getLogger("web")
 GRACEFUL_TIMEOUT = 5.0
 
 
-def _config(host: str, port: int) -> Config:
+def _config(host: str, port: int, settings: WebSettings) -> Config:
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None  # request lines could carry ids a log need not keep; never tokens
     config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = GRACEFUL_TIMEOUT
     config.include_server_header = False
+    # Runs from a connection's start (or its last answer) until a request's headers are in.
+    config.keep_alive_timeout = settings.header_timeout
     return config
+
+
+def _listeners(config: Config) -> list[trio.SocketListener]:
+    """Bound and listening, before anything is served (``OSError`` if the address is taken)."""
+    listeners = []
+    for sock in config.create_sockets().insecure_sockets:
+        sock.listen(config.backlog)
+        listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
+    return listeners
+
+
+def _url(listener: trio.SocketListener) -> str:
+    sock = listener.socket
+    return f"http://{repr_socket_addr(sock.family, sock.getsockname())}"
 
 
 async def serve_http(
@@ -62,30 +89,39 @@ async def serve_http(
     settings.check_exposure(host)
     broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     app = create_app(store, settings, broadcaster, metrics)
+    gate: ConnectionGate = app.state.connections
+    config = _config(host, port, settings)
+    listeners = _listeners(config)
+    context = WorkerContext(None)
+    asgi = wrap_app(app, config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]  # Starlette is an ASGI 3 app
 
-    async def shutdown_trigger() -> None:
-        await stop.wait()
-        broadcaster.close()  # every event stream ends, so the graceful stop is quick
+    async def connection(stream: trio.SocketStream) -> None:
+        # A plain socket stream, as Hypercorn's own listener hands it (typed as SSL there).
+        plain: Any = stream
+        await TCPServer(asgi, config, context, ConnectionState({}), plain).run()
 
-    config = _config(host, port)
     async with trio.open_nursery() as nursery:
-
-        async def serve_then_cancel(*, task_status: trio.TaskStatus[list[str]]) -> None:
-            try:
-                await serve(
-                    app,  # type: ignore[arg-type]  # Starlette is an ASGI 3 app
-                    config,
-                    shutdown_trigger=shutdown_trigger,
-                    task_status=task_status,
-                )
-            finally:
-                nursery.cancel_scope.cancel()  # the server ended: so does the broadcaster
-
         await nursery.start(broadcaster.run)
-        binds: list[str] = await nursery.start(serve_then_cancel)
-        url = binds[0]
-        log.info("serving the API and dashboard on %s (token %s)", url, _token_state(settings))
-        task_status.started(url)
+        async with trio.open_nursery() as connections:
+            for listener in listeners:
+                await connections.start(gate.serve, listener, connection)
+            url = _url(listeners[0])
+            log.info(
+                "serving the API and dashboard on %s (token %s; at most %d connections, %d "
+                "anonymous)",
+                url,
+                _token_state(settings),
+                gate.max_connections,
+                gate.max_anonymous,
+            )
+            task_status.started(url)
+            await stop.wait()
+            broadcaster.close()  # every event stream ends, so the graceful stop is quick
+            for listener in listeners:
+                await listener.aclose()
+            await context.terminated.set()  # idle keep-alive connections close now
+            connections.cancel_scope.deadline = trio.current_time() + GRACEFUL_TIMEOUT
+        nursery.cancel_scope.cancel()  # the server ended: so does the broadcaster
 
 
 def _token_state(settings: WebSettings) -> str:

@@ -6,7 +6,7 @@ import ipaddress
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -16,6 +16,16 @@ __all__ = ["TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
 
 TOKEN_ENV = "SUPERVISOR_API_TOKEN"
 TICK_ENV = "SUPERVISOR_EVENTS_INTERVAL"
+MAX_CONNECTIONS_ENV = "SUPERVISOR_HTTP_MAX_CONNECTIONS"
+MAX_ANONYMOUS_ENV = "SUPERVISOR_HTTP_MAX_ANONYMOUS"
+BODY_TIMEOUT_ENV = "SUPERVISOR_HTTP_BODY_TIMEOUT"
+#: How a refusal names a setting that comes from the environment.
+_ENV_NAMES = {
+    "tick": TICK_ENV,
+    "max_connections": MAX_CONNECTIONS_ENV,
+    "max_anonymous": MAX_ANONYMOUS_ENV,
+    "body_timeout": BODY_TIMEOUT_ENV,
+}
 
 
 class WebConfigError(ValueError):
@@ -53,6 +63,9 @@ class WebSettings:
       say when a running job's heartbeat is late.
     * ``payload_checks``: per type, its payload check (``JobType.validate``: raises
       ``ValueError`` naming the key), run before a job is created; a refusal answers 400.
+    * ``max_connections`` / ``max_anonymous``: connections served at once, and how many of
+      them may be anonymous; ``header_timeout`` / ``body_timeout``: seconds a request's
+      headers and body may take (see ``_connections``).
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
@@ -64,17 +77,33 @@ class WebSettings:
     payload_checks: Mapping[str, Callable[[Any], object]] = attrs.field(
         factory=dict, repr=False, eq=False
     )
+    max_connections: int = 512
+    max_anonymous: int = 64
+    header_timeout: float = 5.0
+    body_timeout: float = 30.0
 
     def __attrs_post_init__(self) -> None:
-        if self.token is not None and (len(self.token) < 16 or not self.token.isprintable()):
+        # ASCII only: an HTTP header carries bytes, which servers and clients read as
+        # Latin-1, so a token beyond ASCII could be typed into the login form but never
+        # sent as a Bearer header that matches.
+        token = self.token
+        if token is not None and not (len(token) >= 16 and token.isascii() and token.isprintable()):
             raise WebConfigError(
-                f"{TOKEN_ENV} must be at least 16 printable characters "
+                f"{TOKEN_ENV} must be at least 16 printable ASCII characters "
                 "(e.g. the output of `openssl rand -hex 32`)"
             )
-        for name in ("tick", "stale_after", "heartbeat_interval"):
+        for name in ("tick", "stale_after", "heartbeat_interval", "header_timeout", "body_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
-                raise WebConfigError(f"{name} must be a positive number of seconds: {value!r}")
+                raise WebConfigError(
+                    f"{_ENV_NAMES.get(name, name)} must be a positive number of seconds: {value!r}"
+                )
+        for name in ("max_connections", "max_anonymous"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise WebConfigError(
+                    f"{_ENV_NAMES[name]} must be a positive whole number: {value!r}"
+                )
 
     @classmethod
     def from_env(
@@ -87,23 +116,23 @@ class WebSettings:
         heartbeat_interval: float = 5.0,
         payload_checks: Mapping[str, Callable[[Any], object]] | None = None,
     ) -> WebSettings:
-        """The token from ``SUPERVISOR_API_TOKEN`` and the tick from
-        ``SUPERVISOR_EVENTS_INTERVAL``; the rest as given (the worker's own settings)."""
+        """The token from ``SUPERVISOR_API_TOKEN``, the tick from
+        ``SUPERVISOR_EVENTS_INTERVAL``, the connection limits from
+        ``SUPERVISOR_HTTP_MAX_CONNECTIONS``, ``SUPERVISOR_HTTP_MAX_ANONYMOUS`` and
+        ``SUPERVISOR_HTTP_BODY_TIMEOUT``; the rest as given (the worker's own settings)."""
         env = os.environ if env is None else env
         token = env.get(TOKEN_ENV, "").strip() or None
-        raw_tick = env.get(TICK_ENV, "").strip()
-        try:
-            tick = float(raw_tick) if raw_tick else 0.5
-        except ValueError:
-            raise WebConfigError(f"{TICK_ENV} must be a number of seconds") from None
         return cls(
             token=token,
             types=types,
             registered_types=registered_types,
-            tick=tick,
+            tick=_number(env, TICK_ENV, float, 0.5),
             stale_after=stale_after,
             heartbeat_interval=heartbeat_interval,
             payload_checks=payload_checks or {},
+            max_connections=_number(env, MAX_CONNECTIONS_ENV, int, 512),
+            max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int, 64),
+            body_timeout=_number(env, BODY_TIMEOUT_ENV, float, 30.0),
         )
 
     @property
@@ -117,3 +146,17 @@ class WebSettings:
                 f"refusing to serve on {host} without {TOKEN_ENV}: set a token (at least 16 "
                 "characters) or serve on 127.0.0.1"
             )
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[N], default: N) -> N:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise WebConfigError(f"{name} must be {what}, got {raw[:20]!r}") from None
