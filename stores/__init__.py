@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._errors import (
+    IdempotencyMismatch,
     InvalidJob,
     InvalidTransition,
     JobNotFound,
@@ -15,13 +16,25 @@ from ._factory import get_job_store, reset_job_store, store_from_env
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._io import run_sync
 from ._local import LocalJobStore
-from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+from ._model import (
+    ErrorKind,
+    HeartbeatReply,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    JobView,
+    Lease,
+    Worker,
+    WorkerInfo,
+    served_types,
+)
 
 __all__ = [
     "Claimed",
     "ErrorKind",
     "HeartbeatReply",
     "HistoryEntry",
+    "IdempotencyMismatch",
     "InvalidJob",
     "InvalidTransition",
     "Job",
@@ -37,9 +50,12 @@ __all__ = [
     "StoreConfigError",
     "StoreUnavailable",
     "TursoJobStore",
+    "Worker",
+    "WorkerInfo",
     "get_job_store",
     "reset_job_store",
     "run_sync",
+    "served_types",
     "store_from_env",
 ]
 

@@ -12,6 +12,7 @@ def test_stores_exports() -> None:
         "ErrorKind",
         "HeartbeatReply",
         "HistoryEntry",
+        "IdempotencyMismatch",
         "InvalidJob",
         "InvalidTransition",
         "Job",
@@ -27,9 +28,12 @@ def test_stores_exports() -> None:
         "StoreConfigError",
         "StoreUnavailable",
         "TursoJobStore",
+        "Worker",
+        "WorkerInfo",
         "get_job_store",
         "reset_job_store",
         "run_sync",
+        "served_types",
         "store_from_env",
     }
     for name in stores.__all__:
