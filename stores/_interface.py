@@ -10,7 +10,17 @@ from typing import Any
 
 import attrs
 
-from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease, Worker, WorkerInfo
+from ._model import (
+    DEAD_WORKER_KEPT,
+    HeartbeatReply,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    JobView,
+    Lease,
+    Worker,
+    WorkerInfo,
+)
 
 __all__ = ["Claimed", "JobStore", "JobTypeInfo"]
 
@@ -163,8 +173,9 @@ class JobStore(abc.ABC):
         """Delete the worker's row (a clean shutdown)."""
 
     @abc.abstractmethod
-    async def forget_workers(self, silent_for: float) -> int:
-        """Delete the rows of workers silent for more than ``silent_for`` seconds."""
+    async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
+        """Delete the rows of workers silent for more than ``silent_for`` seconds (an hour by
+        default: a dead worker stays visible, as dead, for that long)."""
 
     @abc.abstractmethod
     async def workers(self) -> builtins.list[Worker]:

@@ -32,6 +32,7 @@ from ._errors import (
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._migrate import migrate
 from ._model import (
+    DEAD_WORKER_KEPT,
     ErrorKind,
     HeartbeatReply,
     HistoryEntry,
@@ -525,7 +526,7 @@ class SqlJobStore(JobStore):
     async def unregister_worker(self, worker_id: str) -> None:
         await self._rows(Q.WORKER_REMOVE, {"p_id": check_worker_id(worker_id)})
 
-    async def forget_workers(self, silent_for: float) -> int:
+    async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
         params = {"p_retain": _seconds(silent_for, "silent_for"), "p_now": self._now()}
         return len(await self._rows(Q.FORGET_WORKERS, params))
 

@@ -130,7 +130,9 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
         raise CliError("--payload is nested too deeply to store as JSON: flatten it") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
-    job = await store.create(args.type, payload, max_attempts=args.max_attempts)
+    job = await store.create(
+        args.type, payload, max_attempts=args.max_attempts, idempotency_key=args.idempotency_key
+    )
     print(job.id)
     return EXIT_OK
 
@@ -255,22 +257,17 @@ def _http_service(
     store: JobStore,
     host: str,
     port: int,
-    handlers: str | None,
     config: WorkerConfig,
     metrics: Metrics,
 ) -> Service:
     """The HTTP server as a service for the lifecycle, serving ``metrics`` at /metrics.
     ``web`` is imported here, not at the top: ``supervisor`` works without the HTTP layer
-    loaded (and never imports it back). It accepts the job types ``submit`` does (see
-    ``served_types``)."""
+    loaded (and never imports it back). It accepts the job types live workers serve (the
+    registry)."""
     import web
 
-    named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
-    types = load_job_types(handlers)
     try:
         settings = web.WebSettings.from_env(
-            types=[t.info() for t in types.values()],
-            registered_types=not named,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
         )
@@ -301,7 +298,7 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
         host, port = parse_address(args.http)
         metrics = Metrics()
-        service = _http_service(store, host, port, args.handlers, config, metrics)
+        service = _http_service(store, host, port, config, metrics)
         observers, on_start = [metrics.observe], metrics.attach
     code = EXIT_OK
     try:
@@ -327,7 +324,7 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
 
     port = _default_port() if args.port is None else args.port
     config = WorkerConfig.from_env()
-    service = _http_service(store, args.host, port, args.handlers, config, Metrics())
+    service = _http_service(store, args.host, port, config, Metrics())
     code = EXIT_OK
     try:
         await run_service(store, service)
@@ -411,6 +408,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         submit.add_argument("type")
         submit.add_argument("--payload", help="the job's JSON payload")
         submit.add_argument("--max-attempts", type=int)
+        submit.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help="make at most one job for KEY: run again with the same KEY and request, it "
+            "prints the first job's id (keys are kept SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS)",
+        )
 
     if status := command("status", "show one job"):
         status.add_argument("id")
