@@ -3,9 +3,18 @@ its beats, when it counts as dead, and what a worker writes to keep it."""
 
 from __future__ import annotations
 
-import trio
+import os
+import socket
+from importlib import metadata
+from pathlib import Path
 
-from stores import JobStore, WorkerInfo, served_types
+import trio
+import trio.testing
+
+from stores import JobStore, LocalJobStore, WorkerInfo, served_types
+from supervisor import WorkerConfig, open_supervisor
+from supervisor._metrics import Metrics
+from supervisor._reference import JOB_TYPES
 
 from .conftest import StoreFactory, WallClock
 
@@ -87,3 +96,65 @@ async def test_many_concurrent_beats_keep_one_row(store_factory: StoreFactory) -
             nursery.start_soon(s.beat_worker, W1)
             nursery.start_soon(s.register_worker, W1)
     assert len(await stores[0].workers()) == 1
+
+
+async def test_metrics_give_each_workers_beat_age(store: JobStore, wall: WallClock) -> None:
+    """A scrape (what `serve` answers at /metrics) gives every registered worker's beat age,
+    labelled by worker id: a dead worker's grows; live workers are counted."""
+    await store.register_worker(W1)
+    await store.register_worker(W2)
+    wall.advance(100)
+    await store.beat_worker(W1)
+    wall.advance(5)
+    text = (await Metrics().render(store)).decode()
+    assert 'media_jobs_worker_beat_age_seconds{worker="w-1"} 5.0' in text
+    assert 'media_jobs_worker_beat_age_seconds{worker="w-2"} 105.0' in text
+    assert "media_jobs_workers_live 1.0" in text
+
+
+def trio_wall() -> float:
+    return 1_800_000_000.0 + trio.current_time()
+
+
+class CountingStore(LocalJobStore):
+    """Counts the registry's writes (each is one row)."""
+
+    writes = 0
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        self.writes += 1
+        await super().register_worker(info)
+
+    async def beat_worker(self, info: WorkerInfo) -> None:
+        self.writes += 1
+        await super().beat_worker(info)
+
+
+async def test_a_worker_is_registered_from_start_to_stop(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """A running worker's row names it, its host, pid, types and version, and is live; an
+    idle worker writes it once per reaper round; a clean stop deletes it."""
+    store = CountingStore(tmp_path / "jobs.db", clock=trio_wall)
+    config = WorkerConfig(
+        worker_id="w-reg", reaper_interval=30.0, poll_interval=30.0, max_poll_interval=30.0
+    )
+    try:
+        async with open_supervisor(store, JOB_TYPES, config):
+            (seen,) = await store.workers()
+            assert (seen.info.id, seen.info.host, seen.info.pid) == (
+                "w-reg",
+                socket.gethostname(),
+                os.getpid(),
+            )
+            assert seen.info.types == tuple(sorted(t.name for t in JOB_TYPES))
+            assert seen.live
+            assert seen.info.version == metadata.version("media-jobs")
+            before = store.writes
+            await trio.sleep(1200)
+            rounds = 1200 / config.reap_every
+            assert rounds - 1 <= store.writes - before <= rounds + 1
+            assert (await store.workers())[0].beat_age <= config.reap_every
+        assert await store.workers() == []
+    finally:
+        store.close()
