@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
-from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from stores import JobStatus, JobStore
 from stores._validate import MAX_PAYLOAD_BYTES
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
@@ -30,18 +29,6 @@ ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 FAST = WorkerConfig(
     worker_id="w-http", poll_interval=0.1, heartbeat_interval=0.3, stale_after=5, kill_grace=1
 )
-
-
-@pytest.fixture
-def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    """A store on the real clock (the server's live updates compare it with its own)."""
-    if backend == "turso":
-        server: SqldServer = request.getfixturevalue("sqld")
-        store: JobStore = TursoJobStore(server.url, timeout=10)
-    else:
-        store = LocalJobStore(tmp_path / "jobs.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture

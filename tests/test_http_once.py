@@ -4,32 +4,19 @@ listed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import trio
 
-from stores import JobStore, JobTypeInfo, LocalJobStore, TursoJobStore, WorkerInfo
+from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import WebSettings
 
-from .sqld import SqldServer
 from .web_client import Server, live_worker, running_server
 
 TYPES = [JobTypeInfo("tone", ("encoding",)), JobTypeInfo("sleep", ("sleeping",))]
 RACERS = 10
-
-
-@pytest.fixture
-def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    if backend == "turso":
-        server: SqldServer = request.getfixturevalue("sqld")
-        store: JobStore = TursoJobStore(server.url, timeout=10)
-    else:
-        store = LocalJobStore(tmp_path / "jobs.db")
-    yield store
-    store.close()
 
 
 @pytest.fixture
