@@ -21,7 +21,7 @@ const EXAMPLES = {
   prep: { input: "recording.wav" },
 };
 const POLL_MS = 2000;
-const WORKERS_MS = 5000;
+const WORKERS_MS = 15000; // a read of the registry (a few rows) per open, visible page
 const SSE_RETRY_MS = 30000;
 const PAGE = 100;
 
@@ -595,7 +595,7 @@ async function start() {
   // Ages and ETAs move with the clock, not only with events.
   setInterval(() => { refreshClock(); refreshBeats(); }, 1000);
   loadWorkers().catch(() => {});
-  setInterval(() => loadWorkers().catch(() => {}), WORKERS_MS);
+  setInterval(() => { if (!document.hidden) loadWorkers().catch(() => {}); }, WORKERS_MS);
   const since = await loadList();
   connect(since);
 }
