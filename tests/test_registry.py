@@ -158,3 +158,30 @@ async def test_a_worker_is_registered_from_start_to_stop(
         assert await store.workers() == []
     finally:
         store.close()
+
+
+async def test_a_running_worker_forgets_keys_past_their_retention(
+    tmp_path: Path, fast_clock: trio.testing.MockClock
+) -> None:
+    """A worker's prune round forgets idempotency keys older than their retention: the
+    same key then makes a new job (the old one stays)."""
+    store = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
+    config = WorkerConfig(
+        worker_id="w-keys",
+        retain_idempotency_keys=100.0,
+        prune_interval=30.0,
+        poll_interval=30.0,
+        max_poll_interval=30.0,
+    )
+    try:
+        async with open_supervisor(store, JOB_TYPES, config):
+            first = await store.create("fail", {"message": "x"}, idempotency_key="k")
+            await trio.sleep(60)
+            assert (await store.create("fail", {"message": "x"}, idempotency_key="k")).id == (
+                first.id
+            )
+            await trio.sleep(100)
+            again = await store.create("fail", {"message": "x"}, idempotency_key="k")
+            assert again.id != first.id
+    finally:
+        store.close()
