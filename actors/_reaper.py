@@ -1,14 +1,17 @@
 """The reaper: every worker runs one; stale running jobs go back to pending or fail, and
-finished jobs past their retention are deleted."""
+finished jobs past their retention are deleted. Each round also proves its worker alive in
+the registry of live workers (one row written), and the prune rounds forget clients'
+idempotency keys past their retention and the rows of workers long dead."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
+import attrs
 import trio
 
-from stores import JobStore, StoreUnavailable
+from stores import JobStore, StoreUnavailable, WorkerInfo
 
 from ._events import Events, JobReaped
 
@@ -58,13 +61,19 @@ async def reaper(
     prune_interval: float = 300.0,
     events: Events | None = None,
     patience: float = 5.0,
+    worker: WorkerInfo | None = None,
+    keys_retention: float = 0.0,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
-    ``prune_interval`` seconds, prune finished jobs past their ``retention``. After an outage
-    seen through this store, no reap for ``stale_after`` (see ``_Holdback``).
+    """Every ``interval`` seconds, beat ``worker``'s row in the registry and run the store's
+    reap (one idempotent statement); every ``prune_interval`` seconds, prune finished jobs
+    past their ``retention`` (a mapping, perhaps empty: None prunes nothing), forget
+    idempotency keys older than ``keys_retention`` (0: never) and the rows of workers
+    silent for an hour (``JobStore.forget_workers``). After an outage seen through this
+    store, no reap for ``stale_after`` (see ``_Holdback``).
 
-    Cancellation: safe at any point; a reap or a prune batch either happened or did not.
+    Cancellation: safe at any point; a beat, a reap or a prune batch either happened or
+    did not.
     """
     # An outage stops every lease's clock at once: for stale_after after the database is
     # back, a lease is not stale for lack of heartbeats its holder could not send, and its
@@ -72,10 +81,9 @@ async def reaper(
     holdback = _Holdback(stale_after)
     store.add_outage_listener(holdback)
     task_status.started()
+    rounds = _Rounds(store, interval, stale_after, events, patience, worker, keys_retention)
     try:
-        await _rounds(
-            store, interval, stale_after, retention, prune_interval, events, holdback, patience
-        )
+        await rounds.run(retention, prune_interval, holdback)
     finally:
         store.remove_outage_listener(holdback)
 
@@ -97,31 +105,55 @@ class _Holdback:
         return not self._out and trio.current_time() >= self._until
 
 
-async def _rounds(
-    store: JobStore,
-    interval: float,
-    stale_after: float,
-    retention: Mapping[str, float] | None,
-    prune_interval: float,
-    events: Events | None,
-    holdback: _Holdback,
-    patience: float,
+@attrs.frozen
+class _Rounds:
+    store: JobStore
+    interval: float
+    stale_after: float
+    events: Events | None
+    patience: float
+    worker: WorkerInfo | None
+    keys_retention: float
+
+    async def run(
+        self, retention: Mapping[str, float] | None, prune_interval: float, holdback: _Holdback
+    ) -> None:
+        prunes = retention is not None
+        next_prune = next_reap = trio.current_time()
+        while True:
+            await trio.sleep_until(min(next_reap, next_prune if prunes else next_reap))
+            if retention is not None and trio.current_time() >= next_prune:
+                next_prune = trio.current_time() + prune_interval
+                await _prune_round(self.store, retention, self.keys_retention)
+            if trio.current_time() >= next_reap:
+                next_reap = trio.current_time() + self.interval
+                await self._beat()
+                if holdback.reaping_allowed():
+                    await _reap_round(
+                        self.store, self.stale_after, self.events, self.interval, self.patience
+                    )
+
+    async def _beat(self) -> None:
+        # The registry's beat rides on the reaper's round: no timer of its own, and one
+        # row written per round (the reapers' tick is the other).
+        if self.worker is None:
+            return
+        try:
+            await self.store.beat_worker(self.worker)
+        except StoreUnavailable:
+            pass  # the store logs the outage; silence past three rounds reads as dead
+
+
+async def _prune_round(
+    store: JobStore, retention: Mapping[str, float], keys_retention: float
 ) -> None:
-    next_prune = next_reap = trio.current_time()
-    while True:
-        await trio.sleep_until(min(next_reap, next_prune if retention else next_reap))
-        if retention and trio.current_time() >= next_prune:
-            next_prune = trio.current_time() + prune_interval
-            await _prune_round(store, retention)
-        if trio.current_time() >= next_reap:
-            next_reap = trio.current_time() + interval
-            if holdback.reaping_allowed():
-                await _reap_round(store, stale_after, events, interval, patience)
-
-
-async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
     try:
         pruned = await prune_once(store, retention)
+        if keys_retention > 0:
+            for _ in range(PRUNE_BATCHES_PER_ROUND):
+                if await store.forget_keys(keys_retention, limit=PRUNE_BATCH) < PRUNE_BATCH:
+                    break
+        await store.forget_workers()
     except StoreUnavailable:
         return  # the store logs the outage; the next round prunes what this one missed
     if any(pruned.values()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._errors import (
+    IdempotencyMismatch,
     InvalidJob,
     InvalidTransition,
     JobNotFound,
@@ -15,7 +16,18 @@ from ._factory import get_job_store, reset_job_store, store_from_env
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._io import run_sync
 from ._local import LocalJobStore
-from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+from ._model import (
+    ErrorKind,
+    HeartbeatReply,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    JobView,
+    Lease,
+    Worker,
+    WorkerInfo,
+    served_types,
+)
 from ._transitions import RETRYABLE, RULES, Outcome, Rule, transition
 
 __all__ = [
@@ -25,6 +37,7 @@ __all__ = [
     "ErrorKind",
     "HeartbeatReply",
     "HistoryEntry",
+    "IdempotencyMismatch",
     "InvalidJob",
     "InvalidTransition",
     "Job",
@@ -42,9 +55,12 @@ __all__ = [
     "StoreConfigError",
     "StoreUnavailable",
     "TursoJobStore",
+    "Worker",
+    "WorkerInfo",
     "get_job_store",
     "reset_job_store",
     "run_sync",
+    "served_types",
     "store_from_env",
     "transition",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "IdempotencyMismatch",
     "InvalidJob",
     "InvalidTransition",
     "JobNotFound",
@@ -42,6 +43,15 @@ class InvalidTransition(JobStoreError):
         super().__init__(message)
         self.job_id = job_id
         self.status = status
+
+
+class IdempotencyMismatch(InvalidJob):
+    """An idempotency key was sent again with another request than the first time (type,
+    payload or max_attempts differ). Nothing was written; ``job_id`` holds the key."""
+
+    def __init__(self, message: str, *, job_id: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
 
 
 class LeaseLost(JobStoreError):

@@ -10,7 +10,17 @@ from typing import Any
 
 import attrs
 
-from ._model import HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+from ._model import (
+    DEAD_WORKER_KEPT,
+    HeartbeatReply,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    JobView,
+    Lease,
+    Worker,
+    WorkerInfo,
+)
 
 __all__ = ["Claimed", "JobStore", "JobTypeInfo"]
 
@@ -69,9 +79,26 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def create(
-        self, type: str, payload: Any = None, *, max_attempts: int | None = None
+        self,
+        type: str,
+        payload: Any = None,
+        *,
+        max_attempts: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
-        """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``)."""
+        """Add a pending job. ``payload`` must be JSON-serialisable (default ``{}``).
+
+        With ``idempotency_key``, at most one job is ever made per key (the key is written
+        by the same statement as the job, under a UNIQUE index, so racing calls cannot make
+        two): called again with the same key and the same type, payload and max_attempts,
+        it returns that job as it is now; with another request, it raises
+        :class:`IdempotencyMismatch`. Keys are forgotten after their retention
+        (:meth:`forget_keys`)."""
+
+    @abc.abstractmethod
+    async def forget_keys(self, older_than: float, *, limit: int = 1000) -> int:
+        """Forget the idempotency keys of up to ``limit`` jobs created more than
+        ``older_than`` seconds ago, oldest first (the jobs stay); returns how many."""
 
     @abc.abstractmethod
     async def create_many(
@@ -118,7 +145,10 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def resubmit(self, id: int) -> Job:
-        """A new pending job with the payload of a failed or cancelled one (``retry_of``)."""
+        """A new pending job with the payload of a failed or cancelled one (``retry_of``).
+
+        At most one per job, however many callers race (a uniqueness rule of the database):
+        a job resubmitted already returns the job its first resubmit made, as it is now."""
 
     @abc.abstractmethod
     async def history(self, id: int) -> builtins.list[HistoryEntry]:
@@ -127,6 +157,30 @@ class JobStore(abc.ABC):
     @abc.abstractmethod
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         """Record the stage lists and limits of the job types a worker serves."""
+
+    # -- the live worker registry ----------------------------------------------------------
+
+    @abc.abstractmethod
+    async def register_worker(self, info: WorkerInfo) -> None:
+        """Write (or rewrite) this worker's row: it is live from now on."""
+
+    @abc.abstractmethod
+    async def beat_worker(self, info: WorkerInfo) -> None:
+        """Prove the worker alive: one row written (its row made again if it was swept)."""
+
+    @abc.abstractmethod
+    async def unregister_worker(self, worker_id: str) -> None:
+        """Delete the worker's row (a clean shutdown)."""
+
+    @abc.abstractmethod
+    async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
+        """Delete the rows of workers silent for more than ``silent_for`` seconds (an hour by
+        default: a dead worker stays visible, as dead, for that long)."""
+
+    @abc.abstractmethod
+    async def workers(self) -> builtins.list[Worker]:
+        """Every worker in the registry, live or dead (not swept yet), by id, with the job
+        each runs (one statement: the workers' rows and the running jobs)."""
 
     @abc.abstractmethod
     async def types(self) -> builtins.list[JobTypeInfo]:

@@ -1,4 +1,4 @@
-"""Values the store hands out: jobs, leases, the poll view and history entries."""
+"""Values the store hands out: jobs, leases, the poll view, history entries and workers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "DEAD_AFTER_BEATS",
+    "DEAD_WORKER_KEPT",
     "TERMINAL",
     "ErrorKind",
     "HeartbeatReply",
@@ -17,7 +19,17 @@ __all__ = [
     "JobStatus",
     "JobView",
     "Lease",
+    "Worker",
+    "WorkerInfo",
+    "served_types",
 ]
+
+#: A worker is live while its last beat is younger than this many of its own beat
+#: intervals (three: one late round trip or one missed round is not death).
+DEAD_AFTER_BEATS = 3
+#: Seconds a dead worker's row is kept (shown as dead, its beat age in metrics) before a
+#: reaper round sweeps it; a clean shutdown deletes the row at once.
+DEAD_WORKER_KEPT = 3600.0
 
 
 class JobStatus(enum.StrEnum):
@@ -226,3 +238,55 @@ def _pending(queue_position: int | None, attempt: int, max_attempts: int, error:
     if attempt > 0 and error:
         line += f"; retry after attempt {attempt} of {max_attempts}: {error}"
     return line
+
+
+@attrs.frozen
+class WorkerInfo:
+    """What a worker tells the store about itself at start (its row in the registry)."""
+
+    id: str
+    host: str
+    pid: int
+    types: tuple[str, ...]
+    version: str
+    #: Seconds between two of its beats (its reaper's interval): it is dead after
+    #: ``DEAD_AFTER_BEATS`` of them without one.
+    beat_interval: float
+
+
+@attrs.frozen
+class Worker:
+    """A worker as the registry shows it: what it said at start, its last beat, and the job
+    it runs now (read from the job table)."""
+
+    info: WorkerInfo
+    started_at: float
+    last_beat: float
+    #: Seconds since the last beat, by the store's clock at the read.
+    beat_age: float
+    job_id: int | None
+
+    @property
+    def live(self) -> bool:
+        return self.beat_age <= DEAD_AFTER_BEATS * self.info.beat_interval
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the HTTP API's ``/api/workers``); times are Unix seconds."""
+        return {
+            "id": self.info.id,
+            "host": self.info.host,
+            "pid": self.info.pid,
+            "types": list(self.info.types),
+            "version": self.info.version,
+            "started_at": self.started_at,
+            "last_beat": self.last_beat,
+            "beat_age": self.beat_age,
+            "beat_interval": self.info.beat_interval,
+            "live": self.live,
+            "job_id": self.job_id,
+        }
+
+
+def served_types(workers: list[Worker]) -> tuple[str, ...]:
+    """The job types some live worker serves, sorted."""
+    return tuple(sorted({t for w in workers if w.live for t in w.info.types}))

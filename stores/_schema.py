@@ -28,6 +28,7 @@ __all__ = [
     "job_types",
     "jobs",
     "metadata",
+    "workers",
 ]
 
 #: Compatibility version: raised only by a change that code of the previous version cannot
@@ -41,8 +42,10 @@ SCHEMA_VERSION = 1
 #: meanwhile lacks the creation entry). Revision 4: the HTTP layer's indexes.
 #: Revision 6: job counts by status, kept by triggers. Revision 7: fewer pages written per
 #: job (the index of finished rows instead of one of every row by status; no history row or
-#: trigger on creation: the "created" entry is read from the job row). Revision 10: a
-#: retry waits for its backoff (``retry_at``; old code ignores it and retries at once).
+#: trigger on creation: the "created" entry is read from the job row). Revision 8: creation
+#: made idempotent (``dedup_key``: an Idempotency-Key, or the job a resubmit came from, at
+#: most one job each) and the live worker registry (``workers``). Revision 10: a retry
+#: waits for its backoff (``retry_at``; old code ignores it and retries at once).
 SCHEMA_REVISION = 10
 
 metadata = sa.MetaData()
@@ -80,6 +83,12 @@ jobs = sa.Table(
     sa.Column("noted_at", sa.Float),
     # Revision 2: a random name for each claim, to give back a claim whose answer was lost.
     sa.Column("claim_token", sa.String(32)),
+    # Revision 8: at most one job per dedup key (a UNIQUE index below), written by the very
+    # INSERT that makes the job, so no race can make two: "key:" and a client's
+    # Idempotency-Key (with ``request_hash``, the fingerprint of the request it came with),
+    # or "retry:" and the id of the job a resubmit copies.
+    sa.Column("dedup_key", sa.String(300)),
+    sa.Column("request_hash", sa.String(64)),
     # Revision 10: a job retried after a failure waits until then (a backoff); NULL: at once.
     sa.Column("retry_at", sa.Float),
     sqlite_autoincrement=True,
@@ -133,6 +142,21 @@ sa.Index("ix_jobs_changed", CHANGED_AT)
 # The unfiltered list, newest first, and its keyset pages.
 sa.Index("ix_jobs_created", jobs.c.created_at, jobs.c.id)
 
+# Revision 8: the uniqueness rule of creation (only rows that have a key: none is written for
+# a job created without one), and the keys of clients, oldest first, for the sweep that
+# forgets them after their retention (resubmits' keys have no request_hash: kept for ever).
+sa.Index(
+    "ux_jobs_dedup_key",
+    jobs.c.dedup_key,
+    unique=True,
+    sqlite_where=jobs.c.dedup_key.is_not(None),
+)
+sa.Index(
+    "ix_jobs_client_keys",
+    jobs.c.created_at,
+    sqlite_where=jobs.c.request_hash.is_not(None),
+)
+
 history = sa.Table(
     "job_history",
     metadata,
@@ -157,6 +181,25 @@ job_types = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("timeout", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# Revision 8: the live workers. Each worker writes its row at start, bumps ``last_beat`` once
+# per reaper round (one row written per round: an idle worker's only write besides the
+# reapers' tick) and deletes the row at a clean shutdown. A row silent for more than three
+# of its own ``beat_interval`` is a dead worker's; it is swept after ``_model.DEAD_WORKER_KEPT``.
+# The job a worker runs is not kept here (that would be a write per claim): it is read from
+# the running rows of ``jobs`` (few, through ix_jobs_running).
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("types", sa.Text, nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("last_beat", sa.Float, nullable=False),
+    sa.Column("beat_interval", sa.Float, nullable=False),
 )
 
 # Revision 5: the reapers' clock. Every reap round writes its tick here; a gap between ticks
@@ -244,6 +287,12 @@ _SEED_COUNTS = """
 #: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
+    # Jobs made before have no dedup key: a job resubmitted before revision 8 may be
+    # resubmitted once more (its earlier copies are not known to the rule).
+    8: (
+        "ALTER TABLE jobs ADD COLUMN dedup_key VARCHAR(300)",
+        "ALTER TABLE jobs ADD COLUMN request_hash VARCHAR(64)",
+    ),
     10: ("ALTER TABLE jobs ADD COLUMN retry_at FLOAT",),
 }
 

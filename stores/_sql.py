@@ -9,6 +9,7 @@ at import time: a one-shot call runs without either (see ``_io.run_sync``).
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import logging
 import math
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from . import _io
 from ._compiled import COLUMNS, PARAMS, SQL, Q
 from ._errors import (
+    IdempotencyMismatch,
     InvalidJob,
     InvalidTransition,
     JobNotFound,
@@ -29,12 +31,24 @@ from ._errors import (
 )
 from ._interface import Claimed, JobStore, JobTypeInfo
 from ._migrate import migrate
-from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
+from ._model import (
+    DEAD_WORKER_KEPT,
+    ErrorKind,
+    HeartbeatReply,
+    HistoryEntry,
+    Job,
+    JobStatus,
+    JobView,
+    Lease,
+    Worker,
+    WorkerInfo,
+)
 from ._validate import (
     MAX_PAYLOAD_BYTES,
     MAX_RESULT_BYTES,
     check_cursor,
     check_id,
+    check_idempotency_key,
     check_limit,
     check_max_attempts,
     check_progress,
@@ -134,6 +148,24 @@ def _job(m: dict[str, Any]) -> Job:
     )
 
 
+def _fingerprint(params: dict[str, Any]) -> str:
+    """What makes two creations the same request: type, payload (as stored JSON, key order
+    ignored) and max_attempts."""
+    canonical = json.dumps(
+        [params["p_type"], json.loads(params["p_payload"]), params["p_max"]],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _seconds(value: float, name: str) -> float:
+    if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+        raise InvalidJob(f"{name} is a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 class SqlJobStore(JobStore):
     """:class:`JobStore` over a transport; see the adapters for the transports."""
 
@@ -221,7 +253,12 @@ class SqlJobStore(JobStore):
     # -- app side ------------------------------------------------------------------------
 
     async def create(
-        self, type: str, payload: Any = None, *, max_attempts: int | None = None
+        self,
+        type: str,
+        payload: Any = None,
+        *,
+        max_attempts: int | None = None,
+        idempotency_key: str | None = None,
     ) -> Job:
         params = {
             "p_type": check_type_name(type),
@@ -231,10 +268,46 @@ class SqlJobStore(JobStore):
             "p_max": check_max_attempts(max_attempts),
             "p_now": self._now(),
             "p_note": "created",
+            "p_key": None,
+            "p_hash": None,
         }
-        (row,) = await self._rows(Q.CREATE, params)
+        if idempotency_key is not None:
+            params["p_key"] = "key:" + check_idempotency_key(idempotency_key)
+            params["p_hash"] = _fingerprint(params)
+        rows = await self._rows(Q.CREATE, params)
+        if not rows:
+            return await self._keyed(idempotency_key or "", params)
         self._notify()
-        return _job(row)
+        return _job(rows[0])
+
+    async def _keyed(self, key: str, params: dict[str, Any]) -> Job:
+        """The job that already holds this Idempotency-Key, if it came with the same
+        request; else IdempotencyMismatch."""
+        rows = await self._rows(Q.BY_DEDUP_KEY, {"p_key": params["p_key"]})
+        if not rows:
+            # Forgotten between the two statements (its retention ended): make it anew.
+            return await self.create(
+                params["p_type"],
+                json.loads(params["p_payload"]),
+                max_attempts=params["p_max"],
+                idempotency_key=key,
+            )
+        if rows[0]["request_hash"] != params["p_hash"]:
+            raise IdempotencyMismatch(
+                f"the Idempotency-Key {key!r} was first used for another request (job "
+                f"{rows[0]['id']}: type, payload or max_attempts differ): send a new key "
+                "for a new job",
+                job_id=rows[0]["id"],
+            )
+        return _job(rows[0])
+
+    async def forget_keys(self, older_than: float, *, limit: int = 1000) -> int:
+        params = {
+            "p_retain": _seconds(older_than, "older_than"),
+            "p_now": self._now(),
+            "p_limit": check_limit(limit),
+        }
+        return len(await self._rows(Q.FORGET_KEYS, params))
 
     async def create_many(
         self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
@@ -386,6 +459,9 @@ class SqlJobStore(JobStore):
         if rows:
             self._notify()
             return _job(rows[0])
+        earlier = await self._rows(Q.BY_DEDUP_KEY, {"p_key": f"retry:{id}"})
+        if earlier:
+            return _job(earlier[0])  # resubmitted already: the same answer again
         job = await self._require(id)
         raise InvalidTransition(
             f"job {id} is {job.status.value}: only failed or cancelled jobs can be "
@@ -427,6 +503,52 @@ class SqlJobStore(JobStore):
             return
 
         await self._run([(Q.UPSERT_TYPE, p) for p in params])
+
+    async def register_worker(self, info: WorkerInfo) -> None:
+        await self._rows(Q.WORKER_UPSERT, self._worker_params(info))
+
+    def _worker_params(self, info: WorkerInfo) -> dict[str, Any]:
+        return {
+            "p_id": check_worker_id(info.id),
+            "p_host": info.host,
+            "p_pid": int(info.pid),
+            "p_types": json.dumps([check_type_name(t) for t in info.types]),
+            "p_version": info.version,
+            "p_interval": _seconds(info.beat_interval, "beat_interval"),
+            "p_now": self._now(),
+        }
+
+    async def beat_worker(self, info: WorkerInfo) -> None:
+        params = {"p_id": check_worker_id(info.id), "p_now": self._now()}
+        if not await self._rows(Q.WORKER_BEAT, params):
+            # Swept while this worker could not beat (a long outage): register it again.
+            await self.register_worker(info)
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        await self._rows(Q.WORKER_REMOVE, {"p_id": check_worker_id(worker_id)})
+
+    async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
+        params = {"p_retain": _seconds(silent_for, "silent_for"), "p_now": self._now()}
+        return len(await self._rows(Q.FORGET_WORKERS, params))
+
+    async def workers(self) -> builtins.list[Worker]:
+        return [
+            Worker(
+                info=WorkerInfo(
+                    id=r["id"],
+                    host=r["host"],
+                    pid=r["pid"],
+                    types=tuple(json.loads(r["types"])),
+                    version=r["version"],
+                    beat_interval=r["beat_interval"],
+                ),
+                started_at=r["started_at"],
+                last_beat=r["last_beat"],
+                beat_age=max(0.0, float(r["beat_age"])),
+                job_id=r["job_id"],
+            )
+            for r in await self._rows(Q.WORKERS, self._clock_params())
+        ]
 
     async def types(self) -> builtins.list[JobTypeInfo]:
         return [

@@ -19,11 +19,12 @@ from sqlalchemy.dialects import sqlite
 
 from ._model import ErrorKind
 from ._schema import CHANGED_AT as _CHANGED_AT
-from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock
+from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock, workers
 from ._sql import list_name
 from ._transitions import RETRYABLE, Outcome, Rule, rules_for
 
 __all__ = [
+    "BY_DEDUP_KEY",
     "CANCEL",
     "CHANGES",
     "CHECK_CANCEL",
@@ -39,6 +40,8 @@ __all__ = [
     "DB_NOW",
     "FAIL",
     "FORGET_CHILD",
+    "FORGET_KEYS",
+    "FORGET_WORKERS",
     "GET",
     "HEARTBEAT",
     "HISTORY",
@@ -57,6 +60,10 @@ __all__ = [
     "TYPES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
+    "WORKERS",
+    "WORKER_BEAT",
+    "WORKER_REMOVE",
+    "WORKER_UPSERT",
 ]
 
 bp = sa.bindparam
@@ -78,8 +85,13 @@ _default_attempts = (
     sa.select(job_types.c.max_attempts).where(job_types.c.name == bp("p_type")).scalar_subquery()
 )
 
+# The uniqueness rule of creation (see _schema.jobs.dedup_key): a job whose key is taken is
+# not made, and the statement returns no row; the caller then reads the job that has it.
+_ONCE_ON = [j.dedup_key]
+_ONCE_WHERE = j.dedup_key.is_not(None)
+
 CREATE = (
-    sa.insert(jobs)
+    sqlite.insert(jobs)
     .values(
         type=bp("p_type"),
         payload=bp("p_payload"),
@@ -92,8 +104,27 @@ CREATE = (
         updated_at=_NOW,
         note=bp("p_note"),
         noted_at=_NOW,
+        dedup_key=bp("p_key"),
+        request_hash=bp("p_hash"),
     )
+    .on_conflict_do_nothing(index_elements=_ONCE_ON, index_where=_ONCE_WHERE)
     .returning(*_RETURN_ALL)
+)
+# The job that holds a dedup key (the unique index finds it).
+BY_DEDUP_KEY = sa.select(*_RETURN_ALL).where(j.dedup_key == bp("p_key"))
+# Retention of clients' keys: forget those older than p_retain seconds, oldest first, a
+# batch at a time (the jobs stay; only a request repeated after that makes a new job).
+_expired_keys = (
+    sa.select(j.id)
+    .where(j.request_hash.is_not(None), j.created_at < _NOW - bp("p_retain", type_=sa.Float))
+    .order_by(j.created_at)
+    .limit(bp("p_limit"))
+)
+FORGET_KEYS = (
+    sa.update(jobs)
+    .where(j.id.in_(_expired_keys))
+    .values(dedup_key=None, request_hash=None)
+    .returning(j.id)
 )
 
 # Many jobs in one statement (one round trip, atomic): one row per element of a JSON array
@@ -134,8 +165,10 @@ CREATE_MANY = (
 )
 
 _source = jobs.alias("source")
+# At most one resubmit per job, whoever races: the copy's dedup key is "retry:" and the
+# source's id (a second resubmit inserts nothing and reads the first's copy).
 RESUBMIT = (
-    sa.insert(jobs)
+    sqlite.insert(jobs)
     .from_select(
         [
             "type",
@@ -150,6 +183,7 @@ RESUBMIT = (
             "retry_of",
             "note",
             "noted_at",
+            "dedup_key",
         ],
         sa.select(
             _source.c.type,
@@ -164,8 +198,10 @@ RESUBMIT = (
             _source.c.id,
             sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text),
             _NOW,
+            sa.literal("retry:") + sa.cast(_source.c.id, sa.Text),
         ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
     )
+    .on_conflict_do_nothing(index_elements=_ONCE_ON, index_where=_ONCE_WHERE)
     .returning(*_RETURN_ALL)
 )
 
@@ -348,6 +384,38 @@ UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
         "timeout": UPSERT_TYPE.excluded.timeout,
         "updated_at": UPSERT_TYPE.excluded.updated_at,
     },
+)
+
+# -- the live worker registry (see _schema.workers) -----------------------------------------
+
+w = workers.c
+_WORKER = {
+    "host": bp("p_host"),
+    "pid": bp("p_pid"),
+    "types": bp("p_types"),
+    "version": bp("p_version"),
+    "beat_interval": bp("p_interval", type_=sa.Float),
+}
+_register = sqlite.insert(workers).values(id=bp("p_id"), started_at=_NOW, last_beat=_NOW, **_WORKER)
+WORKER_UPSERT = _register.on_conflict_do_update(
+    index_elements=[w.id],
+    set_={name: getattr(_register.excluded, name) for name in (*_WORKER, "last_beat")},
+)
+WORKER_BEAT = sa.update(workers).where(w.id == bp("p_id")).values(last_beat=_NOW).returning(w.id)
+WORKER_REMOVE = sa.delete(workers).where(w.id == bp("p_id"))
+FORGET_WORKERS = (
+    sa.delete(workers).where(w.last_beat < _NOW - bp("p_retain", type_=sa.Float)).returning(w.id)
+)
+# The job a worker runs: from the running rows (ix_jobs_running; few), not a write per claim.
+_runs = (
+    sa.select(j.id)
+    .where(j.status == RUNNING, j.worker_id == w.id)
+    .correlate(workers)
+    .limit(1)
+    .scalar_subquery()
+)
+WORKERS = sa.select(*w, (_NOW - w.last_beat).label("beat_age"), _runs.label("job_id")).order_by(
+    w.id
 )
 
 # -- worker side ----------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from ._model import JobStatus
 
 __all__ = [
     "MAX_ERROR_CHARS",
+    "MAX_KEY_CHARS",
     "MAX_PAYLOAD_BYTES",
     "MAX_RESULT_BYTES",
     "check_cursor",
     "check_id",
+    "check_idempotency_key",
     "check_limit",
     "check_max_attempts",
     "check_progress",
@@ -87,6 +89,24 @@ def check_max_attempts(value: object) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
         raise InvalidJob(f"max_attempts must be an integer from 1 to 100, got {value!r}")
+    return value
+
+
+#: The longest Idempotency-Key kept (Stripe's limit too).
+MAX_KEY_CHARS = 255
+
+
+def check_idempotency_key(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= MAX_KEY_CHARS
+        or not (value.isascii() and value.isprintable())
+        or value != value.strip()
+    ):
+        raise InvalidJob(
+            f"an idempotency key is 1 to {MAX_KEY_CHARS} printable ASCII characters (e.g. a "
+            f"UUID), without spaces around it; got {str(value)[:40]!r}"
+        )
     return value
 
 

@@ -192,7 +192,9 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
     check_payload(args.handlers, args.type, payload)
-    job = await store.create(args.type, payload, max_attempts=args.max_attempts)
+    job = await store.create(
+        args.type, payload, max_attempts=args.max_attempts, idempotency_key=args.idempotency_key
+    )
     print(job.id)
     return EXIT_OK
 
@@ -329,8 +331,8 @@ def _http_service(
 ) -> Service:
     """The HTTP server as a service for the lifecycle, serving ``metrics`` at /metrics.
     ``web`` is imported here, not at the top: ``supervisor`` works without the HTTP layer
-    loaded (and never imports it back). It accepts the job types ``submit`` does (see
-    ``served_types``)."""
+    loaded (and never imports it back). It accepts the job types live workers serve (the
+    registry)."""
     import web
 
     named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
@@ -339,8 +341,6 @@ def _http_service(
     checks = payload_checks(types) if worker or named else {}
     try:
         settings = web.WebSettings.from_env(
-            types=[t.info() for t in types.values()],
-            registered_types=not named,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
             payload_checks=checks,
@@ -482,6 +482,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         submit.add_argument("type")
         submit.add_argument("--payload", help="the job's JSON payload")
         submit.add_argument("--max-attempts", type=int)
+        submit.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help="make at most one job for KEY: run again with the same KEY and request, it "
+            "prints the first job's id (keys are kept SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS)",
+        )
 
     if status := command("status", "show one job"):
         status.add_argument("id")

@@ -39,10 +39,13 @@ _ENV = {
     "retain_completed": "SUPERVISOR_RETAIN_COMPLETED",
     "retain_cancelled": "SUPERVISOR_RETAIN_CANCELLED",
     "retain_failed": "SUPERVISOR_RETAIN_FAILED",
+    "retain_idempotency_keys": "SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS",
     "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
 }
 #: Settings where 0 means "never" (keep finished jobs forever).
-_ZERO_MEANS_NEVER = frozenset({"retain_completed", "retain_cancelled", "retain_failed"})
+_ZERO_MEANS_NEVER = frozenset(
+    {"retain_completed", "retain_cancelled", "retain_failed", "retain_idempotency_keys"}
+)
 
 #: The least time a shutdown keeps for the final write (giving the job back).
 MIN_FINAL_WRITE = 2.0
@@ -69,6 +72,11 @@ class WorkerConfig:
     * ``retain_completed``, ``retain_cancelled``, ``retain_failed``: finished jobs (and their
       history) are deleted this long after they finished; 0 keeps them forever. Every
       ``prune_interval`` each worker deletes a few batches of at most 1,000.
+    * ``retain_idempotency_keys``: how long a client's ``Idempotency-Key`` keeps answering
+      with its job (forgotten at the next prune round after; 0 keeps keys forever).
+
+    The worker's row in the registry of live workers is beaten once per reaper round
+    (``reap_every``); it counts as dead after three rounds without a beat.
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
@@ -87,6 +95,7 @@ class WorkerConfig:
     retain_completed: float = 86_400.0
     retain_cancelled: float = 86_400.0
     retain_failed: float = 604_800.0
+    retain_idempotency_keys: float = 86_400.0
     prune_interval: float = 300.0
 
     def __attrs_post_init__(self) -> None:

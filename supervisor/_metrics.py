@@ -1,9 +1,10 @@
 """Prometheus metrics for a worker (or a server): fed by the worker's events, the store's
 call listener, and, at scrape time, one read of the job counts (3 kept counters, plus the
-pending and running jobs counted).
+pending and running jobs counted) and one of the registry of workers.
 
-No job id is ever a label (unbounded cardinality); labels are job types, outcomes, actors
-and error classes, all from small fixed sets.
+No job id is ever a label (unbounded cardinality); labels are job types, outcomes, actors,
+error classes and worker ids (the registry's rows: live workers, and dead ones for an hour
+until swept), all from small sets.
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ class Metrics:
             "Seconds since the running job's lease was last confirmed (0 when idle)",
             registry=r,
         )
+        self.worker_beat_age = Gauge(
+            "media_jobs_worker_beat_age_seconds",
+            "Seconds since each registered worker's last beat (live, or dead until swept)",
+            ["worker"],
+            registry=r,
+        )
+        self.workers_live = Gauge(
+            "media_jobs_workers_live", "Workers whose last beat is recent enough", registry=r
+        )
         self._supervisor: Supervisor | None = None
 
     def observe(self, event: Event) -> None:
@@ -147,11 +157,16 @@ class Metrics:
         """
         try:
             counts = await store.counts()
+            workers = await store.workers()
         except JobStoreError:
             self.store_up.set(0)
         else:
             for status, n in counts.items():
                 self.jobs.labels(status).set(n)
+            self.worker_beat_age.clear()  # swept workers leave the set
+            for worker in workers:
+                self.worker_beat_age.labels(worker.info.id).set(worker.beat_age)
+            self.workers_live.set(sum(w.live for w in workers))
         running = self._supervisor.slot.current if self._supervisor is not None else None
         if running is None:
             self.heartbeat_age.set(0)

@@ -15,6 +15,7 @@ import collections
 import contextlib
 import logging
 import math
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 import attrs
@@ -42,7 +43,7 @@ from actors import (
     reaper,
     sweep_leftover_children,
 )
-from stores import JobStore, StoreUnavailable
+from stores import JobStore, JobStoreError, StoreUnavailable, WorkerInfo
 
 from ._config import WorkerConfig
 
@@ -57,6 +58,8 @@ __all__ = [
 log = logging.getLogger("supervisor")
 
 ACTORS = ("poller", "executor", "heartbeat", "reaper")
+#: The most a clean stop waits to delete the worker's row, outside a shutdown's own bound.
+_LEAVE_TIMEOUT = 5.0
 
 
 class ActorCrashed(Exception):
@@ -110,6 +113,8 @@ class Supervisor:
         self.shutdown_deadline = float("inf")
         self.sentinel: Sentinel | None = None
         self.state = "starting"
+        #: This worker's row in the registry of live workers.
+        self.info = worker_info(config, self.job_types)
 
     def __repr__(self) -> str:
         return (
@@ -280,6 +285,8 @@ class Supervisor:
                 prune_interval=config.prune_interval,
                 events=self.events,
                 patience=config.heartbeat_interval,
+                worker=self.info,
+                keys_retention=config.retain_idempotency_keys,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(
@@ -306,6 +313,7 @@ class Supervisor:
                 )
                 task_status.started(self)
         finally:
+            await self._leave()
             self.state = "stopped"
             self.store.remove_listener(wakeup)
             self.store.remove_cancel_listener(cancelled_here)
@@ -314,12 +322,14 @@ class Supervisor:
             sentinel.close()
 
     async def _start_up(self) -> None:
-        """Register the job types (retried while the database is away: it may go between
-        the CLI's check and here) and sweep leftover children (best effort)."""
+        """Register the job types and this worker (retried while the database is away: it
+        may go between the CLI's check and here) and sweep leftover children (best
+        effort)."""
         delay = 0.5
         while True:
             try:
                 await self.store.register_types(t.info() for t in self.job_types.values())
+                await self.store.register_worker(self.info)
                 break
             except StoreUnavailable as exc:
                 log.warning("job types not registered yet, retrying: %s", exc)
@@ -329,6 +339,17 @@ class Supervisor:
             await sweep_leftover_children(self.store, self.config.stale_after)
         except StoreUnavailable as exc:
             log.warning("leftover children not swept (database unavailable): %s", exc)
+
+    async def _leave(self) -> None:
+        """Delete this worker's row from the registry: its types are no longer served.
+        Shielded and bounded (by the shutdown's deadline, else a few seconds); if the
+        database does not answer, the row reads as dead after three silent rounds."""
+        deadline = min(self.shutdown_deadline, trio.current_time() + _LEAVE_TIMEOUT)
+        with trio.move_on_at(deadline, shield=True):
+            try:
+                await self.store.unregister_worker(self.worker_id)
+            except JobStoreError as exc:
+                log.warning("worker not removed from the registry: %s", exc)
 
     def hurry(self) -> None:
         """Stop the running job now (a second signal): it is released, not charged."""
@@ -371,6 +392,25 @@ class Supervisor:
                         await self.slot.changed.wait()
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
+
+
+def worker_info(config: WorkerConfig, job_types: Mapping[str, JobType]) -> WorkerInfo:
+    """What a worker writes in the registry: who and where it is, what it serves."""
+    import socket
+    from importlib import metadata
+
+    try:
+        version = metadata.version("media-jobs")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return WorkerInfo(
+        id=config.worker_id,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        types=tuple(sorted(job_types)),
+        version=version,
+        beat_interval=config.reap_every,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -77,6 +77,18 @@ def store_factory(
 
 
 @pytest.fixture
+def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
+    """A store on the real clock (the server's live updates compare it with its own)."""
+    if backend == "turso":
+        server: SqldServer = request.getfixturevalue("sqld")
+        store: JobStore = TursoJobStore(server.url, timeout=10)
+    else:
+        store = LocalJobStore(tmp_path / "jobs.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
 def store(store_factory: StoreFactory) -> JobStore:
     return store_factory()
 

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -652,3 +653,74 @@ def test_an_empty_list_says_so_on_a_terminal_only(env: dict[str, str]) -> None:
     assert (on_tty.returncode, on_tty.stderr) == (0, "no jobs (status failed)\n")
     piped = cli(env, "list")
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")
+
+
+def _until(check: Any, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (value := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return value
+
+
+def _beat_age(url: str, worker_id: str) -> float:
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    found = re.search(rf'media_jobs_worker_beat_age_seconds{{worker="{worker_id}"}} (\S+)', text)
+    assert found, text
+    return float(found.group(1))
+
+
+def test_serve_sees_a_killed_worker_die_and_a_stopped_one_leave(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """`serve` beside a `run` worker: while the worker lives its types are accepted; once
+    it is SIGKILLed, it reads as dead within three reaper rounds, /metrics gives its growing
+    beat age, and its type is refused with 422. A worker stopped with SIGTERM leaves the
+    registry at once."""
+    served = Served(env, ["serve", "--port", "0"], tmp_path / "serve.log")
+    log = open(tmp_path / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "run", *TIMINGS], cwd=REPO, env=env, stderr=log
+    )
+    try:
+        (seen,) = _until(lambda: served.request("/api/workers")[1]["workers"])
+        assert seen["live"] and "tone" in seen["types"]
+        assert served.request("/api/jobs", b'{"type": "sleep"}')[0] == 201
+        worker.kill()
+        worker.wait(30)
+        _until(lambda: not served.request("/api/workers")[1]["workers"][0]["live"])
+        first = _beat_age(served.url, seen["id"])
+        time.sleep(1)
+        assert _beat_age(served.url, seen["id"]) >= first + 0.9
+        status, body = served.request("/api/jobs", b'{"type": "sleep"}')
+        assert status == 422
+        assert "no live worker serves job type 'sleep'" in body["error"]
+        clean = subprocess.Popen(
+            [sys.executable, "-m", "supervisor", "run", *TIMINGS], cwd=REPO, env=env, stderr=log
+        )
+        _until(lambda: len(served.request("/api/workers")[1]["workers"]) == 2)
+        clean.send_signal(signal.SIGTERM)
+        assert clean.wait(30) == 0
+        (left,) = served.request("/api/workers")[1]["workers"]
+        assert left["id"] == seen["id"]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        log.close()
+        assert served.stop() == 0
+
+
+def test_submit_with_an_idempotency_key_makes_one_job(env: dict[str, str]) -> None:
+    """`submit --idempotency-key K` twice prints the same id; K with another payload is
+    refused in one line, exit non-zero."""
+    args = ["submit", "sleep", "--payload", '{"seconds": 1}', "--idempotency-key", "nightly-7"]
+    first, again = cli(env, *args), cli(env, *args)
+    assert (first.returncode, again.returncode) == (0, 0)
+    assert first.stdout == again.stdout
+    other = cli(env, "submit", "sleep", "--payload", "{}", "--idempotency-key", "nightly-7")
+    assert other.returncode != 0
+    assert "first used for another request" in other.stderr
+    assert len(other.stderr.strip().splitlines()) == 1
+    listed = json.loads(cli(env, "list", "--json").stdout)
+    assert [job["id"] for job in listed] == [int(first.stdout)]

@@ -189,6 +189,47 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
     assert errors == []
 
 
+def test_a_double_click_sends_once_and_the_live_worker_is_shown(
+    served: str, browser: BrowserContext
+) -> None:
+    """A double-click on Resubmit, and on Submit, sends one request and makes one job; the
+    workers panel shows the live worker, its version, types and the job it runs."""
+    page = browser.new_page()
+    log_in(page, served)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    row = page.locator("#workers-rows tr")
+    expect(row).to_have_count(1, timeout=WAIT_MS)
+    expect(row).to_have_attribute("data-live", "true")
+    expect(row.locator("td").nth(2)).to_have_text("0.1.0")
+    expect(row.locator("td").nth(3)).to_contain_text("tone")
+    expect(row.locator("td.beat")).to_have_text(re.compile(r"ago|just now"))
+
+    failing = submit(page, "fail", '{"message": "no"}')
+    expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    posts.clear()
+    card(page, failing).get_by_role("button", name="Resubmit").dblclick()
+    expect(card(page, failing).locator("a.retried-as")).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_timeout(1000)  # a second request, had one been sent, has landed by now
+    assert [u for u in posts if u.endswith("/resubmit")] == [
+        f"{served}/api/jobs/{failing}/resubmit"
+    ]
+    jobs = page.evaluate("fetch('/api/jobs').then(r => r.json())")["jobs"]
+    assert [j["retry_of"] for j in jobs].count(failing) == 1
+
+    posts.clear()
+    page.locator("#create-type").select_option("child")
+    page.locator("#create-payload").fill('{"seconds": 30}')
+    page.locator("#create-submit").dblclick()
+    expect(page.locator('li.job[data-status="running"]')).to_have_count(1, timeout=WAIT_MS)
+    page.wait_for_timeout(1000)
+    assert posts == [f"{served}/api/jobs"]
+    (running,) = page.locator('li.job[data-status="running"]').evaluate_all(
+        "els => els.map(e => Number(e.dataset.id))"
+    )
+    expect(row.locator("td").nth(4)).to_have_text(f"#{running}", timeout=WAIT_MS)
+
+
 def test_it_fits_a_phone_and_falls_back_to_polling(served: str, browser: BrowserContext) -> None:
     """At a phone's width nothing overflows sideways; with the event stream refused the page
     polls (with ETags) and still shows new jobs."""

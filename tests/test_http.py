@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
-from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from stores import JobStatus, JobStore
 from stores._validate import MAX_PAYLOAD_BYTES
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
@@ -22,7 +21,7 @@ from web._api import MAX_BODY_BYTES, PAYLOAD_LIMIT
 
 from .helpers import wait_for_status
 from .sqld import SqldServer
-from .web_client import POLL_KEYS, Event, Server, running_server, sse
+from .web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-http-SECRET-0123456789abcdef"
@@ -33,20 +32,9 @@ FAST = WorkerConfig(
 
 
 @pytest.fixture
-def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    """A store on the real clock (the server's live updates compare it with its own)."""
-    if backend == "turso":
-        server: SqldServer = request.getfixturevalue("sqld")
-        store: JobStore = TursoJobStore(server.url, timeout=10)
-    else:
-        store = LocalJobStore(tmp_path / "jobs.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
 async def api(live_store: JobStore) -> AsyncIterator[Server]:
-    async with running_server(live_store, WebSettings(tick=0.1, types=TYPES)) as server:
+    await live_worker(live_store, TYPES)
+    async with running_server(live_store, WebSettings(tick=0.1)) as server:
         yield server
 
 
@@ -123,7 +111,8 @@ BAD_CREATES: list[tuple[str, Any, int, str]] = [
     ("max_attempts text", {"type": "tone", "max_attempts": "3"}, 400, "max_attempts"),
     ("max_attempts bool", {"type": "tone", "max_attempts": True}, 400, "max_attempts"),
     ("max_attempts 0", {"type": "tone", "max_attempts": 0}, 400, "from 1 to 100"),
-    ("unknown type", {"type": "nope"}, 422, "unknown job type 'nope': this server runs child"),
+    ("unknown type", {"type": "nope"}, 422,
+     "no live worker serves job type 'nope'; live workers serve child, fail, prep"),
     ("payload too large", {"type": "tone", "payload": {"b": "x" * 70_000}}, 413, "over the limit"),
     ("body too large", b" " * (MAX_BODY_BYTES + 1), 413, "request body is over"),
     ("lone surrogate", b'{"type": "tone", "payload": {"a": "\\ud800"}}', 400,
@@ -386,7 +375,8 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
     login form sets an HttpOnly SameSite=Strict cookie; cross-site posts are refused; the
     token appears in no log line."""
     caplog.set_level(logging.DEBUG)
-    settings = WebSettings(token=TOKEN, tick=0.1, types=TYPES)
+    settings = WebSettings(token=TOKEN, tick=0.1)
+    await live_worker(live_store, TYPES)
     async with running_server(live_store, settings) as api:
         client = api.client
         assert (await client.get("/healthz")).status_code == 200

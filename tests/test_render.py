@@ -17,12 +17,13 @@ import pytest
 import trio
 import yaml
 
-from stores import JobStatus, TursoJobStore
+from stores import JobStatus, JobTypeInfo, TursoJobStore
 from supervisor import WorkerConfig
 
 from .conftest import REPO
 from .helpers import wait_for_status
 from .sqld import SqldServer, free_port
+from .web_client import live_worker
 
 BLUEPRINT = yaml.safe_load((REPO / "render.yaml").read_text())
 # From Render's Blueprint specification (render.com/docs/blueprint-spec).
@@ -212,13 +213,16 @@ async def test_the_web_start_command_serves_with_only_those_variables(
             assert (await client.get("/healthz")).json() == {"status": "ok"}
             assert (await client.post("/api/jobs", json={"type": "tone"})).status_code == 401
             headers = {"Authorization": f"Bearer {api_token}"}
-            made = await client.post("/api/jobs", json={"type": "tone"}, headers=headers)
-            assert made.status_code == 201
-        store = TursoJobStore(sqld.url)
-        try:
-            assert (await store.get(made.json()["id"])) is not None
-        finally:
-            store.close()
+            store = TursoJobStore(sqld.url)
+            try:
+                # The API accepts the types live workers serve: one (the background
+                # worker service) registers.
+                await live_worker(store, [JobTypeInfo("tone")])
+                made = await client.post("/api/jobs", json={"type": "tone"}, headers=headers)
+                assert made.status_code == 201
+                assert (await store.get(made.json()["id"])) is not None
+            finally:
+                store.close()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:

@@ -19,6 +19,7 @@ import trio
 import stores
 from stores import (
     JobStatus,
+    JobStoreError,
     LocalJobStore,
     StoreConfigError,
     StoreUnavailable,
@@ -401,7 +402,10 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
 
     async def execute(ops: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
         ran.extend(sql for sql, _ in ops)
-        return [conn.execute(sql, params).fetchall() for sql, params in ops]
+        try:
+            return [conn.execute(sql, params).fetchall() for sql, params in ops]
+        except sqlite3.OperationalError as exc:  # as a transport maps it
+            raise JobStoreError(str(exc)) from exc
 
     assert await migrate(execute) == 6
     conn.close()

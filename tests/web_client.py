@@ -12,7 +12,7 @@ import attrs
 import httpx
 import trio
 
-from stores import JobStore
+from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import Broadcaster, WebSettings, serve_http
 from web._app import MetricsRenderer
 
@@ -76,6 +76,17 @@ async def running_server(
             stop.set()
 
 
+async def live_worker(
+    store: JobStore, types: list[JobTypeInfo], worker_id: str = "w-api"
+) -> WorkerInfo:
+    """Register ``types`` and a worker serving them, live for an hour (no worker runs: the
+    API accepts only types a live worker serves)."""
+    info = WorkerInfo(worker_id, "test-host", 1, tuple(t.name for t in types), "test", 1200.0)
+    await store.register_types(types)
+    await store.register_worker(info)
+    return info
+
+
 @attrs.define
 class Event:
     event: str
@@ -111,6 +122,7 @@ __all__ = [
     "REPO",
     "Event",
     "Server",
+    "live_worker",
     "running_server",
     "sse",
 ]

@@ -1,12 +1,20 @@
 """The JSON endpoints: create, poll (with ETags), list (keyset pages), cancel, resubmit,
-history, the two event streams, health and what the dashboard needs to know.
+history, the two event streams, health, the live workers and what the dashboard needs to
+know.
+
+A job type is accepted (created or resubmitted) only while a live worker serves it (the
+registry of live workers, ``JobStore.workers``): a job nobody serves would wait for ever
+and push every other job's queue position back. Creation is idempotent: ``POST /api/jobs``
+honours an ``Idempotency-Key`` header (the IETF httpapi draft; Stripe's semantics) and a
+job is resubmitted at most once; both rules live in the database (``JobStore.create``).
 
 Every input is checked here before the store is called, so a refused request writes
 nothing; the store checks again (it is the last line, not the only one).
 
 Cancellation (a client that goes away mid-request): a store call already started completes
-(the store shields it) and the answer is dropped. Each endpoint makes at most one write, as
-its first store call, so a cancelled request has either written in full or not at all.
+(the store shields it) and the answer is dropped. Each endpoint makes at most one write (a
+read of the registry may come first), so a cancelled request has either written in full or
+not at all.
 """
 
 from __future__ import annotations
@@ -22,7 +30,15 @@ from typing import Any, NoReturn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from stores import HistoryEntry, JobStatus, JobStore, JobTypeInfo, JobView
+from stores import (
+    HistoryEntry,
+    JobStatus,
+    JobStore,
+    JobTypeInfo,
+    JobView,
+    served_types,
+)
+from stores._validate import MAX_KEY_CHARS
 
 from ._errors import ApiError
 from ._health import HealthCheck
@@ -130,14 +146,33 @@ async def healthz(request: Request) -> Response:
     )
 
 
+async def _served(request: Request) -> tuple[str, ...]:
+    """The job types some live worker serves now (one read of the registry)."""
+    return served_types(await _store(request).workers())
+
+
+def _require_served(type_: str, served: tuple[str, ...]) -> None:
+    if type_ in served:
+        return
+    if served:
+        raise ApiError(
+            422,
+            f"no live worker serves job type {type_!r}; live workers serve "
+            f"{', '.join(served)}: start a worker for it with `python -m supervisor run "
+            "--handlers MODULE`",
+        )
+    raise ApiError(
+        422,
+        f"no live worker serves job type {type_!r}: no worker is running on this database; "
+        "start one with `python -m supervisor run`",
+    )
+
+
 async def known_types(request: Request) -> tuple[JobTypeInfo, ...]:
-    """The types the API accepts: see ``WebSettings.types`` and ``registered_types``."""
-    settings = _settings(request)
-    if settings.registered_types:
-        registered = await _store(request).types()
-        if registered:
-            return tuple(sorted(registered, key=lambda t: t.name))
-    return settings.types
+    """The types the API accepts now (those live workers serve), with their stage lists."""
+    served = await _served(request)
+    registered = {t.name: t for t in await _store(request).types()}
+    return tuple(registered.get(name, JobTypeInfo(name)) for name in served)
 
 
 async def info(request: Request) -> Response:
@@ -206,8 +241,7 @@ def _job_request(data: Any, names: tuple[str, ...]) -> tuple[str, Any, int | Non
             f"'type' must be a job type name (a letter, then up to 63 letters, digits, "
             f"'_', '.' or '-'), got {_short(type_)}"
         )
-    if names and type_ not in names:
-        raise ApiError(422, f"unknown job type {type_!r}: this server runs {', '.join(names)}")
+    _require_served(type_, names)
     max_attempts = data.get("max_attempts")
     if max_attempts is not None and (
         isinstance(max_attempts, bool)
@@ -243,9 +277,9 @@ async def create_job(request: Request) -> Response:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise ApiError(415, "send the job as JSON, with the header Content-Type: application/json")
+    key = _idempotency_key(request)
     data = _parse_json(await _read_body(request))
-    names = tuple(t.name for t in await known_types(request))
-    type_, payload, max_attempts = _job_request(data, names)
+    type_, payload, max_attempts = _job_request(data, await _served(request))
     check = _settings(request).payload_checks.get(type_)
     if check is not None:
         try:
@@ -253,8 +287,32 @@ async def create_job(request: Request) -> Response:
         except ValueError as exc:
             _bad(str(exc))
     store = _store(request)
-    job = await store.create(type_, payload, max_attempts=max_attempts)
+    job = await store.create(type_, payload, max_attempts=max_attempts, idempotency_key=key)
+    # A repeat of a keyed request gets the first answer again: 201, the job (as it is now).
     return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: a String structured field (``"…"``) as the draft
+    writes it, or the bare token clients such as Stripe's send."""
+    values = request.headers.getlist("idempotency-key")
+    if not values:
+        return None
+    text = values[0].strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    if (
+        len(values) > 1
+        or not 1 <= len(text) <= MAX_KEY_CHARS
+        or not (text.isascii() and text.isprintable())
+        or '"' in text
+        or "\\" in text
+    ):
+        _bad(
+            f"the Idempotency-Key header is one value of 1 to {MAX_KEY_CHARS} printable "
+            'ASCII characters, e.g. Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"'
+        )
+    return text
 
 
 def _cursor(view: JobView) -> str:
@@ -310,8 +368,20 @@ async def cancel_job(request: Request) -> Response:
 
 async def resubmit_job(request: Request) -> Response:
     store = _store(request)
-    job = await store.resubmit(_job_id(request))
+    source = await store.poll(_job_id(request))
+    if source.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        _require_served(source.type, await _served(request))
+    # The store answers a job resubmitted already with its first copy (201 again, same
+    # job), and refuses other statuses (409).
+    job = await store.resubmit(source.id)
     return _view(await store.poll(job.id), 201, Location=f"/api/jobs/{job.id}")
+
+
+async def list_workers(request: Request) -> Response:
+    """The registry: live workers, and dead ones until swept, with each one's beat age."""
+    _query(request, ())
+    workers = await _store(request).workers()
+    return JSONResponse({"workers": [w.to_dict() for w in workers]})
 
 
 def _entry(entry: HistoryEntry) -> dict[str, Any]:
@@ -357,4 +427,5 @@ ROUTES = (
     ("/api/jobs/{id}/history", job_history, ["GET"]),
     ("/api/jobs/{id}/events", job_stream, ["GET"]),
     ("/api/events", events_stream, ["GET"]),
+    ("/api/workers", list_workers, ["GET"]),
 )

@@ -1,7 +1,8 @@
 """Every refusal is JSON: ``{"error": "one line a person can act on"}``.
 
-Store errors are mapped here, at the boundary: an unknown id is 404, bad input 400, a
-transition the job's state forbids 409, an unreachable database 503.
+Store errors are mapped here, at the boundary: an unknown id is 404, bad input 400, an
+idempotency key reused for another request 422, a transition the job's state forbids 409,
+an unreachable database 503.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from stores import InvalidJob, InvalidTransition, JobNotFound, JobStoreError, StoreUnavailable
+from stores import (
+    IdempotencyMismatch,
+    InvalidJob,
+    InvalidTransition,
+    JobNotFound,
+    JobStoreError,
+    StoreUnavailable,
+)
 
 __all__ = ["EXCEPTION_HANDLERS", "ApiError", "error_response"]
 
@@ -44,6 +52,8 @@ def _status_of(exc: JobStoreError) -> int:
         return 404
     if isinstance(exc, InvalidTransition):
         return 409
+    if isinstance(exc, IdempotencyMismatch):  # the draft's answer to a key's misuse
+        return 422
     if isinstance(exc, InvalidJob):
         return 400
     return 503

@@ -1,16 +1,15 @@
-"""What the HTTP layer needs to know: the token, the job types it accepts, the timings."""
+"""What the HTTP layer needs to know: the token and the timings. (The job types it accepts
+are those live workers serve, read from the store's registry per request.)"""
 
 from __future__ import annotations
 
 import ipaddress
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import attrs
-
-from stores import JobTypeInfo
 
 __all__ = ["TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
 
@@ -46,18 +45,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _types(value: Iterable[JobTypeInfo]) -> tuple[JobTypeInfo, ...]:
-    return tuple(sorted(value, key=lambda t: t.name))
-
-
 @attrs.frozen
 class WebSettings:
     """Settings of one HTTP server. The token is never shown by ``repr``.
 
     * ``token``: ``SUPERVISOR_API_TOKEN``; None serves without authentication (loopback only).
-    * ``types``: the job types the API accepts (those the workers serve), with their stages.
-    * ``registered_types``: accept instead the types the workers on this database registered
-      (``JobStore.types``, read per request), ``types`` only while none did.
     * ``tick``: seconds between two reads of the job table for live updates.
     * ``stale_after`` / ``heartbeat_interval``: the workers' timings, so the dashboard can
       say when a running job's heartbeat is late.
@@ -69,8 +61,6 @@ class WebSettings:
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
-    types: tuple[JobTypeInfo, ...] = attrs.field(default=(), converter=_types)
-    registered_types: bool = False
     tick: float = 0.5
     stale_after: float = 60.0
     heartbeat_interval: float = 5.0
@@ -110,8 +100,6 @@ class WebSettings:
         cls,
         env: Mapping[str, str] | None = None,
         *,
-        types: Iterable[JobTypeInfo] = (),
-        registered_types: bool = False,
         stale_after: float = 60.0,
         heartbeat_interval: float = 5.0,
         payload_checks: Mapping[str, Callable[[Any], object]] | None = None,
@@ -124,8 +112,6 @@ class WebSettings:
         token = env.get(TOKEN_ENV, "").strip() or None
         return cls(
             token=token,
-            types=types,
-            registered_types=registered_types,
             tick=_number(env, TICK_ENV, float, 0.5),
             stale_after=stale_after,
             heartbeat_interval=heartbeat_interval,
@@ -134,10 +120,6 @@ class WebSettings:
             max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int, 64),
             body_timeout=_number(env, BODY_TIMEOUT_ENV, float, 30.0),
         )
-
-    @property
-    def type_names(self) -> tuple[str, ...]:
-        return tuple(t.name for t in self.types)
 
     def check_exposure(self, host: str) -> None:
         """Refuse to serve jobs to the network without a token."""

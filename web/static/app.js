@@ -7,6 +7,10 @@
 //
 // Job payloads, errors and names are untrusted text: everything reaches the page through
 // textContent and attributes, never as HTML.
+//
+// A button sends once: while its request is in flight it is disabled (a double-click makes
+// one request), and a new job's form carries an Idempotency-Key that changes only once the
+// server answered, so even a request sent twice makes one job.
 "use strict";
 
 const EXAMPLES = {
@@ -17,6 +21,7 @@ const EXAMPLES = {
   prep: { input: "recording.wav" },
 };
 const POLL_MS = 2000;
+const WORKERS_MS = 15000; // a read of the registry (a few rows) per open, visible page
 const SSE_RETRY_MS = 30000;
 const PAGE = 100;
 
@@ -33,6 +38,9 @@ const state = {
   polling: null,
   etag: null,
   detailId: null,
+  inFlight: new Set(), // "cancel:7", "resubmit:7": actions waiting for their answer
+  createKey: null, // the Idempotency-Key of the next job the form creates
+  workers: [],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -57,8 +65,8 @@ function el(tag, attrs = {}, ...children) {
 
 // -- talking to the API ------------------------------------------------------------------
 
-async function api(method, path, body) {
-  const options = { method, headers: { Accept: "application/json" }, cache: "no-store" };
+async function api(method, path, body, headers = {}) {
+  const options = { method, headers: { Accept: "application/json", ...headers }, cache: "no-store" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -308,13 +316,31 @@ function card(view, retried) {
 function actions(view) {
   const box = el("span", { className: "actions" });
   if (view.status === "pending" || view.status === "running") {
-    const busy = cancelling(view);
-    box.append(el("button", { type: "button", className: "cancel quiet", disabled: busy, text: busy ? "cancelling…" : "Cancel", onclick: () => cancel(view.id) }));
+    const busy = cancelling(view) || state.inFlight.has(`cancel:${view.id}`);
+    box.append(el("button", { type: "button", className: "cancel quiet", disabled: busy, text: busy ? "cancelling…" : "Cancel", onclick: (e) => once(e, "cancel", view.id, cancel) }));
   }
   if (view.status === "failed" || view.status === "cancelled") {
-    box.append(el("button", { type: "button", className: "resubmit quiet", text: "Resubmit", onclick: () => resubmit(view.id) }));
+    const busy = state.inFlight.has(`resubmit:${view.id}`);
+    box.append(el("button", { type: "button", className: "resubmit quiet", disabled: busy, text: busy ? "resubmitting…" : "Resubmit", onclick: (e) => once(e, "resubmit", view.id, resubmit) }));
   }
   return box;
+}
+
+// One request per action at a time: the button is disabled at once (before any await, so
+// the second click of a double-click finds it disabled) and while the answer is awaited;
+// a card rebuilt meanwhile reads the same set.
+async function once(event, action, id, send) {
+  const key = `${action}:${id}`;
+  if (state.inFlight.has(key)) return;
+  state.inFlight.add(key);
+  event.currentTarget.disabled = true;
+  try {
+    await send(id);
+  } finally {
+    state.inFlight.delete(key);
+    nodes.delete(id); // rebuilt with its buttons as the job's state says
+    render();
+  }
 }
 
 function runningParts(view, li) {
@@ -425,18 +451,67 @@ async function create(event) {
     return;
   }
   const button = $("create-submit");
+  if (button.disabled) return;
   button.disabled = true;
+  state.createKey ||= newKey();
   try {
-    const { status, data } = await api("POST", "/api/jobs", { type: $("create-type").value, payload });
+    const body = { type: $("create-type").value, payload };
+    const { status, data } = await api("POST", "/api/jobs", body, { "Idempotency-Key": state.createKey });
     if (status === 201) {
+      state.createKey = null; // the next job is another job
       upsert(data);
       render();
     } else {
+      if (status !== 503) state.createKey = null; // refused: nothing was made with this key
       error.textContent = data.error || `the job was refused (${status})`;
     }
   } finally {
     button.disabled = false;
   }
+}
+
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// -- the live workers --------------------------------------------------------------------
+
+async function loadWorkers() {
+  const { status, data } = await api("GET", "/api/workers");
+  if (status !== 200) return;
+  state.workers = data.workers;
+  renderWorkers();
+  const served = [...new Set(data.workers.filter((w) => w.live).flatMap((w) => w.types))].sort();
+  if (served.join(",") !== state.info.types.map((t) => t.name).join(",")) {
+    state.info = (await api("GET", "/api/info")).data; // the picker offers only served types
+    fillTypes();
+  }
+}
+
+function renderWorkers() {
+  const rows = state.workers.map((w) => el("tr", { "data-id": w.id, "data-live": String(w.live) },
+    el("td", { text: w.id }),
+    el("td", { text: w.host }),
+    el("td", { text: w.version }),
+    el("td", { text: w.types.join(", ") }),
+    el("td", {}, w.job_id ? jobLink(w.job_id, `#${w.job_id}`, "worker-job") : "idle"),
+    el("td", { className: "beat", text: beatText(w) })));
+  $("workers-rows").replaceChildren(...rows);
+  const live = state.workers.filter((w) => w.live).length;
+  $("workers").hidden = rows.length === 0;
+  $("workers-empty").hidden = live > 0;
+  $("workers-count").textContent = rows.length ? `(${live} live)` : "";
+}
+
+function beatText(w) {
+  const age = Math.max(0, now() - w.last_beat);
+  return w.live ? ago(age) : `${ago(age)} (dead)`;
+}
+
+function refreshBeats() {
+  const cells = document.querySelectorAll("#workers-rows td.beat");
+  state.workers.forEach((w, i) => { if (cells[i]) cells[i].textContent = beatText(w); });
 }
 
 // -- one job's details and history -------------------------------------------------------
@@ -478,16 +553,25 @@ function showLoadError(err) {
   setConn("polling", `cannot load jobs: ${err.message}`);
 }
 
+// The types live workers serve (again whenever that set changes); a choice already made
+// and a payload being written are kept while their type is still served.
 function fillTypes() {
   const names = state.info.types.map((t) => t.name);
+  const [chosen, filtered] = [$("create-type").value, $("filter-type").value];
   $("create-type").replaceChildren(...names.map((n) => el("option", { value: n, text: n })));
   $("filter-type").replaceChildren(el("option", { value: "", text: "all" }), ...names.map((n) => el("option", { value: n, text: n })));
-  const example = () => {
-    $("create-payload").value = JSON.stringify(EXAMPLES[$("create-type").value] || {});
-  };
-  $("create-type").addEventListener("change", example);
+  if (names.includes(filtered)) $("filter-type").value = filtered;
+  if (names.includes(chosen)) {
+    $("create-type").value = chosen;
+    return;
+  }
   if (names.includes("tone")) $("create-type").value = "tone";
-  example();
+  showExample();
+}
+
+function showExample() {
+  $("create-payload").value = JSON.stringify(EXAMPLES[$("create-type").value] || {});
+  state.createKey = null;
 }
 
 async function start() {
@@ -496,6 +580,8 @@ async function start() {
   state.offset = data.now - Date.now() / 1000;
   $("logout").hidden = !data.auth;
   fillTypes();
+  $("create-type").addEventListener("change", showExample);
+  $("create-payload").addEventListener("input", () => { state.createKey = null; });
   $("create").addEventListener("submit", create);
   $("more").addEventListener("click", loadOlder);
   $("detail-close").addEventListener("click", closeDetail);
@@ -507,7 +593,9 @@ async function start() {
     });
   }
   // Ages and ETAs move with the clock, not only with events.
-  setInterval(refreshClock, 1000);
+  setInterval(() => { refreshClock(); refreshBeats(); }, 1000);
+  loadWorkers().catch(() => {});
+  setInterval(() => { if (!document.hidden) loadWorkers().catch(() => {}); }, WORKERS_MS);
   const since = await loadList();
   connect(since);
 }
