@@ -32,7 +32,7 @@ from web._sessions import Sessions
 from .conftest import REPO, WallClock
 from .helpers import wait_for_status
 from .sqld import SqldServer
-from .web_client import LISTENING, Server, running_server
+from .web_client import LISTENING, Server, live_worker, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-hardening-SECRET-0123456789"
@@ -48,7 +48,8 @@ def local_store(tmp_path: Path) -> Iterator[JobStore]:
 
 @pytest.fixture
 async def secured(local_store: JobStore) -> AsyncIterator[Server]:
-    async with running_server(local_store, WebSettings(token=TOKEN, types=TYPES)) as server:
+    await live_worker(local_store, TYPES)
+    async with running_server(local_store, WebSettings(token=TOKEN)) as server:
         yield server
 
 
@@ -185,7 +186,8 @@ async def _metrics() -> bytes:
 
 @pytest.fixture
 async def with_metrics(local_store: JobStore) -> AsyncIterator[Server]:
-    settings = WebSettings(token=TOKEN, types=TYPES)
+    await live_worker(local_store, TYPES)
+    settings = WebSettings(token=TOKEN)
     async with running_server(local_store, settings, metrics=_metrics) as server:
         yield server
 
@@ -209,7 +211,7 @@ async def _broken_metrics() -> bytes:
 
 async def test_an_internal_error_has_the_security_headers_too(local_store: JobStore) -> None:
     """A 500 (here: a metrics renderer that raises) carries the same headers as any answer."""
-    settings = WebSettings(token=TOKEN, types=TYPES)
+    settings = WebSettings(token=TOKEN)
     async with running_server(local_store, settings, metrics=_broken_metrics) as server:
         response = await server.client.get("/metrics", headers=BEARER)
     assert response.status_code == 500
@@ -288,7 +290,7 @@ async def test_a_500_row_list_of_60000_pending_jobs_does_not_stall_the_heartbeat
         fill_pending(path, 60_000, running.created_at)
         async with (
             open_supervisor(store, [JobType("hang", hang)], config),
-            running_server(store, WebSettings(types=TYPES)) as server,
+            running_server(store, WebSettings()) as server,
         ):
             with trio.fail_after(30):
                 await wait_for_status(store, running.id, JobStatus.RUNNING)
