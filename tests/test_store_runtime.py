@@ -104,6 +104,31 @@ async def test_turso_gives_up_on_a_paused_server_in_real_time(
     assert helper_pids() == set()
 
 
+async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
+    sqld: SqldServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """RUST_LOG=debug makes libsql write its tracing to the helper's stdout and stderr: the
+    protocol runs on pipes of its own, so every call still answers at once, in Trio and in
+    a one-shot call, and nothing of that output (which could carry the token) reaches us."""
+    monkeypatch.setenv("RUST_LOG", "debug")
+    store = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        began = time.monotonic()
+        jobs = [await store.create("tone") for _ in range(5)]
+        assert [j.id for j in jobs] == [j.id for j in await store.list()][::-1]
+        assert time.monotonic() - began < 4
+    finally:
+        await store.aclose()
+    one_shot = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        got = await trio.to_thread.run_sync(lambda: stores.run_sync(one_shot.get(jobs[0].id)))
+        assert got == jobs[0]
+    finally:
+        one_shot.close()
+    printed = capfd.readouterr()
+    assert "DEBUG" not in printed.out + printed.err
+
+
 async def test_the_token_never_shows(sqld: SqldServer, caplog: pytest.LogCaptureFixture) -> None:
     """The token is absent from repr, logs and error text, even when the server is gone."""
     caplog.set_level(logging.DEBUG)
