@@ -494,18 +494,19 @@ _steady = (
 REAP_STEADY = REAP.where(_steady >= bp("p_stale", type_=sa.Float))
 
 
-# Retention: finished jobs of one status older than p_retain seconds (finished and created;
-# the index of finished rows orders them by creation), oldest first, a batch at a time. Their
-# history goes with them (trigger jobs_history_delete).
+# Retention: finished jobs of one status that finished (and were created) more than
+# p_retain seconds ago, a batch at a time, by finish time: the cut-off is a range of
+# ix_jobs_finished_at, so only the rows to delete are read (the created_at check runs on
+# those alone). Their history goes with them (trigger jobs_history_delete).
 _prunable = (
     sa.select(j.id)
     .where(
         j.status == bp("p_status"),
         j.status.in_(FINISHED),
-        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
         j.finished_at < _NOW - bp("p_retain", type_=sa.Float),
+        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
     )
-    .order_by(j.created_at)
+    .order_by(j.finished_at)
     .limit(bp("p_limit"))
 )
 PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
