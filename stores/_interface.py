@@ -158,6 +158,12 @@ class JobStore(abc.ABC):
         time back, less a small margin, as the next ``since``."""
 
     @abc.abstractmethod
+    async def check(self) -> None:
+        """Return if the store can be used now, else raise the JobStoreError that says why
+        (unreachable, disk full, file replaced): what a health check asks. One primary-key
+        read at most."""
+
+    @abc.abstractmethod
     async def now(self) -> float:
         """The store's clock (the database's own, or the clock injected for tests): the one
         every time on a row comes from. Reads no row."""

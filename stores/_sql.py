@@ -67,8 +67,14 @@ class Transport(Protocol):
 
     label: str
     call_timeout: float
+    #: Grows when the transport starts over on another database file (the local file was
+    #: replaced): the schema is checked again.
+    generation: int
 
     async def run(self, ops: Ops) -> Rows: ...
+
+    def condition(self) -> str | None:
+        """What makes the database unusable though it may answer (None: nothing known)."""
 
     def cut_off_at(self, deadline: float) -> None: ...
 
@@ -142,6 +148,7 @@ class SqlJobStore(JobStore):
         self._transport = transport
         self._label = transport.label
         self._schema_ready = False
+        self._schema_generation = transport.generation
         self._closed = False
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
@@ -183,10 +190,20 @@ class SqlJobStore(JobStore):
     async def _execute(self, ops: Ops) -> Rows:
         if self._closed:
             raise StoreUnavailable(f"{self._label}: the store is closed")
-        if not self._schema_ready:
+        if not self._schema_ready or self._schema_generation != self._transport.generation:
+            generation = self._transport.generation
             await migrate(self._call)
-            self._schema_ready = True
+            self._schema_ready, self._schema_generation = True, generation
         return await self._call(ops)
+
+    async def check(self) -> None:
+        """Raise StoreUnavailable (or another JobStoreError) naming why the store cannot be
+        used now; return when it can. One primary-key read (at most one row), plus what the
+        transport knows without a query (the local store: a full disk)."""
+        await self._rows(Q.GET, {"p_id": 1})
+        problem = self._transport.condition()
+        if problem is not None:
+            raise StoreUnavailable(problem)
 
     async def _call(self, ops: Ops) -> Rows:
         # The one place that sees every call: an outage is logged when it begins and ends,

@@ -182,6 +182,7 @@ class HelperTransport:
         self._cutoff = math.inf
         self._in_flight: set[Any] = set()
         self._busy = False  # a call is between writing its request and reading its answer
+        self.generation = 0  # always the same database (the URL's)
 
     # -- the helper process --------------------------------------------------------------
 
@@ -288,6 +289,9 @@ class HelperTransport:
                     "the outcome of this call is unknown"
                 )
         return rows
+
+    def condition(self) -> str | None:
+        return None  # the server's own troubles come back as the answers to calls
 
     def cut_off_at(self, deadline: float) -> None:
         self._cutoff = deadline

@@ -118,9 +118,10 @@ def _view(view: JobView, status: int = 200, **headers: str) -> JSONResponse:
 
 
 async def healthz(request: Request) -> Response:
-    """200 when the store answers (one primary-key read, at most one row), else 503."""
+    """200 when the store can be used (``JobStore.check``: one primary-key read, at most
+    one row), else 503."""
     try:
-        await _store(request).get(1)
+        await _store(request).check()
     except JobStoreError as exc:
         return JSONResponse(
             {"status": "unavailable", "error": f"the job database does not answer: {exc}"},
