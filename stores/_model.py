@@ -90,6 +90,9 @@ class Job:
     child_pid: int | None = None
     child_host: str | None = None
     child_started: float | None = None
+    #: The row's change stamp: grows with every write a watcher sees, in commit order,
+    #: whatever the clock does (live updates; not a time to show).
+    changed_at: float | None = None
 
     @property
     def terminal(self) -> bool:
@@ -139,6 +142,8 @@ class JobView:
     finished_at: float | None
     retry_of: int | None
     reason: str
+    #: The row's change stamp (see ``Job.changed_at``); not part of the poll answer.
+    changed_at: float | None = None
 
     @classmethod
     def of(

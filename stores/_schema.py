@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
-    "CHANGED_AT",
     "FINISHED",
     "RETIRED",
     "SCHEMA_REVISION",
@@ -42,7 +41,8 @@ SCHEMA_VERSION = 1
 #: Revision 6: job counts by status, kept by triggers. Revision 7: fewer pages written per
 #: job (the index of finished rows instead of one of every row by status; no history row or
 #: trigger on creation: the "created" entry is read from the job row). Revision 9: the
-#: pruner's index by finish time.
+#: pruner's index by finish time; a change stamp that never goes back (live updates), and
+#: the reapers' clock riding out a database clock stepped back.
 SCHEMA_REVISION = 9
 
 metadata = sa.MetaData()
@@ -80,6 +80,8 @@ jobs = sa.Table(
     sa.Column("noted_at", sa.Float),
     # Revision 2: a random name for each claim, to give back a claim whose answer was lost.
     sa.Column("claim_token", sa.String(32)),
+    # Revision 9: the change stamp live updates read (see _STAMP in _statements).
+    sa.Column("changed_at", sa.Float),
     sqlite_autoincrement=True,
 )
 
@@ -132,13 +134,13 @@ sa.Index(
 sa.Index("ix_jobs_child_host", jobs.c.child_host, sqlite_where=jobs.c.child_pid.is_not(None))
 
 # -- revision 4: the HTTP layer -------------------------------------------------------------
-#: When a row last changed in a way a watcher sees: a write bumps ``updated_at`` (progress,
-#: heartbeat, transitions), a cancel request only ``noted_at``. Live updates read the rows
-#: whose stamp moved since the last tick through this index, however large the table.
-CHANGED_AT = sa.func.max(
-    jobs.c.updated_at, sa.func.coalesce(jobs.c.noted_at, sa.literal_column("0"))
-)
-sa.Index("ix_jobs_changed", CHANGED_AT)
+# Revision 9: live updates read the rows whose change stamp (``changed_at``) is past the
+# last one they saw, through this index, however large the table. The stamp is not a time
+# that can go back: until revision 8 it was max(updated_at, noted_at), the database's clock,
+# and with that clock stepped back by 600 s every write landed behind the watchers' cursor
+# and no stream saw anything for 600 s. (The index on that expression, ix_jobs_changed, is
+# retired.)
+sa.Index("ix_jobs_changed_at", jobs.c.changed_at)
 # The unfiltered list, newest first, and its keyset pages.
 sa.Index("ix_jobs_created", jobs.c.created_at, jobs.c.id)
 
@@ -230,6 +232,22 @@ _TRIGGERS = (
         WHERE status IN (OLD.status, NEW.status);
     END
     """,
+    # Revision 9: the database clock stepped back (a tick earlier than the last one). Every
+    # heartbeat written before the step is then in the future, and a job whose worker died
+    # would not look stale until the clock caught up (600 s for a 600 s step): such a beat
+    # is taken as made now, so the job is stale stale_after from now if nothing beats
+    # again. Never early: a live holder's next beat is at the clock's new time anyway.
+    """
+    CREATE TRIGGER IF NOT EXISTS reaper_clock_stepped_back AFTER UPDATE OF last_tick
+    ON reaper_clock
+    WHEN NEW.last_tick < OLD.last_tick
+    BEGIN
+        UPDATE jobs SET updated_at = NEW.last_tick,
+            changed_at = max(NEW.last_tick,
+                             coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE status = 'running' AND updated_at > NEW.last_tick;
+    END
+    """,
     """
     CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs
     WHEN OLD.status IN ('completed', 'failed', 'cancelled')
@@ -253,6 +271,9 @@ _SEED_COUNTS = """
 #: gets the whole current schema instead (``ddl``: every statement ``IF NOT EXISTS``).
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE jobs ADD COLUMN claim_token VARCHAR(32)",),
+    # Rows written before keep no stamp: they are not "changed" until their next write
+    # (finished ones never are), so the upgrade rewrites no row.
+    9: ("ALTER TABLE jobs ADD COLUMN changed_at FLOAT",),
 }
 
 #: Objects of earlier revisions that this one no longer has: ``(type, name)``. Revision 7:
@@ -269,6 +290,8 @@ RETIRED: tuple[tuple[str, str], ...] = (
     ("index", "ix_jobs_status_created"),
     ("index", "ix_jobs_pending_fifo"),
     ("index", "ix_jobs_running_updated"),
+    # Revision 9: the change stamp is a column of its own (ix_jobs_changed_at).
+    ("index", "ix_jobs_changed"),
 )
 
 

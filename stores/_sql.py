@@ -27,7 +27,7 @@ from ._errors import (
     LeaseLost,
     StoreUnavailable,
 )
-from ._interface import Claimed, JobStore, JobTypeInfo
+from ._interface import ChangeMark, Claimed, JobStore, JobTypeInfo
 from ._migrate import migrate
 from ._model import ErrorKind, HeartbeatReply, HistoryEntry, Job, JobStatus, JobView, Lease
 from ._validate import (
@@ -136,6 +136,7 @@ def _job(m: dict[str, Any]) -> Job:
         child_pid=m["child_pid"],
         child_host=m["child_host"],
         child_started=m["child_started"],
+        changed_at=m["changed_at"],
     )
 
 
@@ -492,17 +493,27 @@ class SqlJobStore(JobStore):
         await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
 
     async def changes(
-        self, since: float, *, limit: int = 500
-    ) -> tuple[builtins.list[JobView], float | None]:
+        self, since: ChangeMark | None, *, limit: int = 500
+    ) -> tuple[builtins.list[JobView], ChangeMark, float | None]:
+        if since is None:
+            rows = await self._rows(Q.CHANGE_MARK, self._clock_params())
+            if not rows:
+                return [], (0.0, 0), await self.now()
+            return [], (float(rows[0]["changed_at"]), int(rows[0]["id"])), rows[0]["now"]
+        stamp, after = since
         params = {
-            "p_since": check_time(since),
+            "p_since": check_time(stamp),
+            "p_after": int(after),
             "p_limit": check_limit(limit),
             **self._clock_params(),
         }
         rows = await self._rows(Q.CHANGES, params)
+        if not rows:
+            return [], since, None
         now = self._display_now()
-        read_at = float(rows[0]["read_at"]) if rows else None
-        return [self._view(row, now) for row in rows], read_at
+        last = rows[-1]
+        mark = (float(last["changed_at"]), int(last["id"]))
+        return [self._view(row, now) for row in rows], mark, float(rows[0]["read_at"])
 
     async def now(self) -> float:
         (row,) = await self._rows(Q.CLOCK, self._clock_params())

@@ -16,13 +16,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from ._schema import CHANGED_AT as _CHANGED_AT
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock
 from ._sql import list_name
 
 __all__ = [
     "CANCEL",
     "CHANGES",
+    "CHANGE_MARK",
     "CHECK_CANCEL",
     "CHILDREN_ON_HOST",
     "CLAIM_ANY",
@@ -52,6 +52,7 @@ __all__ = [
     "STATEMENTS",
     "TICK",
     "TYPES",
+    "UNSEEN_WRITES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
 ]
@@ -67,6 +68,15 @@ COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
 DB_NOW = (sa.func.julianday("now") - 2440587.5) * 86400.0
 #: Tests inject a clock (``p_now``); production passes NULL and gets the database's.
 _NOW = sa.func.coalesce(bp("p_now", type_=sa.Float), DB_NOW)
+_latest = jobs.alias("latest")
+#: The change stamp a write gives the rows it changes (``changed_at``): the clock, but
+#: never at or before the latest stamp already given (then one microsecond after it), so
+#: stamps only grow, in commit order, whatever the clock does. Live updates keep the last
+#: stamp they read and ask for the rows past it: a write that commits later has a larger
+#: stamp, so nothing is missed and no margin is needed. The latest stamp is one index read.
+_STAMP = sa.func.max(
+    _NOW, sa.func.coalesce(sa.select(sa.func.max(_latest.c.changed_at)).scalar_subquery(), 0) + 1e-6
+)
 _RETURN_ALL = tuple(jobs.c)
 
 # -- app side -----------------------------------------------------------------------------
@@ -112,6 +122,7 @@ CREATE_MANY = (
             "updated_at",
             "note",
             "noted_at",
+            "changed_at",
         ],
         sa.select(
             bp("p_type"),
@@ -125,6 +136,7 @@ CREATE_MANY = (
             _NOW,
             bp("p_note"),
             _NOW,
+            _STAMP,
         ).order_by(_batch.c.key),
     )
     .returning(j.id, j.max_attempts, j.created_at)
@@ -147,6 +159,7 @@ RESUBMIT = (
             "retry_of",
             "note",
             "noted_at",
+            "changed_at",
         ],
         sa.select(
             _source.c.type,
@@ -161,6 +174,7 @@ RESUBMIT = (
             _source.c.id,
             sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text),
             _NOW,
+            _STAMP,
         ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
     )
     .returning(*_RETURN_ALL)
@@ -471,16 +485,18 @@ REAP = (
 )
 
 # The reapers' clock (see _schema.reaper_clock): a tick more than p_gap after the last one
-# restarts the steady period.
+# restarts the steady period. A tick before the last one means the database clock stepped
+# back: the steady period moves back with it (it neither restarts nor waits for the clock
+# to catch up, which once kept every reaper idle for the size of the step), and the
+# trigger reaper_clock_stepped_back takes heartbeats from the future as made now.
 _tick = sqlite.insert(reaper_clock).values(id=1, last_tick=_NOW, steady_since=_NOW)
+_step = _tick.excluded.last_tick - reaper_clock.c.last_tick
 TICK = _tick.on_conflict_do_update(
     index_elements=[reaper_clock.c.id],
     set_={
         "steady_since": sa.case(
-            (
-                _tick.excluded.last_tick - reaper_clock.c.last_tick > bp("p_gap", type_=sa.Float),
-                _tick.excluded.last_tick,
-            ),
+            (_step > bp("p_gap", type_=sa.Float), _tick.excluded.last_tick),
+            (_step < 0, reaper_clock.c.steady_since + _step),
             else_=reaper_clock.c.steady_since,
         ),
         "last_tick": _tick.excluded.last_tick,
@@ -551,14 +567,27 @@ COUNTS = sa.union_all(
 
 # -- live updates (the HTTP layer) ---------------------------------------------------------
 
-# Poll views of the rows whose change stamp moved since p_since, oldest change first: an
-# index range scan (ix_jobs_changed), so a tick reads the changed rows and no others. Each
-# row also carries the clock at the read (no second statement: sqld bills one row for any).
+# Poll views of the rows changed after the mark (p_since, p_after): their (stamp, id) past
+# it, in stamp order. An index range scan (ix_jobs_changed_at), so a tick reads the changed
+# rows and no others; the id breaks ties among rows one statement stamped alike, so a batch
+# that ends among them is continued exactly. Each row also carries the clock at the read
+# (no second statement: sqld bills one row for any).
+_since = bp("p_since", type_=sa.Float)
 CHANGES = (
     sa.select(*_VIEW_COLUMNS, _NOW.label("read_at"))
-    .where(_CHANGED_AT >= bp("p_since", type_=sa.Float))
-    .order_by(_CHANGED_AT, j.id)
+    .where(
+        j.changed_at >= _since,
+        sa.or_(j.changed_at > _since, j.id > bp("p_after", type_=sa.Integer)),
+    )
+    .order_by(j.changed_at, j.id)
     .limit(bp("p_limit"))
+)
+# The latest change (its stamp and id) and the clock: where a new watcher starts from.
+CHANGE_MARK = (
+    sa.select(j.changed_at, j.id, _NOW.label("now"))
+    .where(j.changed_at.is_not(None))
+    .order_by(j.changed_at.desc(), j.id.desc())
+    .limit(1)
 )
 # The store's clock (the database's, unless a test injects one): reads no row.
 CLOCK = sa.select(_NOW.label("now"))
@@ -566,10 +595,26 @@ CLOCK = sa.select(_NOW.label("now"))
 QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
 
 
+#: Writes to the job table that change nothing a watcher sees: they keep the change stamp.
+UNSEEN_WRITES = ("FORGET_CHILD",)
+
+
+def _stamped(name: str, statement: sa.Executable) -> sa.Executable:
+    """The one rule of the change stamp: every other write to the job table moves it.
+    (Inserts from a SELECT list ``changed_at`` themselves: CREATE_MANY, RESUBMIT.)"""
+    if name in UNSEEN_WRITES or getattr(statement, "table", None) is not jobs:
+        return statement
+    if isinstance(statement, sa.Update) or (
+        isinstance(statement, sa.Insert) and statement.select is None
+    ):
+        return statement.values(changed_at=_STAMP)
+    return statement
+
+
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can
 #: cross to the Turso helper process and are compiled once per dialect.
 STATEMENTS: dict[str, sa.Executable] = {
-    name: value
+    name: _stamped(name, value)
     for name, value in globals().items()
     if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
 }

@@ -269,16 +269,16 @@ async def test_a_revision_3_database_gains_the_indexes_of_revision_4(tmp_path: P
     async with LocalJobStore(path) as first:
         job = await first.create("tone")
     with sqlite3.connect(path) as raw:
-        raw.execute("DROP INDEX ix_jobs_changed")
+        raw.execute("DROP INDEX ix_jobs_changed_at")
         raw.execute("DROP INDEX ix_jobs_created")
         raw.execute("UPDATE schema_meta SET value = 3 WHERE key = 'revision'")
     async with LocalJobStore(path) as second:
-        views, _ = await second.changes(0)
+        views, _, _ = await second.changes((0.0, 0))
         assert [v.id for v in views] == [job.id]
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
-    assert {"ix_jobs_changed", "ix_jobs_created"} <= names
+    assert {"ix_jobs_changed_at", "ix_jobs_created"} <= names
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
 
 
@@ -327,6 +327,42 @@ REVISION_6 = (
     "CREATE INDEX ix_jobs_running_updated ON jobs (updated_at) WHERE status = 'running'",
     "UPDATE schema_meta SET value = 6 WHERE key = 'revision'",
 )
+
+
+#: What revision 9 added, taken away: a database of revisions 7 and 8.
+BEFORE_9 = (
+    "DROP TRIGGER reaper_clock_stepped_back",
+    "DROP INDEX ix_jobs_finished_at",
+    "DROP INDEX ix_jobs_changed_at",
+    "ALTER TABLE jobs DROP COLUMN changed_at",
+    "CREATE INDEX ix_jobs_changed ON jobs (max(updated_at, coalesce(noted_at, 0)))",
+    "UPDATE schema_meta SET value = 7 WHERE key = 'revision'",
+)
+
+
+async def test_a_revision_7_database_gains_change_stamps_and_the_pruners_index(
+    tmp_path: Path,
+) -> None:
+    """Revision 9 on a revision 7 database with jobs: the change-stamp column and its index,
+    the pruner's index and the clock trigger are made, the expression index is dropped, no
+    row is rewritten; the jobs' next writes are seen by live updates."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        job = await first.create("tone")
+    with sqlite3.connect(path) as raw:
+        for statement in BEFORE_9:
+            raw.execute(statement)
+    async with LocalJobStore(path) as second:
+        _, mark, _ = await second.changes(None)
+        assert mark == (0.0, 0)  # rows written before keep no stamp
+        claimed = await second.claim("w")
+        assert claimed is not None and claimed.job.id == job.id
+        views, _, _ = await second.changes(mark)
+        assert [v.id for v in views] == [job.id]
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    assert {"ix_jobs_changed_at", "ix_jobs_finished_at", "reaper_clock_stepped_back"} <= names
+    assert "ix_jobs_changed" not in names
 
 
 async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Path) -> None:
@@ -416,7 +452,7 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
     async with LocalJobStore(path) as first:
         await first.get(1)
     with sqlite3.connect(path) as raw:
-        for statement in REVISION_6:
+        for statement in (*BEFORE_9, *REVISION_6):
             raw.execute(statement)
     conn = sqlite3.connect(path, isolation_level=None)
     ran: list[str] = []
@@ -434,7 +470,9 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
         if n in sql
     }
     dropped = [i for i, sql in enumerate(ran) if sql.startswith("DROP INDEX")]
-    assert len(made) == 2 and len(dropped) == 3 and min(dropped) > max(made.values())
+    retired = [name for kind, name in RETIRED if kind == "index"]
+    assert len(made) == 2 and len(dropped) == len(retired)
+    assert min(dropped) > max(made.values())
 
 
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
