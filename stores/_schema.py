@@ -232,6 +232,28 @@ _TRIGGERS = (
         WHERE status IN (OLD.status, NEW.status);
     END
     """,
+    # Revision 9: during a deploy, workers of revision 7 or 8 write no change stamp; these
+    # give their writes one, so live updates of new servers see them. New code stamps every
+    # write itself, so the WHEN is false and they write nothing.
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_stamp_update AFTER UPDATE OF updated_at, noted_at
+    ON jobs
+    WHEN NEW.changed_at IS OLD.changed_at
+    BEGIN
+        UPDATE jobs SET changed_at = max(NEW.updated_at, coalesce(NEW.noted_at, 0),
+                                         coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_stamp_insert AFTER INSERT ON jobs
+    WHEN NEW.changed_at IS NULL
+    BEGIN
+        UPDATE jobs SET changed_at = max(NEW.updated_at,
+                                         coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE id = NEW.id;
+    END
+    """,
     # Revision 9: the database clock stepped back (a tick earlier than the last one). Every
     # heartbeat written before the step is then in the future, and a job whose worker died
     # would not look stale until the clock caught up (600 s for a 600 s step): such a beat

@@ -332,6 +332,8 @@ REVISION_6 = (
 #: What revision 9 added, taken away: a database of revisions 7 and 8.
 BEFORE_9 = (
     "DROP TRIGGER reaper_clock_stepped_back",
+    "DROP TRIGGER jobs_stamp_update",
+    "DROP TRIGGER jobs_stamp_insert",
     "DROP INDEX ix_jobs_finished_at",
     "DROP INDEX ix_jobs_changed_at",
     "ALTER TABLE jobs DROP COLUMN changed_at",
@@ -363,6 +365,24 @@ async def test_a_revision_7_database_gains_change_stamps_and_the_pruners_index(
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
     assert {"ix_jobs_changed_at", "ix_jobs_finished_at", "reaper_clock_stepped_back"} <= names
     assert "ix_jobs_changed" not in names
+
+
+async def test_writes_of_revision_7_code_are_stamped_for_live_updates(tmp_path: Path) -> None:
+    """During a deploy, workers of the previous release write no change stamp: their
+    inserts and updates get one anyway, so a new server's live updates see them."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as store:
+        job = await store.create("tone")
+        _, mark, _ = await store.changes(None)
+        with sqlite3.connect(path) as old_code:
+            old_code.execute(
+                "INSERT INTO jobs (type, payload, status, max_attempts, created_at, updated_at)"
+                " VALUES ('tone', '{}', 'pending', 2, 1.0, 1.0)"
+            )
+            old_code.execute("UPDATE jobs SET updated_at = 2.0 WHERE id = ?", (job.id,))
+        views, _, _ = await store.changes(mark)
+        assert sorted(v.id for v in views) == [job.id, job.id + 1]
+        assert all(v.changed_at is not None and v.changed_at > mark[0] for v in views)
 
 
 async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Path) -> None:
