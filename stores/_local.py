@@ -33,6 +33,10 @@ _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 #: hundred KiB (WAL frames of every page it touches, a checkpoint).
 MIN_FREE_BYTES = 1024 * 1024
 
+_NOT_A_DATABASE = (
+    "{path} is not a SQLite database ({text}): point JOBS_DB_PATH at a job database or at a "
+    "file that does not exist yet"
+)
 #: sqlite3 errors by primary result code: what they mean for the store. A full disk and an
 #: I/O error are outages of the store (nothing was written; retry once fixed), never a
 #: verdict on the job being written.
@@ -50,16 +54,8 @@ _BY_CODE: dict[int, tuple[type[JobStoreError], str]] = {
         "cannot open the job database {path} ({text}): check JOBS_DB_PATH names a file in "
         "a folder this user can write",
     ),
-    sqlite3.SQLITE_NOTADB: (
-        StoreConfigError,
-        "{path} is not a SQLite database ({text}): point JOBS_DB_PATH at a job database or "
-        "at a file that does not exist yet",
-    ),
-    sqlite3.SQLITE_CORRUPT: (
-        StoreConfigError,
-        "{path} is not a SQLite database ({text}): point JOBS_DB_PATH at a job database or "
-        "at a file that does not exist yet",
-    ),
+    sqlite3.SQLITE_NOTADB: (StoreConfigError, _NOT_A_DATABASE),
+    sqlite3.SQLITE_CORRUPT: (StoreConfigError, _NOT_A_DATABASE),
 }
 
 

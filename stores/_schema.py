@@ -136,7 +136,7 @@ sa.Index("ix_jobs_child_host", jobs.c.child_host, sqlite_where=jobs.c.child_pid.
 # -- revision 4: the HTTP layer -------------------------------------------------------------
 # Revision 9: live updates read the rows whose change stamp (``changed_at``) is past the
 # last one they saw, through this index, however large the table. The stamp is not a time
-# that can go back: until revision 8 it was max(updated_at, noted_at), the database's clock,
+# that can go back: before revision 9 it was max(updated_at, noted_at), the database's clock,
 # and with that clock stepped back by 600 s every write landed behind the watchers' cursor
 # and no stream saw anything for 600 s. (The index on that expression, ix_jobs_changed, is
 # retired.)

@@ -12,7 +12,7 @@ Marks, not times. Each write gives the rows it changes a change stamp that only 
 commit order, whatever the database clock does (``_STAMP`` in ``stores._statements``); a
 mark is a stamp and a job id. The broadcaster keeps the mark of the last change it read and
 asks for the changes past it: a later commit has a larger stamp, so none is missed and none
-is read twice, and no margin is needed. (Until revision 8 the cursor was the database's
+is read twice, and no margin is needed. (Before revision 9 the cursor was the database's
 time: with that clock stepped back by 600 s, every write landed behind the cursor and every
 stream went silent for 600 s.) Event ids are marks, so a reconnect replays exactly what it
 missed. The store's clock is only for display: the changed rows carry it, and between
@@ -247,19 +247,14 @@ class Broadcaster:
         return bool(views) or queue is not None
 
     async def _start_cursor(self) -> None:
-        """Start a ``margin`` of stamps before the latest change (stamps follow the clock
-        while it is sane; the changes since the first watcher subscribed, a tick ago at
-        most, are then read too), or before the oldest view a watcher of one job was shown
-        (it subscribed, then read its view: a change since must still reach it)."""
+        """Start a ``margin`` of stamps (1 s) before the latest change: stamps follow the
+        clock while it is sane and crawl a microsecond a write while it is behind, so this
+        covers the changes made since the first watcher subscribed (a tick ago) and since
+        a watcher of one job read its first view."""
         _, (stamp, _), now = await self.store.changes(None)
         self.queries += 1
         self._anchor = (now if now is not None else time.time(), time.monotonic())
-        shown = [
-            (s.last.changed_at, s.last.id)
-            for s in self._subscribers
-            if s.last is not None and s.last.changed_at is not None
-        ]
-        self._cursor = min([(stamp - self.margin, 0), *shown])
+        self._cursor = (stamp - self.margin, 0)
 
     def _queue_moved(self, fresh: list[JobView]) -> bool:
         if not any(s.job_id is None or _pending(s.last) for s in self._subscribers):
