@@ -28,16 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import table
 from benchmarks.peers import RAW_CLAIM, RAW_DONE, RAW_INSERT, RAW_SCHEMA
-from stores._compiled import DDL, SQL, Q
+from stores._compiled import COLUMNS, DDL, PARAMS, SQL, Q
 
 #: What the store's schema holds that a bare queue would not: each is left out in turn.
 PARTS = (
-    ("ix_jobs_changed", "the change stamp's index (live updates)"),
+    ("ix_jobs_changed_at", "the change stamp's index (live updates)"),
     ("ix_job_history_job", "the history's index by job"),
     ("jobs_history_update", "the history trigger (its row and that row's index entry)"),
     ("jobs_count_update", "the kept counts' trigger"),
     ("ix_jobs_created", "the creation-order index (the unfiltered list)"),
     ("ix_jobs_finished", "the index of finished rows"),
+    ("ix_jobs_finished_at", "the pruner's index of finished rows by finish time"),
 )
 
 
@@ -83,18 +84,31 @@ def _pages(
     return created / jobs, claims / jobs, completions / jobs
 
 
+def _bound(name: Q, **values: Any) -> tuple[Any, ...]:
+    """The positional parameters of statement ``name`` (None for any not given)."""
+    return tuple(values.get(param) for param in PARAMS[name])
+
+
 def store(jobs: int, leave_out: str | None = None) -> tuple[float, float, float]:
     """The store's compiled statements on its schema (less ``leave_out``, if given)."""
     return _pages(
-        [s for s in DDL if leave_out is None or leave_out not in s],
+        [s for s in DDL if leave_out is None or f" {leave_out} " not in s],
         jobs,
         lambda c, n: c.execute(
             SQL[Q.CREATE],
-            ("noop", json.dumps({"n": n}), None, "noop", None, None, "created", None),
+            _bound(Q.CREATE, p_type="noop", p_payload=json.dumps({"n": n}), p_note="created"),
         ).fetchall(),
-        lambda c, _: c.execute(SQL[Q.CLAIM_ANY], ("w", None, None, None, "tok")).fetchone(),
+        lambda c, _: c.execute(
+            SQL[Q.CLAIM_ANY], _bound(Q.CLAIM_ANY, p_worker="w", p_token="tok")
+        ).fetchone(),
         lambda c, row: c.execute(
-            SQL[Q.COMPLETE], ("null", None, None, None, row[0], row[12])
+            SQL[Q.COMPLETE],
+            _bound(
+                Q.COMPLETE,
+                p_result="null",
+                p_id=row[0],
+                p_lease=row[COLUMNS[Q.CLAIM_ANY].index("lease")],
+            ),
         ).fetchall(),
     )
 

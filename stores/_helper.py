@@ -4,15 +4,16 @@ Why a process: ``libsql`` holds the GIL while it waits on the network and has no
 so a stuck server would freeze the worker (no heartbeat, no self-fencing, no way to stop
 ffmpeg). Out here it can only freeze itself; the store kills it and starts another.
 
-This file runs as a plain script (``python -I _helper.py``): the standard library and
-``libsql`` only, so it starts in a few tens of milliseconds. Statements arrive as SQL text
-with positional parameters, compiled once in the parent. Everything that crosses the pipe
-is defined here, in one place: frames (a 4-byte big-endian length, then a pickle), the
-settings frame (the token travels here, never in argv or the environment), requests (a
-list of ``(sql, parameters)``) and replies (``("ok", rows per op)`` or ``("err", error)``,
-the error encoded by :func:`encode_error` and rebuilt in the parent by
-:func:`decode_error`). The helper connects on the first request and reconnects by itself
-after a broken connection.
+This file runs as a plain script (``python -I _helper.py REQUEST_FD ANSWER_FD``): the
+standard library and ``libsql`` only, so it starts in a few tens of milliseconds. The
+protocol runs on those two pipes only; fds 0, 1 and 2 are /dev/null (see
+``_turso._Helper``). Statements arrive as SQL text with positional parameters, compiled
+once in the parent. Everything that crosses the pipes is defined here, in one place:
+frames (a 4-byte big-endian length, then a pickle), the settings frame (the token travels
+here, never in argv or the environment), requests (a list of ``(sql, parameters)``) and
+replies (``("ok", rows per op)`` or ``("err", error)``, the error encoded by
+:func:`encode_error` and rebuilt in the parent by :func:`decode_error`). The helper
+connects on the first request and reconnects by itself after a broken connection.
 """
 
 # Runs as a script in the helper process: standard library imports only (and libsql).
@@ -215,8 +216,9 @@ def serve(read_fd: int, write_fd: int) -> None:
 def _main() -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    read_fd, write_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    sys.stdout = sys.stderr  # nothing else may write to the protocol stream
+    # The protocol's pipes are descriptors of their own (argv), never fd 0, 1 or 2: native
+    # code (libsql's tracing under RUST_LOG) writes to those, and its output is dropped.
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     serve(read_fd, write_fd)
 
 

@@ -22,7 +22,10 @@ from ._model import (
     WorkerInfo,
 )
 
-__all__ = ["Claimed", "JobStore", "JobTypeInfo"]
+__all__ = ["ChangeMark", "Claimed", "JobStore", "JobTypeInfo"]
+
+#: Where a reader of the changes is: (change stamp, job id) of the last change it saw.
+ChangeMark = tuple[float, int]
 
 
 @attrs.frozen
@@ -203,13 +206,23 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def changes(
-        self, since: float, *, limit: int = 500
-    ) -> tuple[builtins.list[JobView], float | None]:
-        """Poll views of the jobs that changed at or after ``since`` (any write to the row,
-        or a cancel request), oldest change first, and the store's time of the read (None
-        when no row changed: the clock rides on the rows). One statement that reads only the
-        changed rows; live updates make it once per tick for every watcher together. Pass the
-        time back, less a small margin, as the next ``since``."""
+        self, since: ChangeMark | None, *, limit: int = 500
+    ) -> tuple[builtins.list[JobView], ChangeMark, float | None]:
+        """Poll views of the jobs changed after the mark ``since`` (any write to the row, or
+        a cancel request), in the order of their changes, at most ``limit``; the mark to pass
+        next (that of the last view, or ``since`` when none); and the store's time of the
+        read (None when no row changed: the clock rides on the rows). ``since=None`` reads
+        the mark of the latest change and the clock, and no view. A mark is a change stamp
+        and a job id: stamps grow in commit order whatever the database clock does, so a
+        caller that passes each mark back misses no change and sees none twice. One
+        statement that reads only the changed rows; live updates make it once per tick for
+        every watcher together."""
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Return if the store can be used now, else raise the JobStoreError that says why
+        (unreachable, disk full, file replaced): what a health check asks. One primary-key
+        read at most."""
 
     @abc.abstractmethod
     async def now(self) -> float:

@@ -100,6 +100,9 @@ class Job:
     child_started: float | None = None
     #: A pending job waiting out a retry delay is not claimed before this time.
     retry_at: float | None = None
+    #: The row's change stamp: grows with every write a watcher sees, in commit order,
+    #: whatever the clock does (live updates; not a time to show).
+    changed_at: float | None = None
 
     @property
     def terminal(self) -> bool:
@@ -151,6 +154,8 @@ class JobView:
     reason: str
     #: A pending retry is not claimed before this time (Unix seconds), else None.
     retry_at: float | None = None
+    #: The row's change stamp (see ``Job.changed_at``); not part of the poll answer.
+    changed_at: float | None = None
 
     @classmethod
     def of(

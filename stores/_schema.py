@@ -17,7 +17,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
-    "CHANGED_AT",
     "FINISHED",
     "RETIRED",
     "SCHEMA_REVISION",
@@ -45,7 +44,9 @@ SCHEMA_VERSION = 1
 #: trigger on creation: the "created" entry is read from the job row). Revision 8: creation
 #: made idempotent (``dedup_key``: an Idempotency-Key, or the job a resubmit came from, at
 #: most one job each) and the live worker registry (``workers``). Revision 10: a retry
-#: waits for its backoff (``retry_at``; old code ignores it and retries at once).
+#: waits for its backoff (``retry_at``; old code ignores it and retries at once). Revision 9:
+#: the pruner's index by finish time; a change stamp that never goes back (live updates), and
+#: the reapers' clock riding out a database clock stepped back.
 SCHEMA_REVISION = 10
 
 metadata = sa.MetaData()
@@ -89,6 +90,8 @@ jobs = sa.Table(
     # or "retry:" and the id of the job a resubmit copies.
     sa.Column("dedup_key", sa.String(300)),
     sa.Column("request_hash", sa.String(64)),
+    # Revision 9: the change stamp live updates read (see _STAMP in _statements).
+    sa.Column("changed_at", sa.Float),
     # Revision 10: a job retried after a failure waits until then (a backoff); NULL: at once.
     sa.Column("retry_at", sa.Float),
     sqlite_autoincrement=True,
@@ -126,19 +129,30 @@ sa.Index(
     jobs.c.created_at,
     sqlite_where=jobs.c.status.in_(FINISHED),
 )
+# Revision 9: the pruner, by finish time. Retention counts from when a job finished, and
+# the index above orders by creation: an idle prune round read every job created before the
+# cut-off but finished after it (20,008 rows read with 20,000 jobs that had waited in the
+# queue). Keyed on finished_at, the cut-off is one index search and a round with nothing to
+# delete reads no job. (One entry more per finished job; the lists need creation order.)
+sa.Index(
+    "ix_jobs_finished_at",
+    jobs.c.status,
+    jobs.c.finished_at,
+    sqlite_where=jobs.c.status.in_(FINISHED),
+)
 
 # Revision 3: recorded children, by host, for the sweep a worker makes at start (few rows:
 # only jobs whose child is recorded as running).
 sa.Index("ix_jobs_child_host", jobs.c.child_host, sqlite_where=jobs.c.child_pid.is_not(None))
 
 # -- revision 4: the HTTP layer -------------------------------------------------------------
-#: When a row last changed in a way a watcher sees: a write bumps ``updated_at`` (progress,
-#: heartbeat, transitions), a cancel request only ``noted_at``. Live updates read the rows
-#: whose stamp moved since the last tick through this index, however large the table.
-CHANGED_AT = sa.func.max(
-    jobs.c.updated_at, sa.func.coalesce(jobs.c.noted_at, sa.literal_column("0"))
-)
-sa.Index("ix_jobs_changed", CHANGED_AT)
+# Revision 9: live updates read the rows whose change stamp (``changed_at``) is past the
+# last one they saw, through this index, however large the table. The stamp is not a time
+# that can go back: before revision 9 it was max(updated_at, noted_at), the database's clock,
+# and with that clock stepped back by 600 s every write landed behind the watchers' cursor
+# and no stream saw anything for 600 s. (The index on that expression, ix_jobs_changed, is
+# retired.)
+sa.Index("ix_jobs_changed_at", jobs.c.changed_at)
 # The unfiltered list, newest first, and its keyset pages.
 sa.Index("ix_jobs_created", jobs.c.created_at, jobs.c.id)
 
@@ -264,6 +278,44 @@ _TRIGGERS = (
         WHERE status IN (OLD.status, NEW.status);
     END
     """,
+    # Revision 9: during a deploy, workers of revision 7 or 8 write no change stamp; these
+    # give their writes one, so live updates of new servers see them. New code stamps every
+    # write itself, so the WHEN is false and they write nothing.
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_stamp_update AFTER UPDATE OF updated_at, noted_at
+    ON jobs
+    WHEN NEW.changed_at IS OLD.changed_at
+    BEGIN
+        UPDATE jobs SET changed_at = max(NEW.updated_at, coalesce(NEW.noted_at, 0),
+                                         coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE id = NEW.id;
+    END
+    """,
+    """
+    CREATE TRIGGER IF NOT EXISTS jobs_stamp_insert AFTER INSERT ON jobs
+    WHEN NEW.changed_at IS NULL
+    BEGIN
+        UPDATE jobs SET changed_at = max(NEW.updated_at,
+                                         coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE id = NEW.id;
+    END
+    """,
+    # Revision 9: the database clock stepped back (a tick earlier than the last one). Every
+    # heartbeat written before the step is then in the future, and a job whose worker died
+    # would not look stale until the clock caught up (600 s for a 600 s step): such a beat
+    # is taken as made now, so the job is stale stale_after from now if nothing beats
+    # again. Never early: a live holder's next beat is at the clock's new time anyway.
+    """
+    CREATE TRIGGER IF NOT EXISTS reaper_clock_stepped_back AFTER UPDATE OF last_tick
+    ON reaper_clock
+    WHEN NEW.last_tick < OLD.last_tick
+    BEGIN
+        UPDATE jobs SET updated_at = NEW.last_tick,
+            changed_at = max(NEW.last_tick,
+                             coalesce((SELECT max(changed_at) FROM jobs), 0) + 1e-6)
+        WHERE status = 'running' AND updated_at > NEW.last_tick;
+    END
+    """,
     """
     CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs
     WHEN OLD.status IN ('completed', 'failed', 'cancelled')
@@ -293,6 +345,9 @@ UPGRADES: dict[int, tuple[str, ...]] = {
         "ALTER TABLE jobs ADD COLUMN dedup_key VARCHAR(300)",
         "ALTER TABLE jobs ADD COLUMN request_hash VARCHAR(64)",
     ),
+    # Rows written before keep no stamp: they are not "changed" until their next write
+    # (finished ones never are), so the upgrade rewrites no row.
+    9: ("ALTER TABLE jobs ADD COLUMN changed_at FLOAT",),
     10: ("ALTER TABLE jobs ADD COLUMN retry_at FLOAT",),
 }
 
@@ -310,6 +365,8 @@ RETIRED: tuple[tuple[str, str], ...] = (
     ("index", "ix_jobs_status_created"),
     ("index", "ix_jobs_pending_fifo"),
     ("index", "ix_jobs_running_updated"),
+    # Revision 9: the change stamp is a column of its own (ix_jobs_changed_at).
+    ("index", "ix_jobs_changed"),
 )
 
 

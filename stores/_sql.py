@@ -29,7 +29,7 @@ from ._errors import (
     LeaseLost,
     StoreUnavailable,
 )
-from ._interface import Claimed, JobStore, JobTypeInfo
+from ._interface import ChangeMark, Claimed, JobStore, JobTypeInfo
 from ._migrate import migrate
 from ._model import (
     DEAD_WORKER_KEPT,
@@ -81,8 +81,14 @@ class Transport(Protocol):
 
     label: str
     call_timeout: float
+    #: Grows when the transport starts over on another database file (the local file was
+    #: replaced): the schema is checked again.
+    generation: int
 
     async def run(self, ops: Ops) -> Rows: ...
+
+    def condition(self) -> str | None:
+        """What makes the database unusable though it may answer (None: nothing known)."""
 
     def cut_off_at(self, deadline: float) -> None: ...
 
@@ -145,6 +151,7 @@ def _job(m: dict[str, Any]) -> Job:
         child_host=m["child_host"],
         child_started=m["child_started"],
         retry_at=m["retry_at"],
+        changed_at=m["changed_at"],
     )
 
 
@@ -175,6 +182,7 @@ class SqlJobStore(JobStore):
         self._transport = transport
         self._label = transport.label
         self._schema_ready = False
+        self._schema_generation = transport.generation
         self._closed = False
         # Claims whose answer never arrived: (worker id, claim token), given back on the
         # next claim (see ``claim``).
@@ -216,10 +224,20 @@ class SqlJobStore(JobStore):
     async def _execute(self, ops: Ops) -> Rows:
         if self._closed:
             raise StoreUnavailable(f"{self._label}: the store is closed")
-        if not self._schema_ready:
+        if not self._schema_ready or self._schema_generation != self._transport.generation:
+            generation = self._transport.generation
             await migrate(self._call)
-            self._schema_ready = True
+            self._schema_ready, self._schema_generation = True, generation
         return await self._call(ops)
+
+    async def check(self) -> None:
+        """Raise StoreUnavailable (or another JobStoreError) naming why the store cannot be
+        used now; return when it can. One primary-key read (at most one row), plus what the
+        transport knows without a query (the local store: a full disk)."""
+        await self._rows(Q.GET, {"p_id": 1})
+        problem = self._transport.condition()
+        if problem is not None:
+            raise StoreUnavailable(problem)
 
     async def _call(self, ops: Ops) -> Rows:
         # The one place that sees every call: an outage is logged when it begins and ends,
@@ -598,17 +616,27 @@ class SqlJobStore(JobStore):
         await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
 
     async def changes(
-        self, since: float, *, limit: int = 500
-    ) -> tuple[builtins.list[JobView], float | None]:
+        self, since: ChangeMark | None, *, limit: int = 500
+    ) -> tuple[builtins.list[JobView], ChangeMark, float | None]:
+        if since is None:
+            rows = await self._rows(Q.CHANGE_MARK, self._clock_params())
+            if not rows:
+                return [], (0.0, 0), await self.now()
+            return [], (float(rows[0]["changed_at"]), int(rows[0]["id"])), rows[0]["now"]
+        stamp, after = since
         params = {
-            "p_since": check_time(since),
+            "p_since": check_time(stamp),
+            "p_after": int(after),
             "p_limit": check_limit(limit),
             **self._clock_params(),
         }
         rows = await self._rows(Q.CHANGES, params)
+        if not rows:
+            return [], since, None
         now = self._display_now()
-        read_at = float(rows[0]["read_at"]) if rows else None
-        return [self._view(row, now) for row in rows], read_at
+        last = rows[-1]
+        mark = (float(last["changed_at"]), int(last["id"]))
+        return [self._view(row, now) for row in rows], mark, float(rows[0]["read_at"])
 
     async def now(self) -> float:
         (row,) = await self._rows(Q.CLOCK, self._clock_params())

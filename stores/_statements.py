@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
 from ._model import ErrorKind
-from ._schema import CHANGED_AT as _CHANGED_AT
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock, workers
 from ._sql import list_name
 from ._transitions import RETRYABLE, Outcome, Rule, rules_for
@@ -27,6 +26,7 @@ __all__ = [
     "BY_DEDUP_KEY",
     "CANCEL",
     "CHANGES",
+    "CHANGE_MARK",
     "CHECK_CANCEL",
     "CHILDREN_ON_HOST",
     "CLAIM_ANY",
@@ -58,6 +58,7 @@ __all__ = [
     "STATEMENTS",
     "TICK",
     "TYPES",
+    "UNSEEN_WRITES",
     "UPDATE_PROGRESS",
     "UPSERT_TYPE",
     "WORKERS",
@@ -77,6 +78,15 @@ COMPLETED, FAILED, CANCELLED = "completed", "failed", "cancelled"
 DB_NOW = (sa.func.julianday("now") - 2440587.5) * 86400.0
 #: Tests inject a clock (``p_now``); production passes NULL and gets the database's.
 _NOW = sa.func.coalesce(bp("p_now", type_=sa.Float), DB_NOW)
+_latest = jobs.alias("latest")
+#: The change stamp a write gives the rows it changes (``changed_at``): the clock, but
+#: never at or before the latest stamp already given (then one microsecond after it), so
+#: stamps only grow, in commit order, whatever the clock does. Live updates keep the last
+#: stamp they read and ask for the rows past it: a write that commits later has a larger
+#: stamp, so nothing is missed and no margin is needed. The latest stamp is one index read.
+_STAMP = sa.func.max(
+    _NOW, sa.func.coalesce(sa.select(sa.func.max(_latest.c.changed_at)).scalar_subquery(), 0) + 1e-6
+)
 _RETURN_ALL = tuple(jobs.c)
 
 # -- app side -----------------------------------------------------------------------------
@@ -146,6 +156,7 @@ CREATE_MANY = (
             "updated_at",
             "note",
             "noted_at",
+            "changed_at",
         ],
         sa.select(
             bp("p_type"),
@@ -159,6 +170,7 @@ CREATE_MANY = (
             _NOW,
             bp("p_note"),
             _NOW,
+            _STAMP,
         ).order_by(_batch.c.key),
     )
     .returning(j.id, j.max_attempts, j.created_at)
@@ -184,6 +196,7 @@ RESUBMIT = (
             "note",
             "noted_at",
             "dedup_key",
+            "changed_at",
         ],
         sa.select(
             _source.c.type,
@@ -199,6 +212,7 @@ RESUBMIT = (
             sa.literal("resubmitted from job ") + sa.cast(_source.c.id, sa.Text),
             _NOW,
             sa.literal("retry:") + sa.cast(_source.c.id, sa.Text),
+            _STAMP,
         ).where(_source.c.id == bp("p_id"), _source.c.status.in_([FAILED, CANCELLED])),
     )
     .on_conflict_do_nothing(index_elements=_ONCE_ON, index_where=_ONCE_WHERE)
@@ -667,16 +681,18 @@ REAP = (
 )
 
 # The reapers' clock (see _schema.reaper_clock): a tick more than p_gap after the last one
-# restarts the steady period.
+# restarts the steady period. A tick before the last one means the database clock stepped
+# back: the steady period moves back with it (it neither restarts nor waits for the clock
+# to catch up, which once kept every reaper idle for the size of the step), and the
+# trigger reaper_clock_stepped_back takes heartbeats from the future as made now.
 _tick = sqlite.insert(reaper_clock).values(id=1, last_tick=_NOW, steady_since=_NOW)
+_step = _tick.excluded.last_tick - reaper_clock.c.last_tick
 TICK = _tick.on_conflict_do_update(
     index_elements=[reaper_clock.c.id],
     set_={
         "steady_since": sa.case(
-            (
-                _tick.excluded.last_tick - reaper_clock.c.last_tick > bp("p_gap", type_=sa.Float),
-                _tick.excluded.last_tick,
-            ),
+            (_step > bp("p_gap", type_=sa.Float), _tick.excluded.last_tick),
+            (_step < 0, reaper_clock.c.steady_since + _step),
             else_=reaper_clock.c.steady_since,
         ),
         "last_tick": _tick.excluded.last_tick,
@@ -690,18 +706,19 @@ _steady = (
 REAP_STEADY = REAP.where(_steady >= bp("p_stale", type_=sa.Float))
 
 
-# Retention: finished jobs of one status older than p_retain seconds (finished and created;
-# the index of finished rows orders them by creation), oldest first, a batch at a time. Their
-# history goes with them (trigger jobs_history_delete).
+# Retention: finished jobs of one status that finished (and were created) more than
+# p_retain seconds ago, a batch at a time, by finish time: the cut-off is a range of
+# ix_jobs_finished_at, so only the rows to delete are read (the created_at check runs on
+# those alone). Their history goes with them (trigger jobs_history_delete).
 _prunable = (
     sa.select(j.id)
     .where(
         j.status == bp("p_status"),
         j.status.in_(FINISHED),
-        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
         j.finished_at < _NOW - bp("p_retain", type_=sa.Float),
+        j.created_at < _NOW - bp("p_retain", type_=sa.Float),
     )
-    .order_by(j.created_at)
+    .order_by(j.finished_at)
     .limit(bp("p_limit"))
 )
 PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
@@ -746,14 +763,27 @@ COUNTS = sa.union_all(
 
 # -- live updates (the HTTP layer) ---------------------------------------------------------
 
-# Poll views of the rows whose change stamp moved since p_since, oldest change first: an
-# index range scan (ix_jobs_changed), so a tick reads the changed rows and no others. Each
-# row also carries the clock at the read (no second statement: sqld bills one row for any).
+# Poll views of the rows changed after the mark (p_since, p_after): their (stamp, id) past
+# it, in stamp order. An index range scan (ix_jobs_changed_at), so a tick reads the changed
+# rows and no others; the id breaks ties among rows one statement stamped alike, so a batch
+# that ends among them is continued exactly. Each row also carries the clock at the read
+# (no second statement: sqld bills one row for any).
+_since = bp("p_since", type_=sa.Float)
 CHANGES = (
     sa.select(*_VIEW_COLUMNS, _NOW.label("read_at"))
-    .where(_CHANGED_AT >= bp("p_since", type_=sa.Float))
-    .order_by(_CHANGED_AT, j.id)
+    .where(
+        j.changed_at >= _since,
+        sa.or_(j.changed_at > _since, j.id > bp("p_after", type_=sa.Integer)),
+    )
+    .order_by(j.changed_at, j.id)
     .limit(bp("p_limit"))
+)
+# The latest change (its stamp and id) and the clock: where a new watcher starts from.
+CHANGE_MARK = (
+    sa.select(j.changed_at, j.id, _NOW.label("now"))
+    .where(j.changed_at.is_not(None))
+    .order_by(j.changed_at.desc(), j.id.desc())
+    .limit(1)
 )
 # The store's clock (the database's, unless a test injects one): reads no row.
 CLOCK = sa.select(_NOW.label("now"))
@@ -761,10 +791,26 @@ CLOCK = sa.select(_NOW.label("now"))
 QUEUE = sa.select(j.id).where(j.status == PENDING).order_by(j.created_at, j.id).limit(bp("p_limit"))
 
 
+#: Writes to the job table that change nothing a watcher sees: they keep the change stamp.
+UNSEEN_WRITES = ("FORGET_CHILD",)
+
+
+def _stamped(name: str, statement: sa.Executable) -> sa.Executable:
+    """The one rule of the change stamp: every other write to the job table moves it.
+    (Inserts from a SELECT list ``changed_at`` themselves: CREATE_MANY, RESUBMIT.)"""
+    if name in UNSEEN_WRITES or getattr(statement, "table", None) is not jobs:
+        return statement
+    if isinstance(statement, sa.Update) or (
+        isinstance(statement, sa.Insert) and statement.select is None
+    ):
+        return statement.values(changed_at=_STAMP)
+    return statement
+
+
 #: Every statement by name: requests carry names and parameters, never SQL text, so they can
 #: cross to the Turso helper process and are compiled once per dialect.
 STATEMENTS: dict[str, sa.Executable] = {
-    name: value
+    name: _stamped(name, value)
     for name, value in globals().items()
     if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
 }

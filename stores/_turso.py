@@ -113,6 +113,62 @@ class _Watchdog:
                 proc.kill()  # the caller sees end of input
 
 
+class _Helper:
+    """One helper process and the parent's ends of its two protocol pipes.
+
+    The protocol never runs on the helper's stdin/stdout: native code in the helper (libsql's
+    tracing under ``RUST_LOG``, a library's stray print) writes to fd 1 and 2, and one such
+    line on the answer stream made every call wait for a frame that never came ("no answer
+    within 15 s", blaming the server). So requests and answers travel on pipes of their own,
+    passed as extra descriptors, and the helper's fds 0, 1 and 2 are /dev/null: that output
+    could carry the token (a request's headers), so it is dropped, not relayed.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], send_fd: int, reply_fd: int) -> None:
+        self.proc, self.send_fd, self.reply_fd = proc, send_fd, reply_fd
+
+    @classmethod
+    def spawn(cls) -> _Helper:
+        # The token reaches the helper over its pipe only; no secret goes into its environment.
+        env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
+        request_r, request_w = os.pipe2(os.O_CLOEXEC)
+        reply_r, reply_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", _HELPER, str(request_r), str(reply_w)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(request_r, reply_w),
+                env=env,
+            )
+        except BaseException:
+            for fd in (request_w, reply_r):
+                os.close(fd)
+            raise
+        finally:
+            os.close(request_r)
+            os.close(reply_w)
+        for fd in (request_w, reply_r):
+            try:  # a whole request or answer fits in the pipe: writes do not block
+                fcntl.fcntl(fd, _F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
+            os.set_blocking(fd, False)
+        return cls(proc, request_w, reply_r)
+
+    def end(self) -> None:
+        """Kill the process, close the pipes, reap it."""
+        self.proc.kill()
+        for fd in (self.send_fd, self.reply_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.send_fd = self.reply_fd = -1
+        self.proc.wait()
+
+
 class HelperTransport:
     """The parent's end of the helper process; see the module docstring."""
 
@@ -120,50 +176,29 @@ class HelperTransport:
         self._settings = settings
         self.label = label
         self.call_timeout = timeout
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: _Helper | None = None
         self._watchdog = _Watchdog()
         self._lock: Any = None  # a trio.Lock, made on first use inside Trio
         self._cutoff = math.inf
         self._in_flight: set[Any] = set()
         self._busy = False  # a call is between writing its request and reading its answer
+        self.generation = 0  # always the same database (the URL's)
 
     # -- the helper process --------------------------------------------------------------
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        # The token reaches the helper over its pipe only; no secret goes into its environment.
-        env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
-        proc = subprocess.Popen(
-            [sys.executable, "-I", _HELPER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        for stream in (proc.stdin, proc.stdout):
-            try:  # a whole request or answer fits in the pipe: writes do not block
-                fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, 1 << 20)
-            except OSError:
-                pass
-            os.set_blocking(stream.fileno(), False)
-        self._proc = proc
-        self._write(proc, frame(self._settings))
-        return proc
+    def _start(self) -> _Helper:
+        helper = _Helper.spawn()
+        self._proc = helper
+        self._write(helper, frame(self._settings))
+        return helper
 
-    def _discard(self, proc: subprocess.Popen[bytes]) -> None:
-        if self._proc is proc:
+    def _discard(self, helper: _Helper) -> None:
+        if self._proc is helper:
             self._proc = None
-        proc.kill()
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        proc.wait()
+        helper.end()
 
-    def _write(self, proc: subprocess.Popen[bytes], data: bytes) -> None:
-        assert proc.stdin is not None
-        fd, view = proc.stdin.fileno(), memoryview(data)
+    def _write(self, helper: _Helper, data: bytes) -> None:
+        fd, view = helper.send_fd, memoryview(data)
         try:
             while view:
                 view = view[os.write(fd, view) :]
@@ -192,18 +227,17 @@ class HelperTransport:
 
     async def _call(self, ops: Ops) -> Rows:
         proc = self._proc
-        if proc is None or proc.poll() is not None:
+        if proc is None or proc.proc.poll() is not None:
             proc = self._start()
-        assert proc.stdout is not None
         deadline = time.monotonic() + self.call_timeout
         if _io.in_trio():
-            self._watchdog.arm(self.call_timeout, proc)
+            self._watchdog.arm(self.call_timeout, proc.proc)
         self._busy = True
         try:
             try:
                 self._write(proc, frame(list(ops)))
-                header = await self._read_exact(proc.stdout.fileno(), HEADER.size, deadline)
-                body = await self._read_exact(proc.stdout.fileno(), unframe_size(header), deadline)
+                header = await self._read_exact(proc.reply_fd, HEADER.size, deadline)
+                body = await self._read_exact(proc.reply_fd, unframe_size(header), deadline)
             finally:
                 self._watchdog.disarm()
                 self._busy = False
@@ -215,7 +249,7 @@ class HelperTransport:
                     "(the server is unreachable or stuck); the outcome of this call is unknown"
                 ) from None
             raise StoreUnavailable(
-                f"{self.label}: the database helper process ended (exit {proc.returncode}); "
+                f"{self.label}: the database helper process ended (exit {proc.proc.returncode}); "
                 "the outcome of the call is unknown"
             ) from exc
         reply = pickle.loads(body)
@@ -256,6 +290,9 @@ class HelperTransport:
                 )
         return rows
 
+    def condition(self) -> str | None:
+        return None  # the server's own troubles come back as the answers to calls
+
     def cut_off_at(self, deadline: float) -> None:
         self._cutoff = deadline
         for scope in self._in_flight:
@@ -267,7 +304,7 @@ class HelperTransport:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        proc.kill()
+        proc.proc.kill()
         if not self._busy:
             self._discard(proc)
 

@@ -77,8 +77,9 @@ def free_port() -> int:
 class SqldServer:
     """One sqld process on a database folder, with its HTTP and admin ports."""
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, env: dict[str, str] | None = None) -> None:
         self.db_path = db_path
+        self.env = env  # the server's environment (None: this process's)
         self.port, self.admin_port = free_ports(2)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = db_path.parent / (db_path.name + ".log")
@@ -102,6 +103,7 @@ class SqldServer:
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
+            env=self.env,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -157,3 +159,19 @@ class SqldServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def faked_clock(offset_file: Path) -> dict[str, str]:
+    """An environment whose wall clock is off by what ``offset_file`` says (``+0s``,
+    ``-600s``), read anew at every look at the clock, so a test can step a running server's
+    clock (libfaketime, Debian's ``faketime``); the monotonic clock is left alone."""
+    candidates = sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))
+    if not candidates:
+        raise RuntimeError("libfaketime is needed to step a clock: apt-get install faketime")
+    return {
+        **os.environ,
+        "LD_PRELOAD": str(candidates[0]),
+        "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        "FAKETIME_NO_CACHE": "1",
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }

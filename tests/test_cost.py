@@ -12,6 +12,7 @@ import libsql
 import pytest
 import sqlalchemy as sa
 
+from actors import prune_once
 from stores import JobStore, LocalJobStore, TursoJobStore
 from stores._statements import STATEMENTS
 
@@ -135,5 +136,32 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
         assert all(v is not None and v <= 4 for v in cost.values()), cost
         assert scrape <= 5, f"job counts for a scrape read {scrape} rows"
         assert (await store.counts())["completed"] == FINISHED // 3
+    finally:
+        await store.aclose()
+
+
+@pytest.mark.slow
+async def test_sqld_idle_prune_round_reads_no_job_that_finished_late(
+    sqld: SqldServer, wall: WallClock
+) -> None:
+    """A prune round with nothing to delete reads a handful of rows, even when 20,000 jobs
+    were created long before the cut-off but finished after it (a backlog that waited): the
+    cut-off is found on the finish time through the index, not by reading each row."""
+    store = TursoJobStore(sqld.url, clock=wall)
+    try:
+        await store.counts()  # the schema exists
+        raw = libsql.connect(sqld.url, isolation_level=None)
+        fill(raw, 20_000)
+        raw.execute("UPDATE jobs SET finished_at = ?", (wall.now - 100,))
+        raw.close()
+        retention = {"completed": 3600.0, "failed": 3600.0, "cancelled": 3600.0}
+        before = sqld.rows_read()
+        pruned = await prune_once(store, retention)
+        cost = sqld.rows_read() - before
+        print(f"\nsqld rows read by an idle prune round over 20,000 late finishers: {cost}")
+        assert pruned == {"completed": 0, "failed": 0, "cancelled": 0}
+        assert cost <= 9, f"an idle prune round read {cost} rows"
+        wall.advance(3600)
+        assert sum((await prune_once(store, retention)).values()) == 20_000 // 1000 * 1000
     finally:
         await store.aclose()

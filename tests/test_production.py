@@ -3,22 +3,26 @@ riding out an outage with no job lost or run twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
 
 from stores import JobStatus, TursoJobStore
+from web import Broadcaster
 
 from .conftest import REPO
 from .helpers import pid_alive, wait_for_status
-from .sqld import SqldServer, free_port
+from .sqld import SqldServer, faked_clock, free_port
 from .workers import WorkerProcess, timings, worker_env
 
 pytestmark = pytest.mark.slow
@@ -245,4 +249,103 @@ async def test_an_outage_longer_than_stale_after_charges_no_attempt(
         holder.kill()
         if other is not None:
             other.kill()
+        store.close()
+
+
+@pytest.fixture
+def stepped_sqld(tmp_path: Path) -> Iterator[tuple[SqldServer, Path]]:
+    """A real sqld whose wall clock the test can step: write ``-600s`` to the file."""
+    offset = tmp_path / "sqld-clock-offset"
+    offset.write_text("+0s\n")
+    server = SqldServer(tmp_path / "sqld-stepped", env=faked_clock(offset))
+    server.start()
+    try:
+        yield server, offset
+    finally:
+        server.stop()
+
+
+async def _running_child(store: TursoJobStore, job_id: int) -> None:
+    with trio.fail_after(30):
+        while not (row := await store.get(job_id)) or not row.child_pid:
+            await trio.sleep(0.05)
+
+
+async def test_the_database_clock_stepping_back_freezes_no_live_stream(
+    stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
+) -> None:
+    """sqld's clock steps back 600 s while a job runs: the job's stream and the stream of
+    every job go on receiving its heartbeats (each a later change), with times of the new
+    clock."""
+    sqld, offset = stepped_sqld
+    store = TursoJobStore(sqld.url)
+    worker = WorkerProcess("w-stepped", worker_env(TURSO_DATABASE_URL=sqld.url), tmp_path)
+    broadcaster = Broadcaster(store, interval=0.1)
+    try:
+        job = await store.create("child", {"seconds": 60})
+        await _running_child(store, job.id)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(broadcaster.run)
+            one, every = broadcaster.subscribe(job.id), broadcaster.subscribe(None)
+            with trio.fail_after(10):
+                await one.receive.receive()
+                await every.receive.receive()
+            offset.write_text("-600s\n")
+            stepped = time.time() - 600
+            seen: dict[str, list[float]] = {"job": [], "all": []}
+            with trio.move_on_after(4):
+                async with trio.open_nursery() as readers:
+                    for name, sub in (("job", one), ("all", every)):
+                        readers.start_soon(_collect_beats, sub, job.id, stepped, seen[name])
+            nursery.cancel_scope.cancel()
+        print(
+            f"\nheartbeat events in 4 s after a 600 s step back: {len(seen['job'])} on the "
+            f"job's stream, {len(seen['all'])} on the stream of every job"
+        )
+        assert len(seen["job"]) >= 3, seen
+        assert len(seen["all"]) >= 3, seen
+    finally:
+        worker.kill()
+        store.close()
+
+
+async def _collect_beats(sub: Any, job_id: int, stepped: float, into: list[float]) -> None:
+    """Keep the heartbeat times of ``job_id`` stamped by the stepped-back clock."""
+    async for event, _, data in sub.receive:
+        view = json.loads(data) if event == "job" else {}
+        if view.get("id") == job_id and abs(view["updated_at"] - stepped) < 30:
+            into.append(view["updated_at"])
+
+
+async def test_the_database_clock_stepping_back_delays_no_reap(
+    stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
+) -> None:
+    """A worker is killed mid-job and sqld's clock steps back 600 s right after: another
+    worker's reaper still takes the job about stale_after (6 s) after the kill, not after
+    the 600 s the clock needs to catch up."""
+    sqld, offset = stepped_sqld
+    store = TursoJobStore(sqld.url)
+    env = worker_env(TURSO_DATABASE_URL=sqld.url)
+    holder = WorkerProcess("w-holder", env, tmp_path, timings(stale_after=6))
+    reaper: WorkerProcess | None = None
+    try:
+        job = await store.create("child", {"seconds": 120})
+        await _running_child(store, job.id)
+        reaper = WorkerProcess("w-reaper", env, tmp_path, timings(stale_after=6))
+        await trio.sleep(7)  # its reaper has ticked steadily for stale_after
+        holder.kill()
+        killed = time.monotonic()
+        offset.write_text("-600s\n")
+        with trio.fail_after(60):
+            while (row := await store.get(job.id)) and row.worker_id == "w-holder":
+                await trio.sleep(0.1)
+        took = time.monotonic() - killed
+        print(f"\nreaped {took:.1f} s after the kill, the clock stepped back 600 s")
+        reasons = [h.reason or "" for h in await store.history(job.id)]
+        assert any(r.startswith("reaped: stalled") for r in reasons), reasons
+        assert took < 6 + 4, took
+    finally:
+        holder.kill()
+        if reaper is not None:
+            reaper.kill()
         store.close()

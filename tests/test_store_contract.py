@@ -412,33 +412,53 @@ async def test_views_equal_the_poll_of_each_listed_job(store: JobStore, wall: Wa
 # -- for the HTTP layer: live updates and keyset pages ---------------------------------------
 
 
-async def test_changes_are_the_rows_written_since_a_time(store: JobStore, wall: WallClock) -> None:
-    """changes(since) gives the poll view of each job written at or after ``since`` (progress,
-    heartbeat, cancel request, transitions), oldest change first, and nothing else; with the
-    store's time of the read (now()), carried by the rows."""
-    old = await store.create("tone")
+async def test_changes_are_the_rows_written_after_a_mark(store: JobStore, wall: WallClock) -> None:
+    """changes(mark) gives the poll view of each job written after the mark (progress,
+    heartbeat, cancel request, transitions), in the order of the writes, nothing else, and
+    the mark to continue from; changes(None) reads the latest mark and the store's clock."""
+    await store.create("tone")
+    old = (await store.list())[0]
     wall.advance(10)
-    since = wall.now
-    assert await store.changes(since) == ([], None) and await store.now() == wall.now
+    assert await store.changes(None) == ([], (old.changed_at, old.id), wall.now)
+    _, mark, _ = await store.changes(None)
+    assert await store.changes(mark) == ([], mark, None)
     running = await store.create("tone")
     c = await store.claim("w")  # takes `old`
     assert c is not None and c.job.id == old.id
     wall.advance(1)
     await store.update(c.lease, stage="encoding", progress=10)
-    views, read_at = await store.changes(since)
+    views, after, read_at = await store.changes(mark)
     assert [v.id for v in views] == [running.id, old.id] and read_at == wall.now
     assert views == [await store.poll(v.id) for v in views]
-    wall.advance(1)
-    mark = wall.now
+    assert after == (views[-1].changed_at, old.id)
     await store.heartbeat(c.lease)
-    views, _ = await store.changes(mark)
-    assert [(v.id, v.updated_at) for v in views] == [(old.id, mark)]
-    wall.advance(1)
-    mark = wall.now
+    (beat,), after, _ = await store.changes(after)
+    assert (beat.id, beat.updated_at) == (old.id, wall.now)
     await store.cancel(old.id)  # a cancel request leaves updated_at (the heartbeat) alone
-    (cancelled,), _ = await store.changes(mark)
-    assert cancelled.id == old.id and cancelled.cancel_requested and cancelled.updated_at < mark
-    assert len((await store.changes(since, limit=1))[0]) == 1
+    (cancelled,), _, _ = await store.changes(after)
+    assert cancelled.id == old.id and cancelled.cancel_requested
+    assert cancelled.updated_at == beat.updated_at
+    (first,), next_mark, _ = await store.changes(mark, limit=1)
+    assert first.id == running.id and next_mark == (first.changed_at, running.id)
+
+
+async def test_change_stamps_grow_when_the_clock_steps_back(
+    store: JobStore, wall: WallClock
+) -> None:
+    """With the database clock stepped back by 600 s, each write still comes after the
+    last mark read: change stamps only grow, times on the row are the clock's."""
+    job = await store.create("tone")
+    claimed = await store.claim("w")
+    assert claimed is not None
+    _, mark, _ = await store.changes(None)
+    wall.advance(-600)
+    await store.heartbeat(claimed.lease)
+    (beat,), mark, _ = await store.changes(mark)
+    assert beat.id == job.id and beat.updated_at == wall.now
+    later = await store.create_many("tone", [{}, {}, {}])
+    views, mark, _ = await store.changes(mark, limit=2)  # the batch shares one stamp
+    rest, _, _ = await store.changes(mark)
+    assert [v.id for v in views + rest] == [j.id for j in later]
 
 
 async def test_changes_and_now_use_the_database_clock(
@@ -457,9 +477,11 @@ async def test_changes_and_now_use_the_database_clock(
 async def check_database_clock(store: JobStore) -> None:
     before = await store.now()
     assert abs(before - time.time()) < 5
+    _, mark, _ = await store.changes(None)
     job = await store.create("tone")
-    views, read_at = await store.changes(before - 1)
-    assert [v.id for v in views] == [job.id] and before <= views[0].updated_at <= read_at
+    views, _, read_at = await store.changes(mark)
+    assert [v.id for v in views] == [job.id] and read_at is not None
+    assert before <= views[0].updated_at <= read_at
 
 
 async def test_queue_lists_pending_ids_in_claim_order(store: JobStore) -> None:
@@ -615,3 +637,32 @@ async def test_counts_follow_every_transition(store: JobStore, wall: WallClock) 
     assert counts["completed"] == 1 and counts["failed"] == 1 and counts["cancelled"] == 2
     assert await store.prune("cancelled", 60) == 2
     assert (await agree())["cancelled"] == 0
+
+
+async def test_the_reaper_rides_out_a_database_clock_stepped_back(
+    store: JobStore, wall: WallClock
+) -> None:
+    """The database clock steps back 600 s right after a worker died: the reapers' steady
+    period goes on, the dead job's last heartbeat (now in the future) counts as made at the
+    step, and the job is reaped stale_after later, not 600 s later; a job whose holder
+    keeps beating is never reaped."""
+    dead_job, live_job = await store.create("tone"), await store.create("tone")
+    dead, live = await store.claim("w-dead"), await store.claim("w-live")
+    assert dead is not None and live is not None
+
+    async def round_() -> list[int]:
+        await store.heartbeat(live.lease)
+        reaped = [job.id for job in await store.reap(60, steady_gap=15)]
+        wall.advance(10)
+        return reaped
+
+    for _ in range(8):  # the reapers have ticked steadily for 70 s
+        await store.heartbeat(dead.lease)
+        assert await round_() == []
+    wall.advance(-600)
+    waited = 0
+    while not (reaped := await round_()):
+        waited += 10
+        assert waited <= 600, "not reaped within the size of the step"
+    assert reaped == [dead_job.id] and 60 <= waited <= 70
+    assert (await store.get(live_job.id)).status is JobStatus.RUNNING  # type: ignore[union-attr]

@@ -105,6 +105,31 @@ async def test_turso_gives_up_on_a_paused_server_in_real_time(
     assert helper_pids() == set()
 
 
+async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
+    sqld: SqldServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """RUST_LOG=debug makes libsql write its tracing to the helper's stdout and stderr: the
+    protocol runs on pipes of its own, so every call still answers at once, in Trio and in
+    a one-shot call, and nothing of that output (which could carry the token) reaches us."""
+    monkeypatch.setenv("RUST_LOG", "debug")
+    store = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        began = time.monotonic()
+        jobs = [await store.create("tone") for _ in range(5)]
+        assert [j.id for j in jobs] == [j.id for j in await store.list()][::-1]
+        assert time.monotonic() - began < 4
+    finally:
+        await store.aclose()
+    one_shot = TursoJobStore(sqld.url, TOKEN, timeout=5)
+    try:
+        got = await trio.to_thread.run_sync(lambda: stores.run_sync(one_shot.get(jobs[0].id)))
+        assert got == jobs[0]
+    finally:
+        one_shot.close()
+    printed = capfd.readouterr()
+    assert "DEBUG" not in printed.out + printed.err
+
+
 async def test_the_token_never_shows(sqld: SqldServer, caplog: pytest.LogCaptureFixture) -> None:
     """The token is absent from repr, logs and error text, even when the server is gone."""
     caplog.set_level(logging.DEBUG)
@@ -245,16 +270,16 @@ async def test_a_revision_3_database_gains_the_indexes_of_revision_4(tmp_path: P
     async with LocalJobStore(path) as first:
         job = await first.create("tone")
     with sqlite3.connect(path) as raw:
-        raw.execute("DROP INDEX ix_jobs_changed")
+        raw.execute("DROP INDEX ix_jobs_changed_at")
         raw.execute("DROP INDEX ix_jobs_created")
         raw.execute("UPDATE schema_meta SET value = 3 WHERE key = 'revision'")
     async with LocalJobStore(path) as second:
-        views, _ = await second.changes(0)
+        views, _, _ = await second.changes((0.0, 0))
         assert [v.id for v in views] == [job.id]
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")}
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
-    assert {"ix_jobs_changed", "ix_jobs_created"} <= names
+    assert {"ix_jobs_changed_at", "ix_jobs_created"} <= names
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
 
 
@@ -306,6 +331,62 @@ REVISION_6 = (
 #: Columns that later revisions add (a revision-6 table lacks them; the current statements,
 #: which tests run as if they were the old code's, need them).
 LATER_COLUMNS = ("ALTER TABLE jobs DROP COLUMN retry_at",)
+
+
+#: What revision 9 added, taken away: a database of revisions 7 and 8.
+BEFORE_9 = (
+    "DROP TRIGGER reaper_clock_stepped_back",
+    "DROP TRIGGER jobs_stamp_update",
+    "DROP TRIGGER jobs_stamp_insert",
+    "DROP INDEX ix_jobs_finished_at",
+    "DROP INDEX ix_jobs_changed_at",
+    "ALTER TABLE jobs DROP COLUMN changed_at",
+    "CREATE INDEX ix_jobs_changed ON jobs (max(updated_at, coalesce(noted_at, 0)))",
+    "UPDATE schema_meta SET value = 7 WHERE key = 'revision'",
+)
+
+
+async def test_a_revision_7_database_gains_change_stamps_and_the_pruners_index(
+    tmp_path: Path,
+) -> None:
+    """Revision 9 on a revision 7 database with jobs: the change-stamp column and its index,
+    the pruner's index and the clock trigger are made, the expression index is dropped, no
+    row is rewritten; the jobs' next writes are seen by live updates."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as first:
+        job = await first.create("tone")
+    with sqlite3.connect(path) as raw:
+        for statement in BEFORE_9:
+            raw.execute(statement)
+    async with LocalJobStore(path) as second:
+        _, mark, _ = await second.changes(None)
+        assert mark == (0.0, 0)  # rows written before keep no stamp
+        claimed = await second.claim("w")
+        assert claimed is not None and claimed.job.id == job.id
+        views, _, _ = await second.changes(mark)
+        assert [v.id for v in views] == [job.id]
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    assert {"ix_jobs_changed_at", "ix_jobs_finished_at", "reaper_clock_stepped_back"} <= names
+    assert "ix_jobs_changed" not in names
+
+
+async def test_writes_of_revision_7_code_are_stamped_for_live_updates(tmp_path: Path) -> None:
+    """During a deploy, workers of the previous release write no change stamp: their
+    inserts and updates get one anyway, so a new server's live updates see them."""
+    path = tmp_path / "jobs.db"
+    async with LocalJobStore(path) as store:
+        job = await store.create("tone")
+        _, mark, _ = await store.changes(None)
+        with sqlite3.connect(path) as old_code:
+            old_code.execute(
+                "INSERT INTO jobs (type, payload, status, max_attempts, created_at, updated_at)"
+                " VALUES ('tone', '{}', 'pending', 2, 1.0, 1.0)"
+            )
+            old_code.execute("UPDATE jobs SET updated_at = 2.0 WHERE id = ?", (job.id,))
+        views, _, _ = await store.changes(mark)
+        assert sorted(v.id for v in views) == [job.id, job.id + 1]
+        assert all(v.changed_at is not None and v.changed_at > mark[0] for v in views)
 
 
 async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Path) -> None:
@@ -395,7 +476,7 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
     async with LocalJobStore(path) as first:
         await first.get(1)
     with sqlite3.connect(path) as raw:
-        for statement in (*REVISION_6, *LATER_COLUMNS):
+        for statement in (*BEFORE_9, *REVISION_6, *LATER_COLUMNS):
             raw.execute(statement)
     conn = sqlite3.connect(path, isolation_level=None)
     ran: list[str] = []
@@ -416,7 +497,9 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
         if n in sql
     }
     dropped = [i for i, sql in enumerate(ran) if sql.startswith("DROP INDEX")]
-    assert len(made) == 2 and len(dropped) == 3 and min(dropped) > max(made.values())
+    retired = [name for kind, name in RETIRED if kind == "index"]
+    assert len(made) == 2 and len(dropped) == len(retired)
+    assert min(dropped) > max(made.values())
 
 
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(

@@ -8,14 +8,16 @@ changed rows only), and fans the views out to the subscribers. When a job entere
 the queue, a second query (``JobStore.queue``, the pending ids in claim order) tells every
 pending job's new position. Nobody watching: no query at all.
 
-Time. Every stamp comes from one clock, the database's (``JobStore.now``), and so does the
-cursor: the changed rows carry the store's time of the read, and the next tick asks for
-changes since then less a ``margin`` (1 s), for a write whose statement began before the
-read but committed after it. A read that found nothing carries no time; the cursor then
-moves by this host's monotonic clock from the last time the store told. Rows seen twice
-are dropped by comparing what a watcher can see of them. This host's wall clock is never
-compared with a stamp. Ticks come every ``interval`` while jobs change and back off to
-``max_interval`` while nothing does.
+Marks, not times. Each write gives the rows it changes a change stamp that only grows, in
+commit order, whatever the database clock does (``_STAMP`` in ``stores._statements``); a
+mark is a stamp and a job id. The broadcaster keeps the mark of the last change it read and
+asks for the changes past it: a later commit has a larger stamp, so none is missed and none
+is read twice, and no margin is needed. (Before revision 9 the cursor was the database's
+time: with that clock stepped back by 600 s, every write landed behind the cursor and every
+stream went silent for 600 s.) Event ids are marks, so a reconnect replays exactly what it
+missed. The store's clock is only for display: the changed rows carry it, and between
+reads it is estimated from this host's monotonic clock. Ticks come every ``interval``
+while jobs change and back off to ``max_interval`` while nothing does.
 
 Heartbeats. A heartbeat moves ``updated_at`` and nothing else, and it is sent like any other
 change: the dashboard's "last heartbeat" age and its stale warning must come from the
@@ -29,7 +31,6 @@ import json
 import logging
 import math
 import time
-from typing import Any
 
 import attrs
 import trio
@@ -44,21 +45,19 @@ log = logging.getLogger("web")
 Message = tuple[str, str, str]
 
 
-def _seen(view: JobView) -> tuple[Any, ...]:
-    """What a watcher can see of a job, apart from the wording of ``reason``."""
-    return (view.updated_at, view.status, view.cancel_requested, view.queue_position)
+#: Where a reader of the changes is: (change stamp, job id); see ``JobStore.changes``.
+Mark = tuple[float, int]
 
 
 def newer(view: JobView, than: JobView | None) -> bool:
-    """True if ``view`` should replace ``than`` for a watcher of that job: a later write, a
-    cancel request (which leaves ``updated_at`` alone), or a move in the queue."""
+    """True if ``view`` should replace ``than`` for a watcher of that job: a later write
+    (its change stamp, never its times: the database clock may step back), or a move in
+    the queue (same row, another position)."""
     if than is None:
         return True
-    if view.updated_at != than.updated_at:
-        return view.updated_at > than.updated_at
-    if view.cancel_requested != than.cancel_requested:
-        return view.cancel_requested
-    return _seen(view) != _seen(than)
+    if view.changed_at != than.changed_at:
+        return (view.changed_at or 0.0) > (than.changed_at or 0.0)
+    return view.queue_position != than.queue_position
 
 
 def view_data(view: JobView) -> str:
@@ -128,8 +127,7 @@ class Broadcaster:
         self._subscribers: set[Subscription] = set()
         self._wake = trio.Event()
         self._closed = False
-        self._cursor: float | None = None
-        self._sent: dict[int, tuple[Any, ...]] = {}
+        self._cursor: Mark | None = None  # the last change read
         self._queue: list[int] | None = None
         self._failing = False
         #: Store queries made so far (for tests and benchmarks: flat in the watcher count).
@@ -165,8 +163,13 @@ class Broadcaster:
         for subscription in list(self._subscribers):
             self.unsubscribe(subscription)
 
-    def event_id(self, at: float) -> str:
-        return f"{at:.6f}"
+    def event_id(self, mark: Mark | None = None) -> str:
+        """An event id: a mark (``stamp:id``; by default the last change read), which a
+        reconnect's ``Last-Event-ID`` replays from."""
+        mark = mark or self._cursor
+        if mark is None:  # nothing read yet: the store's time (replayed from a margin before)
+            return repr(self.now())
+        return f"{mark[0]!r}:{mark[1]}"
 
     def now(self) -> float:
         """The store's time, estimated from the last read (no query): for display only."""
@@ -190,7 +193,6 @@ class Broadcaster:
                 if not self._subscribers:
                     # Nobody watches: forget the cursor and read nothing until someone does.
                     self._cursor, self._anchor, self._queue = None, None, None
-                    self._sent.clear()
                     self._wake = trio.Event()
                     await self._wake.wait()
                 self._wake = trio.Event()
@@ -218,14 +220,12 @@ class Broadcaster:
         """
         started = time.monotonic()
         try:
-            if self._anchor is None:  # the first tick since someone started watching
-                self._anchor = (await self.store.now(), time.monotonic())
-                self.queries += 1
-            since = (self._cursor if self._cursor is not None else self._anchor[0]) - self.margin
-            views, read_at = await self.store.changes(since, limit=self.limit)
+            if self._cursor is None:  # the first tick since someone started watching
+                await self._start_cursor()
+            assert self._cursor is not None
+            views, mark, read_at = await self.store.changes(self._cursor, limit=self.limit)
             self.queries += 1
-            fresh = [v for v in views if self._sent.get(v.id) != _seen(v)]
-            queue = await self._read_queue() if self._queue_moved(fresh) else None
+            queue = await self._read_queue() if self._queue_moved(views) else None
         except JobStoreError as exc:
             if not self._failing:
                 log.warning("live updates paused: %s", exc)
@@ -237,32 +237,24 @@ class Broadcaster:
         self.ticks += 1
         if read_at is not None:
             self._anchor = (read_at, time.monotonic())
-        else:
+        elif self._anchor is not None:
             # No row carried the clock: the store's time at the start of this read, from the
-            # last one it told us and this host's monotonic clock (early, so the safe side).
+            # last one it told us and this host's monotonic clock.
             at, then = self._anchor
-            read_at = at + (started - then)
-        self._cursor = self._advance(read_at, views)
-        for view in fresh:
-            self._sent[view.id] = _seen(view)
-        if len(self._sent) > 4 * self.limit:  # rows older than the window are not re-read
-            self._sent = {v.id: _seen(v) for v in views}
-        self._fan_out(self.event_id(read_at), views, fresh, queue)
-        return bool(fresh) or queue is not None
+            self._anchor = (at + (started - then), started)
+        self._cursor = mark
+        self._fan_out(self.event_id(mark), views, queue)
+        return bool(views) or queue is not None
 
-    def _advance(self, read_at: float, views: list[JobView]) -> float:
-        if len(views) < self.limit:
-            return read_at
-        # A full batch: continue after the last change read (plus the margin it subtracts).
-        last = max(v.updated_at for v in views) + self.margin
-        if self._cursor is not None and last <= self._cursor:
-            # More than `limit` rows share one stamp: skip past them; watchers of the whole
-            # table reload (a "reset" event), watchers of one job get its next change.
-            last = self._cursor + 1e-3
-            for subscription in list(self._subscribers):
-                if subscription.job_id is None:
-                    subscription.put(("reset", self.event_id(read_at), "{}"))
-        return min(last, read_at)
+    async def _start_cursor(self) -> None:
+        """Start a ``margin`` of stamps (1 s) before the latest change: stamps follow the
+        clock while it is sane and crawl a microsecond a write while it is behind, so this
+        covers the changes made since the first watcher subscribed (a tick ago) and since
+        a watcher of one job read its first view."""
+        _, (stamp, _), now = await self.store.changes(None)
+        self.queries += 1
+        self._anchor = (now if now is not None else time.time(), time.monotonic())
+        self._cursor = (stamp - self.margin, 0)
 
     def _queue_moved(self, fresh: list[JobView]) -> bool:
         if not any(s.job_id is None or _pending(s.last) for s in self._subscribers):
@@ -279,16 +271,14 @@ class Broadcaster:
         self._queue = queue
         return queue
 
-    def _fan_out(
-        self, event_id: str, views: list[JobView], fresh: list[JobView], queue: list[int] | None
-    ) -> None:
+    def _fan_out(self, event_id: str, views: list[JobView], queue: list[int] | None) -> None:
         by_id = {v.id: v for v in views}
         positions = {job_id: n for n, job_id in enumerate(queue or (), start=1)}
         queue_data = None
         if queue is not None:
             complete = len(queue) < self.queue_limit
             queue_data = json.dumps({"pending": queue, "complete": complete})
-        job_messages = [("job", event_id, view_data(v)) for v in fresh]
+        job_messages = [("job", event_id, view_data(v)) for v in views]
         for subscription in list(self._subscribers):
             if subscription.job_id is None:
                 for message in job_messages:
@@ -305,19 +295,24 @@ class Broadcaster:
             subscription.offer(view, event_id)
         self._subscribers = {s for s in self._subscribers if not s.closed}
 
-    def catch_up_from(self, last_event_id: str | None) -> float | None:
-        """The time to replay from for a reconnecting client (its ``Last-Event-ID``), or None
-        when it is missing, malformed, in the future or too old to replay (reload instead)."""
+    def catch_up_from(self, last_event_id: str | None) -> Mark | None:
+        """The mark to replay from for a reconnecting client: its ``Last-Event-ID`` (a
+        mark, ``stamp:id``) or the ``since`` of a list answer (a store time: from a margin
+        before it). None when it is missing, malformed, ahead of the latest change or too
+        old to replay (reload instead)."""
         if not last_event_id:
             return None
+        stamp_text, sep, id_text = last_event_id.partition(":")
         try:
-            at = float(last_event_id)
+            stamp = float(stamp_text)
+            after = int(id_text) if sep else 0
         except ValueError:
             return None
-        now = self.now()
-        if not math.isfinite(at) or at > now + 60 or at < now - 600:
+        # Stamps run ahead of the clock after it stepped back: measure from the latest.
+        latest = max(self.now(), self._cursor[0] if self._cursor else -math.inf)
+        if not math.isfinite(stamp) or stamp > latest + 60 or stamp < latest - 600:
             return None
-        return at
+        return (stamp, after) if sep else (stamp - self.margin, 0)
 
 
 def _pending(view: JobView | None) -> bool:

@@ -49,7 +49,7 @@ class HealthCheck:
 
     async def _read(self) -> bool:
         try:
-            await self._store.get(1)  # one primary-key read, at most one row
+            await self._store.check()  # one primary-key read; the file and disk checked
         except JobStoreError as exc:
             log.warning("health check: the job database does not answer: %s", exc)
             return False

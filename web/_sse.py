@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from ._broadcast import Broadcaster, Message, Subscription, view_data
+from ._broadcast import Broadcaster, Mark, Message, Subscription, view_data
 from ._errors import ApiError
 
 __all__ = ["KEEPALIVE", "EventStream", "all_events", "job_events"]
@@ -88,7 +88,7 @@ async def job_events(request: Request, job_id: int) -> EventStream:
     except BaseException:
         broadcaster.unsubscribe(subscription)
         raise
-    subscription.offer(view, broadcaster.event_id(broadcaster.now()))
+    subscription.offer(view, broadcaster.event_id())
     return EventStream(broadcaster, subscription, [])
 
 
@@ -103,7 +103,7 @@ async def all_events(request: Request, since: float | None) -> EventStream:
     start = broadcaster.catch_up_from(resume)
     subscription = broadcaster.subscribe(None)
     now = broadcaster.now()
-    event_id = broadcaster.event_id(now)
+    event_id = broadcaster.event_id()
     hello = json.dumps({"now": now, "tick": broadcaster.interval})
     prelude: list[Message] = [("hello", event_id, hello)]
     try:
@@ -117,8 +117,8 @@ async def all_events(request: Request, since: float | None) -> EventStream:
     return EventStream(broadcaster, subscription, prelude)
 
 
-async def _replay(broadcaster: Broadcaster, start: float, event_id: str) -> list[Message]:
-    views, _ = await broadcaster.store.changes(start - broadcaster.margin, limit=broadcaster.limit)
+async def _replay(broadcaster: Broadcaster, start: Mark, event_id: str) -> list[Message]:
+    views, _, _ = await broadcaster.store.changes(start, limit=broadcaster.limit)
     if len(views) == broadcaster.limit:
         return [("reset", event_id, "{}")]  # too much to replay: reload
     queue = await broadcaster.store.queue(limit=broadcaster.queue_limit)
