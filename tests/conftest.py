@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import trio.testing
 
+from files import reset_storage
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
 
+from .seaweed import SeaweedServer
 from .sqld import SqldServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,11 +86,21 @@ def store(store_factory: StoreFactory) -> JobStore:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(("TURSO_", "SUPERVISOR_")) or name == "JOBS_DB_PATH":
+        if name.startswith(("TURSO_", "SUPERVISOR_", "AWS_")) or name == "JOBS_DB_PATH":
             monkeypatch.delenv(name)
     monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "env-jobs.db"))
+    monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'env-files'}")
     yield
     reset_job_store()
+    reset_storage()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One real S3 server (SeaweedFS, signatures enforced) for the whole session; tests
+    keep apart by using prefixes of their own."""
+    with SeaweedServer(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
 
 
 @pytest.fixture
