@@ -64,11 +64,11 @@ async def fail_job(ctx: JobContext, payload: Any) -> None:
 
 
 JOB_TYPES: tuple[JobType, ...] = (
-    JobType("tone", tone_job, stages=("encoding",), timeout=3900, progress_watchdog=60),
+    JobType("tone", tone_job, stages=("encoding", "uploading"), timeout=3900, progress_watchdog=60),
     JobType(
         "prep",
         prep_job,
-        stages=("analyzing", "normalizing", "encoding"),
+        stages=("downloading", "analyzing", "normalizing", "encoding", "uploading"),
         timeout=3600,
         progress_watchdog=120,
     ),

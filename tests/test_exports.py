@@ -137,6 +137,13 @@ def test_supervisor_and_actors_exports() -> None:
         "WorkerConfig",
         "open_supervisor",
         "run_ffmpeg",
+        "InputFile",
+        "Output",
+        "Scratch",
+        "fetch_input",
+        "open_file",
+        "open_scratch",
+        "store_output",
     }
     assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
     assert {
