@@ -29,7 +29,7 @@ from ._factory import (
 )
 from ._interface import ObjectInfo, Progress, Storage, UploadTicket
 from ._keys import check_name, key_parts, new_upload_key, output_key
-from ._local import LocalStorage
+from ._local import LocalStorage, make_folder
 
 if TYPE_CHECKING:
     from ._s3 import S3Storage
@@ -53,6 +53,7 @@ __all__ = [
     "check_name",
     "get_storage",
     "key_parts",
+    "make_folder",
     "max_upload_bytes",
     "new_upload_key",
     "output_key",

@@ -46,6 +46,18 @@ def _link_error(key: str, part: str) -> InvalidKey:
     return InvalidKey(f"the key {key!r} goes through a symbolic link ({part!r} is one)")
 
 
+def make_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parent, each 0755 whatever the umask."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            made.mkdir(DIR_MODE)
+            made.chmod(DIR_MODE)
+
+
 def _guess_type(key: str) -> str | None:
     return mimetypes.guess_type(key, strict=False)[0]
 
@@ -65,18 +77,22 @@ class LocalStorage(Storage):
     def _folder(self, key: str, parts: tuple[str, ...], *, create: bool) -> int:
         """A descriptor of the folder holding the key's last part, made if ``create``."""
         if create:
-            self.root.mkdir(parents=True, exist_ok=True)
+            make_folder(self.root)
         try:
             current = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
         try:
             for part in parts[:-1]:
+                made = False
                 if create:
                     with contextlib.suppress(FileExistsError):
                         os.mkdir(part, DIR_MODE, dir_fd=current)
+                        made = True
                 try:
                     folder = os.open(part, _DIR_FLAGS, dir_fd=current)
+                    if made:
+                        os.fchmod(folder, DIR_MODE)  # 0755 whatever the umask
                 except OSError as exc:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, current):
                         raise _link_error(key, part) from None

@@ -32,6 +32,7 @@ import attrs
 import trio
 
 from actors import JobContext, PermanentError
+from files import make_folder
 
 __all__ = ["SCRATCH_DIR_ENV", "InputFile", "Scratch", "open_file", "open_scratch"]
 
@@ -116,7 +117,7 @@ def _scratch_root() -> Path:
 def _make(job_id: int, attempt: int) -> Scratch:
     _check_proc()
     root = _scratch_root()
-    root.mkdir(parents=True, exist_ok=True)
+    make_folder(root)
     path = root / f"media-job-{job_id}-{attempt}-{secrets.token_hex(6)}"
     path.mkdir(0o700)
     return Scratch(path, os.open(path, _DIR_FLAGS))

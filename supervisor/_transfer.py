@@ -81,15 +81,27 @@ class Output:
 
 
 @contextlib.contextmanager
-def _classified(what: str) -> Iterator[None]:
-    """The storage's errors as the worker's (by type, at the boundary)."""
+def _classified(what: str, value: str) -> Iterator[None]:
+    """The storage's errors as the worker's (by type, at the boundary). ``what`` names the
+    payload's value (``payload 'input'``) for a key the storage refuses."""
     try:
         yield
     except files.StorageUnavailable as exc:
-        raise TransientError(f"{what}: {exc}") from None
+        raise TransientError(f"moving {value!r} failed: {exc}") from None
     except files.ObjectNotFound as exc:
         raise PermanentError(f"input not found: {exc.key}") from None
-    except files.StorageError as exc:  # too large, bad key, refused credentials, ...
+    except files.InvalidKey as exc:  # e.g. a symbolic link on the way, in a local folder
+        raise PermanentError(f"{what} refused: {exc}") from None
+    except files.StorageError as exc:  # too large, refused credentials, ...
+        raise PermanentError(str(exc)) from None
+
+
+def _checked(given: object, what: str, *, plain: bool = False) -> str:
+    try:
+        if plain:
+            return files.check_name(given, what=what)
+        return "/".join(files.key_parts(given, what=what))
+    except files.InvalidKey as exc:
         raise PermanentError(str(exc)) from None
 
 
@@ -111,8 +123,8 @@ async def fetch_input(
     Cancellation: the transfer stops between two chunks and its partial file is removed
     before the cancellation propagates.
     """
-    with _classified(f"downloading {key!r} failed"):
-        checked = "/".join(files.key_parts(key, what="payload 'input'"))
+    checked = _checked(key, "payload 'input'")
+    with _classified("payload 'input'", checked):
         storage = storage or await _storage()
         size = (await storage.head(checked)).size
         limit = files.max_upload_bytes()
@@ -169,8 +181,8 @@ async def store_output(
     Cancellation: the upload is aborted (no object, no part is left) before the
     cancellation propagates.
     """
-    with _classified(f"uploading {name!r} failed"):
-        key = files.output_key(ctx.job.id, name)
+    key = files.output_key(ctx.job.id, _checked(name, "the output name", plain=True))
+    with _classified("the output name", name):
         storage = storage or await _storage()
     kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     async with open_file(path, name=name) as opened:
@@ -182,7 +194,7 @@ async def store_output(
     async def progress(done: int) -> None:
         await ctx.set_progress(_percent(done, size))
 
-    with _classified(f"uploading {name!r} failed"):
+    with _classified("the output name", name):
         await storage.upload_file(key, path, content_type=kind, progress=progress)
     await ctx.set_progress(100)
     return Output(name, key, size, kind, sha256, duration)

@@ -42,7 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("TURSO_")},
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+        "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
     }
 
 

@@ -58,7 +58,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))},
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+        "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
         "SUPERVISOR_API_TOKEN": TOKEN,
         "SUPERVISOR_EVENTS_INTERVAL": "0.25",
         "SUPERVISOR_HANDLERS": "dashboard_handlers",

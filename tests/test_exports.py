@@ -63,6 +63,7 @@ def test_files_exports() -> None:
         "check_name",
         "get_storage",
         "key_parts",
+        "make_folder",
         "max_upload_bytes",
         "new_upload_key",
         "output_key",
