@@ -139,6 +139,7 @@ class JobView:
     finished_at: float | None
     retry_of: int | None
     reason: str
+    result: Any = None
 
     @classmethod
     def of(
@@ -166,6 +167,20 @@ class JobView:
         reason = _pending(queue_position, self.attempt, self.max_attempts, self.error)
         return attrs.evolve(self, queue_position=queue_position, reason=reason)
 
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        """The files the job stored (``result["outputs"]``, the convention of the handler
+        API's ``store_output``): name, size, content type and duration of each. No URL: a
+        view must not change between two polls of an unchanged job (ETags)."""
+        found = self.result.get("outputs") if isinstance(self.result, dict) else None
+        if not isinstance(found, list):
+            return []
+        return [
+            {key: entry.get(key) for key in _OUTPUT_KEYS}
+            for entry in found
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the poll keys (times are Unix seconds)."""
         return {
@@ -187,7 +202,12 @@ class JobView:
             "finished_at": self.finished_at,
             "retry_of": self.retry_of,
             "reason": self.reason,
+            "result": self.result,
+            "outputs": self.outputs,
         }
+
+
+_OUTPUT_KEYS = ("name", "size", "content_type", "duration")
 
 
 def describe(job: Job, *, queue_position: int | None, now: float | None = None) -> str:

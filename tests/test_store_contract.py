@@ -615,3 +615,28 @@ async def test_counts_follow_every_transition(store: JobStore, wall: WallClock) 
     assert counts["completed"] == 1 and counts["failed"] == 1 and counts["cancelled"] == 2
     assert await store.prune("cancelled", 60) == 2
     assert (await agree())["cancelled"] == 0
+
+
+async def test_the_poll_view_carries_the_result_and_its_outputs(store: JobStore) -> None:
+    """A finished job's view has its result, and ``outputs``: name, size, content type
+    and duration of each stored file (no key, hash or URL); the same in list views."""
+    job = await store.create("prep")
+    c = await store.claim("w")
+    assert c is not None
+    entry = {
+        "name": "a.mp3",
+        "key": "jobs/1/a.mp3",
+        "size": 10,
+        "content_type": "audio/mpeg",
+        "sha256": "ab" * 32,
+        "duration": 1.5,
+    }
+    result = {"input_lufs": -30.0, "outputs": [entry, "junk", {"no": "name"}]}
+    await store.complete(c.lease, result)
+    view = (await store.poll(job.id)).to_dict()
+    assert view["result"] == result
+    assert view["outputs"] == [
+        {"name": "a.mp3", "size": 10, "content_type": "audio/mpeg", "duration": 1.5}
+    ]
+    (listed,) = await store.views()
+    assert listed.to_dict() == view
