@@ -12,12 +12,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from files import Storage, get_storage
 from stores import JobStore
 
 from . import _auth
 from ._api import ROUTES
 from ._broadcast import Broadcaster
 from ._errors import EXCEPTION_HANDLERS
+from ._files import FILE_ERRORS, FILE_ROUTES, new_upload_secret
 from ._settings import WebSettings
 
 __all__ = ["PROMETHEUS_TEXT", "MetricsRenderer", "create_app"]
@@ -52,11 +54,13 @@ def create_app(
     settings: WebSettings,
     broadcaster: Broadcaster | None = None,
     metrics: MetricsRenderer | None = None,
+    storage: Storage | None = None,
 ) -> Starlette:
     """The API and the dashboard over ``store``. ``broadcaster`` feeds the event streams;
     whoever serves the app runs it (see ``serve_http``); by default a new one is made.
     ``metrics``, if given, is served at ``/metrics`` (behind the token like the API)."""
     routes: list[BaseRoute] = [Route(path, fn, methods=methods) for path, fn, methods in ROUTES]
+    routes += [Route(path, fn, methods=m, name=name) for path, fn, m, name in FILE_ROUTES]
     routes += [
         Route("/", dashboard, methods=["GET"]),
         Route("/login", _auth.login, methods=["GET", "POST"]),
@@ -73,9 +77,11 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[Middleware(_auth.AuthMiddleware, settings=settings)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **FILE_ERRORS},
     )
     app.state.store = store
+    app.state.storage = storage or get_storage()  # ``storage``: the files (uploads, outputs)
+    app.state.upload_secret = new_upload_secret()
     app.state.settings = settings
     app.state.broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     return app
