@@ -130,8 +130,34 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
         raise CliError("--payload is nested too deeply to store as JSON: flatten it") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
+    if args.file is not None:
+        payload = await _with_upload(args.file, payload)
     job = await store.create(args.type, payload, max_attempts=args.max_attempts)
     print(job.id)
+    return EXIT_OK
+
+
+async def _with_upload(path: str, payload: Any) -> dict[str, Any]:
+    """The payload with ``input`` set to the key of ``path``, uploaded first."""
+    from ._cli_files import TransferError, upload_input
+
+    if payload is not None and not isinstance(payload, dict):
+        raise CliError("--file needs --payload to be a JSON object (it sets its 'input')")
+    try:
+        return {**(payload or {}), "input": await upload_input(path)}
+    except TransferError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def cmd_fetch(store: JobStore, args: argparse.Namespace) -> int:
+    from ._cli_files import TransferError, download_outputs
+
+    try:
+        paths = await download_outputs(store, parse_id(args.id), args.output)
+    except TransferError as exc:
+        raise CliError(str(exc)) from None
+    for path in paths:
+        print(path)
     return EXIT_OK
 
 
@@ -411,6 +437,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         submit.add_argument("type")
         submit.add_argument("--payload", help="the job's JSON payload")
         submit.add_argument("--max-attempts", type=int)
+        submit.add_argument(
+            "--file", help="upload this file first; its key becomes the payload's 'input'"
+        )
 
     if status := command("status", "show one job"):
         status.add_argument("id")
@@ -436,6 +465,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ):
         watch_cmd.add_argument("id")
         watch_cmd.add_argument("--interval", type=float, default=0.5)
+    if fetch := command("fetch", "download a job's outputs; prints their paths"):
+        fetch.add_argument("id")
+        fetch.add_argument(
+            "-o", "--output", help="file (one output) or folder (default: here) to write to"
+        )
     command("demo", "a worker in-process and a few real jobs, shown live")
     if prune := command(
         "prune",
@@ -461,7 +495,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 #: Commands that run an event loop (a worker, a live view); the others are one-shots.
-LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune", "serve"})
+LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune", "serve", "fetch"})
 
 COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
@@ -472,6 +506,7 @@ COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any,
     "resubmit": cmd_resubmit,
     "history": cmd_history,
     "watch": cmd_watch,
+    "fetch": cmd_fetch,
     "demo": cmd_demo,
     "prune": cmd_prune,
     "serve": cmd_serve,
@@ -502,7 +537,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        if command in LOOP_COMMANDS:
+        # Moving files takes the storage adapter, which runs in Trio.
+        if command in LOOP_COMMANDS or getattr(args, "file", None) is not None:
             import trio
 
             return trio.run(_with_store, COMMANDS[command], args)
