@@ -31,6 +31,7 @@ COMMANDS = [
     "resubmit",
     "history",
     "watch",
+    "fetch",
     "demo",
     "prune",
     "serve",
