@@ -1,6 +1,6 @@
 """Moving media through the storage adapter, on a real SeaweedFS (signatures enforced).
 
-    python benchmarks/storage.py [--size-mib 256] [--big-mib 1024] [--minutes 10] [--runs 3]
+    python benchmarks/storage.py [--size-mib 256] [--big-mib 1024] [--minutes 10] [--runs 4]
 
 Side by side in one run, on one SeaweedFS on loopback:
 
@@ -110,13 +110,18 @@ async def throughput(server: SeaweedServer, tmp: Path, size_mib: int, runs: int)
         ]
 
     await raw_put(multi._url("put_object", "r.bin"), source)  # warm: volumes allocated
+    # Uploads first, then downloads (right after an upload the server is still busy with
+    # it), each run in another order, so that no client always goes first.
+    uploads, downloads = steps()[:3], steps()[3:]
     for run in range(runs):
-        # Each run in another order, so that no client always goes first or after another.
-        order = steps()
-        uploads, downloads = order[:3], order[3:]
-        for name, step in uploads[run % 3 :] + uploads[: run % 3] + downloads[:: (-1) ** run]:
+        for name, step in uploads[run % 3 :] + uploads[: run % 3]:
             times[name].append(await timed(step()))
+    await raw_get(multi._url("get_object", "r.bin"), out)  # warm
+    for run in range(runs):
+        for name, step in downloads[:: (-1) ** run]:
             out.unlink(missing_ok=True)
+            times[name].append(await timed(step()))
+    out.unlink(missing_ok=True)
 
     def rate(key: str) -> float:
         return size_mib / statistics.median(times[key])
@@ -358,7 +363,7 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--big-mib", type=int, default=1024)
     parser.add_argument("--minutes", type=float, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
