@@ -16,7 +16,7 @@ import pytest
 
 from .seaweed import SeaweedServer
 from .test_ffmpeg import loudness
-from .test_transfer import make_wav
+from .test_payload_security import make_audio
 from .workers import timings, worker_env
 
 
@@ -66,7 +66,7 @@ def test_submit_a_file_then_fetch_the_output(
     the output, whose SHA-256 is the result's and whose loudness is near the target."""
     here = tmp_path / "laptop"
     here.mkdir()
-    take = make_wav(here / "take.wav", seconds=4, volume_db=-30)
+    take = make_audio(here / "take.wav", seconds=4, volume_db=-30)
     submitted = cli(env, here, "submit", "prep", "--file", "take.wav")
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip()
@@ -104,7 +104,7 @@ def test_refused_credentials_are_named_never_shown(seaweed: SeaweedServer, tmp_p
         JOBS_DB_PATH=str(tmp_path / "jobs.db"),
         **{**seaweed.env("x"), "AWS_SECRET_ACCESS_KEY": wrong},
     )
-    make_wav(tmp_path / "a.wav", seconds=0.5)
+    make_audio(tmp_path / "a.wav", seconds=0.5)
     result = cli(env, tmp_path, "submit", "prep", "--file", "a.wav")
     assert result.returncode == 2
     assert "AWS_SECRET_ACCESS_KEY" in result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,14 @@ import httpx
 import pytest
 import trio
 
-from files import Storage, get_storage, reset_storage
+from files import Storage
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import WebSettings
 
 from .helpers import wait_for_status
-from .seaweed import SeaweedServer
-from .test_transfer import make_wav
+from .test_payload_security import make_audio
 from .web_client import Server, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
@@ -31,20 +29,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAST = WorkerConfig(poll_interval=0.1, heartbeat_interval=0.3, stale_after=5, kill_grace=1)
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Storage]:
-    monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
-    if request.param == "s3":
-        server: SeaweedServer = request.getfixturevalue("seaweed")
-        for name, value in server.env(f"t-{uuid.uuid4().hex[:10]}").items():
-            monkeypatch.setenv(name, value)
-    else:
-        monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
-    reset_storage()
-    yield get_storage()
-    reset_storage()
+@pytest.fixture
+def storage(env_storage: Storage) -> Storage:
+    return env_storage
 
 
 @pytest.fixture
@@ -94,7 +81,9 @@ async def test_upload_prep_and_download_the_output(
 ) -> None:
     """The whole flow: upload a recording, run prep on its key, watch it end, see the
     output in the poll view (stable ETag, no URL) and download exactly those bytes."""
-    key = await upload(api, make_wav(tmp_path / "take.wav").read_bytes(), "take.wav")
+    key = await upload(
+        api, make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30).read_bytes(), "take.wav"
+    )
     assert key.startswith("uploads/") and key.endswith("/take.wav")
     assert (await storage.head(key)).size == (tmp_path / "take.wav").stat().st_size
     async with open_supervisor(store, JOB_TYPES, FAST):
@@ -174,7 +163,7 @@ async def test_unknown_jobs_and_outputs_are_404(api: Server, store: LocalJobStor
     assert "no output named 'a.mp3'" in answer.json()["error"]
 
 
-@pytest.mark.parametrize("storage", ["local"], indirect=True)
+@pytest.mark.parametrize("env_storage", ["local"], indirect=True)
 async def test_a_local_upload_takes_exactly_its_declared_size(
     api: Server, storage: Storage
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +15,6 @@ from typing import Any
 import pytest
 import trio
 
-from actors import ffmpeg_binary
 from files import S3Storage, Storage, get_storage, reset_storage
 from stores import JobStatus, LocalJobStore
 from supervisor import (
@@ -33,27 +31,16 @@ from supervisor._reference import JOB_TYPES
 from .helpers import wait_for_status
 from .proxy import Proxy
 from .seaweed import SeaweedServer
+from .test_payload_security import make_audio
 
 CONFIG = dict(
     poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
 )
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Storage]:
-    """The process-wide storage on the parametrised backend, and a scratch root to check."""
-    monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
-    if request.param == "s3":
-        server: SeaweedServer = request.getfixturevalue("seaweed")
-        for name, value in server.env(f"t-{uuid.uuid4().hex[:10]}").items():
-            monkeypatch.setenv(name, value)
-    else:
-        monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
-    reset_storage()
-    yield get_storage()
-    reset_storage()
+@pytest.fixture
+def storage(env_storage: Storage) -> Storage:
+    return env_storage
 
 
 @pytest.fixture
@@ -61,27 +48,6 @@ def store(tmp_path: Path) -> Iterator[LocalJobStore]:
     s = LocalJobStore(tmp_path / "jobs.db")
     yield s
     s.close()
-
-
-def make_wav(path: Path, *, seconds: float = 3, volume_db: float = -30) -> Path:
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
-            "-af",
-            f"volume={volume_db}dB",
-            "-y",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return path
 
 
 def scratch_left(tmp_path: Path) -> list[str]:
@@ -94,7 +60,9 @@ async def test_prep_fetches_normalises_and_stores_its_output(
 ) -> None:
     """prep on an uploaded key: all five stages in order, loudness before and after, an
     output entry whose size and SHA-256 are those of the stored object; no scratch left."""
-    await storage.upload_file("uploads/x/take.wav", make_wav(tmp_path / "take.wav"))
+    await storage.upload_file(
+        "uploads/x/take.wav", make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30)
+    )
     async with open_supervisor(store, JOB_TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("prep", {"input": "uploads/x/take.wav"})
         seen = []
@@ -138,7 +106,7 @@ async def test_an_input_over_the_size_limit_fails_permanently(
 ) -> None:
     """An object over SUPERVISOR_MAX_UPLOAD_BYTES is refused before it is downloaded."""
     monkeypatch.setenv("SUPERVISOR_MAX_UPLOAD_BYTES", "1000")
-    await storage.upload_file("uploads/big.wav", make_wav(tmp_path / "big.wav"))
+    await storage.upload_file("uploads/big.wav", make_audio(tmp_path / "big.wav"))
     async with open_supervisor(store, JOB_TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("prep", {"input": "uploads/big.wav"})
         with trio.fail_after(20):
