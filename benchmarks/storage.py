@@ -15,11 +15,14 @@ Side by side in one run, on one SeaweedFS on loopback:
    unfinished multipart uploads, scratch files).
 4. One ``prep`` of a ``--minutes`` recording end to end: upload, the job's stages
    (downloading, analyzing, normalizing, encoding, uploading) and the download.
+5. The local folder's upload through the API: a ``serve`` process's RSS while it receives
+   ``--big-mib`` on ``PUT /api/uploads/…`` (streamed to disk, never held whole).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -29,7 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +361,62 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
     reset_storage()
 
 
+def local_upload(tmp: Path, size_mib: int) -> None:
+    from benchmarks._common import rss_kib, worker_env
+    from tests.sqld import free_port
+
+    port = free_port()
+    env = worker_env(JOBS_DB_PATH=str(tmp / "web.db"), SUPERVISOR_STORAGE_URL=f"file://{tmp}/web")
+    with open(tmp / "serve.log", "wb") as log:
+        web = subprocess.Popen(
+            [PYTHON, "-m", "supervisor", "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            time.sleep(0.05)
+        size = size_mib * MIB
+        ticket = httpx.post(f"{base}/api/uploads", json={"name": "big.wav", "size": size}).json()
+        idle = rss_kib(web.pid)
+        peak = [idle]
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_kib(web.pid))
+                time.sleep(0.02)
+
+        def body() -> Iterator[bytes]:
+            chunk = os.urandom(MIB)
+            for _ in range(size_mib):
+                yield chunk
+
+        threading.Thread(target=sample, daemon=True).start()
+        start = time.perf_counter()
+        sent = httpx.put(
+            base + ticket["upload"]["url"],
+            content=body(),
+            headers={"Content-Length": str(size)},
+            timeout=600,
+        )
+        took = time.perf_counter() - start
+        stop.set()
+        sent.raise_for_status()
+    finally:
+        web.terminate()
+        web.wait(30)
+    print(f"\n5. `serve` receiving {size_mib} MiB on the local folder's upload URL")
+    rows = [(f"{size_mib / took:.0f}", f"{idle / 1024:.1f}", f"{peak[0] / 1024:.1f}")]
+    print(table(["MiB/s", "RSS idle (MiB)", "RSS peak (MiB)"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=256)
@@ -377,6 +436,7 @@ def main() -> None:
             memory(server, tmp, args.big_mib)
             trio.run(cancellation, server, tmp, args.big_mib)
             trio.run(prep_end_to_end, server, tmp, args.minutes)
+        local_upload(tmp, args.big_mib)
 
 
 if __name__ == "__main__":
