@@ -106,5 +106,10 @@ class Storage(abc.ABC):
         """A short-lived URL to download ``key`` directly, or None (the local folder)."""
         return None
 
+    def origin(self) -> str | None:
+        """A URL on the host presigned URLs point at (for a page's security policy), or
+        None when there are none (the local folder)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release what the backend holds (nothing for the local folder)."""

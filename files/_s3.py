@@ -318,6 +318,11 @@ class S3Storage(Storage):
             params["ResponseContentType"] = content_type
         return self._url("get_object", key, expires=expires, **params)
 
+    def origin(self) -> str:
+        # Where botocore points a URL (path- or virtual-host style, the region's host):
+        # presigned URLs are made locally, without a request.
+        return self._url("get_object", "origin")
+
     def close(self) -> None:
         self._client.close()
 

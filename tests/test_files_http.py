@@ -182,3 +182,20 @@ async def test_a_local_upload_takes_exactly_its_declared_size(
     assert await storage.list() == []
     assert (await api.client.put(url, content=b"x" * 100)).status_code == 200
     assert [o.size for o in await storage.list()] == [100]
+
+
+async def test_the_page_may_reach_the_bucket_and_nothing_else(
+    api: Server, storage: Storage
+) -> None:
+    """With S3 the page's security policy lets it upload to and play from the bucket's
+    origin (presigned URLs point there); with the local folder, only this server."""
+    page = await api.client.get("/")
+    policy = page.headers["content-security-policy"]
+    origin = httpx.URL(storage.origin() or api.url)
+    allowed = (
+        "'self'"
+        if storage.origin() is None
+        else f"'self' {origin.scheme}://{origin.netloc.decode()}"
+    )
+    assert f"connect-src {allowed};" in policy
+    assert f"media-src {allowed};" in policy

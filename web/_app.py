@@ -19,7 +19,7 @@ from . import _auth
 from ._api import ROUTES
 from ._broadcast import Broadcaster
 from ._errors import EXCEPTION_HANDLERS
-from ._files import FILE_ERRORS, FILE_ROUTES, new_upload_secret
+from ._files import FILE_ERRORS, FILE_ROUTES, bucket_origin, new_upload_secret
 from ._settings import WebSettings
 
 __all__ = ["PROMETHEUS_TEXT", "MetricsRenderer", "create_app"]
@@ -29,19 +29,23 @@ _STATIC = resources.files("web").joinpath("static")
 
 async def dashboard(request: Request) -> Response:
     page = _STATIC.joinpath("index.html").read_bytes()
-    return Response(page, media_type="text/html", headers=_PAGE_HEADERS)
+    return Response(page, media_type="text/html", headers=request.app.state.page_headers)
 
 
-# The page loads only its own script and style and is never framed by another site.
-_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+def _page_headers(bucket: str | None) -> dict[str, str]:
+    """The page loads only its own script and style and is never framed by another site;
+    with S3 storage it may also upload to and play from the bucket (``bucket``, an origin)."""
+    files = f" {bucket}" if bucket else ""
+    return {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'{files}; media-src 'self'{files}; frame-ancestors 'none'; "
+            "form-action 'self'; base-uri 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
 
 
 #: Renders the metrics in Prometheus text format (``supervisor``'s ``Metrics.render``).
@@ -80,8 +84,9 @@ def create_app(
         exception_handlers={**EXCEPTION_HANDLERS, **FILE_ERRORS},
     )
     app.state.store = store
-    app.state.storage = storage or get_storage()  # ``storage``: the files (uploads, outputs)
+    app.state.storage = storage = storage or get_storage()  # the files (uploads, outputs)
     app.state.upload_secret = new_upload_secret()
+    app.state.page_headers = _page_headers(bucket_origin(storage))
     app.state.settings = settings
     app.state.broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     return app

@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import trio
 from starlette.requests import Request
@@ -211,6 +211,16 @@ FILE_ROUTES = (
     ("/api/uploads/{key:path}", receive_upload, ["PUT"], "receive_upload"),
     ("/api/jobs/{id}/outputs/{name}", get_output, ["GET"], "get_output"),
 )
+
+
+def bucket_origin(storage: Storage) -> str | None:
+    """The origin presigned URLs point at (the page must be allowed to reach it), or None
+    when files come through this API (the local folder)."""
+    url = storage.origin()
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def new_upload_secret() -> bytes:
