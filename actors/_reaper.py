@@ -3,11 +3,14 @@ finished jobs past their retention are deleted."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import trio
 
+import files
 from stores import JobStore, StoreUnavailable
 
 from ._events import Events, JobReaped
@@ -29,24 +32,49 @@ async def prune_once(
     *,
     batches: int | None = PRUNE_BATCHES_PER_ROUND,
     dry_run: bool = False,
+    storage: files.Storage | None = None,
 ) -> dict[str, int]:
     """Delete finished jobs past their retention (``status -> seconds``), in batches of
     ``PRUNE_BATCH`` (at most ``batches`` per status; None: until done); returns the counts.
+    With ``storage``, each batch's outputs (``result["outputs"]``) are deleted from it
+    right after their jobs, and counted as ``"outputs"``.
 
-    Cancellation: safe between batches (each batch is one statement).
+    Cancellation: safe between batches (each batch is one statement). A batch whose jobs
+    were deleted but whose outputs were not (cancelled, storage down) leaves those files:
+    the bucket's lifecycle rule is the backstop (docs/OPERATIONS.md §12).
     """
     counts: dict[str, int] = {}
+    results: list[Any] | None = None if storage is None else []
     for status, seconds in retention.items():
         counts[status] = 0
         done = 0
         while batches is None or done < batches:
             limit = None if dry_run else PRUNE_BATCH
-            n = await store.prune(status, seconds, limit=limit, dry_run=dry_run)
+            n = await store.prune(status, seconds, limit=limit, dry_run=dry_run, results=results)
             counts[status] += n
             done += 1
+            if storage is not None and results is not None:
+                keys = output_keys(results)
+                counts["outputs"] = counts.get("outputs", 0) + len(keys)
+                results.clear()
+                if not dry_run:
+                    for key in keys:
+                        await storage.delete(key)
             if dry_run or n < PRUNE_BATCH:
                 break
     return counts
+
+
+def output_keys(results: Iterable[Any]) -> list[str]:
+    """The storage keys of the outputs these job results list (``store_output``'s entries)."""
+    keys = []
+    for result in results:
+        found = result.get("outputs") if isinstance(result, dict) else None
+        for entry in found if isinstance(found, list) else []:
+            key = entry.get("key") if isinstance(entry, dict) else None
+            with contextlib.suppress(files.InvalidKey):
+                keys.append("/".join(files.key_parts(key)))
+    return keys
 
 
 async def reaper(
@@ -121,9 +149,14 @@ async def _rounds(
 
 async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
     try:
-        pruned = await prune_once(store, retention)
+        storage = await trio.to_thread.run_sync(files.get_storage)
+        pruned = await prune_once(store, retention, storage=storage)
     except StoreUnavailable:
         return  # the store logs the outage; the next round prunes what this one missed
+    except files.StorageError as exc:
+        # The jobs of the batch are gone, their files stay (the lifecycle rule's to remove).
+        log.warning("pruning left outputs in the storage: %s", exc)
+        return
     if any(pruned.values()):
         log.info(
             "pruned finished jobs past their retention: %s",

@@ -372,11 +372,20 @@ async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
     if not retention:
         print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
         return EXIT_OK
-    counts = await prune_once(store, retention, batches=None, dry_run=args.dry_run)
+    from files import StorageError, get_storage
+
+    try:
+        storage = get_storage()
+        counts = await prune_once(
+            store, retention, batches=None, dry_run=args.dry_run, storage=storage
+        )
+    except StorageError as exc:
+        raise CliError(f"pruning stopped: {exc}") from None
+    outputs = counts.pop("outputs", 0)
     verb = "would delete" if args.dry_run else "deleted"
     kept = ", ".join(f"{status} after {seconds:g} s" for status, seconds in retention.items())
     listed = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"{verb} {listed} jobs with their history (retention: {kept})")
+    print(f"{verb} {listed} jobs with their history and {outputs} output files (retention: {kept})")
     return EXIT_OK
 
 

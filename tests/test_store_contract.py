@@ -640,3 +640,23 @@ async def test_the_poll_view_carries_the_result_and_its_outputs(store: JobStore)
     ]
     (listed,) = await store.views()
     assert listed.to_dict() == view
+
+
+async def test_prune_hands_back_the_results_of_what_it_deletes(
+    store: JobStore, wall: WallClock
+) -> None:
+    """With ``results``, prune also gives the pruned jobs' results (a dry run those it
+    would prune), so the files they name can go too."""
+    for n in range(2):
+        await store.create("tone")
+        c = await store.claim("w")
+        assert c is not None
+        await store.complete(c.lease, {"n": n})
+    wall.advance(3600)
+    seen: list[object] = []
+    assert await store.prune("completed", 1800, dry_run=True, results=seen) == 2
+    assert sorted(seen, key=str) == [{"n": 0}, {"n": 1}]
+    deleted: list[object] = []
+    assert await store.prune("completed", 1800, results=deleted) == 2
+    assert sorted(deleted, key=str) == [{"n": 0}, {"n": 1}]
+    assert await store.list() == []

@@ -247,3 +247,22 @@ async def test_cancel_mid_upload_aborts_it_leaving_no_object_or_part(
     assert await slow_s3.list() == []
     assert await slow_s3.pending_uploads() == []
     assert scratch_left(tmp_path) == []
+
+
+async def test_pruning_a_job_deletes_its_outputs(storage: Storage, store: LocalJobStore) -> None:
+    """A finished job past its retention goes with its outputs; a dry run counts both and
+    deletes nothing."""
+    from actors import prune_once
+
+    async with open_supervisor(store, JOB_TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("tone", {"seconds": 0.5})
+        with trio.fail_after(30):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    (output,) = done.result["outputs"]
+    await trio.sleep(1.2)  # the store's own clock decides what is past its retention
+    dry = await prune_once(store, {"completed": 1}, dry_run=True, storage=storage)
+    assert dry == {"completed": 1, "outputs": 1}
+    assert (await storage.head(output["key"])).size == output["size"]
+    assert await prune_once(store, {"completed": 1}, storage=storage) == dry
+    assert await storage.list("jobs/") == []
+    assert await store.get(job.id) is None
