@@ -199,3 +199,12 @@ async def test_the_page_may_reach_the_bucket_and_nothing_else(
     )
     assert f"connect-src {allowed};" in policy
     assert f"media-src {allowed};" in policy
+
+
+async def test_a_name_with_url_characters_round_trips(api: Server, storage: Storage) -> None:
+    """A file name with spaces, '#', '?', '%' and non-ASCII letters is uploaded under that
+    very name (the upload URL escapes it)."""
+    name = "take 1 #2 ?x=%41 é.wav"
+    key = await upload(api, b"RIFF" + b"x" * 60, name)
+    assert key.endswith("/" + name)
+    assert (await storage.head(key)).size == 64

@@ -19,7 +19,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import trio
 from starlette.requests import Request
@@ -108,7 +108,8 @@ def _local_ticket(request: Request, key: str, size: int, content_type: str) -> f
     )
     # A path on this server, not an absolute URL: behind a TLS proxy this app may not
     # know its own scheme, and the client already knows where it is talking to.
-    path = request.url_for("receive_upload", key=key).path
+    # Escaped: a name may hold '#', '?', '%' or spaces (the server decodes the path back).
+    path = request.url_for("receive_upload", key=quote(key, safe="/")).path
     headers = {"Content-Type": content_type} if content_type else {}
     return files.UploadTicket("PUT", f"{path}?{query}", headers)
 
