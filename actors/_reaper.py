@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import attrs
 import trio
 
 import files
@@ -15,7 +17,7 @@ from stores import JobStore, StoreUnavailable
 
 from ._events import Events, JobReaped
 
-__all__ = ["PRUNE_BATCH", "prune_once", "reaper"]
+__all__ = ["PRUNE_BATCH", "prune_once", "reaper", "sweep_uploads"]
 
 log = logging.getLogger("supervisor.reaper")
 
@@ -65,6 +67,34 @@ async def prune_once(
     return counts
 
 
+#: Upload keys live under this prefix (``files.new_upload_key``).
+UPLOADS = "uploads/"
+
+
+async def sweep_uploads(
+    storage: files.Storage,
+    older_than: float,
+    *,
+    dry_run: bool = False,
+    limit: int | None = PRUNE_BATCH,
+    now: float | None = None,
+) -> int:
+    """Delete uploads (``uploads/…``) written more than ``older_than`` seconds ago, at most
+    ``limit`` (None: all); returns how many (with ``dry_run``: how many would be).
+
+    Every upload goes, used or not: a job needs its input only while it runs, and a job
+    still queued when its upload is swept fails with ``input not found``. One LIST per
+    1,000 uploads, one DELETE per upload swept.
+    """
+    cutoff = (time.time() if now is None else now) - older_than
+    old = [o.key for o in await storage.list(UPLOADS) if (o.modified or cutoff) < cutoff]
+    old = old if limit is None else old[:limit]
+    if not dry_run:
+        for key in old:
+            await storage.delete(key)
+    return len(old)
+
+
 def output_keys(results: Iterable[Any]) -> list[str]:
     """The storage keys of the outputs these job results list (``store_output``'s entries)."""
     keys = []
@@ -86,10 +116,12 @@ async def reaper(
     prune_interval: float = 300.0,
     events: Events | None = None,
     patience: float = 5.0,
+    retain_uploads: float = 0.0,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, run the store's reap (one idempotent statement); every
-    ``prune_interval`` seconds, prune finished jobs past their ``retention``. After an outage
+    ``prune_interval`` seconds, prune finished jobs past their ``retention`` with their
+    outputs, and sweep uploads older than ``retain_uploads`` (0: never). After an outage
     seen through this store, no reap for ``stale_after`` (see ``_Holdback``).
 
     Cancellation: safe at any point; a reap or a prune batch either happened or did not.
@@ -102,7 +134,14 @@ async def reaper(
     task_status.started()
     try:
         await _rounds(
-            store, interval, stale_after, retention, prune_interval, events, holdback, patience
+            store,
+            interval,
+            stale_after,
+            _Retention(retention or {}, retain_uploads),
+            prune_interval,
+            events,
+            holdback,
+            patience,
         )
     finally:
         store.remove_outage_listener(holdback)
@@ -125,11 +164,20 @@ class _Holdback:
         return not self._out and trio.current_time() >= self._until
 
 
+@attrs.frozen
+class _Retention:
+    jobs: Mapping[str, float]
+    uploads: float
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs) or self.uploads > 0
+
+
 async def _rounds(
     store: JobStore,
     interval: float,
     stale_after: float,
-    retention: Mapping[str, float] | None,
+    retention: _Retention,
     prune_interval: float,
     events: Events | None,
     holdback: _Holdback,
@@ -147,15 +195,19 @@ async def _rounds(
                 await _reap_round(store, stale_after, events, interval, patience)
 
 
-async def _prune_round(store: JobStore, retention: Mapping[str, float]) -> None:
+async def _prune_round(store: JobStore, retention: _Retention) -> None:
+    pruned: dict[str, int] = {}
     try:
         storage = await trio.to_thread.run_sync(files.get_storage)
-        pruned = await prune_once(store, retention, storage=storage)
+        if retention.jobs:
+            pruned = await prune_once(store, retention.jobs, storage=storage)
+        if retention.uploads > 0:
+            pruned["uploads"] = await sweep_uploads(storage, retention.uploads)
     except StoreUnavailable:
         return  # the store logs the outage; the next round prunes what this one missed
     except files.StorageError as exc:
         # The jobs of the batch are gone, their files stay (the lifecycle rule's to remove).
-        log.warning("pruning left outputs in the storage: %s", exc)
+        log.warning("pruning left files in the storage: %s", exc)
         return
     if any(pruned.values()):
         log.info(

@@ -20,11 +20,13 @@ Progress = Callable[[int], Awaitable[None]]
 
 @attrs.frozen
 class ObjectInfo:
-    """A stored object: its key, size in bytes and content type (if the backend knows it)."""
+    """A stored object: its key, size in bytes, content type (if the backend knows it) and,
+    from ``list``, when it was last written (Unix seconds)."""
 
     key: str
     size: int
     content_type: str | None = None
+    modified: float | None = None
 
 
 @attrs.frozen

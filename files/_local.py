@@ -253,7 +253,7 @@ class LocalStorage(Storage):
                         continue
                     info = full.lstat()
                     if stat.S_ISREG(info.st_mode):
-                        found.append(ObjectInfo(key, info.st_size, _guess_type(key)))
+                        found.append(ObjectInfo(key, info.st_size, _guess_type(key), info.st_mtime))
             return sorted(found, key=lambda o: o.key)
 
         return await trio.to_thread.run_sync(walk)

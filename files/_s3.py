@@ -286,7 +286,8 @@ class S3Storage(Storage):
             found = []
             for page in paginator.paginate(Bucket=self.bucket, Prefix=base + prefix):
                 for item in page.get("Contents", []):
-                    found.append(ObjectInfo(item["Key"][len(base) :], int(item["Size"])))
+                    key, size = item["Key"][len(base) :], int(item["Size"])
+                    found.append(ObjectInfo(key, size, None, item["LastModified"].timestamp()))
             return sorted(found, key=lambda o: o.key)
 
         return await self._call(prefix, pages)

@@ -366,26 +366,36 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
 
 
 async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
-    from actors import prune_once
-
-    retention = WorkerConfig.from_env().retention
-    if not retention:
-        print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
-        return EXIT_OK
+    from actors import prune_once, sweep_uploads
     from files import StorageError, get_storage
 
+    config = WorkerConfig.from_env()
+    retention = config.retention
+    if not retention and not config.retain_uploads:
+        print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
+        return EXIT_OK
+    uploads = 0
     try:
         storage = get_storage()
         counts = await prune_once(
             store, retention, batches=None, dry_run=args.dry_run, storage=storage
         )
+        if config.retain_uploads:
+            uploads = await sweep_uploads(
+                storage, config.retain_uploads, dry_run=args.dry_run, limit=None
+            )
     except StorageError as exc:
         raise CliError(f"pruning stopped: {exc}") from None
     outputs = counts.pop("outputs", 0)
     verb = "would delete" if args.dry_run else "deleted"
-    kept = ", ".join(f"{status} after {seconds:g} s" for status, seconds in retention.items())
-    listed = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"{verb} {listed} jobs with their history and {outputs} output files (retention: {kept})")
+    kept = [f"{status} after {seconds:g} s" for status, seconds in retention.items()]
+    if config.retain_uploads:
+        kept.append(f"uploads after {config.retain_uploads:g} s")
+    listed = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no"
+    print(
+        f"{verb} {listed} jobs with their history, {outputs} output files and {uploads} "
+        f"uploads (retention: {', '.join(kept)})"
+    )
     return EXIT_OK
 
 

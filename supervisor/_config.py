@@ -40,9 +40,12 @@ _ENV = {
     "retain_cancelled": "SUPERVISOR_RETAIN_CANCELLED",
     "retain_failed": "SUPERVISOR_RETAIN_FAILED",
     "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
+    "retain_uploads": "SUPERVISOR_RETAIN_UPLOADS",
 }
 #: Settings where 0 means "never" (keep finished jobs forever).
-_ZERO_MEANS_NEVER = frozenset({"retain_completed", "retain_cancelled", "retain_failed"})
+_ZERO_MEANS_NEVER = frozenset(
+    {"retain_completed", "retain_cancelled", "retain_failed", "retain_uploads"}
+)
 
 #: The least time a shutdown keeps for the final write (giving the job back).
 MIN_FINAL_WRITE = 2.0
@@ -68,7 +71,10 @@ class WorkerConfig:
     * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
     * ``retain_completed``, ``retain_cancelled``, ``retain_failed``: finished jobs (and their
       history) are deleted this long after they finished; 0 keeps them forever. Every
-      ``prune_interval`` each worker deletes a few batches of at most 1,000.
+      ``prune_interval`` each worker deletes a few batches of at most 1,000, with the
+      outputs their results list.
+    * ``retain_uploads``: uploads (``uploads/…`` in the storage) are deleted this long after
+      they were written, used or not; 0 keeps them forever.
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
@@ -88,6 +94,7 @@ class WorkerConfig:
     retain_cancelled: float = 86_400.0
     retain_failed: float = 604_800.0
     prune_interval: float = 300.0
+    retain_uploads: float = 604_800.0
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(WorkerConfig):

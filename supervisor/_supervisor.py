@@ -279,6 +279,7 @@ class Supervisor:
                 prune_interval=config.prune_interval,
                 events=self.events,
                 patience=config.heartbeat_interval,
+                retain_uploads=config.retain_uploads,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(

@@ -325,6 +325,7 @@ def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> No
                 "SUPERVISOR_RETAIN_COMPLETED",
                 "SUPERVISOR_RETAIN_CANCELLED",
                 "SUPERVISOR_RETAIN_FAILED",
+                "SUPERVISOR_RETAIN_UPLOADS",
             ),
             "0",
         ),

@@ -266,3 +266,20 @@ async def test_pruning_a_job_deletes_its_outputs(storage: Storage, store: LocalJ
     assert await prune_once(store, {"completed": 1}, storage=storage) == dry
     assert await storage.list("jobs/") == []
     assert await store.get(job.id) is None
+
+
+async def test_old_uploads_are_swept_and_nothing_else(storage: Storage, tmp_path: Path) -> None:
+    """sweep_uploads deletes uploads written before the cutoff (a dry run only counts
+    them); outputs and younger uploads stay."""
+    from actors import sweep_uploads
+
+    (tmp_path / "f").write_bytes(b"x" * 10)
+    for key in ("uploads/a/one.wav", "uploads/b/two.wav", "jobs/1/out.mp3"):
+        await storage.upload_file(key, tmp_path / "f")
+    assert await sweep_uploads(storage, 3600) == 0  # all written just now
+    later = time.time() + 7200
+    assert await sweep_uploads(storage, 3600, dry_run=True, now=later) == 2
+    assert len(await storage.list()) == 3
+    assert await sweep_uploads(storage, 3600, limit=1, now=later) == 1
+    assert await sweep_uploads(storage, 3600, now=later) == 1
+    assert [o.key for o in await storage.list()] == ["jobs/1/out.mp3"]
