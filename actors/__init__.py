@@ -26,7 +26,7 @@ from ._executor import ExecutorSettings, executor
 from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
-from ._reaper import prune_once, reaper
+from ._reaper import prune_once, reaper, sweep_uploads
 from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
@@ -74,6 +74,7 @@ __all__ = [
     "reaper",
     "run_ffmpeg",
     "sweep_leftover_children",
+    "sweep_uploads",
 ]
 
 for _name in __all__:

@@ -43,8 +43,7 @@ from collections.abc import AsyncIterator, Sequence
 import trio
 
 from stores import JobStore
-
-from ._sentinel import child_environ
+from stores._secrets import child_environ
 
 __all__ = ["Child", "open_child", "process_started", "sweep_leftover_children"]
 

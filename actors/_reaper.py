@@ -1,21 +1,23 @@
 """The reaper: every worker runs one; stale running jobs go back to pending or fail, and
-finished jobs past their retention are deleted. Each round also proves its worker alive in
-the registry of live workers (one row written), and the prune rounds forget clients'
-idempotency keys past their retention and the rows of workers long dead."""
+finished jobs past their retention are deleted."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 import trio
 
+import files
 from stores import JobStore, StoreUnavailable, WorkerInfo
 
 from ._events import Events, JobReaped
 
-__all__ = ["PRUNE_BATCH", "prune_once", "reaper"]
+__all__ = ["PRUNE_BATCH", "prune_once", "reaper", "sweep_uploads"]
 
 log = logging.getLogger("supervisor.reaper")
 
@@ -32,24 +34,77 @@ async def prune_once(
     *,
     batches: int | None = PRUNE_BATCHES_PER_ROUND,
     dry_run: bool = False,
+    storage: files.Storage | None = None,
 ) -> dict[str, int]:
     """Delete finished jobs past their retention (``status -> seconds``), in batches of
     ``PRUNE_BATCH`` (at most ``batches`` per status; None: until done); returns the counts.
+    With ``storage``, each batch's outputs (``result["outputs"]``) are deleted from it
+    right after their jobs, and counted as ``"outputs"``.
 
-    Cancellation: safe between batches (each batch is one statement).
+    Cancellation: safe between batches (each batch is one statement). A batch whose jobs
+    were deleted but whose outputs were not (cancelled, storage down) leaves those files:
+    the bucket's lifecycle rule is the backstop (docs/OPERATIONS.md §12).
     """
     counts: dict[str, int] = {}
+    results: list[Any] | None = None if storage is None else []
     for status, seconds in retention.items():
         counts[status] = 0
         done = 0
         while batches is None or done < batches:
             limit = None if dry_run else PRUNE_BATCH
-            n = await store.prune(status, seconds, limit=limit, dry_run=dry_run)
+            n = await store.prune(status, seconds, limit=limit, dry_run=dry_run, results=results)
             counts[status] += n
             done += 1
+            if storage is not None and results is not None:
+                keys = output_keys(results)
+                counts["outputs"] = counts.get("outputs", 0) + len(keys)
+                results.clear()
+                if not dry_run:
+                    for key in keys:
+                        await storage.delete(key)
             if dry_run or n < PRUNE_BATCH:
                 break
     return counts
+
+
+#: Upload keys live under this prefix (``files.new_upload_key``).
+UPLOADS = "uploads/"
+
+
+async def sweep_uploads(
+    storage: files.Storage,
+    older_than: float,
+    *,
+    dry_run: bool = False,
+    limit: int | None = PRUNE_BATCH,
+    now: float | None = None,
+) -> int:
+    """Delete uploads (``uploads/…``) written more than ``older_than`` seconds ago, at most
+    ``limit`` (None: all); returns how many (with ``dry_run``: how many would be).
+
+    Every upload goes, used or not: a job needs its input only while it runs, and a job
+    still queued when its upload is swept fails with ``input not found``. One LIST per
+    1,000 uploads, one DELETE per upload swept.
+    """
+    cutoff = (time.time() if now is None else now) - older_than
+    old = [o.key for o in await storage.list(UPLOADS) if (o.modified or cutoff) < cutoff]
+    old = old if limit is None else old[:limit]
+    if not dry_run:
+        for key in old:
+            await storage.delete(key)
+    return len(old)
+
+
+def output_keys(results: Iterable[Any]) -> list[str]:
+    """The storage keys of the outputs these job results list (``store_output``'s entries)."""
+    keys = []
+    for result in results:
+        found = result.get("outputs") if isinstance(result, dict) else None
+        for entry in found if isinstance(found, list) else []:
+            key = entry.get("key") if isinstance(entry, dict) else None
+            with contextlib.suppress(files.InvalidKey):
+                keys.append("/".join(files.key_parts(key)))
+    return keys
 
 
 async def reaper(
@@ -63,14 +118,16 @@ async def reaper(
     patience: float = 5.0,
     worker: WorkerInfo | None = None,
     keys_retention: float = 0.0,
+    retain_uploads: float = 0.0,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Every ``interval`` seconds, beat ``worker``'s row in the registry and run the store's
     reap (one idempotent statement); every ``prune_interval`` seconds, prune finished jobs
-    past their ``retention`` (a mapping, perhaps empty: None prunes nothing), forget
-    idempotency keys older than ``keys_retention`` (0: never) and the rows of workers
-    silent for an hour (``JobStore.forget_workers``). After an outage seen through this
-    store, no reap for ``stale_after`` (see ``_Holdback``).
+    past their ``retention`` (a mapping, perhaps empty: None prunes nothing) with their
+    outputs, sweep uploads older than ``retain_uploads`` (0: never), forget idempotency keys
+    older than ``keys_retention`` (0: never) and the rows of workers silent for an hour
+    (``JobStore.forget_workers``). After an outage seen through this store, no reap for
+    ``stale_after`` (see ``_Holdback``).
 
     Cancellation: safe at any point; a beat, a reap or a prune batch either happened or
     did not.
@@ -81,9 +138,10 @@ async def reaper(
     holdback = _Holdback(stale_after)
     store.add_outage_listener(holdback)
     task_status.started()
-    rounds = _Rounds(store, interval, stale_after, events, patience, worker, keys_retention)
+    kept = None if retention is None else _Retention(retention, retain_uploads, keys_retention)
+    rounds = _Rounds(store, interval, stale_after, events, patience, worker)
     try:
-        await rounds.run(retention, prune_interval, holdback)
+        await rounds.run(kept, prune_interval, holdback)
     finally:
         store.remove_outage_listener(holdback)
 
@@ -106,6 +164,13 @@ class _Holdback:
 
 
 @attrs.frozen
+class _Retention:
+    jobs: Mapping[str, float]
+    uploads: float
+    keys: float
+
+
+@attrs.frozen
 class _Rounds:
     store: JobStore
     interval: float
@@ -113,18 +178,16 @@ class _Rounds:
     events: Events | None
     patience: float
     worker: WorkerInfo | None
-    keys_retention: float
 
     async def run(
-        self, retention: Mapping[str, float] | None, prune_interval: float, holdback: _Holdback
+        self, retention: _Retention | None, prune_interval: float, holdback: _Holdback
     ) -> None:
-        prunes = retention is not None
         next_prune = next_reap = trio.current_time()
         while True:
-            await trio.sleep_until(min(next_reap, next_prune if prunes else next_reap))
+            await trio.sleep_until(min(next_reap, next_prune if retention else next_reap))
             if retention is not None and trio.current_time() >= next_prune:
                 next_prune = trio.current_time() + prune_interval
-                await _prune_round(self.store, retention, self.keys_retention)
+                await _prune_round(self.store, retention)
             if trio.current_time() >= next_reap:
                 next_reap = trio.current_time() + self.interval
                 await self._beat()
@@ -144,18 +207,25 @@ class _Rounds:
             pass  # the store logs the outage; silence past three rounds reads as dead
 
 
-async def _prune_round(
-    store: JobStore, retention: Mapping[str, float], keys_retention: float
-) -> None:
+async def _prune_round(store: JobStore, retention: _Retention) -> None:
+    pruned: dict[str, int] = {}
     try:
-        pruned = await prune_once(store, retention)
-        if keys_retention > 0:
+        storage = await trio.to_thread.run_sync(files.get_storage)
+        if retention.jobs:
+            pruned = await prune_once(store, retention.jobs, storage=storage)
+        if retention.uploads > 0:
+            pruned["uploads"] = await sweep_uploads(storage, retention.uploads)
+        if retention.keys > 0:
             for _ in range(PRUNE_BATCHES_PER_ROUND):
-                if await store.forget_keys(keys_retention, limit=PRUNE_BATCH) < PRUNE_BATCH:
+                if await store.forget_keys(retention.keys, limit=PRUNE_BATCH) < PRUNE_BATCH:
                     break
         await store.forget_workers()
     except StoreUnavailable:
         return  # the store logs the outage; the next round prunes what this one missed
+    except files.StorageError as exc:
+        # The jobs of the batch are gone, their files stay (the lifecycle rule's to remove).
+        log.warning("pruning left files in the storage: %s", exc)
+        return
     if any(pruned.values()):
         log.info(
             "pruned finished jobs past their retention: %s",

@@ -30,16 +30,15 @@ import sys
 import threading
 import time
 
-__all__ = ["SECRET_VARIABLES", "Sentinel", "child_environ"]
+__all__ = ["Sentinel"]
 
 
-#: Variables no process a worker starts may inherit (the store's and the API's secrets).
-SECRET_VARIABLES = ("TURSO_AUTH_TOKEN", "SUPERVISOR_API_TOKEN")
+def _child_environ() -> dict[str, str]:
+    # Imported here, not at the top: as a script this file may import only the standard
+    # library. The list of secrets lives with the store, whose helper process needs it too.
+    from stores._secrets import child_environ
 
-
-def child_environ() -> dict[str, str]:
-    """This process's environment without its secrets: for every process a worker starts."""
-    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+    return child_environ()
 
 
 class Sentinel:
@@ -64,7 +63,7 @@ class Sentinel:
             [sys.executable, "-I", os.path.abspath(__file__)],
             stdin=subprocess.PIPE,
             start_new_session=True,
-            env=child_environ(),
+            env=_child_environ(),
         )
 
     def __repr__(self) -> str:

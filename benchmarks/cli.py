@@ -120,8 +120,10 @@ def main() -> None:
             local_job, local_pending = trio.run(prepare, local, args.runs)
             turso.close()
             local.close()
-            turso_env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=name)
-            local_env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_OUTPUT_DIR=name)
+            turso_env = worker_env(
+                TURSO_DATABASE_URL=server.url, SUPERVISOR_STORAGE_URL=f"file://{name}"
+            )
+            local_env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_STORAGE_URL=f"file://{name}")
             plain_env = worker_env()
             cli = [PYTHON, "-m", "supervisor"]
             commands: dict[str, tuple[str, Callable[[int], list[str]]]] = {

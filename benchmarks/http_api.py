@@ -208,7 +208,7 @@ async def measure_rows(
 async def rows_per_minute(tmp: Path, window: float) -> None:
     print(f"3. rows read on sqld per minute (`run --http`), each measured over {window:.0f} s:")
     with SqldServer(tmp / "sqld-rows") as server:
-        env = clean_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=str(tmp / "out"))
+        env = clean_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_STORAGE_URL=f"file://{tmp}/files")
         store = TursoJobStore(server.url)
         done = await store.create("tone", {"seconds": 0.5})
         with serving(env, ["run", "--http", "127.0.0.1:0"], tmp / "rows.log") as url:

@@ -37,7 +37,7 @@ async def main(seconds: float, finished: int) -> None:
         fill(raw, finished)
         raw.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
-        env.update({"TURSO_DATABASE_URL": server.url, "SUPERVISOR_OUTPUT_DIR": tmp})
+        env.update({"TURSO_DATABASE_URL": server.url, "SUPERVISOR_STORAGE_URL": f"file://{tmp}"})
         worker = subprocess.Popen(
             [sys.executable, "-m", "supervisor", "run"],
             cwd=REPO,

@@ -155,11 +155,11 @@ async def run_store(
     if kind == "turso":
         server = SqldServer(tmp / "sqld").start()
         store: JobStore = TursoJobStore(server.url)
-        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=str(tmp))
+        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_STORAGE_URL=f"file://{tmp}")
     else:
         db = tmp / "jobs.db"
         store = LocalJobStore(db)
-        env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_OUTPUT_DIR=str(tmp))
+        env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_STORAGE_URL=f"file://{tmp}")
     await store.get(1)  # schema
     worker = Worker(env, tmp / f"worker-{kind}.log")
     try:

@@ -82,12 +82,12 @@ def run_store(kind: str, checkpoints: list[int], tmp: Path) -> list[list[str]]:
     if kind == "turso":
         server = SqldServer(tmp / "sqld").start()
         store: JobStore = TursoJobStore(server.url)
-        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=str(tmp))
+        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_STORAGE_URL=f"file://{tmp}")
         conn: Any = libsql.connect(server.url, isolation_level=None)
     else:
         db = tmp / "jobs.db"
         store = LocalJobStore(db)
-        env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_OUTPUT_DIR=str(tmp))
+        env = worker_env(JOBS_DB_PATH=str(db), SUPERVISOR_STORAGE_URL=f"file://{tmp}")
         conn = None
     trio.run(store.get, 1)  # schema
     store.close()

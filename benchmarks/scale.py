@@ -136,7 +136,7 @@ def run(count: int, args: argparse.Namespace) -> dict[str, Any]:
         store = TursoJobStore(server.url)
         trio.run(store.get, 1)  # schema
         store.close()
-        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_OUTPUT_DIR=name)
+        env = worker_env(TURSO_DATABASE_URL=server.url, SUPERVISOR_STORAGE_URL=f"file://{name}")
         procs = start_workers(count, env, tmp, flags)
         try:
             startup = wait_ready(procs)

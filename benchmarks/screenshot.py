@@ -63,7 +63,7 @@ def main(out: Path, width: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "shot_handlers.py").write_text(HANDLERS)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))}
-        env.update(JOBS_DB_PATH=f"{tmp}/jobs.db", SUPERVISOR_OUTPUT_DIR=f"{tmp}/out")
+        env.update(JOBS_DB_PATH=f"{tmp}/jobs.db", SUPERVISOR_STORAGE_URL=f"file://{tmp}/files")
         env.update(SUPERVISOR_HANDLERS="shot_handlers", PYTHONPATH=tmp)
         log = Path(tmp) / "server.log"
         argv = [sys.executable, "-m", "supervisor", "run", "--http", "127.0.0.1:0"]

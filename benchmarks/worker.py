@@ -112,7 +112,7 @@ def demo_and_cpu(tmp: Path) -> None:
 
 async def progress_cpu(tmp: Path) -> None:
     store = LocalJobStore(tmp / "cpu.db")
-    os.environ["SUPERVISOR_OUTPUT_DIR"] = str(tmp / "out")
+    os.environ["SUPERVISOR_STORAGE_URL"] = f"file://{tmp}/files"
     async with open_supervisor(store, JOB_TYPES, WorkerConfig(poll_interval=0.1)):
         await trio.sleep(1)
         before = resource.getrusage(resource.RUSAGE_SELF)

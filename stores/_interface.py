@@ -197,12 +197,15 @@ class JobStore(abc.ABC):
         *,
         limit: int | None = 1000,
         dry_run: bool = False,
+        results: builtins.list[Any] | None = None,
     ) -> int:
         """Delete up to ``limit`` finished jobs of ``status`` (completed, failed or
         cancelled) that finished and were created more than ``older_than`` seconds ago,
         oldest first, with their history, in one statement; returns how many (with
         ``dry_run``: how many would be, nothing deleted; ``limit=None`` counts them all).
-        Pending and running jobs are never touched. Call again while it returns ``limit``."""
+        Pending and running jobs are never touched. Call again while it returns ``limit``.
+        ``results``, if given, receives the results of those jobs (so that the files they
+        name can be deleted too)."""
 
     @abc.abstractmethod
     async def changes(

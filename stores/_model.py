@@ -156,6 +156,7 @@ class JobView:
     retry_at: float | None = None
     #: The row's change stamp (see ``Job.changed_at``); not part of the poll answer.
     changed_at: float | None = None
+    result: Any = None
 
     @classmethod
     def of(
@@ -184,6 +185,20 @@ class JobView:
         reason += _waiting(self.retry_at, time.time())
         return attrs.evolve(self, queue_position=queue_position, reason=reason)
 
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        """The files the job stored (``result["outputs"]``, the convention of the handler
+        API's ``store_output``): name, size, content type and duration of each. No URL: a
+        view must not change between two polls of an unchanged job (ETags)."""
+        found = self.result.get("outputs") if isinstance(self.result, dict) else None
+        if not isinstance(found, list):
+            return []
+        return [
+            {key: entry.get(key) for key in _OUTPUT_KEYS}
+            for entry in found
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the poll keys (times are Unix seconds)."""
         return {
@@ -206,7 +221,12 @@ class JobView:
             "retry_of": self.retry_of,
             "retry_at": self.retry_at,
             "reason": self.reason,
+            "result": self.result,
+            "outputs": self.outputs,
         }
+
+
+_OUTPUT_KEYS = ("name", "size", "content_type", "duration")
 
 
 def describe(job: Job, *, queue_position: int | None, now: float | None = None) -> str:

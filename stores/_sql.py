@@ -581,6 +581,7 @@ class SqlJobStore(JobStore):
         *,
         limit: int | None = 1000,
         dry_run: bool = False,
+        results: builtins.list[Any] | None = None,
     ) -> int:
         state = check_status(status)
         if not state.terminal:
@@ -594,10 +595,13 @@ class SqlJobStore(JobStore):
             # A dry run may count them all (SQLite: LIMIT -1); a deletion is always a batch.
             "p_limit": -1 if limit is None and dry_run else check_limit(limit),
         }
-        if dry_run:
+        if dry_run and results is None:
             ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
             return int(row["count_1"])
-        return len(await self._rows(Q.PRUNE, params))
+        rows = await self._rows(Q.PRUNE_RESULTS if dry_run else Q.PRUNE, params)
+        if results is not None:
+            results.extend(None if r["result"] is None else json.loads(r["result"]) for r in rows)
+        return len(rows)
 
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
         rows = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})

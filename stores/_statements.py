@@ -48,6 +48,7 @@ __all__ = [
     "POLL",
     "PRUNE",
     "PRUNE_COUNT",
+    "PRUNE_RESULTS",
     "QUEUE",
     "REAP",
     "REAP_STEADY",
@@ -721,8 +722,10 @@ _prunable = (
     .order_by(j.finished_at)
     .limit(bp("p_limit"))
 )
-PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id)
+# The results come back with the deletion: the files they name (outputs) go next.
+PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id, j.result)
 PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
+PRUNE_RESULTS = sa.select(j.result).where(j.id.in_(_prunable))
 
 
 # Children recorded on one host, with whether their job's worker still looks alive (the row

@@ -27,6 +27,7 @@ from typing import Any
 from . import _io
 from ._errors import StoreConfigError, StoreUnavailable
 from ._helper import HEADER, decode_error, frame, unframe_size
+from ._secrets import child_environ
 from ._sql import Ops, Rows, SqlJobStore
 
 __all__ = ["HelperTransport", "TursoJobStore", "parse_url"]
@@ -36,7 +37,6 @@ CALL_TIMEOUT_S = 15.0
 _SCHEMES = {"libsql": "https", "https": "https", "http": "http"}
 _HELPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_helper.py")
 _F_SETPIPE_SZ = 1031
-_SECRETS = ("TURSO_AUTH_TOKEN", "SUPERVISOR_API_TOKEN")
 
 
 def parse_url(url: str) -> tuple[str, str, int | None, str]:
@@ -130,7 +130,7 @@ class _Helper:
     @classmethod
     def spawn(cls) -> _Helper:
         # The token reaches the helper over its pipe only; no secret goes into its environment.
-        env = {k: v for k, v in os.environ.items() if k not in _SECRETS}
+        env = child_environ()
         request_r, request_w = os.pipe2(os.O_CLOEXEC)
         reply_r, reply_w = os.pipe2(os.O_CLOEXEC)
         try:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
 
     from ._config import ConfigError, WorkerConfig
+    from ._paths import InputFile, Scratch, open_file, open_scratch
     from ._supervisor import (
         ActorCrashed,
         RestartIntensityExceeded,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
         Supervisor,
         open_supervisor,
     )
+    from ._transfer import Output, fetch_input, store_output
 
 #: The worker's typed events (see ``actors/_events.py``), for ``open_supervisor(observers=)``.
 EVENTS = (
@@ -63,6 +65,7 @@ __all__ = [
     "ActorRestart",
     "ConfigError",
     "Event",
+    "InputFile",
     "JobCancelled",
     "JobClaimed",
     "JobCompleted",
@@ -73,16 +76,22 @@ __all__ = [
     "JobReleased",
     "JobRetried",
     "JobType",
+    "Output",
     "PermanentError",
     "RestartIntensityExceeded",
     "RestartStats",
+    "Scratch",
     "StalledError",
     "StoreOutage",
     "Supervisor",
     "TransientError",
     "WorkerConfig",
+    "fetch_input",
+    "open_file",
+    "open_scratch",
     "open_supervisor",
     "run_ffmpeg",
+    "store_output",
 ]
 
 _WHERE = {
@@ -92,6 +101,8 @@ _WHERE = {
         "actors",
     ),
     **dict.fromkeys(("ConfigError", "WorkerConfig"), "supervisor._config"),
+    **dict.fromkeys(("InputFile", "Scratch", "open_file", "open_scratch"), "supervisor._paths"),
+    **dict.fromkeys(("Output", "fetch_input", "store_output"), "supervisor._transfer"),
     **dict.fromkeys(
         (
             "ActorCrashed",

@@ -191,11 +191,37 @@ async def cmd_submit(store: JobStore, args: argparse.Namespace) -> int:
         raise CliError("--payload is nested too deeply to store as JSON: flatten it") from None
     except ValueError as exc:  # JSONDecodeError, or an integer of thousands of digits
         raise CliError(f"--payload is not valid JSON: {str(exc)[:200]}") from None
+    if args.file is not None:
+        payload = await _with_upload(args.file, payload)
     check_payload(args.handlers, args.type, payload)
     job = await store.create(
         args.type, payload, max_attempts=args.max_attempts, idempotency_key=args.idempotency_key
     )
     print(job.id)
+    return EXIT_OK
+
+
+async def _with_upload(path: str, payload: Any) -> dict[str, Any]:
+    """The payload with ``input`` set to the key of ``path``, uploaded first."""
+    from ._cli_files import TransferError, upload_input
+
+    if payload is not None and not isinstance(payload, dict):
+        raise CliError("--file needs --payload to be a JSON object (it sets its 'input')")
+    try:
+        return {**(payload or {}), "input": await upload_input(path)}
+    except TransferError as exc:
+        raise CliError(str(exc)) from None
+
+
+async def cmd_fetch(store: JobStore, args: argparse.Namespace) -> int:
+    from ._cli_files import TransferError, download_outputs
+
+    try:
+        paths = await download_outputs(store, parse_id(args.id), args.output)
+    except TransferError as exc:
+        raise CliError(str(exc)) from None
+    for path in paths:
+        print(path)
     return EXIT_OK
 
 
@@ -411,17 +437,36 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
 
 
 async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
-    from actors import prune_once
+    from actors import prune_once, sweep_uploads
+    from files import StorageError, get_storage
 
-    retention = WorkerConfig.from_env().retention
-    if not retention:
+    config = WorkerConfig.from_env()
+    retention = config.retention
+    if not retention and not config.retain_uploads:
         print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
         return EXIT_OK
-    counts = await prune_once(store, retention, batches=None, dry_run=args.dry_run)
+    uploads = 0
+    try:
+        storage = get_storage()
+        counts = await prune_once(
+            store, retention, batches=None, dry_run=args.dry_run, storage=storage
+        )
+        if config.retain_uploads:
+            uploads = await sweep_uploads(
+                storage, config.retain_uploads, dry_run=args.dry_run, limit=None
+            )
+    except StorageError as exc:
+        raise CliError(f"pruning stopped: {exc}") from None
+    outputs = counts.pop("outputs", 0)
     verb = "would delete" if args.dry_run else "deleted"
-    kept = ", ".join(f"{status} after {seconds:g} s" for status, seconds in retention.items())
-    listed = ", ".join(f"{n} {status}" for status, n in counts.items())
-    print(f"{verb} {listed} jobs with their history (retention: {kept})")
+    kept = [f"{status} after {seconds:g} s" for status, seconds in retention.items()]
+    if config.retain_uploads:
+        kept.append(f"uploads after {config.retain_uploads:g} s")
+    listed = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no"
+    print(
+        f"{verb} {listed} jobs with their history, {outputs} output files and {uploads} "
+        f"uploads (retention: {', '.join(kept)})"
+    )
     return EXIT_OK
 
 
@@ -488,6 +533,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             help="make at most one job for KEY: run again with the same KEY and request, it "
             "prints the first job's id (keys are kept SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS)",
         )
+        submit.add_argument(
+            "--file", help="upload this file first; its key becomes the payload's 'input'"
+        )
 
     if status := command("status", "show one job"):
         status.add_argument("id")
@@ -513,6 +561,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ):
         watch_cmd.add_argument("id")
         watch_cmd.add_argument("--interval", type=float, default=0.5)
+    if fetch := command("fetch", "download a job's outputs; prints their paths"):
+        fetch.add_argument("id")
+        fetch.add_argument(
+            "-o", "--output", help="file (one output) or folder (default: here) to write to"
+        )
     command("demo", "a worker in-process and a few real jobs, shown live")
     if prune := command(
         "prune",
@@ -538,7 +591,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 #: Commands that run an event loop (a worker, a live view); the others are one-shots.
-LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune", "serve"})
+LOOP_COMMANDS = frozenset({"run", "watch", "demo", "prune", "serve", "fetch"})
 
 COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "run": cmd_run,
@@ -549,6 +602,7 @@ COMMANDS: dict[str, Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any,
     "resubmit": cmd_resubmit,
     "history": cmd_history,
     "watch": cmd_watch,
+    "fetch": cmd_fetch,
     "demo": cmd_demo,
     "prune": cmd_prune,
     "serve": cmd_serve,
@@ -594,7 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(command: str, args: argparse.Namespace) -> int:
     """Run ``command``; a person's mistake is one line on stderr and exit 2."""
     try:
-        if command in LOOP_COMMANDS:
+        # Moving files takes the storage adapter, which runs in Trio.
+        if command in LOOP_COMMANDS or getattr(args, "file", None) is not None:
             import trio
 
             return trio.run(_with_store, COMMANDS[command], args)

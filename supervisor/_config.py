@@ -41,10 +41,17 @@ _ENV = {
     "retain_failed": "SUPERVISOR_RETAIN_FAILED",
     "retain_idempotency_keys": "SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS",
     "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
+    "retain_uploads": "SUPERVISOR_RETAIN_UPLOADS",
 }
 #: Settings where 0 means "never" (keep finished jobs forever).
 _ZERO_MEANS_NEVER = frozenset(
-    {"retain_completed", "retain_cancelled", "retain_failed", "retain_idempotency_keys"}
+    {
+        "retain_completed",
+        "retain_cancelled",
+        "retain_failed",
+        "retain_idempotency_keys",
+        "retain_uploads",
+    }
 )
 
 #: The least time a shutdown keeps for the final write (giving the job back).
@@ -71,9 +78,12 @@ class WorkerConfig:
     * ``max_restarts`` in ``restart_window``: the restart intensity (OTP one-for-one).
     * ``retain_completed``, ``retain_cancelled``, ``retain_failed``: finished jobs (and their
       history) are deleted this long after they finished; 0 keeps them forever. Every
-      ``prune_interval`` each worker deletes a few batches of at most 1,000.
+      ``prune_interval`` each worker deletes a few batches of at most 1,000, with the
+      outputs their results list.
     * ``retain_idempotency_keys``: how long a client's ``Idempotency-Key`` keeps answering
       with its job (forgotten at the next prune round after; 0 keeps keys forever).
+    * ``retain_uploads``: uploads (``uploads/…`` in the storage) are deleted this long after
+      they were written, used or not; 0 keeps them forever.
 
     The worker's row in the registry of live workers is beaten once per reaper round
     (``reap_every``); it counts as dead after three rounds without a beat.
@@ -97,6 +107,7 @@ class WorkerConfig:
     retain_failed: float = 604_800.0
     retain_idempotency_keys: float = 86_400.0
     prune_interval: float = 300.0
+    retain_uploads: float = 604_800.0
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(WorkerConfig):

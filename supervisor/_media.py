@@ -1,6 +1,7 @@
 """Reference media job types: ``tone`` (no input needed) and ``prep`` (loudness).
 
-Short, typed examples of real handlers: stages, real ffmpeg progress, clear errors.
+Short, typed examples of real handlers: stages, real ffmpeg progress, clear errors, files
+in and out through the storage adapter (``fetch_input``, ``store_output``).
 """
 
 from __future__ import annotations
@@ -11,49 +12,26 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+import files
 from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
-from ._paths import InputFile, open_input, open_output, relative_parts
+from ._paths import InputFile, Scratch, open_file, open_scratch
 from ._payload import PayloadRules, boolean, number, string
+from ._transfer import INPUT_FORMATS, fetch_input, store_output
 
 __all__ = ["INPUT_FORMATS", "PREP", "TONE", "measure_loudness", "prep_job", "tone_job"]
 
 _FORMATS = {
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "192k"],
-    "m4a": ["-c:a", "aac", "-b:a", "192k"],
-    "wav": ["-c:a", "pcm_s16le"],
-    "flac": ["-c:a", "flac"],
-    "ogg": ["-c:a", "libvorbis"],
+    "mp3": (["-c:a", "libmp3lame", "-b:a", "192k"], "audio/mpeg"),
+    "m4a": (["-c:a", "aac", "-b:a", "192k"], "audio/mp4"),
+    "wav": (["-c:a", "pcm_s16le"], "audio/wav"),
+    "flac": (["-c:a", "flac"], "audio/flac"),
+    "ogg": (["-c:a", "libvorbis"], "audio/ogg"),
 }
-#: The demuxers ffmpeg may use on an input: audio and video containers. No playlist
-#: (hls, concat, dash), text or metadata format: those open further files or print what
-#: they read.
-INPUT_FORMATS = (
-    "wav",
-    "w64",
-    "mp3",
-    "flac",
-    "ogg",
-    "mov",  # also mp4, m4a, 3gp (external data references stay off: ffmpeg's default)
-    "matroska",  # also webm
-    "aac",
-    "aiff",
-    "caf",
-    "au",
-    "ac3",
-    "eac3",
-    "dts",
-    "amr",
-    "wv",
-    "ape",
-    "asf",
-    "avi",
-    "flv",
-    "mpegts",
-    "mpeg",
-)
-#: The payloads of ``tone`` and ``prep`` (paths are checked against their folders later,
-#: by ``relative_parts``, on the worker that has the folders).
+_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
+_LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+#: The payloads of ``tone`` and ``prep`` (keys and names are checked by the storage's
+#: rules, ``files.key_parts`` and ``files.check_name``, when the job runs).
 TONE = PayloadRules(
     "tone",
     {
@@ -68,54 +46,58 @@ PREP = PayloadRules(
     "prep",
     {"input": string(required=True), "output": string(), "target_lufs": number(-16, -70, -5)},
 )
-_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-_LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
 
 
-def _output_parts(payload: dict[str, Any], default_name: str) -> tuple[tuple[str, ...], str]:
-    """The output's parts inside the output folder, with its extension checked."""
+def _output_name(payload: dict[str, Any], default: str) -> tuple[str, list[str], str]:
+    """The output's name (a plain file name), its codec options and content type."""
     given = payload.get("output")
-    name = default_name if given is None else given
-    parts = relative_parts("output", name)
-    _format_of(parts[-1])
-    return parts, str(name)
-
-
-def _format_of(name: str) -> list[str]:
+    try:
+        name = files.check_name(default if given is None else given, what="payload 'output'")
+    except files.InvalidKey as exc:
+        raise PermanentError(str(exc)) from None
     suffix = PurePosixPath(name).suffix
-    codec = _FORMATS.get(suffix.lstrip(".").lower())
-    if codec is None:
+    found = _FORMATS.get(suffix.lstrip(".").lower())
+    if found is None:
         raise PermanentError(
             f"unsupported output format {suffix!r}: payload 'output' must end in one of "
             f"{['.' + f for f in sorted(_FORMATS)]}"
         )
-    return codec
+    return name, *found
+
+
+def _dict(payload: Any) -> dict[str, Any]:
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise PermanentError("the payload must be a JSON object")
+    return payload
 
 
 async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
-    """Generate ``seconds`` of a ``frequency`` Hz sine and encode it (mp3 by default).
+    """Generate ``seconds`` of a ``frequency`` Hz sine, encode it (mp3 by default) and
+    store it as the job's output.
 
     ``realtime: true`` makes ffmpeg read the signal at its natural pace, so a person can
     watch the progress bar move.
     """
     p = TONE.check(payload)  # before anything runs: see JobType.validate
     seconds, frequency, fmt = p["seconds"], p["frequency"], p["format"]
-    parts, given = _output_parts(p, f"tone-{ctx.job.id}.{fmt}")
-    async with open_output(parts, given) as out:
-        leaf = "output" + PurePosixPath(parts[-1]).suffix.lower()
+    name, codec, content_type = _output_name(p, f"tone-{ctx.job.id}.{fmt}")
+    async with open_scratch(ctx) as scratch:
+        leaf = "output." + fmt
         args = [
             *(["-re"] if p.get("realtime") else []),
             "-f",
             "lavfi",
             "-i",
             f"sine=frequency={frequency}:sample_rate=48000:duration={seconds}",
-            *_format_of(leaf),
+            *codec,
             "-y",
-            out.url(leaf),
+            scratch.url(leaf),
         ]
         await run_ffmpeg(ctx, args, stage="encoding", duration=float(seconds))
-        path = await out.commit(leaf)
-    return {"output": str(path), "seconds": seconds}
+        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+    return {"seconds": seconds, "outputs": [output.to_dict()]}
 
 
 async def measure_loudness(
@@ -166,57 +148,77 @@ async def _duration(ctx: JobContext, source: InputFile) -> float | None:
 
 
 async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
-    """Loudness-normalise an audio file: measure (two-pass loudnorm), normalise, encode.
+    """Loudness-normalise an uploaded recording: fetch it, measure (two-pass loudnorm),
+    normalise, encode, measure the result, store it.
 
-    Payload: ``input`` (a path inside ``SUPERVISOR_INPUT_DIR``), optional ``output`` (a
-    path inside ``SUPERVISOR_OUTPUT_DIR``; format by extension, mp3 by default) and
-    ``target_lufs`` (default -16).
+    Payload: ``input`` (a key in the storage, e.g. from ``POST /api/uploads``), optional
+    ``output`` (a file name; format by extension, mp3 by default) and ``target_lufs``
+    (default -16). The result carries the loudness before and after and the output.
     """
     p = PREP.check(payload)  # before anything runs: see JobType.validate
-    relative_parts("input", p["input"])
+    try:
+        key = "/".join(files.key_parts(p["input"], what="payload 'input'"))
+    except files.InvalidKey as exc:
+        raise PermanentError(str(exc)) from None
     target = p["target_lufs"]
-    parts, given = _output_parts(p, f"prep-{ctx.job.id}.mp3")
-    async with open_input(p["input"]) as source:
-        duration = await _duration(ctx, source)
-        async with open_output(parts, given) as out:
-            m = await measure_loudness(
+    name, codec, content_type = _output_name(p, f"prep-{ctx.job.id}.mp3")
+    async with open_scratch(ctx) as scratch:
+        path = await fetch_input(ctx, key, scratch)
+        async with open_file(path, name=key) as source:
+            duration = await _duration(ctx, source)
+            before = await measure_loudness(
                 ctx, source, target=target, stage="analyzing", duration=duration
             )
-            loudnorm = (
-                f"loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={m['input_i']}:"
-                f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
-                f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
-            )
-            normalized, leaf = "normalized.wav", "output" + PurePosixPath(parts[-1]).suffix
-            await run_ffmpeg(
-                ctx,
-                [
-                    *source.args(INPUT_FORMATS),
-                    "-af",
-                    loudnorm,
-                    "-ar",
-                    "48000",
-                    "-c:a",
-                    "pcm_s16le",
-                    "-y",
-                    out.url(normalized),
-                ],
-                stage="normalizing",
-                duration=duration,
-            )
-            await run_ffmpeg(
-                ctx,
-                [
-                    *_own_file(out.url(normalized)),
-                    *_format_of(parts[-1]),
-                    "-y",
-                    out.url(leaf.lower()),
-                ],
-                stage="encoding",
-                duration=duration,
-            )
-            path = await out.commit(leaf.lower())
-    return {"output": str(path), "input_lufs": m["input_i"], "target_lufs": target}
+            await _normalize(ctx, source, scratch, before, target=target, duration=duration)
+        leaf = "output" + PurePosixPath(name).suffix.lower()
+        await run_ffmpeg(
+            ctx,
+            [*_own_file(scratch.url("normalized.wav")), *codec, "-y", scratch.url(leaf)],
+            stage="encoding",
+            duration=duration,
+        )
+        after = await _measure_own(ctx, scratch, leaf, target=target, duration=duration)
+        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+    return {
+        "input": key,
+        "target_lufs": target,
+        "input_lufs": before["input_i"],
+        "output_lufs": after["input_i"],
+        "loudness_before": before,
+        "loudness_after": after,
+        "outputs": [output.to_dict()],
+    }
+
+
+async def _normalize(
+    ctx: JobContext,
+    source: InputFile,
+    scratch: Scratch,
+    m: dict[str, float],
+    *,
+    target: float,
+    duration: float | None,
+) -> None:
+    """Second loudnorm pass, with the first pass's figures, into ``normalized.wav``."""
+    loudnorm = (
+        f"loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={m['input_i']}:"
+        f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
+        f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
+    )
+    args = [*source.args(INPUT_FORMATS), "-af", loudnorm, "-ar", "48000", "-c:a", "pcm_s16le"]
+    await run_ffmpeg(
+        ctx, [*args, "-y", scratch.url("normalized.wav")], stage="normalizing", duration=duration
+    )
+
+
+async def _measure_own(
+    ctx: JobContext, scratch: Scratch, leaf: str, *, target: float, duration: float | None
+) -> dict[str, float]:
+    """The loudness of the encoded output, measured like the input (in stage encoding)."""
+    async with open_file(scratch.path / leaf, name="the output") as encoded:
+        return await measure_loudness(
+            ctx, encoded, target=target, stage="encoding", duration=duration
+        )
 
 
 def _own_file(url: str) -> list[str]:

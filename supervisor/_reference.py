@@ -70,7 +70,7 @@ JOB_TYPES: tuple[JobType, ...] = (
     JobType(
         "tone",
         tone_job,
-        stages=("encoding",),
+        stages=("encoding", "uploading"),
         timeout=3900,
         progress_watchdog=60,
         validate=TONE.check,
@@ -78,7 +78,7 @@ JOB_TYPES: tuple[JobType, ...] = (
     JobType(
         "prep",
         prep_job,
-        stages=("analyzing", "normalizing", "encoding"),
+        stages=("downloading", "analyzing", "normalizing", "encoding", "uploading"),
         timeout=3600,
         progress_watchdog=120,
         validate=PREP.check,

@@ -287,6 +287,7 @@ class Supervisor:
                 patience=config.heartbeat_interval,
                 worker=self.info,
                 keys_retention=config.retain_idempotency_keys,
+                retain_uploads=config.retain_uploads,
                 task_status=task_status,
             ),
             "poller": lambda task_status: poller(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import trio.testing
 
+from files import Storage, get_storage, reset_storage
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
 
+from .seaweed import SeaweedServer
 from .sqld import SqldServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,11 +99,40 @@ def store(store_factory: StoreFactory) -> JobStore:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
-        if name.startswith(("TURSO_", "SUPERVISOR_")) or name == "JOBS_DB_PATH":
+        if name.startswith(("TURSO_", "SUPERVISOR_", "AWS_")) or name == "JOBS_DB_PATH":
             monkeypatch.delenv(name)
     monkeypatch.setenv("JOBS_DB_PATH", str(tmp_path / "env-jobs.db"))
+    monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'env-files'}")
     yield
     reset_job_store()
+    reset_storage()
+
+
+@pytest.fixture(params=["local", "s3"])
+def env_storage(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Storage]:
+    """The process-wide storage (``get_storage``, as the environment says) on the
+    parametrised backend: a folder, or a prefix of its own on the session's SeaweedFS. Jobs'
+    scratch folders go under ``tmp_path / "scratch"``."""
+    monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
+    if request.param == "s3":
+        server: SeaweedServer = request.getfixturevalue("seaweed")
+        for name, value in server.env(f"t-{uuid.uuid4().hex[:10]}").items():
+            monkeypatch.setenv(name, value)
+    else:
+        monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
+    reset_storage()
+    yield get_storage()
+    reset_storage()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """One real S3 server (SeaweedFS, signatures enforced) for the whole session; tests
+    keep apart by using prefixes of their own."""
+    with SeaweedServer(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ COMMANDS = [
     "resubmit",
     "history",
     "watch",
+    "fetch",
     "demo",
     "prune",
     "serve",
@@ -43,7 +44,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("TURSO_")},
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+        "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
     }
 
 
@@ -329,6 +330,7 @@ def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> No
                 "SUPERVISOR_RETAIN_COMPLETED",
                 "SUPERVISOR_RETAIN_CANCELLED",
                 "SUPERVISOR_RETAIN_FAILED",
+                "SUPERVISOR_RETAIN_UPLOADS",
             ),
             "0",
         ),

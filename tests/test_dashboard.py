@@ -58,7 +58,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TURSO_", "SUPERVISOR_"))},
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
-        "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out"),
+        "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
         "SUPERVISOR_API_TOKEN": TOKEN,
         "SUPERVISOR_EVENTS_INTERVAL": "0.25",
         "SUPERVISOR_HANDLERS": "dashboard_handlers",
@@ -251,3 +251,38 @@ def log_in_polling(page: Page, url: str) -> None:
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#create-type")).to_have_value("tone", timeout=WAIT_MS)
+
+
+def test_a_person_uploads_a_recording_and_plays_and_downloads_the_result(
+    served: str, browser: BrowserContext, tmp_path: Path
+) -> None:
+    """Pick a file in the form: it is uploaded (with a progress bar) and prep runs on its
+    key; the completed card shows the loudness before → after, a player, the size and
+    duration, and a download link that gives the file."""
+    from .test_payload_security import make_audio
+
+    take = make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, served)
+    page.locator("#create-type").select_option("prep")
+    page.locator("#create-file").set_input_files(str(take))
+    with page.expect_response(re.compile(r"/api/jobs$")) as created:
+        page.locator("#create-submit").click()
+    assert created.value.status == 201, created.value.text()
+    job_id = created.value.json()["id"]
+    assert created.value.json()["type"] == "prep"
+    done = card(page, job_id)
+    expect(done.locator(".state")).to_have_text("completed", timeout=WAIT_MS)
+    expect(done.locator(".loudness")).to_contain_text("→ -16", timeout=WAIT_MS)
+    expect(done.locator("audio")).to_have_attribute(
+        "src", f"/api/jobs/{job_id}/outputs/prep-{job_id}.mp3"
+    )
+    expect(done.locator(".output .meta")).to_contain_text("KiB · 3 s")
+    with page.expect_download() as download:
+        done.locator("a.download").click()
+    saved = download.value.path()
+    assert saved is not None
+    assert Path(saved).read_bytes()[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
+    assert errors == []

@@ -49,6 +49,55 @@ def test_stores_exports() -> None:
         )
 
 
+def test_files_exports() -> None:
+    """`files` exports exactly the documented names, none showing a private module."""
+    import files
+
+    assert set(files.__all__) == {
+        "DEFAULT_FILES_PATH",
+        "DEFAULT_MAX_UPLOAD_BYTES",
+        "STORAGE_URL_ENV",
+        "InvalidKey",
+        "LocalStorage",
+        "ObjectInfo",
+        "ObjectNotFound",
+        "ObjectTooLarge",
+        "Progress",
+        "S3Storage",
+        "Storage",
+        "StorageConfigError",
+        "StorageError",
+        "StorageUnavailable",
+        "UploadTicket",
+        "check_name",
+        "get_storage",
+        "key_parts",
+        "make_folder",
+        "max_upload_bytes",
+        "new_upload_key",
+        "output_key",
+        "reset_storage",
+        "storage_from_env",
+    }
+    for name in files.__all__:
+        assert not getattr(getattr(files, name), "__module__", "files").startswith("files._")
+    assert issubclass(files.ObjectNotFound, LookupError)
+    assert issubclass(files.StorageUnavailable, ConnectionError)
+    assert issubclass(files.InvalidKey, ValueError)
+
+
+def test_the_local_default_never_imports_boto3_or_httpx() -> None:
+    """Importing `files` and using the local folder loads neither S3 library."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, files; files.get_storage(); "
+        "assert not {'boto3', 'botocore', 'httpx'} & set(sys.modules), sorted(sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
 def test_errors_subclass_what_callers_catch() -> None:
     """Each error is also the built-in a caller would naturally catch."""
     assert issubclass(stores.JobNotFound, LookupError)
@@ -98,6 +147,13 @@ def test_supervisor_and_actors_exports() -> None:
         "WorkerConfig",
         "open_supervisor",
         "run_ffmpeg",
+        "InputFile",
+        "Output",
+        "Scratch",
+        "fetch_input",
+        "open_file",
+        "open_scratch",
+        "store_output",
     }
     assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
     assert {
@@ -122,14 +178,15 @@ def test_supervisor_and_actors_exports() -> None:
 
 
 def test_imports_point_one_way() -> None:
-    """stores imports nothing of the worker; actors nothing of the supervisor; neither
-    imports the HTTP layer, which imports only stores."""
+    """stores and files import nothing of the worker or each other; actors nothing of the
+    supervisor; neither imports the HTTP layer, which imports only stores and files."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     forbidden = {
-        "stores": {"actors", "supervisor", "web"},
+        "stores": {"actors", "supervisor", "web", "files"},
+        "files": {"actors", "supervisor", "web", "stores"},
         "actors": {"supervisor", "web"},
         "web": {"actors", "supervisor"},
     }

@@ -51,8 +51,10 @@ TYPES = [
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("SUPERVISOR_OUTPUT_DIR", str(tmp_path / "out"))
-    monkeypatch.setenv("SUPERVISOR_INPUT_DIR", str(tmp_path))
+    # The storage is a local folder: an input is a file put there, an output is read there.
+    monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
+    monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
+    (tmp_path / "files").mkdir()
     s = LocalJobStore(tmp_path / "jobs.db")
     progress: list[tuple[str | None, float | None]] = []
     original = s.update
@@ -113,7 +115,15 @@ async def test_tone_progress_is_monotonic_and_reaches_100(store: Any) -> None:
     values = [p for stage, p in store.progress_log if stage == "encoding"]
     assert values[0] == 0 and values[-1] == 100
     assert values == sorted(values) and len(set(values)) >= 4, values
-    assert Path(done.result["output"]).stat().st_size > 10_000
+    (output,) = done.result["outputs"]
+    assert (output["name"], output["content_type"]) == (f"tone-{job.id}.mp3", "audio/mpeg")
+    assert stored(store, output["key"]).stat().st_size == output["size"] > 10_000
+    assert abs(output["duration"] - 2) < 0.1
+
+
+def stored(store: Any, key: str) -> Path:
+    """The file of a stored object (the local storage folder is beside the database)."""
+    return Path(store.path).parent / "files" / key
 
 
 async def test_unknown_duration_is_indeterminate(store: Any) -> None:
@@ -134,7 +144,7 @@ async def test_corrupt_input_fails_permanently_with_a_readable_reason(
     store: Any, tmp_path: Path
 ) -> None:
     """A file that is not media fails at once, permanent, saying so."""
-    bad = tmp_path / "bad.wav"
+    bad = tmp_path / "files" / "bad.wav"
     bad.write_bytes(b"this is not audio" * 100)
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("prep", {"input": bad.name})
@@ -187,7 +197,7 @@ async def test_progress_watchdog_stops_a_stuck_ffmpeg(store: Any, tmp_path: Path
 
 async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) -> None:
     """prep measures (two-pass loudnorm), normalises and encodes: output near -16 LUFS."""
-    quiet = tmp_path / "quiet.wav"
+    quiet = tmp_path / "files" / "quiet.wav"
     subprocess.run(
         [
             ffmpeg_binary(),
@@ -210,12 +220,17 @@ async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) ->
         job = await store.create("prep", {"input": quiet.name})
         with trio.fail_after(60):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    out = Path(done.result["output"])
+    (output,) = done.result["outputs"]
+    out = stored(store, output["key"])
     after = loudness(out)
     assert out.suffix == ".mp3" and out.stat().st_size > 10_000
     assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
+    assert abs(done.result["output_lufs"] - after) < 0.5  # its own figure agrees
+    assert abs(done.result["input_lufs"] - before) < 0.5
     stages = [stage for stage, _ in store.progress_log]
-    assert stages.index("analyzing") < stages.index("normalizing") < stages.index("encoding")
+    order = ["downloading", "analyzing", "normalizing", "encoding", "uploading"]
+    assert [stages.index(s) for s in order] == sorted(stages.index(s) for s in order)
+    assert list((tmp_path / "scratch").iterdir()) == []
 
 
 async def probe_only(ctx: JobContext, payload: Any) -> None:

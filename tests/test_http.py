@@ -429,7 +429,9 @@ async def test_the_dashboard_and_its_files_are_served(api: Server) -> None:
     for asset in ("/static/app.js", "/static/app.css"):
         assert (await api.client.get(asset)).status_code == 200
     info = (await api.client.get("/api/info")).json()
-    assert {"name": "tone", "stages": ["encoding"]} in info["types"] and info["auth"] is False
+    assert {"name": "tone", "stages": ["encoding", "uploading"]} in info["types"] and info[
+        "auth"
+    ] is False
 
 
 async def test_nobody_watching_reads_nothing(api: Server) -> None:

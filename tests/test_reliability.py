@@ -411,8 +411,11 @@ async def test_a_background_process_of_a_child_does_not_outlive_the_job(
 async def test_children_and_the_sentinel_never_see_the_token(
     local: LocalJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """TURSO_AUTH_TOKEN is removed from the environment of every process the worker starts."""
+    """TURSO_AUTH_TOKEN and the AWS secrets are removed from the environment of every
+    process the worker starts."""
     monkeypatch.setenv("TURSO_AUTH_TOKEN", "tok-SECRET-env")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "aws-SECRET-env")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "aws-SECRET-session")
     seen = tmp_path / "env.txt"
 
     async def dump_env(ctx: JobContext, payload: Any) -> str:
@@ -426,8 +429,8 @@ async def test_children_and_the_sentinel_never_see_the_token(
         with trio.fail_after(10):
             await wait_for_status(local, job.id, JobStatus.COMPLETED)
         sentinel_env = Path(f"/proc/{sup.sentinel.pid}/environ").read_bytes()
-    assert "PATH=" in seen.read_text() and "tok-SECRET-env" not in seen.read_text()
-    assert b"PATH=" in sentinel_env and b"tok-SECRET-env" not in sentinel_env
+    assert "PATH=" in seen.read_text() and "SECRET-" not in seen.read_text()
+    assert b"PATH=" in sentinel_env and b"SECRET-" not in sentinel_env
 
 
 async def test_a_caller_cancelled_while_queued_sends_nothing(tmp_path: Path) -> None:

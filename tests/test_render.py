@@ -108,6 +108,23 @@ def test_secrets_are_not_synced_from_the_file() -> None:
         assert env_vars()[key] == {"key": key, "sync": False}
 
 
+STORAGE_SECRETS = (
+    "SUPERVISOR_STORAGE_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
+
+
+def test_both_services_share_one_bucket_whose_secrets_are_prompted_for() -> None:
+    """The worker and the web service share no disk: both get the same storage variables,
+    the credentials and URL prompted for (sync: false), never written in the file."""
+    for variables in (env_vars(), web_env()):
+        for key in STORAGE_SECRETS:
+            assert variables[key] == {"key": key, "sync": False}
+    assert env_vars()["AWS_REGION"] == web_env()["AWS_REGION"]
+
+
 def test_python_is_pinned_to_a_version_the_project_supports() -> None:
     """PYTHON_VERSION is an exact version inside the project's requires-python."""
     version = env_vars()["PYTHON_VERSION"]["value"]

@@ -666,3 +666,48 @@ async def test_the_reaper_rides_out_a_database_clock_stepped_back(
         assert waited <= 600, "not reaped within the size of the step"
     assert reaped == [dead_job.id] and 60 <= waited <= 70
     assert (await store.get(live_job.id)).status is JobStatus.RUNNING  # type: ignore[union-attr]
+
+
+async def test_the_poll_view_carries_the_result_and_its_outputs(store: JobStore) -> None:
+    """A finished job's view has its result, and ``outputs``: name, size, content type
+    and duration of each stored file (no key, hash or URL); the same in list views."""
+    job = await store.create("prep")
+    c = await store.claim("w")
+    assert c is not None
+    entry = {
+        "name": "a.mp3",
+        "key": "jobs/1/a.mp3",
+        "size": 10,
+        "content_type": "audio/mpeg",
+        "sha256": "ab" * 32,
+        "duration": 1.5,
+    }
+    result = {"input_lufs": -30.0, "outputs": [entry, "junk", {"no": "name"}]}
+    await store.complete(c.lease, result)
+    view = (await store.poll(job.id)).to_dict()
+    assert view["result"] == result
+    assert view["outputs"] == [
+        {"name": "a.mp3", "size": 10, "content_type": "audio/mpeg", "duration": 1.5}
+    ]
+    (listed,) = await store.views()
+    assert listed.to_dict() == view
+
+
+async def test_prune_hands_back_the_results_of_what_it_deletes(
+    store: JobStore, wall: WallClock
+) -> None:
+    """With ``results``, prune also gives the pruned jobs' results (a dry run those it
+    would prune), so the files they name can go too."""
+    for n in range(2):
+        await store.create("tone")
+        c = await store.claim("w")
+        assert c is not None
+        await store.complete(c.lease, {"n": n})
+    wall.advance(3600)
+    seen: list[object] = []
+    assert await store.prune("completed", 1800, dry_run=True, results=seen) == 2
+    assert sorted(seen, key=str) == [{"n": 0}, {"n": 1}]
+    deleted: list[object] = []
+    assert await store.prune("completed", 1800, results=deleted) == 2
+    assert sorted(deleted, key=str) == [{"n": 0}, {"n": 1}]
+    assert await store.list() == []

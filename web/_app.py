@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from files import Storage, get_storage
 from stores import JobStore
 
 from . import _auth
@@ -20,7 +21,8 @@ from ._api import ROUTES
 from ._broadcast import Broadcaster
 from ._connections import BodyDeadline, ConnectionGate
 from ._errors import EXCEPTION_HANDLERS
-from ._headers import PAGE_POLICY, SecurityHeaders
+from ._files import FILE_ERRORS, FILE_ROUTES, bucket_origin, new_upload_secret
+from ._headers import SecurityHeaders, page_policy
 from ._health import HealthCheck
 from ._sessions import LoginThrottle, Sessions
 from ._settings import WebSettings
@@ -32,11 +34,7 @@ _STATIC = resources.files("web").joinpath("static")
 
 async def dashboard(request: Request) -> Response:
     page = _STATIC.joinpath("index.html").read_bytes()
-    return Response(page, media_type="text/html", headers=_PAGE_HEADERS)
-
-
-# The same page for everyone (revalidated), with its own policy (see ``_headers``).
-_PAGE_HEADERS = {"Cache-Control": "no-cache", "Content-Security-Policy": PAGE_POLICY}
+    return Response(page, media_type="text/html", headers=request.app.state.page_headers)
 
 
 class _App(Starlette):
@@ -45,6 +43,11 @@ class _App(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack())
+
+
+def _page_headers(bucket: str | None) -> dict[str, str]:
+    """The same page for everyone (revalidated), with its own policy (see ``_headers``)."""
+    return {"Cache-Control": "no-cache", "Content-Security-Policy": page_policy(bucket)}
 
 
 #: Renders the metrics in Prometheus text format (``supervisor``'s ``Metrics.render``).
@@ -57,11 +60,13 @@ def create_app(
     settings: WebSettings,
     broadcaster: Broadcaster | None = None,
     metrics: MetricsRenderer | None = None,
+    storage: Storage | None = None,
 ) -> Starlette:
     """The API and the dashboard over ``store``. ``broadcaster`` feeds the event streams;
     whoever serves the app runs it (see ``serve_http``); by default a new one is made.
     ``metrics``, if given, is served at ``/metrics`` (behind the token like the API)."""
     routes: list[BaseRoute] = [Route(path, fn, methods=methods) for path, fn, methods in ROUTES]
+    routes += [Route(path, fn, methods=m, name=name) for path, fn, m, name in FILE_ROUTES]
     routes += [
         Route("/", dashboard, methods=["GET"]),
         Route("/login", _auth.login, methods=["GET", "POST"]),
@@ -83,9 +88,12 @@ def create_app(
             Middleware(BodyDeadline, timeout=settings.body_timeout),
             Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions, gate=gate),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **FILE_ERRORS},
     )
     app.state.store = store
+    app.state.storage = storage = storage or get_storage()  # the files (uploads, outputs)
+    app.state.upload_secret = new_upload_secret()
+    app.state.page_headers = _page_headers(bucket_origin(storage))
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.connections = gate  # serve_http accepts through it

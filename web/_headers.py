@@ -14,13 +14,22 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PAGE_POLICY", "SecurityHeaders"]
+__all__ = ["PAGE_POLICY", "SecurityHeaders", "page_policy"]
+
 
 #: The dashboard page loads only its own script and style and is never framed.
-PAGE_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-)
+def page_policy(bucket: str | None = None) -> str:
+    """The page's policy: its own script and style only, never framed; with S3 storage it
+    may also upload to and play from the bucket (``bucket``, an origin)."""
+    files = f" {bucket}" if bucket else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'{files}; media-src 'self'{files}; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    )
+
+
+PAGE_POLICY = page_policy()
 #: Everything else (JSON, the metrics, files, the login page: no script, its inline style).
 _DEFAULT_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "

@@ -18,7 +18,7 @@ const EXAMPLES = {
   sleep: { seconds: 5, steps: 10 },
   child: { seconds: 10 },
   fail: { kind: "permanent", message: "bad input: demo" },
-  prep: { input: "recording.wav" },
+  prep: {}, // pick a file: it is uploaded and becomes the input
 };
 const POLL_MS = 2000;
 const WORKERS_MS = 15000; // a read of the registry (a few rows) per open, visible page
@@ -308,6 +308,7 @@ function card(view, retried) {
   if (view.status === "running") li.append(...runningParts(view, li));
   if (view.status === "failed") li.append(...failureParts(view));
   else if (view.status !== "running") li.append(el("p", { className: "reason", text: view.reason }));
+  if (view.status === "completed") li.append(...resultParts(view));
   const links = linkParts(view, retried);
   if (links) li.append(links);
   return li;
@@ -401,6 +402,39 @@ function failureParts(view) {
   return parts;
 }
 
+// A completed job's files: a player, the download link, size and duration; for a job that
+// measured loudness (prep), before → after. The URL is the API's, never a presigned one.
+function resultParts(view) {
+  const parts = [];
+  const result = view.result || {};
+  if (typeof result.input_lufs === "number" && typeof result.output_lufs === "number") {
+    parts.push(el("p", { className: "loudness", text: `loudness ${result.input_lufs.toFixed(1)} → ${result.output_lufs.toFixed(1)} LUFS` }));
+  }
+  for (const output of view.outputs || []) {
+    const href = `/api/jobs/${view.id}/outputs/${encodeURIComponent(output.name)}`;
+    const kind = String(output.content_type || "").split("/")[0];
+    const facts = [bytes(output.size), typeof output.duration === "number" ? duration(output.duration) : null];
+    parts.push(el("div", { className: "output" },
+      kind === "audio" || kind === "video" ? el(kind, { controls: true, preload: "none", src: href }) : null,
+      el("a", { className: "download", href, download: output.name, text: output.name }),
+      el("span", { className: "meta", text: facts.filter(Boolean).join(" · ") })));
+  }
+  return parts;
+}
+
+function bytes(n) {
+  if (typeof n !== "number") return null;
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
 function linkParts(view, retried) {
   const links = [];
   if (view.retry_of) links.push(jobLink(view.retry_of, `resubmit of #${view.retry_of}`, "retry-of"));
@@ -455,18 +489,31 @@ async function create(event) {
   button.disabled = true;
   state.createKey ||= newKey();
   try {
+    const file = $("create-file").files[0];
+    if (file) {
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+        error.textContent = "With a file, the payload must be a JSON object (the file's key becomes its input).";
+        return;
+      }
+      payload.input = await upload(file);
+      state.createKey = newKey(); // a new upload makes another request
+    }
     const body = { type: $("create-type").value, payload };
     const { status, data } = await api("POST", "/api/jobs", body, { "Idempotency-Key": state.createKey });
     if (status === 201) {
       state.createKey = null; // the next job is another job
       upsert(data);
       render();
+      $("create-file").value = "";
     } else {
       if (status !== 503) state.createKey = null; // refused: nothing was made with this key
       error.textContent = data.error || `the job was refused (${status})`;
     }
+  } catch (err) {
+    error.textContent = err.message;
   } finally {
     button.disabled = false;
+    $("upload-progress").hidden = true;
   }
 }
 
@@ -514,6 +561,49 @@ function refreshBeats() {
   state.workers.forEach((w, i) => { if (cells[i]) cells[i].textContent = beatText(w); });
 }
 
+// -- uploads -------------------------------------------------------------------------------
+
+// Ask for an upload URL, then send the file there (the bucket itself on S3, this API for
+// the local folder) with a progress bar; returns the new key.
+async function upload(file) {
+  const body = { name: file.name, size: file.size };
+  if (/^[\w.+-]+\/[\w.+-]+$/.test(file.type)) body.content_type = file.type;
+  const { status, data } = await api("POST", "/api/uploads", body);
+  if (status !== 201) throw new Error(data.error || `the upload was refused (${status})`);
+  const bar = $("upload-progress");
+  bar.value = 0;
+  bar.hidden = false;
+  await new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(data.upload.method, data.upload.url);
+    for (const [name, value] of Object.entries(data.upload.headers)) request.setRequestHeader(name, value);
+    request.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total;
+    });
+    request.addEventListener("load", () => {
+      if (request.status >= 200 && request.status < 300) resolve();
+      else reject(new Error(`the upload of ${file.name} failed (${request.status})`));
+    });
+    request.addEventListener("error", () => reject(new Error(`the upload of ${file.name} failed: network error`)));
+    request.send(file);
+  });
+  return data.key;
+}
+
+function dropZone() {
+  const zone = $("drop");
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (e.dataTransfer.files.length) $("create-file").files = e.dataTransfer.files;
+  });
+}
+
 // -- one job's details and history -------------------------------------------------------
 
 async function showDetail(id) {
@@ -531,6 +621,7 @@ async function showDetail(id) {
     ["finished", view.finished_at ? new Date(view.finished_at * 1000).toLocaleString() : "—"],
   ];
   if (view.error) fields.push(["error", view.error]);
+  if (view.result !== null && view.result !== undefined) fields.push(["result", JSON.stringify(view.result, null, 2)]);
   $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
   panel.hidden = false;
   const { status, data } = await api("GET", `/api/jobs/${id}/history`);
@@ -583,6 +674,7 @@ async function start() {
   $("create-type").addEventListener("change", showExample);
   $("create-payload").addEventListener("input", () => { state.createKey = null; });
   $("create").addEventListener("submit", create);
+  dropZone();
   $("more").addEventListener("click", loadOlder);
   $("detail-close").addEventListener("click", closeDetail);
   for (const name of ["status", "type"]) {
