@@ -31,9 +31,17 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
         raise ValueError(f"{attribute.name} must be a positive number of seconds, got {value!r}")
 
 
-def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if isinstance(value, bool) or not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{attribute.name} must be seconds, 0 or more, got {value!r}")
+#: The longest retry delay a job type may ask for (a week).
+MAX_RETRY_DELAY = 7 * 86_400.0
+
+
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not (0 <= value <= MAX_RETRY_DELAY):
+        raise ValueError(
+            f"{attribute.name} must be seconds from 0 to {MAX_RETRY_DELAY:g}, got {value!r}"
+        )
 
 
 class JobTypeError(ValueError):
@@ -111,14 +119,16 @@ class JobType:
     max_attempts: int = 2
     progress_watchdog: float | None = attrs.field(default=None, validator=_positive)
     retry_delay: float = attrs.field(default=10.0, validator=_seconds)
-    max_retry_delay: float = attrs.field(default=300.0, validator=_seconds)
+    #: None: 300 s, or ``retry_delay`` if that is longer (a first delay is never cut).
+    max_retry_delay: float | None = attrs.field(default=None, validator=_seconds)
     #: The payload check: raises ``ValueError`` naming the key for a payload the type
     #: refuses.
     validate: Callable[[Any], object] | None = None
 
     def retry_delay_after(self, attempt: int) -> float:
         """How long a job waits before its next attempt, after failing attempt ``attempt``."""
-        base = min(self.retry_delay * 2.0 ** min(max(0, attempt - 1), 30), self.max_retry_delay)
+        cap = max(300.0, self.retry_delay) if self.max_retry_delay is None else self.max_retry_delay
+        base = min(self.retry_delay * 2.0 ** min(max(0, attempt - 1), 30), cap)
         return base * random.uniform(0.8, 1.2)
 
     def info(self) -> JobTypeInfo:

@@ -6,9 +6,19 @@ import errno
 import json
 import subprocess
 
-from stores import ErrorKind
+import trio
 
-__all__ = ["PermanentError", "StalledError", "TransientError", "classify", "describe"]
+from stores import RETRYABLE, ErrorKind
+
+__all__ = [
+    "PermanentError",
+    "StalledError",
+    "TransientError",
+    "chosen",
+    "classify",
+    "describe",
+    "leaves",
+]
 
 
 class TransientError(Exception):
@@ -29,13 +39,31 @@ _PERMANENT_ERRNOS = frozenset(
 )
 
 
+def leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc``: itself, or the leaves of an exception group (a
+    handler's nursery raises its children's errors grouped)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
+    return [exc]
+
+
+def chosen(exc: BaseException) -> bool:
+    """Whether the handler chose this verdict itself (every leaf a ``TransientError`` or a
+    ``PermanentError``): its message is then the reason, and no traceback is needed."""
+    return all(isinstance(leaf, TransientError | PermanentError) for leaf in leaves(exc))
+
+
 def classify(exc: BaseException) -> ErrorKind:
-    """The error kind of ``exc`` (see :func:`_classify`); never raises: an exception whose
-    attributes cannot even be read is a bug, and bugs are permanent."""
+    """The error kind of ``exc`` (see :func:`_classify`); a group is retried only if all its
+    errors would be. Never raises: an exception whose attributes cannot even be read is a
+    bug, and bugs are permanent."""
     try:
-        return _classify(exc)
+        kinds = [_classify(leaf) for leaf in leaves(exc)]
     except Exception:
         return ErrorKind.PERMANENT
+    if all(kind in RETRYABLE for kind in kinds):
+        return kinds[0]
+    return ErrorKind.PERMANENT
 
 
 def describe(exc: BaseException) -> str:
@@ -44,16 +72,33 @@ def describe(exc: BaseException) -> str:
     The handler's own verdicts (``TransientError``, ``PermanentError``) read as their
     message, which is the reason the handler chose. Anything else keeps its type, as the last
     line of a traceback does: ``KeyError: 'input'``, not the bare ``'input'``. An exception
-    whose ``__str__`` itself raises is named by its type alone.
+    group reads as its errors, ``; ``-separated. An exception whose ``__str__`` (or its
+    class's name) itself raises is described as far as it can be.
     """
-    name = type(exc).__name__
+    found = leaves(exc)
+    if len(found) > 1:
+        return "; ".join(_describe_one(leaf) for leaf in found[:5])
+    return _describe_one(found[0])
+
+
+def _describe_one(exc: BaseException) -> str:
+    name = _name(exc)
     try:
         message = str(exc)
-    except Exception as broken:
-        return f"{name} (its message could not be read: {type(broken).__name__})"
+    except (KeyboardInterrupt, trio.Cancelled):
+        raise
+    except BaseException as broken:  # a foreign __str__: whatever it raises is its failure
+        return f"{name} (its message could not be read: {_name(broken)})"
     if isinstance(exc, TransientError | PermanentError):
         return message or name
     return f"{name}: {message}" if message else name
+
+
+def _name(exc: BaseException) -> str:
+    try:
+        return str(type(exc).__name__)
+    except Exception:
+        return "an exception whose class has no readable name"
 
 
 def _classify(exc: BaseException) -> ErrorKind:

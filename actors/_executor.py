@@ -44,7 +44,7 @@ from stores import (
 )
 
 from ._context import JobContext, JobType
-from ._errors import PermanentError, TransientError, classify, describe
+from ._errors import chosen, classify, describe
 from ._events import (
     Events,
     JobCancelled,
@@ -252,9 +252,11 @@ async def _run(
 
 
 def _from_outside(exc: BaseException) -> bool:
-    """Whether ``exc`` stops the executor for reasons that are not the job's."""
+    """Whether ``exc`` stops the executor for reasons that are not the job's: a
+    ``Cancelled`` (the job's own scopes catch theirs before this point, so any that gets
+    here is from outside) or Ctrl-C, alone or grouped with what the clean-up raised."""
     if isinstance(exc, BaseExceptionGroup):
-        return all(_from_outside(e) for e in exc.exceptions)
+        return exc.subgroup((trio.Cancelled, KeyboardInterrupt)) is not None
     return isinstance(exc, trio.Cancelled | KeyboardInterrupt)
 
 
@@ -297,7 +299,7 @@ async def _call_handler(
                 except Exception as exc:
                     ending = _raised(exc, running)
                 except BaseException as exc:
-                    ending = _escaped(exc, running)
+                    ending = _escaped(exc, running, ours=(running.scope, deadline))
                 else:
                     ending = Ending(result=result)
             if deadline.cancel_called:
@@ -323,28 +325,33 @@ def _raised(exc: BaseException, running: RunningJob) -> Ending:
     type kept in the reason, and its traceback in the log unless the handler chose the
     verdict itself (``TransientError``, ``PermanentError``)."""
     detail = describe(exc)
-    if not isinstance(exc, TransientError | PermanentError):
+    if not chosen(exc):
         log.error("the handler raised %s", detail, exc_info=exc, extra=running.extra)
     return Ending(error=classify(exc), detail=detail)
 
 
-def _escaped(exc: BaseException, running: RunningJob) -> Ending:
+def _escaped(exc: BaseException, running: RunningJob, ours: tuple[trio.CancelScope, ...]) -> Ending:
     """The ending of a handler that raised something other than an ``Exception``.
 
-    A ``Cancelled`` goes on up: the job's own scopes (its timeout, a stop) catch theirs,
-    and one from outside the job (the worker stopping) gives the job back. So do
-    ``KeyboardInterrupt`` and ``GeneratorExit``. Anything else is the handler's failure,
-    permanent and charged: ``SystemExit`` (a handler calling ``sys.exit``), a
-    ``BaseException`` of its own, or errors raised while a scope was cancelling it, which
+    A ``Cancelled`` goes on up: the job's own scopes (``ours``: its timeout, a stop) catch
+    theirs, and one from outside the job (the worker stopping) gives the job back, whatever
+    the handler's clean-up raised beside it. ``KeyboardInterrupt`` goes on up, grouped or
+    not. Anything else is the handler's failure, permanent and charged: ``SystemExit`` (a
+    handler calling ``sys.exit``), a ``BaseException`` of its own (``GeneratorExit``
+    included), or errors raised while one of the job's own scopes was cancelling it, which
     come out grouped with the ``Cancelled``. Letting those escape would crash the executor
     on every run: a poison job looping for ever.
     """
-    if isinstance(exc, trio.Cancelled | KeyboardInterrupt | GeneratorExit):
+    if isinstance(exc, trio.Cancelled | KeyboardInterrupt):
         raise exc
     if isinstance(exc, BaseExceptionGroup):
-        _, rest = exc.split((trio.Cancelled, KeyboardInterrupt, GeneratorExit))
+        if exc.subgroup(KeyboardInterrupt) is not None:
+            raise exc
+        cancelled, rest = exc.split(trio.Cancelled)
         if rest is None:
             raise exc
+        if cancelled is not None and not any(scope.cancel_called for scope in ours):
+            raise exc  # stopped from outside: its clean-up's errors are not the verdict
         exc = rest.exceptions[0] if len(rest.exceptions) == 1 else rest
     ending = _raised(exc, running)
     return attrs.evolve(

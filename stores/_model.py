@@ -219,7 +219,7 @@ class JobView:
             "updated_at": self.updated_at,
             "finished_at": self.finished_at,
             "retry_of": self.retry_of,
-            "retry_at": self.retry_at,
+            "retry_at": self.retry_at if self.status is JobStatus.PENDING else None,
             "reason": self.reason,
             "result": self.result,
             "outputs": self.outputs,
@@ -252,10 +252,12 @@ def describe(job: Job, *, queue_position: int | None, now: float | None = None) 
 
 
 def _waiting(retry_at: float | None, now: float) -> str:
-    """What a retry waiting out its backoff adds to its reason (nothing once it may run)."""
+    """What a retry waiting out its backoff adds to its reason (nothing once it may run).
+    The time itself, not a countdown: a view must not change while its job does not (the
+    poll endpoint's ETag), and the database's clock is not this host's."""
     if retry_at is None or retry_at <= now:
         return ""
-    return f"; retrying in {retry_at - now:.0f} s"
+    return time.strftime("; retrying after %H:%M:%S UTC", time.gmtime(retry_at))
 
 
 def _pending(queue_position: int | None, attempt: int, max_attempts: int, error: str | None) -> str:

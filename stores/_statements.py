@@ -255,6 +255,7 @@ CANCEL = (
         cancel_requested=1,
         cancel_requested_at=sa.func.coalesce(j.cancel_requested_at, _NOW),
         finished_at=sa.case((j.status == PENDING, _NOW), else_=j.finished_at),
+        retry_at=None,
         # A running job's updated_at is its heartbeat: a cancel request must not extend it.
         updated_at=sa.case((j.status == PENDING, _NOW), else_=j.updated_at),
         note=sa.case(

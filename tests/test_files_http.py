@@ -21,7 +21,7 @@ from web import WebSettings
 
 from .helpers import wait_for_status
 from .test_payload_security import make_audio
-from .web_client import Server, running_server
+from .web_client import Server, live_worker, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-files-SECRET-0123456789abcdef"
@@ -43,7 +43,8 @@ def store(tmp_path: Path) -> Iterator[LocalJobStore]:
 
 @pytest.fixture
 async def api(storage: Storage, store: LocalJobStore) -> AsyncIterator[Server]:
-    settings = WebSettings(token=TOKEN, tick=0.1, types=TYPES)
+    await live_worker(store, TYPES)  # the API takes only types a live worker serves
+    settings = WebSettings(token=TOKEN, tick=0.1)
     async with running_server(store, settings) as server:
         server.client.headers.update(AUTH)
         yield server

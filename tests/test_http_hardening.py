@@ -538,10 +538,12 @@ def test_beyond_the_connection_cap_new_connections_wait_their_turn(tmp_path: Pat
 
 EXHAUSTED = """
 import os, resource, sys, trio
+import files
 from actors import classify
-from supervisor._paths import open_output
+from supervisor._transfer import _classified
 
 async def main():
+    storage = files.get_storage()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
     held = []
@@ -551,10 +553,11 @@ async def main():
     except OSError:
         pass
     try:
-        async with open_output(("x.wav",), "x.wav"):
-            print("opened")
+        with _classified("payload 'output'", "x.wav"):  # as store_output maps it
+            await storage.upload_file("jobs/1/x.wav", sys.argv[1])
+        print("stored")
     except Exception as exc:
-        print(type(exc).__name__, classify(exc).value, exc)
+        print(classify(exc).value, type(exc).__name__, exc)
 
 trio.run(main)
 """
@@ -563,11 +566,13 @@ trio.run(main)
 def test_running_out_of_descriptors_is_transient_not_a_verdict_on_the_job(
     tmp_path: Path,
 ) -> None:
-    """With every descriptor in use (EMFILE), opening the output folder fails as a
-    TransientError (retried), not as "cannot use the output folder" for ever."""
-    env = {"PATH": "/usr/bin:/bin", "SUPERVISOR_OUTPUT_DIR": str(tmp_path / "out")}
+    """With every descriptor in use (EMFILE), storing an output fails as a transient error
+    (retried), never as a permanent verdict on the job."""
+    source = tmp_path / "x.wav"
+    source.write_bytes(b"RIFF")
+    env = {"PATH": "/usr/bin:/bin", "SUPERVISOR_STORAGE_URL": f"file://{tmp_path}/files"}
     result = subprocess.run(
-        [sys.executable, "-c", EXHAUSTED],
+        [sys.executable, "-c", EXHAUSTED, str(source)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -575,7 +580,7 @@ def test_running_out_of_descriptors_is_transient_not_a_verdict_on_the_job(
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("TransientError transient"), result.stdout
+    assert result.stdout.startswith("transient "), result.stdout
     assert "Too many open files" in result.stdout
 
 

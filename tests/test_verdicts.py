@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors import JobContext, JobType, StopReason
+from actors import JobContext, JobType, StopReason, TransientError
 from actors._executor import Ending, decide
 from stores import (
     RETRYABLE,
@@ -289,7 +289,7 @@ async def test_a_transient_failure_is_retried_after_its_backoff_not_at_once(
         history = await local.history(job.id)
     assert view["retry_at"] is not None
     assert 8.0 <= view["retry_at"] - view["updated_at"] <= 12.0
-    assert "retrying in" in view["reason"]
+    assert "retrying after" in view["reason"]
     assert done.attempt == 2
     assert 8.0 <= runs[1] - runs[0] <= 12.0 + FAST["max_poll_interval"]  # the next poll
     notes = [entry.reason or "" for entry in history]
@@ -325,3 +325,149 @@ def test_the_backoff_doubles_up_to_its_cap_with_jitter() -> None:
         assert min(delays) >= base * 0.8
         assert max(delays) <= base * 1.2
         assert len(delays) > 1
+
+
+# -- found by review: outside stops, interrupts, odd exceptions, errors in groups ----------
+
+
+async def test_a_stop_from_outside_while_the_handlers_cleanup_fails_gives_the_job_back(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """The executor cancelled from outside (a crash elsewhere, the worker giving up) while a
+    handler's child fails in its clean-up: the run is given back uncharged, not failed."""
+    started = trio.Event()
+
+    async def messy(ctx: JobContext, payload: Any) -> None:
+        async def child() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                raise OSError("pipe already closed")
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(child)
+            started.set()
+            await trio.sleep_forever()
+
+    async with open_supervisor(local, [JobType("messy", messy)], config()) as sup:
+        job = await local.create("messy")
+        with trio.fail_after(30):
+            await started.wait()
+        sup.crash("executor")
+        with trio.fail_after(30):
+            while "released: the executor stopped mid-job" not in [
+                e.reason for e in await local.history(job.id)
+            ]:
+                await trio.sleep(0.05)
+        after = await local.get(job.id)
+    assert after is not None
+    assert after.status is not JobStatus.FAILED
+    assert after.error is None
+
+
+async def test_a_keyboard_interrupt_inside_a_group_is_not_taken_for_the_jobs_failure(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """Ctrl-C that surfaces inside an exception group goes on up; the job is not failed."""
+
+    async def interrupted(ctx: JobContext, payload: Any) -> None:
+        raise BaseExceptionGroup("both", [KeyboardInterrupt(), ValueError("v")])
+
+    with pytest.raises(BaseException) as raised:
+        async with open_supervisor(local, [JobType("ki", interrupted)], config()):
+            job = await local.create("ki")
+            with trio.fail_after(30):
+                await wait_for_status(local, job.id, JobStatus.FAILED)
+    assert (
+        raised.group_contains(KeyboardInterrupt)
+        if isinstance(raised.value, BaseExceptionGroup)
+        else isinstance(raised.value, KeyboardInterrupt)
+    )
+    after = await local.get(job.id)
+    assert after is not None
+    assert after.status is not JobStatus.FAILED
+
+
+class _Nameless(type):
+    def __getattribute__(cls, name: str) -> Any:
+        if name == "__name__":
+            raise RuntimeError("no name")
+        return super().__getattribute__(name)
+
+
+class Nameless(Exception, metaclass=_Nameless):
+    pass
+
+
+class Abrupt(Exception):
+    def __str__(self) -> str:
+        raise SystemExit(9)  # a BaseException out of __str__
+
+
+@pytest.mark.parametrize("error", [Nameless("x"), Abrupt(), GeneratorExit()])
+async def test_exceptions_that_resist_being_described_still_fail_their_job_once(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock, error: BaseException
+) -> None:
+    """A class whose name cannot be read, a ``__str__`` raising a BaseException, a stray
+    ``GeneratorExit``: each fails its job on its first run; no actor crashes."""
+
+    async def raises(ctx: JobContext, payload: Any) -> None:
+        raise error
+
+    async with open_supervisor(local, [JobType("odd", raises)], config()) as sup:
+        job = await local.create("odd")
+        with trio.fail_after(60):
+            failed = await wait_for_status(local, job.id, JobStatus.FAILED)
+        assert sup.stats.counts == {}
+    assert failed.attempt == 1
+
+
+async def test_a_transient_error_in_a_handlers_nursery_is_retried_with_its_message(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """A TransientError raised in a child task (so in an exception group) is the job's
+    transient failure, with its own message, not a permanent 'ExceptionGroup'."""
+    runs: list[int] = []
+
+    async def fanned(ctx: JobContext, payload: Any) -> str:
+        runs.append(ctx.job.attempt)
+        if len(runs) == 1:
+
+            async def upstream() -> None:
+                raise TransientError("upstream 503")
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(upstream)
+        return "ok"
+
+    types = [JobType("fan", fanned, retry_delay=0)]
+    async with open_supervisor(local, types, config()):
+        job = await local.create("fan")
+        with trio.fail_after(60):
+            done = await wait_for_status(local, job.id, JobStatus.COMPLETED)
+        history = [e.reason or "" for e in await local.history(job.id)]
+    assert done.attempt == 2
+    assert "will retry: upstream 503" in history
+
+
+def test_a_long_first_delay_is_not_cut_and_an_impossible_one_is_refused() -> None:
+    """retry_delay=600 waits about 600 s (the default cap gives way to it); a delay beyond a
+    week, or not a number of seconds, is refused where the type is defined."""
+    assert min(JobType("t", poison, retry_delay=600).retry_delay_after(1) for _ in range(50)) >= 480
+    for bad in (1e9, -1, float("nan"), True):
+        with pytest.raises(ValueError, match="retry_delay must be seconds"):
+            JobType("t", poison, retry_delay=bad)
+
+
+async def test_a_cancelled_waiting_retry_shows_no_retry_time(store: JobStore) -> None:
+    """Cancelling a retry that waits out its backoff ends it at once, and its view carries no
+    retry time any more."""
+    await store.create("t")
+    claimed = await store.claim("w-1")
+    assert claimed is not None
+    await store.fail(claimed.lease, "reset", kind="transient", retry_delay=60)
+    assert (await store.poll(claimed.job.id)).to_dict()["retry_at"] is not None
+    cancelled = await store.cancel(claimed.job.id)
+    assert cancelled.status is JobStatus.CANCELLED
+    assert cancelled.retry_at is None
+    assert (await store.poll(claimed.job.id)).to_dict()["retry_at"] is None
