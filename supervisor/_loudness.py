@@ -46,8 +46,9 @@ _RATE = 48000
 
 
 def measure_args() -> list[str]:
-    """The filter and sink arguments that make ffmpeg print an EBU R128 summary."""
-    return ["-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
+    """The filter and sink arguments that make ffmpeg print an EBU R128 summary (audio
+    only: a video's frames are not even decoded)."""
+    return ["-vn", "-sn", "-dn", "-af", "ebur128=peak=true:framelog=quiet", "-f", "null", "-"]
 
 
 @attrs.frozen
@@ -107,10 +108,11 @@ class Plan:
     ceiling_dbtp: float | None = None
 
     def filters(self) -> str:
-        """The ``-af`` chain that applies the plan (output at 48 kHz)."""
+        """The ``-af`` chain that applies the plan (a linear gain keeps the input's sample
+        rate; the limiter's path ends at 48 kHz)."""
         gain = f"volume={self.gain_db:.2f}dB"
         if self.ceiling_dbtp is None:
-            return f"{gain},aresample={_RATE}"
+            return gain
         ceiling = 10 ** (self.ceiling_dbtp / 20)
         return (
             f"{gain},aresample={_RATE * 4},"
