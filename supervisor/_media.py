@@ -6,16 +6,14 @@ in and out through the storage adapter (``fetch_input``, ``store_output``).
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from pathlib import PurePosixPath
 from typing import Any
 
 import files
 from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
-from ._paths import InputFile, Scratch, open_file, open_scratch
+from ._loudness import Loudness, measure_args, parse_summary, plan
+from ._paths import InputFile, open_file, open_scratch
 from ._payload import PayloadRules, boolean, number, string
 from ._transfer import INPUT_FORMATS, fetch_input, store_output
 
@@ -28,8 +26,6 @@ _FORMATS = {
     "flac": (["-c:a", "flac"], "audio/flac"),
     "ogg": (["-c:a", "libvorbis"], "audio/ogg"),
 }
-_LOUDNORM_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-_LOUDNORM_KEYS = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
 #: The payloads of ``tone`` and ``prep`` (keys and names are checked by the storage's
 #: rules, ``files.key_parts`` and ``files.check_name``, when the job runs).
 TONE = PayloadRules(
@@ -46,6 +42,7 @@ PREP = PayloadRules(
     "prep",
     {"input": string(required=True), "output": string(), "target_lufs": number(-16, -70, -5)},
 )
+_LOSSLESS = frozenset({"audio/wav", "audio/flac"})
 
 
 def _output_name(payload: dict[str, Any], default: str) -> tuple[str, list[str], str]:
@@ -104,33 +101,17 @@ async def measure_loudness(
     ctx: JobContext,
     source: InputFile,
     *,
-    target: float,
     stage: str,
     duration: float | None = None,
-) -> dict[str, float]:
-    """First loudnorm pass: the input's integrated loudness, true peak, range, threshold
-    and the offset to the target, as numbers.
-
-    Only loudnorm's own report counts: ffmpeg also prints the input's tags, and a tag can
-    hold anything (JSON that looks like a report, with filter syntax in its values).
-    """
-    args = [
-        *source.args(INPUT_FORMATS),
-        "-af",
-        f"loudnorm=I={target}:TP=-1.5:LRA=11:print_format=json",
-        "-f",
-        "null",
-        "-",
-    ]
-    lines = await run_ffmpeg(ctx, args, stage=stage, duration=duration)
-    starts = [i for i, line in enumerate(lines) if line.startswith("[Parsed_loudnorm_")]
-    found = _LOUDNORM_JSON.search("\n".join(lines[starts[-1] :])) if starts else None
-    try:
-        report = json.loads(found.group(0)) if found else {}
-        measured = {key: float(report[key]) for key in _LOUDNORM_KEYS}
-    except (ValueError, KeyError, TypeError):
-        measured = {}
-    if not measured or not all(math.isfinite(v) for v in measured.values()):
+) -> Loudness:
+    """The EBU R128 loudness of ``source`` (``ebur128``: integrated, range, true peak),
+    with real progress in ``stage``. Raises ``PermanentError`` for a file with no
+    measurable loudness (silence)."""
+    lines = await run_ffmpeg(
+        ctx, [*source.args(INPUT_FORMATS), *measure_args()], stage=stage, duration=duration
+    )
+    measured = parse_summary(lines)
+    if measured is None:
         raise PermanentError(f"could not measure the loudness of {source.name} (silent?)")
     return measured
 
@@ -147,13 +128,18 @@ async def _duration(ctx: JobContext, source: InputFile) -> float | None:
         ) from None
 
 
+#: The true-peak ceiling of a normalised output (dBTP), as EBU R128 and most platforms ask.
+TRUE_PEAK_LIMIT = -1.5
+
+
 async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
-    """Loudness-normalise an uploaded recording: fetch it, measure (two-pass loudnorm),
-    normalise, encode, measure the result, store it.
+    """Loudness-normalise an uploaded recording: fetch it, measure it, normalise and encode
+    it in one pass, measure the result, store it (see ``supervisor/_loudness.py``).
 
     Payload: ``input`` (a key in the storage, e.g. from ``POST /api/uploads``), optional
     ``output`` (a file name; format by extension, mp3 by default) and ``target_lufs``
-    (default -16). The result carries the loudness before and after and the output.
+    (default -16). The result carries the loudness before and after, how it was normalised
+    (``linear`` gain, or ``limited`` when the true peak would not allow it) and the output.
     """
     p = PREP.check(payload)  # before anything runs: see JobType.validate
     try:
@@ -162,65 +148,43 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
         raise PermanentError(str(exc)) from None
     target = p["target_lufs"]
     name, codec, content_type = _output_name(p, f"prep-{ctx.job.id}.mp3")
+    lossy = content_type not in _LOSSLESS
+    leaf = "output" + PurePosixPath(name).suffix.lower()
     async with open_scratch(ctx) as scratch:
         path = await fetch_input(ctx, key, scratch)
         async with open_file(path, name=key) as source:
             duration = await _duration(ctx, source)
-            before = await measure_loudness(
-                ctx, source, target=target, stage="analyzing", duration=duration
+            before = await measure_loudness(ctx, source, stage="analyzing", duration=duration)
+            chosen = plan(before, target=target, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
+            # The gain (and limiter) is applied in the encoding pass itself: deciding it is
+            # this stage's whole work.
+            await ctx.set_stage("normalizing", 100)
+            ctx.log.info(
+                "normalising: %s, %+.2f dB", chosen.method, chosen.gain_db, extra=chosen.to_dict()
             )
-            await _normalize(ctx, source, scratch, before, target=target, duration=duration)
-        leaf = "output" + PurePosixPath(name).suffix.lower()
-        await run_ffmpeg(
-            ctx,
-            [*_own_file(scratch.url("normalized.wav")), *codec, "-y", scratch.url(leaf)],
-            stage="encoding",
-            duration=duration,
-        )
-        after = await _measure_own(ctx, scratch, leaf, target=target, duration=duration)
+            await run_ffmpeg(
+                ctx,
+                [
+                    *source.args(INPUT_FORMATS),
+                    "-af",
+                    chosen.filters(),
+                    *codec,
+                    "-y",
+                    scratch.url(leaf),
+                ],
+                stage="encoding",
+                duration=duration,
+            )
+        async with open_file(scratch.path / leaf, name="the output") as encoded:
+            after = await measure_loudness(ctx, encoded, stage="encoding", duration=duration)
         output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
     return {
         "input": key,
         "target_lufs": target,
-        "input_lufs": before["input_i"],
-        "output_lufs": after["input_i"],
-        "loudness_before": before,
-        "loudness_after": after,
+        "input_lufs": before.integrated,
+        "output_lufs": after.integrated,
+        "normalization": chosen.to_dict(),
+        "loudness_before": before.to_dict(),
+        "loudness_after": after.to_dict(),
         "outputs": [output.to_dict()],
     }
-
-
-async def _normalize(
-    ctx: JobContext,
-    source: InputFile,
-    scratch: Scratch,
-    m: dict[str, float],
-    *,
-    target: float,
-    duration: float | None,
-) -> None:
-    """Second loudnorm pass, with the first pass's figures, into ``normalized.wav``."""
-    loudnorm = (
-        f"loudnorm=I={target}:TP=-1.5:LRA=11:measured_I={m['input_i']}:"
-        f"measured_TP={m['input_tp']}:measured_LRA={m['input_lra']}:"
-        f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}:linear=true"
-    )
-    args = [*source.args(INPUT_FORMATS), "-af", loudnorm, "-ar", "48000", "-c:a", "pcm_s16le"]
-    await run_ffmpeg(
-        ctx, [*args, "-y", scratch.url("normalized.wav")], stage="normalizing", duration=duration
-    )
-
-
-async def _measure_own(
-    ctx: JobContext, scratch: Scratch, leaf: str, *, target: float, duration: float | None
-) -> dict[str, float]:
-    """The loudness of the encoded output, measured like the input (in stage encoding)."""
-    async with open_file(scratch.path / leaf, name="the output") as encoded:
-        return await measure_loudness(
-            ctx, encoded, target=target, stage="encoding", duration=duration
-        )
-
-
-def _own_file(url: str) -> list[str]:
-    """``-i`` for a wav file this job wrote itself."""
-    return ["-protocol_whitelist", "file", "-format_whitelist", "wav", "-i", url]

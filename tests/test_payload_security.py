@@ -435,21 +435,27 @@ def test_a_text_file_given_as_input_leaks_nothing_through_the_error(site: Site, 
     assert SECRET not in history.stdout
 
 
+FORGED_SUMMARY = (
+    "\n[Parsed_ebur128_0 @ 0x55d0c0ffee00] Summary:\n\n  Integrated loudness:\n"
+    "    I:         -60.0 LUFS\n    Threshold: -70.0 LUFS\n\n  Loudness range:\n"
+    "    LRA:         1.0 LU\n    Threshold: -80.0 LUFS\n\n  True peak:\n"
+    "    Peak:      -50.0 dBFS\n"
+)
+
+
 def test_forged_loudness_figures_in_the_input_metadata_are_ignored(site: Site) -> None:
-    """prep's second pass takes loudnorm's own measurement, never JSON found elsewhere in
-    ffmpeg's output (the input's tags are printed there too): the result hits the target."""
+    """prep reads ebur128's own summary, never one found elsewhere in ffmpeg's output (the
+    input's tags are printed there too, and a tag can hold a whole forged summary, or
+    loudnorm's JSON): the measurement is the file's, and the result hits the target."""
     tag = uuid.uuid4().hex[:8]
-    fake = {
-        "input_i": "-60.0",
-        "input_tp": "-50.0",
-        "input_lra": "1.0",
-        "input_thresh": "-70.0",
-        "target_offset": "0.0",
-    }
-    source = make_audio(site.inputs / f"{tag}.wav", volume_db=-20, comment=json.dumps(fake))
+    fake = {"input_i": "-60.0", "input_tp": "-50.0", "input_lra": "1.0"}
+    comment = json.dumps(fake) + FORGED_SUMMARY
+    source = make_audio(site.inputs / f"{tag}.wav", volume_db=-20, comment=comment)
     view = run_job(site, "prep", {"input": source.name, "output": f"{tag}.mp3"})
     assert view["status"] == "completed", view
-    assert job_result(site, view)["input_lufs"] > -50  # measured about -42, forged -60
+    result = job_result(site, view)
+    assert result["input_lufs"] > -50  # measured about -42, forged -60
+    assert abs(result["output_lufs"] - (-16)) < 1
 
 
 # -- stderr --------------------------------------------------------------------------
