@@ -45,6 +45,7 @@ from actors import (
 from stores import JobStore, StoreUnavailable
 
 from ._config import WorkerConfig
+from ._version import version
 
 __all__ = [
     "ActorCrashed",
@@ -302,6 +303,7 @@ class Supervisor:
                         "worker": self.worker_id,
                         "types": ",".join(self.job_types),
                         "timings": config.describe(),
+                        "version": version(),
                     },
                 )
                 task_status.started(self)
