@@ -1,7 +1,10 @@
 """The worker: a Trio supervisor of poller, executor, heartbeat and reaper actors.
 
-Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``PermanentError``)
-live with the executor in ``actors`` and are re-exported here. Names load on first use, so
+Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``PermanentError``,
+``run_ffmpeg``, ``probe_duration``) live with the executor in ``actors`` and are
+re-exported here, with the file helpers a handler of its own needs (``open_input``,
+``open_output``, ``relative_parts``: names confined to their folders, outputs written then
+renamed; see docs/HANDLERS.md). Names load on first use, so
 ``python -m supervisor status`` does not pay for importing Trio and the worker.
 """
 
@@ -29,10 +32,12 @@ if TYPE_CHECKING:
         StalledError,
         StoreOutage,
         TransientError,
+        probe_duration,
         run_ffmpeg,
     )
 
     from ._config import ConfigError, WorkerConfig
+    from ._paths import InputFile, OutputFile, open_input, open_output, relative_parts
     from ._supervisor import (
         ActorCrashed,
         RestartIntensityExceeded,
@@ -63,6 +68,7 @@ __all__ = [
     "ActorRestart",
     "ConfigError",
     "Event",
+    "InputFile",
     "JobCancelled",
     "JobClaimed",
     "JobCompleted",
@@ -73,6 +79,7 @@ __all__ = [
     "JobReleased",
     "JobRetried",
     "JobType",
+    "OutputFile",
     "PermanentError",
     "RestartIntensityExceeded",
     "RestartStats",
@@ -81,15 +88,31 @@ __all__ = [
     "Supervisor",
     "TransientError",
     "WorkerConfig",
+    "open_input",
+    "open_output",
     "open_supervisor",
+    "probe_duration",
+    "relative_parts",
     "run_ffmpeg",
 ]
 
 _WHERE = {
     **dict.fromkeys(EVENTS, "actors"),
     **dict.fromkeys(
-        ("JobContext", "JobType", "PermanentError", "StalledError", "TransientError", "run_ffmpeg"),
+        (
+            "JobContext",
+            "JobType",
+            "PermanentError",
+            "StalledError",
+            "TransientError",
+            "probe_duration",
+            "run_ffmpeg",
+        ),
         "actors",
+    ),
+    **dict.fromkeys(
+        ("InputFile", "OutputFile", "open_input", "open_output", "relative_parts"),
+        "supervisor._paths",
     ),
     **dict.fromkeys(("ConfigError", "WorkerConfig"), "supervisor._config"),
     **dict.fromkeys(

@@ -94,8 +94,15 @@ def test_supervisor_and_actors_exports() -> None:
         "WorkerConfig",
         "open_supervisor",
         "run_ffmpeg",
+        "probe_duration",
+        "InputFile",
+        "OutputFile",
+        "open_input",
+        "open_output",
+        "relative_parts",
     }
     assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
+    assert supervisor.probe_duration is actors.probe_duration
     assert {
         "JobType",
         "JobContext",
