@@ -107,6 +107,12 @@ def test_secrets_are_not_synced_from_the_file() -> None:
         assert env_vars()[key] == {"key": key, "sync": False}
 
 
+def test_the_worker_asks_for_its_handlers_module() -> None:
+    """A deployment names its own job types: asked for at deploy, no default in the file."""
+    assert env_vars()["SUPERVISOR_HANDLERS"] == {"key": "SUPERVISOR_HANDLERS", "sync": False}
+    assert "MUST set it to its own" in (REPO / "render.yaml").read_text()
+
+
 def test_python_is_pinned_to_a_version_the_project_supports() -> None:
     """PYTHON_VERSION is an exact version inside the project's requires-python."""
     version = env_vars()["PYTHON_VERSION"]["value"]
