@@ -5,8 +5,6 @@ an asyncio loop that stays responsive while the database behind `serve` stalls."
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ from media_jobs_client import (
     UnknownType,
 )
 
+from .loop_lag import lag_during_stall
 from .sqld import SqldServer
 from .test_cli import Served
 from .workers import TIMINGS, worker_env
@@ -160,57 +159,24 @@ async def test_async_client_under_trio(worker: Served) -> None:
 # -- an asyncio app during a database stall ---------------------------------------------
 
 
-async def lag_during_stall(url: str, sqld: SqldServer, stall: float) -> tuple[float, int]:
-    """The asyncio loop's worst lag (s) while ``sqld`` is stopped for ``stall`` seconds and
-    the app keeps calling the API; and how many of its calls took over half the stall."""
-    worst, slow = 0.0, 0
-
-    async def ticker(stop: asyncio.Event) -> None:
-        nonlocal worst
-        while not stop.is_set():
-            before = time.monotonic()
-            await asyncio.sleep(0.01)
-            worst = max(worst, time.monotonic() - before - 0.01)
-
-    async def caller(jobs: AsyncClient, job_id: int, stop: asyncio.Event) -> None:
-        nonlocal slow
-        while not stop.is_set():
-            before = time.monotonic()
-            try:
-                await jobs.get(job_id)
-            except Exception:  # a 503 while the database is away: the app's to handle
-                pass
-            slow += time.monotonic() - before > stall / 2
-            await asyncio.sleep(0.05)
-
-    async with AsyncClient(url) as jobs:
-        job = await jobs.submit("sleep", {"seconds": 0})
-        stop = asyncio.Event()
-        tasks = [asyncio.create_task(ticker(stop)), asyncio.create_task(caller(jobs, job.id, stop))]
-        await asyncio.sleep(0.5)
-        assert sqld.proc is not None
-        os.kill(sqld.proc.pid, signal.SIGSTOP)
-        try:
-            await asyncio.sleep(stall)
-        finally:
-            os.kill(sqld.proc.pid, signal.SIGCONT)
-        await asyncio.sleep(1.0)
-        stop.set()
-        await asyncio.gather(*tasks)
-    return worst, slow
-
-
 @pytest.mark.sqld
 def test_an_asyncio_loop_stays_responsive_while_the_database_stalls(tmp_path: Path) -> None:
     """The issue's finding: the store through run_sync froze an asyncio loop 5.9 s during a
-    6 s stall. Through the client the app waits for answers, its loop never stops."""
+    6 s stall (benchmarks/client_lag.py measures both). Through the client the app waits
+    for answers; its loop never stops."""
+
+    async def app(url: str, sqld: SqldServer) -> tuple[float, float]:
+        async with AsyncClient(url) as jobs:
+            job = await jobs.submit("sleep", {"seconds": 0})
+            return await lag_during_stall(lambda: jobs.get(job.id), sqld, stall=6.0)
+
     with SqldServer(tmp_path / "db") as sqld:
         env = worker_env(TURSO_DATABASE_URL=sqld.url)
         served = Served(env, ["serve", "--port", "0"], tmp_path / "serve.log")
         try:
-            worst, slow = asyncio.run(lag_during_stall(served.url, sqld, stall=6.0))
+            worst, longest = asyncio.run(app(served.url, sqld))
         finally:
             served.stop()
     print(f"worst asyncio loop lag during a 6 s stall: {worst * 1000:.0f} ms")
-    assert slow >= 1  # the stall was real: a call waited through it
+    assert longest > 3.0  # the stall was real: a call waited through it
     assert worst < 0.5
