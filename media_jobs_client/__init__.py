@@ -24,7 +24,7 @@ from ._errors import (
     MediaJobsError,
     NotFound,
     ServerError,
-    UnknownType,
+    Unprocessable,
     Unreachable,
 )
 from ._sync import Client
@@ -41,6 +41,6 @@ __all__ = [
     "MediaJobsError",
     "NotFound",
     "ServerError",
-    "UnknownType",
+    "Unprocessable",
     "Unreachable",
 ]

@@ -10,7 +10,7 @@ __all__ = [
     "MediaJobsError",
     "NotFound",
     "ServerError",
-    "UnknownType",
+    "Unprocessable",
     "Unreachable",
     "error_for",
 ]
@@ -49,8 +49,9 @@ class Conflict(ApiError):
     """409: not in that state now (cancel a finished job, resubmit a running one)."""
 
 
-class UnknownType(ApiError):
-    """422: no worker serves that job type (the message names the served ones)."""
+class Unprocessable(ApiError):
+    """422: no (live) worker serves that job type (the message names the served ones), or
+    an ``Idempotency-Key`` was reused for another request."""
 
 
 class ServerError(ApiError):
@@ -65,7 +66,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     409: Conflict,
     413: BadRequest,
     415: BadRequest,
-    422: UnknownType,
+    422: Unprocessable,
 }
 
 

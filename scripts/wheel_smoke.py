@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from tests.sqld import SqldServer  # noqa: E402  (the repository's own helper)
 
-VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
 LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
 
 
@@ -60,9 +62,21 @@ class Smoke:
             sys.exit(f"wheel smoke: failed: {what}")
         self.checks += 1
 
+    def source(self) -> Path:
+        """A copy of what the wheel is built from: pyproject's files and packages only, so
+        neither a stale build/ folder nor a module left outside the list slips in."""
+        source = self.root / "source"
+        source.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copy(REPO / name, source / name)
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+        for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+            shutil.copytree(REPO / package, source / package, ignore=skip)
+        return source
+
     def install(self) -> None:
         dist = self.root / "dist"
-        self.sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, REPO)
+        self.sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, self.source())
         (wheel,) = dist.glob("media_jobs-*.whl")
         self.sh(sys.executable, "-m", "venv", self.venv)
         self.sh(self.venv / "bin" / "pip", "install", "-q", wheel)
