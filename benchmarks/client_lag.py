@@ -21,18 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from media_jobs_client import AsyncClient
 from stores import TursoJobStore, run_sync
-from tests.loop_lag import lag_during_stall
+from tests.loop_lag import a_job_on, lag_during_stall
 from tests.sqld import SqldServer
 from tests.test_cli import Served
 from tests.workers import worker_env
 
 
-async def through_the_store(sqld: SqldServer, stall: float) -> tuple[float, float]:
+async def through_the_store(sqld: SqldServer, job_id: int, stall: float) -> tuple[float, float]:
     store = TursoJobStore(sqld.url)
-    job = run_sync(store.create("sleep", {"seconds": 0}))
 
     async def poll() -> object:
-        return run_sync(store.poll(job.id))  # blocks the thread, and so the loop
+        return run_sync(store.poll(job_id))  # blocks the thread, and so the loop
 
     try:
         return await lag_during_stall(poll, sqld, stall)
@@ -40,10 +39,11 @@ async def through_the_store(sqld: SqldServer, stall: float) -> tuple[float, floa
         run_sync(store.aclose())
 
 
-async def through_the_client(url: str, sqld: SqldServer, stall: float) -> tuple[float, float]:
+async def through_the_client(
+    url: str, sqld: SqldServer, job_id: int, stall: float
+) -> tuple[float, float]:
     async with AsyncClient(url) as jobs:
-        job = await jobs.submit("sleep", {"seconds": 0})
-        return await lag_during_stall(lambda: jobs.get(job.id), sqld, stall)
+        return await lag_during_stall(lambda: jobs.get(job_id), sqld, stall)
 
 
 def main() -> None:
@@ -51,14 +51,15 @@ def main() -> None:
     parser.add_argument("--stall", type=float, default=6.0)
     stall = parser.parse_args().stall
     with tempfile.TemporaryDirectory() as tmp, SqldServer(Path(tmp) / "db") as sqld:
-        store = asyncio.run(through_the_store(sqld, stall))
+        job_id = a_job_on(sqld)
+        store = asyncio.run(through_the_store(sqld, job_id, stall))
         served = Served(
             worker_env(TURSO_DATABASE_URL=sqld.url),
             ["serve", "--port", "0"],
             Path(tmp) / "serve.log",
         )
         try:
-            client = asyncio.run(through_the_client(served.url, sqld, stall))
+            client = asyncio.run(through_the_client(served.url, sqld, job_id, stall))
         finally:
             served.stop()
     print(f"asyncio loop during a {stall:g} s sqld stall: worst lag / longest call (s)")

@@ -9,7 +9,19 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 
+from stores import TursoJobStore, run_sync
+
 from .sqld import SqldServer
+
+
+def a_job_on(sqld: SqldServer) -> int:
+    """A pending job on ``sqld``, made through the store (a `serve` with no live worker
+    takes none through the API)."""
+    store = TursoJobStore(sqld.url)
+    try:
+        return run_sync(store.create("sleep", {"seconds": 0})).id
+    finally:
+        run_sync(store.aclose())
 
 
 async def lag_during_stall(

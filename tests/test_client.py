@@ -24,7 +24,7 @@ from media_jobs_client import (
     Unprocessable,
 )
 
-from .loop_lag import lag_during_stall
+from .loop_lag import a_job_on, lag_during_stall
 from .sqld import SqldServer
 from .test_cli import Served
 from .workers import TIMINGS, worker_env
@@ -165,16 +165,16 @@ def test_an_asyncio_loop_stays_responsive_while_the_database_stalls(tmp_path: Pa
     6 s stall (benchmarks/client_lag.py measures both). Through the client the app waits
     for answers; its loop never stops."""
 
-    async def app(url: str, sqld: SqldServer) -> tuple[float, float]:
+    async def app(url: str, sqld: SqldServer, job_id: int) -> tuple[float, float]:
         async with AsyncClient(url) as jobs:
-            job = await jobs.submit("sleep", {"seconds": 0})
-            return await lag_during_stall(lambda: jobs.get(job.id), sqld, stall=6.0)
+            return await lag_during_stall(lambda: jobs.get(job_id), sqld, stall=6.0)
 
     with SqldServer(tmp_path / "db") as sqld:
+        job_id = a_job_on(sqld)
         env = worker_env(TURSO_DATABASE_URL=sqld.url)
         served = Served(env, ["serve", "--port", "0"], tmp_path / "serve.log")
         try:
-            worst, longest = asyncio.run(app(served.url, sqld))
+            worst, longest = asyncio.run(app(served.url, sqld, job_id))
         finally:
             served.stop()
     print(f"worst asyncio loop lag during a 6 s stall: {worst * 1000:.0f} ms")
