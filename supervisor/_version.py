@@ -9,7 +9,7 @@ costs tens of milliseconds to import and scan, so both load only when asked.
 
 from __future__ import annotations
 
-__all__ = ["DISTRIBUTION", "conflicts", "version"]
+__all__ = ["DISTRIBUTION", "conflict_line", "conflicts", "version"]
 
 #: The distribution's name on PyPI and in pyproject.toml.
 DISTRIBUTION = "media-jobs"
