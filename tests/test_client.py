@@ -180,3 +180,22 @@ def test_an_asyncio_loop_stays_responsive_while_the_database_stalls(tmp_path: Pa
     print(f"worst asyncio loop lag during a 6 s stall: {worst * 1000:.0f} ms")
     assert longest > 3.0  # the stall was real: a call waited through it
     assert worst < 0.5
+
+
+def test_wait_gives_up_at_its_timeout(client: Client, worker: Served) -> None:
+    job = client.submit("child", {"seconds": 30})
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        client.wait(job.id, timeout=1.0, poll_interval=0.1)
+    assert time.monotonic() - started < 5
+    client.cancel(job.id)
+    assert client.wait(job.id, timeout=30).status == "cancelled"
+
+
+async def test_async_wait_gives_up_at_its_timeout(worker: Served) -> None:
+    async with AsyncClient(worker.url, token=TOKEN) as jobs:
+        job = await jobs.submit("child", {"seconds": 30})
+        with pytest.raises(TimeoutError):
+            await jobs.wait(job.id, timeout=1.0)
+        await jobs.cancel(job.id)
+        assert (await jobs.wait(job.id, timeout=30)).status == "cancelled"
