@@ -1,7 +1,10 @@
 """The worker: a Trio supervisor of poller, executor, heartbeat and reaper actors.
 
-Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``PermanentError``)
-live with the executor in ``actors`` and are re-exported here. Names load on first use, so
+Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``PermanentError``,
+``run_ffmpeg``, ``probe_duration``) live with the executor in ``actors`` and are
+re-exported here, with the file helpers a handler of its own needs (``open_scratch``,
+``fetch_input``, ``open_file``, ``store_output``: inputs fetched from the storage into a
+private folder, outputs stored with byte progress; see docs/HANDLERS.md). Names load on first use, so
 ``python -m supervisor status`` does not pay for importing Trio and the worker.
 """
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
         StalledError,
         StoreOutage,
         TransientError,
+        probe_duration,
         run_ffmpeg,
     )
 
@@ -90,6 +94,7 @@ __all__ = [
     "open_file",
     "open_scratch",
     "open_supervisor",
+    "probe_duration",
     "run_ffmpeg",
     "store_output",
 ]
@@ -97,7 +102,15 @@ __all__ = [
 _WHERE = {
     **dict.fromkeys(EVENTS, "actors"),
     **dict.fromkeys(
-        ("JobContext", "JobType", "PermanentError", "StalledError", "TransientError", "run_ffmpeg"),
+        (
+            "JobContext",
+            "JobType",
+            "PermanentError",
+            "StalledError",
+            "TransientError",
+            "probe_duration",
+            "run_ffmpeg",
+        ),
         "actors",
     ),
     **dict.fromkeys(("ConfigError", "WorkerConfig"), "supervisor._config"),

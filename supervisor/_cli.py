@@ -33,6 +33,7 @@ from stores import (
 from ._config import REFERENCE_TYPES, ConfigError, WorkerConfig
 from ._logging import configure_logging
 from ._text import printable
+from ._version import conflict_line, version
 
 if TYPE_CHECKING:
     from actors import JobType
@@ -478,11 +479,28 @@ async def cmd_demo(store: JobStore, args: argparse.Namespace) -> int:
     return EXIT_OK if all(v.status.terminal for v in views) else EXIT_FAILED
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: reads the version only when asked (importlib.metadata is not free)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
+def program_name() -> str:
+    """``media-jobs`` when run as the console script, else ``python -m supervisor``."""
+    return "media-jobs" if os.path.basename(sys.argv[0]) == "media-jobs" else "python -m supervisor"
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line's parser; with ``only``, just that sub-command's (what a one-shot
     call parses: building every sub-command's parser took 15 ms of a 100 ms call)."""
+    prog = program_name()
     parser = argparse.ArgumentParser(
-        prog="python -m supervisor",
+        prog=prog,
         # Fixed, so an error found by a parser built for one command lists them all too.
         usage=f"%(prog)s [-h] [--handlers HANDLERS] {{{','.join(COMMANDS)}}} ...",
         description="Durable media jobs: run a worker, or submit and inspect jobs. The store "
@@ -494,7 +512,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "job types); before or after the command"
     )
     parser.add_argument("--handlers", help=handlers_help)
-    sub = parser.add_subparsers(dest="command", prog="python -m supervisor")
+    parser.add_argument("--version", action=_VersionAction)
+    sub = parser.add_subparsers(dest="command", prog=prog)
 
     def command(name: str, text: str) -> argparse.ArgumentParser | None:
         """The sub-command's parser, if this parser is to have it (else None)."""
@@ -627,6 +646,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "run" and args.command is None:
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
+    if command in LOOP_COMMANDS and (shared := conflict_line()):
+        # Checked where a worker or a server starts; a one-shot skips the ~50 ms scan.
+        say(f"supervisor: {shared}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         configure_logging()
     except ValueError as exc:

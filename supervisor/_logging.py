@@ -15,7 +15,18 @@ from ._text import printable
 
 __all__ = ["KEYS", "JsonFormatter", "KeyValueFormatter", "configure_logging"]
 
-KEYS = ("worker", "actor", "job_id", "job_type", "attempt", "status", "types", "timings", "store")
+KEYS = (
+    "worker",
+    "actor",
+    "job_id",
+    "job_type",
+    "attempt",
+    "status",
+    "types",
+    "timings",
+    "store",
+    "version",
+)
 
 
 class KeyValueFormatter(logging.Formatter):

@@ -45,7 +45,9 @@ from actors import (
 )
 from stores import JobStore, JobStoreError, StoreUnavailable, WorkerInfo
 
+from ._blocking import watch_loop
 from ._config import WorkerConfig
+from ._version import version
 
 __all__ = [
     "ActorCrashed",
@@ -299,20 +301,22 @@ class Supervisor:
             ),
         }
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                for name in ACTORS:
-                    await nursery.start(self._supervise, name, specs[name])
-                self.state = "running"
-                log.info(
-                    "worker started",
-                    extra={
-                        "worker": self.worker_id,
-                        "types": ",".join(self.job_types),
-                        "timings": config.describe(),
-                    },
-                )
-                task_status.started(self)
+            with watch_loop(self._running_job_id):
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    for name in ACTORS:
+                        await nursery.start(self._supervise, name, specs[name])
+                    self.state = "running"
+                    log.info(
+                        "worker started",
+                        extra={
+                            "worker": self.worker_id,
+                            "types": ",".join(self.job_types),
+                            "timings": config.describe(),
+                            "version": version(),
+                        },
+                    )
+                    task_status.started(self)
         finally:
             await self._leave()
             self.state = "stopped"
@@ -321,6 +325,11 @@ class Supervisor:
             self.store.remove_outage_listener(outage)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
+
+    def _running_job_id(self) -> int | None:
+        """The running job's id (read by the loop watch's thread: one attribute read)."""
+        running = self.slot.current
+        return running.claimed.job.id if running is not None else None
 
     async def _start_up(self) -> None:
         """Register the job types and this worker (retried while the database is away: it

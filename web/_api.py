@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import importlib.metadata
 import json
 import math
 import re
@@ -187,6 +188,7 @@ async def info(request: Request) -> Response:
             "heartbeat_interval": settings.heartbeat_interval,
             "payload_limit": PAYLOAD_LIMIT,
             "now": request.app.state.broadcaster.now(),
+            "version": importlib.metadata.version("media-jobs"),  # as the worker's start line
         }
     )
 

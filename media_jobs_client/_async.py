@@ -1,0 +1,122 @@
+"""The async client: for asyncio (FastAPI, aiohttp, asyncio.run) and Trio alike; httpx
+runs on either through anyio, and so does every wait here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import anyio
+import httpx
+
+from ._core import JobView, Request, SseParser, checked, headers, submit_request, view_of
+from ._errors import ServerError, Unreachable
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """The HTTP API of ``serve`` / ``run --http``, async. ``async with`` it; it never
+    blocks the event loop (a stalled database is a slow answer, not a frozen loop)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=url, headers=headers(token), timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _send(self, request: Request) -> httpx.Response:
+        try:
+            return checked(
+                await self._http.request(
+                    request.method, request.path, json=request.json, headers=dict(request.headers)
+                )
+            )
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{request.method} {request.path}: {exc!r}") from exc
+
+    async def submit(
+        self,
+        type: str,
+        payload: Any = None,
+        *,
+        max_attempts: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> JobView:
+        """See :meth:`Client.submit`."""
+        request = submit_request(type, payload, max_attempts, idempotency_key)
+        return view_of(await self._send(request))
+
+    async def get(self, job_id: int) -> JobView:
+        return view_of(await self._send(Request("GET", f"/api/jobs/{job_id}")))
+
+    async def cancel(self, job_id: int) -> JobView:
+        """See :meth:`Client.cancel`."""
+        return view_of(await self._send(Request("POST", f"/api/jobs/{job_id}/cancel")))
+
+    async def resubmit(self, job_id: int) -> JobView:
+        return view_of(await self._send(Request("POST", f"/api/jobs/{job_id}/resubmit")))
+
+    # TODO(object storage): upload and fetch, as in Client.
+
+    async def events(self, job_id: int) -> AsyncIterator[JobView]:
+        """See :meth:`Client.events`."""
+        path = f"/api/jobs/{job_id}/events"
+        try:
+            async with self._http.stream("GET", path) as response:
+                if not response.is_success:
+                    await response.aread()
+                checked(response)
+                parser = SseParser()
+                async for line in response.aiter_lines():
+                    if (view := parser.job_view(line)) is not None:
+                        yield view
+        except httpx.TransportError as exc:
+            raise Unreachable(f"GET {path}: {exc!r}") from exc
+
+    async def wait(
+        self,
+        job_id: int,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109  (the sync Client's signature)
+        poll_interval: float = 1.0,
+    ) -> JobView:
+        """See :meth:`Client.wait`; the timeout is the event loop's (``anyio.fail_after``)."""
+        with anyio.fail_after(timeout):
+            with contextlib.suppress(Unreachable, ServerError):
+                async for view in self.events(job_id):
+                    if view.terminal:
+                        return view
+            return await self._poll(job_id, poll_interval)
+
+    async def _poll(self, job_id: int, interval: float) -> JobView:
+        etag, view = "", None
+        while True:
+            with contextlib.suppress(Unreachable, ServerError):
+                cached = {"If-None-Match": etag} if etag else {}
+                request = Request("GET", f"/api/jobs/{job_id}", headers=cached)
+                response = await self._send(request)
+                if response.status_code != 304:
+                    view, etag = view_of(response), response.headers.get("etag", "")
+            if view is not None and view.terminal:
+                return view
+            await anyio.sleep(interval)
