@@ -4,8 +4,9 @@ Handler-facing names (``JobType``, ``JobContext``, ``TransientError``, ``Permane
 ``run_ffmpeg``, ``probe_duration``) live with the executor in ``actors`` and are
 re-exported here, with the file helpers a handler of its own needs (``open_scratch``,
 ``fetch_input``, ``open_file``, ``store_output``: inputs fetched from the storage into a
-private folder, outputs stored with byte progress; see docs/HANDLERS.md). Names load on first use, so
-``python -m supervisor status`` does not pay for importing Trio and the worker.
+private folder, outputs stored with byte progress; see docs/HANDLERS.md). Names load on
+first use, so ``python -m supervisor status`` does not pay for importing Trio and the
+worker.
 """
 
 from __future__ import annotations

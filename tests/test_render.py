@@ -123,6 +123,8 @@ def test_both_services_share_one_bucket_whose_secrets_are_prompted_for() -> None
         for key in STORAGE_SECRETS:
             assert variables[key] == {"key": key, "sync": False}
     assert env_vars()["AWS_REGION"] == web_env()["AWS_REGION"]
+
+
 def test_the_worker_asks_for_its_handlers_module() -> None:
     """A deployment names its own job types: asked for at deploy, no default in the file."""
     assert env_vars()["SUPERVISOR_HANDLERS"] == {"key": "SUPERVISOR_HANDLERS", "sync": False}
