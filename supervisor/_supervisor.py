@@ -407,12 +407,10 @@ class Supervisor:
 def worker_info(config: WorkerConfig, job_types: Mapping[str, JobType]) -> WorkerInfo:
     """What a worker writes in the registry: who and where it is, what it serves."""
     import socket
-    from importlib import metadata
 
-    try:
-        version = metadata.version("media-jobs")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
+    from ._version import version as installed
+
+    version = installed()
     return WorkerInfo(
         id=config.worker_id,
         host=socket.gethostname(),
