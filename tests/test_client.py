@@ -82,7 +82,7 @@ def test_errors_carry_the_servers_line_and_status(client: Client, worker: Served
         client.get(999_999)
     assert missing.value.status == 404
     assert "999999" in missing.value.message
-    with pytest.raises(Unprocessable, match="this server runs") as unknown:
+    with pytest.raises(Unprocessable, match="no live worker serves") as unknown:
         client.submit("no-such-type")
     assert unknown.value.status == 422
     with pytest.raises(BadRequest, match="max_attempts"):
