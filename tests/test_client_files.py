@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,49 @@ def test_submit_a_file_then_fetch_from_trio(worker: Served, tmp_path: Path) -> N
     digest, (path,) = trio.run(_round_trip, worker.url, take, tmp_path)
     assert sha256(path) == digest
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+class Tamper(httpx.HTTPTransport):
+    """The real transport, but an output's bytes arrive with their first byte changed."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = super().handle_request(request)
+        if answer.status_code != 200 or answer.headers.get("content-type") != "audio/mpeg":
+            return answer
+        body = answer.read()
+        return httpx.Response(200, headers=answer.headers, content=bytes([body[0] ^ 1]) + body[1:])
+
+
+def test_a_download_that_does_not_match_its_sha256_is_refused_and_not_kept(
+    worker: Served, tmp_path: Path
+) -> None:
+    take = make_audio(tmp_path / "take.wav", seconds=1)
+    with Client(worker.url, token=TOKEN) as jobs:
+        job = jobs.submit("prep", file=take)
+        assert jobs.wait(job.id, timeout=60).status == "completed"
+    (tmp_path / "out").mkdir()
+    with (
+        Client(worker.url, token=TOKEN, transport=Tamper()) as tampered,
+        pytest.raises(TransferError, match="does not match its SHA-256"),
+    ):
+        tampered.fetch(job.id, to=tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # no target, no partial
+
+
+def test_an_upload_is_streamed_never_held_whole(worker: Served, tmp_path: Path) -> None:
+    """A 24 MiB upload: the client's Python allocations peak far below the file's size."""
+    import tracemalloc
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as out:
+        for _ in range(24):
+            out.write(os.urandom(1 << 20))
+    with Client(worker.url, token=TOKEN) as jobs:
+        tracemalloc.start()
+        try:
+            key = jobs.upload(big)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert key.endswith("/big.bin")
+    assert peak < 8 << 20, f"peak {peak / (1 << 20):.1f} MiB"
