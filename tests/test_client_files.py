@@ -150,7 +150,18 @@ def test_a_download_that_does_not_match_its_sha256_is_refused_and_not_kept(
     assert list((tmp_path / "out").iterdir()) == []  # no target, no partial
 
 
-def test_an_upload_is_streamed_never_held_whole(worker: Served, tmp_path: Path) -> None:
+async def _upload_async(url: str, path: Path) -> str:
+    async with AsyncClient(url, token=TOKEN) as jobs:
+        return await jobs.upload(path)
+
+
+def _upload_sync(url: str, path: Path) -> str:
+    with Client(url, token=TOKEN) as jobs:
+        return jobs.upload(path)
+
+
+@pytest.mark.parametrize("mode", ["sync", "asyncio"])
+def test_an_upload_is_streamed_never_held_whole(worker: Served, tmp_path: Path, mode: str) -> None:
     """A 24 MiB upload: the client's Python allocations peak far below the file's size."""
     import tracemalloc
 
@@ -158,12 +169,14 @@ def test_an_upload_is_streamed_never_held_whole(worker: Served, tmp_path: Path) 
     with open(big, "wb") as out:
         for _ in range(24):
             out.write(os.urandom(1 << 20))
-    with Client(worker.url, token=TOKEN) as jobs:
-        tracemalloc.start()
-        try:
-            key = jobs.upload(big)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    tracemalloc.start()
+    try:
+        if mode == "sync":
+            key = _upload_sync(worker.url, big)
+        else:
+            key = asyncio.run(_upload_async(worker.url, big))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert key.endswith("/big.bin")
     assert peak < 8 << 20, f"peak {peak / (1 << 20):.1f} MiB"
