@@ -23,6 +23,7 @@ from ._files import (
     targets,
     ticket_of,
     upload_request,
+    with_input,
 )
 
 __all__ = ["AsyncClient"]
@@ -76,7 +77,7 @@ class AsyncClient:
     ) -> JobView:
         """See :meth:`Client.submit`."""
         if file is not None:
-            payload = {**(payload or {}), "input": await self.upload(file)}
+            payload = with_input(payload, await self.upload(file))
         request = submit_request(type, payload, max_attempts, idempotency_key)
         return view_of(await self._send(request))
 

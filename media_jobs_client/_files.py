@@ -34,6 +34,7 @@ __all__ = [
     "targets",
     "ticket_of",
     "upload_request",
+    "with_input",
 ]
 
 #: Bytes read or written at a time: a file is streamed, never held whole.
@@ -60,6 +61,13 @@ def upload_request(path: str | os.PathLike[str]) -> tuple[Request, int]:
     if kind := mimetypes.guess_type(source.name)[0]:
         body["content_type"] = kind
     return Request("POST", "/api/uploads", body), size
+
+
+def with_input(payload: Any, key: str) -> dict[str, Any]:
+    """``payload`` with the uploaded file's key as its ``input``."""
+    if payload is not None and not isinstance(payload, dict):
+        raise TypeError("with file=, the payload must be a dict (the key goes in 'input')")
+    return {**(payload or {}), "input": key}
 
 
 def ticket_of(answer: httpx.Response, base: httpx.URL, size: int) -> Ticket:

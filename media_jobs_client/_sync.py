@@ -22,6 +22,7 @@ from ._files import (
     targets,
     ticket_of,
     upload_request,
+    with_input,
 )
 
 __all__ = ["Client"]
@@ -78,7 +79,7 @@ class Client:
         the job it made (sent as the ``Idempotency-Key`` header). With ``file``, the file
         is uploaded first and its key given as the payload's ``input``."""
         if file is not None:
-            payload = {**(payload or {}), "input": self.upload(file)}
+            payload = with_input(payload, self.upload(file))
         return view_of(self._send(submit_request(type, payload, max_attempts, idempotency_key)))
 
     def upload(self, path: str | os.PathLike[str]) -> str:
