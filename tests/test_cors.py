@@ -86,6 +86,18 @@ async def test_other_origins_get_no_cors_header_at_all(api: Server) -> None:
         assert answer.headers["vary"] == "Origin"
 
 
+async def test_the_dashboards_cookie_never_serves_an_allowed_origin(api: Server) -> None:
+    """No credentials mode: a state-changing call from an allowed origin carried by the
+    session cookie (not the token) is refused, and no answer allows credentials."""
+    login = await api.client.post("/login", data={"token": TOKEN})
+    assert login.status_code == 303
+    made = await api.client.post("/api/jobs", json={"type": "tone"})  # same-origin: fine
+    assert made.status_code == 201
+    cross = await api.client.post(f"/api/jobs/{made.json()['id']}/cancel", headers={"Origin": APP})
+    assert cross.status_code == 403
+    assert "access-control-allow-credentials" not in cross.headers
+
+
 async def test_an_options_that_is_not_a_preflight_still_needs_the_token(api: Server) -> None:
     answer = await api.client.options("/api/jobs", headers={"Origin": APP})
     assert answer.status_code == 401
