@@ -14,7 +14,9 @@ from supervisor._reference import JOB_TYPES
 from web import WebSettings
 from web._settings import WebConfigError
 
+from .test_cli import cli
 from .web_client import Server, live_worker, running_server
+from .workers import worker_env
 
 TOKEN = "tok-cors-SECRET-0123456789abcdef"
 APP = "https://app.example.com"
@@ -150,3 +152,18 @@ def test_a_wildcard_or_a_non_origin_is_refused_at_start(
 
 def test_a_trailing_slash_is_the_same_origin() -> None:
     assert settings(TOKEN, f"{APP}/,").cors_origins == {APP}
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["run", "--http", "127.0.0.1:0"]])
+def test_serve_and_run_http_refuse_a_wildcard_at_start(tmp_path: Path, command: list[str]) -> None:
+    """One line, exit 2, before anything listens."""
+    env = {
+        **worker_env(JOBS_DB_PATH=str(tmp_path / "jobs.db")),
+        "SUPERVISOR_CORS_ORIGINS": "*",
+    }
+    result = cli(env, *command, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "supervisor: SUPERVISOR_CORS_ORIGINS may not be '*' (every site's pages could then "
+        "call this API): list the origins of your frontends"
+    ]
