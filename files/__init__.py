@@ -30,6 +30,7 @@ from ._factory import (
 from ._interface import ObjectInfo, Progress, Storage, UploadTicket
 from ._keys import check_name, key_parts, new_upload_key, output_key
 from ._local import LocalStorage, make_folder
+from ._outputs import BadTarget, download_targets, result_outputs
 
 if TYPE_CHECKING:
     from ._s3 import S3Storage
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_FILES_PATH",
     "DEFAULT_MAX_UPLOAD_BYTES",
     "STORAGE_URL_ENV",
+    "BadTarget",
     "InvalidKey",
     "LocalStorage",
     "ObjectInfo",
@@ -51,6 +53,7 @@ __all__ = [
     "StorageUnavailable",
     "UploadTicket",
     "check_name",
+    "download_targets",
     "get_storage",
     "key_parts",
     "make_folder",
@@ -58,6 +61,7 @@ __all__ = [
     "new_upload_key",
     "output_key",
     "reset_storage",
+    "result_outputs",
     "storage_from_env",
 ]
 

@@ -11,7 +11,9 @@ blocks an event loop while the database stalls. Inside a Trio worker, use the st
         job = jobs.submit("tone", {"seconds": 5}, idempotency_key="order-42")
         print(jobs.wait(job.id).status)
 
-Files (upload an input, fetch an output) are not here yet: they come with object storage.
+Files: ``submit(..., file=PATH)`` uploads then submits with the key as the payload's
+``input``; ``fetch(job_id, to=PATH)`` streams the outputs to disk, checked against their
+SHA-256. The bytes go to the bucket directly on S3 (presigned URLs, never the API token).
 """
 
 from ._async import AsyncClient
@@ -24,6 +26,7 @@ from ._errors import (
     MediaJobsError,
     NotFound,
     ServerError,
+    TransferError,
     Unprocessable,
     Unreachable,
 )
@@ -41,6 +44,7 @@ __all__ = [
     "MediaJobsError",
     "NotFound",
     "ServerError",
+    "TransferError",
     "Unprocessable",
     "Unreachable",
 ]

@@ -4,15 +4,27 @@ runs on either through anyio, and so does every wait here."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import anyio
 import httpx
 
-from ._core import JobView, Request, SseParser, checked, headers, submit_request, view_of
+from ._core import JobView, Request, SseParser, TokenAuth, checked, submit_request, view_of
 from ._errors import ServerError, Unreachable
+from ._files import (
+    CHUNK,
+    landing,
+    output_path,
+    outputs_to_fetch,
+    targets,
+    ticket_of,
+    upload_request,
+    with_input,
+)
 
 __all__ = ["AsyncClient"]
 
@@ -30,7 +42,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=url, headers=headers(token), timeout=timeout, transport=transport
+            base_url=url, auth=TokenAuth(token, url), timeout=timeout, transport=transport
         )
 
     async def __aenter__(self) -> AsyncClient:
@@ -61,8 +73,11 @@ class AsyncClient:
         *,
         max_attempts: int | None = None,
         idempotency_key: str | None = None,
+        file: str | os.PathLike[str] | None = None,
     ) -> JobView:
         """See :meth:`Client.submit`."""
+        if file is not None:
+            payload = with_input(payload, await self.upload(file))
         request = submit_request(type, payload, max_attempts, idempotency_key)
         return view_of(await self._send(request))
 
@@ -76,7 +91,55 @@ class AsyncClient:
     async def resubmit(self, job_id: int) -> JobView:
         return view_of(await self._send(Request("POST", f"/api/jobs/{job_id}/resubmit")))
 
-    # TODO(object storage): upload and fetch, as in Client.
+    async def upload(self, path: str | os.PathLike[str]) -> str:
+        """See :meth:`Client.upload`; the file is read in a thread, chunk by chunk."""
+        request, size = upload_request(path)
+        ticket = ticket_of(await self._send(request), self._http.base_url, size)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            async with await anyio.open_file(path, "rb") as source:
+                while chunk := await source.read(CHUNK):
+                    yield chunk
+
+        where = f"{ticket.method} {ticket.url.copy_with(query=None)}"
+        try:
+            sent = await self._http.request(
+                ticket.method, ticket.url, content=chunks(), headers=dict(ticket.headers)
+            )
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{where}: {exc!r}") from exc
+        checked(sent)
+        return ticket.key
+
+    async def fetch(
+        self,
+        job_id: int,
+        name: str | None = None,
+        *,
+        to: str | os.PathLike[str] | None = None,
+    ) -> list[Path]:
+        """See :meth:`Client.fetch`; the file is written in a thread, chunk by chunk."""
+        view = await self.get(job_id)
+        outputs = outputs_to_fetch(view, name)
+        paths = targets(outputs, to)
+        for output, target in zip(outputs, paths, strict=True):
+            await self._download(job_id, output, target)
+        return paths
+
+    async def _download(self, job_id: int, output: dict[str, Any], target: Path) -> None:
+        path = output_path(job_id, str(output["name"]))
+        try:
+            async with self._http.stream("GET", path, follow_redirects=True) as response:
+                if not response.is_success:
+                    await response.aread()
+                checked(response)
+                with landing(target, output) as (partial, digest):
+                    async with await anyio.open_file(partial, "wb") as out:
+                        async for chunk in response.aiter_bytes(CHUNK):
+                            digest.update(chunk)
+                            await out.write(chunk)
+        except httpx.TransportError as exc:
+            raise Unreachable(f"GET {path}: {exc!r}") from exc
 
     async def events(self, job_id: int) -> AsyncIterator[JobView]:
         """See :meth:`Client.events`."""

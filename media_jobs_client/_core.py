@@ -4,7 +4,7 @@ Only the I/O differs between them (``_sync.py``, ``_async.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import attrs
@@ -12,7 +12,7 @@ import httpx
 
 from ._errors import error_for
 
-__all__ = ["TERMINAL", "JobView", "Request", "SseParser", "headers", "submit_request", "view_of"]
+__all__ = ["TERMINAL", "JobView", "Request", "SseParser", "TokenAuth", "submit_request", "view_of"]
 
 #: Statuses after which a job never changes again.
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
@@ -66,8 +66,23 @@ class Request:
     headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
-def headers(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"} if token else {}
+class TokenAuth(httpx.Auth):
+    """The API token, on requests to the API's own origin only: an upload's presigned
+    bucket URL (or a download's redirect to one) is signed already, and the token is a
+    bearer credential another host must never see."""
+
+    def __init__(self, token: str | None, base_url: str) -> None:
+        self._token = token
+        self._origin = _origin(httpx.URL(base_url))
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token and _origin(request.url) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
 
 
 def submit_request(

@@ -10,6 +10,7 @@ __all__ = [
     "MediaJobsError",
     "NotFound",
     "ServerError",
+    "TransferError",
     "Unprocessable",
     "Unreachable",
     "error_for",
@@ -22,6 +23,11 @@ class MediaJobsError(Exception):
 
 class Unreachable(MediaJobsError, ConnectionError):
     """No answer: the server is down, unreachable, or took longer than the timeout."""
+
+
+class TransferError(MediaJobsError, ValueError):
+    """A file transfer that cannot be done as asked: the job has no such output, the
+    destination does not fit the outputs, or a download does not match its SHA-256."""
 
 
 class ApiError(MediaJobsError):

@@ -509,7 +509,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     handlers_help = (
         "module whose JOB_TYPES to serve (default: SUPERVISOR_HANDLERS, else the reference "
-        "job types); before or after the command"
+        "job types); for run, submit and serve, before or after the command"
     )
     parser.add_argument("--handlers", help=handlers_help)
     parser.add_argument("--version", action=_VersionAction)
@@ -603,10 +603,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         )
 
     # The same option after the sub-command (`run --handlers myjobs`); SUPPRESS keeps a value
-    # given before the sub-command when it is not repeated after it.
-    for each in sub.choices.values():
-        each.add_argument("--handlers", default=argparse.SUPPRESS, help=handlers_help)
+    # given before the sub-command when it is not repeated after it. Offered only by the
+    # commands that load the module; the others take it unseen, so `main` refuses it in
+    # one line wherever it was written.
+    for name, each in sub.choices.items():
+        shown = handlers_help if name in HANDLER_COMMANDS else argparse.SUPPRESS
+        each.add_argument("--handlers", default=argparse.SUPPRESS, help=shown)
     return parser
+
+
+#: The commands that load a handlers module (``--handlers``, ``SUPERVISOR_HANDLERS``).
+HANDLER_COMMANDS = ("run", "submit", "serve")
 
 
 #: Commands that run an event loop (a worker, a live view); the others are one-shots.
@@ -646,6 +653,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "run"
     if command == "run" and args.command is None:
         args = parser.parse_args([*(argv or sys.argv[1:]), "run"])
+    if command not in HANDLER_COMMANDS and getattr(args, "handlers", None) is not None:
+        parser.error(
+            f"--handlers applies to run, submit and serve only: {command} loads no job types"
+        )
     if command in LOOP_COMMANDS and (shared := conflict_line()):
         # Checked where a worker or a server starts; a one-shot skips the ~50 ms scan.
         say(f"supervisor: {shared}", file=sys.stderr)

@@ -78,33 +78,17 @@ async def upload_input(path: str) -> str:
     return key
 
 
-def _outputs(result: Any) -> list[dict[str, Any]]:
-    found = result.get("outputs") if isinstance(result, dict) else None
-    return [o for o in found or [] if isinstance(o, dict) and isinstance(o.get("key"), str)]
-
-
-def _targets(outputs: list[dict[str, Any]], given: str | None) -> list[Path]:
-    """Where each output goes: ``-o`` itself for one output (unless it is a folder), else
-    each output's name inside ``-o`` (default: the working directory)."""
-    folder = Path(given or ".")
-    if len(outputs) == 1 and given is not None and not folder.is_dir():
-        return [folder]
-    if not folder.is_dir():
-        raise TransferError(f"-o {given}: the job has {len(outputs)} outputs; give a folder")
-    return [folder / files.check_name(o.get("name")) for o in outputs]
-
-
 async def download_outputs(store: JobStore, job_id: int, given: str | None) -> list[Path]:
     """Download job ``job_id``'s outputs (checked against their SHA-256); their paths."""
     job = await store.get(job_id)
     if job is None:
         raise TransferError(f"job {job_id} not found: check the id (list jobs with `list`)")
-    outputs = _outputs(job.result)
+    outputs = files.result_outputs(job.result)
     if not outputs:
         raise TransferError(f"job {job_id} has no outputs (it is {job.status.value})")
     with _storage_errors():
         storage = await trio.to_thread.run_sync(files.get_storage)
-        targets = _targets(outputs, given)
+        targets = files.download_targets(outputs, given, what="-o")
         for output, target in zip(outputs, targets, strict=True):
             await _download(storage, output, target)
     return targets

@@ -212,10 +212,14 @@ class Supervisor:
     ) -> None:
         """Run the worker until cancelled or :meth:`stop`; see the module docstring."""
         config = self.config
-        if self.store.call_timeout > config.store_timeout:
+        given = self.store.call_timeout
+        if math.isfinite(given) and given > config.store_timeout:
             # A store call slower than this could not confirm the lease before the fence.
+            # Said only when it happens: the local file has no timeout (math.inf) to lower.
             log.info(
-                "store call timeout lowered to %.3g s to fit the lease margins",
+                "store call timeout lowered from %.3g s to %.3g s to fit the lease margins "
+                "(a longer SUPERVISOR_STALE_AFTER allows more)",
+                given,
                 config.store_timeout,
                 extra={"worker": self.worker_id},
             )

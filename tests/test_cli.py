@@ -84,8 +84,10 @@ def worker(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[byt
     [
         ["status", "7", "--json"],
         ["--handlers", "status", "submit", "tone", "--payload", "{}", "--max-attempts", "3"],
-        ["--handlers=mine", "list", "--status", "failed", "--limit", "5", "--json"],
-        ["cancel", "12", "--handlers", "mine"],
+        ["list", "--status", "failed", "--limit", "5", "--json"],
+        ["--handlers=mine", "serve", "--port", "0"],
+        ["submit", "tone", "--handlers", "mine"],
+        ["cancel", "12"],
         ["resubmit", "3"],
         ["history", "4"],
         ["watch", "5", "--interval", "0.1"],
@@ -103,6 +105,59 @@ def test_a_one_shot_parses_as_the_whole_parser_would(argv: list[str]) -> None:
     named = [w for w in argv if w in COMMANDS]
     assert _command_in(argv) == named[-1]  # (--handlers status: a module named status)
     assert build_parser(_command_in(argv)).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--handlers", "mine"],
+        ["--handlers", "mine", "list"],
+        ["status", "7", "--handlers=mine"],
+        ["--handlers=mine", "cancel", "12"],
+        ["demo", "--handlers", "mine"],
+        ["--handlers", "mine", "watch", "5"],
+        ["fetch", "5", "--handlers", "mine"],
+    ],
+)
+def test_handlers_is_refused_by_the_commands_that_ignore_it(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only run, submit and serve load a handlers module: elsewhere the option would be
+    silently ignored, so it is a usage error naming where it belongs."""
+    from supervisor._cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2
+    assert "--handlers applies to run, submit and serve only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--handlers", "mine"],
+        ["--handlers", "mine", "run"],
+        ["--handlers", "mine"],
+        ["submit", "tone", "--handlers", "mine"],
+        ["--handlers=mine", "serve"],
+    ],
+)
+def test_handlers_is_offered_before_or_after_run_submit_and_serve(argv: list[str]) -> None:
+    from supervisor._cli import _command_in, build_parser
+
+    assert build_parser(_command_in(argv)).parse_args(argv).handlers == "mine"
+
+
+def test_help_offers_handlers_only_where_it_matters(capsys: pytest.CaptureFixture[str]) -> None:
+    from supervisor._cli import build_parser
+
+    offered = []
+    for command in ("run", "submit", "serve", "list", "status", "demo", "fetch", "prune"):
+        with pytest.raises(SystemExit):
+            build_parser(command).parse_args([command, "--help"])
+        if "--handlers" in capsys.readouterr().out:
+            offered.append(command)
+    assert offered == ["run", "submit", "serve"]
 
 
 def test_a_one_shot_usage_error_lists_every_command(env: dict[str, str]) -> None:

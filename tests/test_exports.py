@@ -57,6 +57,7 @@ def test_files_exports() -> None:
         "DEFAULT_FILES_PATH",
         "DEFAULT_MAX_UPLOAD_BYTES",
         "STORAGE_URL_ENV",
+        "BadTarget",
         "InvalidKey",
         "LocalStorage",
         "ObjectInfo",
@@ -70,6 +71,7 @@ def test_files_exports() -> None:
         "StorageUnavailable",
         "UploadTicket",
         "check_name",
+        "download_targets",
         "get_storage",
         "key_parts",
         "make_folder",
@@ -77,6 +79,7 @@ def test_files_exports() -> None:
         "new_upload_key",
         "output_key",
         "reset_storage",
+        "result_outputs",
         "storage_from_env",
     }
     for name in files.__all__:
@@ -182,7 +185,7 @@ def test_supervisor_and_actors_exports() -> None:
 def test_imports_point_one_way() -> None:
     """stores and files import nothing of the worker or each other; actors nothing of the
     supervisor; neither imports the HTTP layer, which imports only stores and files; the
-    HTTP client imports none of them."""
+    HTTP client only files (the output rules it shares with the CLI's fetch)."""
     import ast
     from pathlib import Path
 

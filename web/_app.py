@@ -20,6 +20,7 @@ from . import _auth
 from ._api import ROUTES
 from ._broadcast import Broadcaster
 from ._connections import BodyDeadline, ConnectionGate
+from ._cors import Cors
 from ._errors import EXCEPTION_HANDLERS
 from ._files import FILE_ERRORS, FILE_ROUTES, bucket_origin, new_upload_secret
 from ._headers import SecurityHeaders, page_policy
@@ -82,9 +83,13 @@ def create_app(
         routes.append(Route("/metrics", serve_metrics, methods=["GET"]))
     sessions = Sessions(settings.token) if settings.token is not None else None
     gate = ConnectionGate(settings.max_connections, settings.max_anonymous)
+    # CORS outside authentication: a preflight carries no credentials and is answered
+    # there; the refusals of authentication carry the CORS headers (the page can read why).
+    cors = [Middleware(Cors, origins=settings.cors_origins)] if settings.cors_origins else []
     app = _App(
         routes=routes,
         middleware=[
+            *cors,
             Middleware(BodyDeadline, timeout=settings.body_timeout),
             Middleware(_auth.AuthMiddleware, settings=settings, sessions=sessions, gate=gate),
         ],

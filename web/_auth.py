@@ -11,7 +11,8 @@ guess (length included). Neither the token nor the cookie is ever logged.
 Without a token (loopback only, see ``WebSettings.check_exposure``), requests must name a
 loopback host: a web page elsewhere cannot reach the API through DNS rebinding. Whatever
 the mode, a state-changing request authenticated by a cookie (or by nothing) is refused when
-its ``Origin`` is another site.
+its ``Origin`` is another site, unless, without a token, that origin is one the operator
+allowed (``SUPERVISOR_CORS_ORIGINS``, see ``_cors``); a cookie never serves another origin.
 """
 
 from __future__ import annotations
@@ -146,7 +147,10 @@ class AuthMiddleware:
                 {"WWW-Authenticate": 'Bearer realm="media-jobs"'},
             )
         if method not in SAFE_METHODS and how != "bearer" and _cross_site(headers):
-            return error_response(403, "cross-site request refused: use the dashboard's own page")
+            if not (how == "open" and headers.get("origin") in self.settings.cors_origins):
+                return error_response(
+                    403, "cross-site request refused: use the dashboard's own page"
+                )
         return None
 
 

@@ -8,16 +8,18 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
-__all__ = ["TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
+__all__ = ["CORS_ENV", "TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
 
 TOKEN_ENV = "SUPERVISOR_API_TOKEN"
 TICK_ENV = "SUPERVISOR_EVENTS_INTERVAL"
 MAX_CONNECTIONS_ENV = "SUPERVISOR_HTTP_MAX_CONNECTIONS"
 MAX_ANONYMOUS_ENV = "SUPERVISOR_HTTP_MAX_ANONYMOUS"
 BODY_TIMEOUT_ENV = "SUPERVISOR_HTTP_BODY_TIMEOUT"
+CORS_ENV = "SUPERVISOR_CORS_ORIGINS"
 #: How a refusal names a setting that comes from the environment.
 _ENV_NAMES = {
     "tick": TICK_ENV,
@@ -58,6 +60,8 @@ class WebSettings:
     * ``max_connections`` / ``max_anonymous``: connections served at once, and how many of
       them may be anonymous; ``header_timeout`` / ``body_timeout``: seconds a request's
       headers and body may take (see ``_connections``).
+    * ``cors_origins``: ``SUPERVISOR_CORS_ORIGINS``, the origins whose pages may call the
+      API (see ``_cors``); empty: none.
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
@@ -71,6 +75,7 @@ class WebSettings:
     max_anonymous: int = 64
     header_timeout: float = 5.0
     body_timeout: float = 30.0
+    cors_origins: frozenset[str] = frozenset()
 
     def __attrs_post_init__(self) -> None:
         # ASCII only: an HTTP header carries bytes, which servers and clients read as
@@ -107,7 +112,8 @@ class WebSettings:
         """The token from ``SUPERVISOR_API_TOKEN``, the tick from
         ``SUPERVISOR_EVENTS_INTERVAL``, the connection limits from
         ``SUPERVISOR_HTTP_MAX_CONNECTIONS``, ``SUPERVISOR_HTTP_MAX_ANONYMOUS`` and
-        ``SUPERVISOR_HTTP_BODY_TIMEOUT``; the rest as given (the worker's own settings)."""
+        ``SUPERVISOR_HTTP_BODY_TIMEOUT``, the allowed origins from
+        ``SUPERVISOR_CORS_ORIGINS``; the rest as given (the worker's own settings)."""
         env = os.environ if env is None else env
         token = env.get(TOKEN_ENV, "").strip() or None
         return cls(
@@ -119,6 +125,7 @@ class WebSettings:
             max_connections=_number(env, MAX_CONNECTIONS_ENV, int, 512),
             max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int, 64),
             body_timeout=_number(env, BODY_TIMEOUT_ENV, float, 30.0),
+            cors_origins=_origins(env.get(CORS_ENV, "")),
         )
 
     def check_exposure(self, host: str) -> None:
@@ -142,3 +149,31 @@ def _number(env: Mapping[str, str], name: str, kind: type[N], default: N) -> N:
     except ValueError:
         what = "a whole number" if kind is int else "a number of seconds"
         raise WebConfigError(f"{name} must be {what}, got {raw[:20]!r}") from None
+
+
+def _origins(raw: str) -> frozenset[str]:
+    """The origins in ``raw`` (comma-separated), each ``scheme://host[:port]`` as a browser
+    sends it; WebConfigError naming the first one that is not."""
+    origins = set()
+    for given in (part.strip() for part in raw.split(",")):
+        if not given:
+            continue
+        origin = given.removesuffix("/")
+        if origin == "*":
+            raise WebConfigError(
+                f"{CORS_ENV} may not be '*' (every site's pages could then call this API): "
+                "list the origins of your frontends"
+            )
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or f"{parts.scheme}://{parts.netloc}" != origin
+            or origin != origin.lower()
+        ):
+            raise WebConfigError(
+                f"{CORS_ENV}: {given[:80]!r} is not an origin: write it as "
+                "https://app.example.com (lowercase scheme, host and port only, no path)"
+            )
+        origins.add(origin)
+    return frozenset(origins)
