@@ -3,10 +3,35 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import trio
 
 from stores import Job, JobStatus, JobStore
+from supervisor import WorkerConfig
+
+#: The wall clock the worker tests' stores write: virtual time from a fixed start.
+WALL0 = 1_800_000_000.0
+#: Worker timings the worker tests run with (under a MockClock).
+FAST: dict[str, Any] = dict(
+    poll_interval=1.0,
+    max_poll_interval=5.0,
+    heartbeat_interval=2.0,
+    stale_after=20.0,
+    reaper_interval=5.0,
+    shutdown_grace=10.0,
+    kill_grace=1.0,
+    progress_interval=0.5,
+)
+
+
+def trio_wall() -> float:
+    return WALL0 + trio.current_time()
+
+
+def fast_config(**overrides: Any) -> WorkerConfig:
+    return WorkerConfig(worker_id="w-test", **{**FAST, **overrides})
+
 
 #: The keys every poll view carries (store, CLI `status --json`, the HTTP API).
 POLL_KEYS = {

@@ -33,10 +33,11 @@ from stores import (
     TursoJobStore,
 )
 from stores._compiled import SQL, Q
-from supervisor import WorkerConfig, open_supervisor
+from supervisor import open_supervisor
 
 from .conftest import WallClock
-from .helpers import pid_alive, wait_for_status
+from .helpers import fast_config as config
+from .helpers import pid_alive, trio_wall, wait_for_status
 from .proxy import Proxy
 from .sqld import SqldServer
 
@@ -180,26 +181,6 @@ async def test_a_claim_whose_answer_is_lost_is_recovered_without_charge(
 
 
 # -- the worker -------------------------------------------------------------------------
-
-WALL0 = 1_800_000_000.0
-FAST = dict(
-    poll_interval=1.0,
-    max_poll_interval=5.0,
-    heartbeat_interval=2.0,
-    stale_after=20.0,
-    reaper_interval=5.0,
-    shutdown_grace=10.0,
-    kill_grace=1.0,
-    progress_interval=0.5,
-)
-
-
-def trio_wall() -> float:
-    return WALL0 + trio.current_time()
-
-
-def config(**overrides: Any) -> WorkerConfig:
-    return WorkerConfig(worker_id="w-test", **{**FAST, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -31,30 +31,11 @@ from stores import (
     Rule,
     transition,
 )
-from supervisor import WorkerConfig, open_supervisor
+from supervisor import open_supervisor
 
 from .conftest import WallClock
-from .helpers import wait_for_status
-
-WALL0 = 1_800_000_000.0
-FAST = dict(
-    poll_interval=1.0,
-    max_poll_interval=5.0,
-    heartbeat_interval=2.0,
-    stale_after=20.0,
-    reaper_interval=5.0,
-    shutdown_grace=10.0,
-    kill_grace=1.0,
-    progress_interval=0.5,
-)
-
-
-def trio_wall() -> float:
-    return WALL0 + trio.current_time()
-
-
-def config() -> WorkerConfig:
-    return WorkerConfig(worker_id="w-test", **FAST)  # type: ignore[arg-type]
+from .helpers import FAST, trio_wall, wait_for_status
+from .helpers import fast_config as config
 
 
 @pytest.fixture

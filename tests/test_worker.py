@@ -21,26 +21,12 @@ import trio.testing
 
 from actors import JobContext, JobType
 from stores import JobStatus, LocalJobStore
-from supervisor import Event, JobClaimed, JobCompleted, WorkerConfig, open_supervisor
+from supervisor import Event, JobClaimed, JobCompleted, open_supervisor
 from supervisor._metrics import Metrics
 from supervisor._reference import JOB_TYPES
 
-from .helpers import pid_alive, wait_for_status
-
-FAST = dict(
-    poll_interval=1.0,
-    max_poll_interval=5.0,
-    heartbeat_interval=2.0,
-    stale_after=20.0,
-    reaper_interval=5.0,
-    shutdown_grace=10.0,
-    kill_grace=1.0,
-    progress_interval=0.5,
-)
-
-
-def trio_wall() -> float:
-    return 1_800_000_000.0 + trio.current_time()
+from .helpers import FAST, pid_alive, trio_wall, wait_for_status
+from .helpers import fast_config as config
 
 
 @pytest.fixture
@@ -48,10 +34,6 @@ def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
     s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
     yield s  # type: ignore[misc]
     s.close()
-
-
-def config(**overrides: Any) -> WorkerConfig:
-    return WorkerConfig(worker_id="w-test", **{**FAST, **overrides})
 
 
 calls: list[Any] = []
