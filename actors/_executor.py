@@ -242,10 +242,12 @@ async def _run(
         # anything else is this executor failing over this job, and is charged, so that a
         # job which breaks its executor cannot loop through restarts for free.
         charged = not _from_outside(exc)
-        reason = "the executor failed mid-job: " + describe(exc) if charged else ""
-        await _give_back(
-            store, running, reason or "the executor stopped mid-job", charged, settings
+        reason = (
+            f"the executor failed mid-job: {describe(exc)}"
+            if charged
+            else "the executor stopped mid-job"
         )
+        await _give_back(store, running, reason, charged, settings)
         raise
     finally:
         slot.set(None)

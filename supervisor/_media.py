@@ -62,14 +62,6 @@ def _output_name(payload: dict[str, Any], default: str) -> tuple[str, list[str],
     return name, *found
 
 
-def _dict(payload: Any) -> dict[str, Any]:
-    if payload is None:
-        return {}
-    if not isinstance(payload, dict):
-        raise PermanentError("the payload must be a JSON object")
-    return payload
-
-
 async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     """Generate ``seconds`` of a ``frequency`` Hz sine, encode it (mp3 by default) and
     store it as the job's output.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PAGE_POLICY", "SecurityHeaders", "page_policy"]
+__all__ = ["SecurityHeaders", "page_policy"]
 
 
 #: The dashboard page loads only its own script and style and is never framed.
@@ -29,7 +29,6 @@ def page_policy(bucket: str | None = None) -> str:
     )
 
 
-PAGE_POLICY = page_policy()
 #: Everything else (JSON, the metrics, files, the login page: no script, its inline style).
 _DEFAULT_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; "
