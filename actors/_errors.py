@@ -102,7 +102,7 @@ def _name(exc: BaseException) -> str:
 
 
 def _classify(exc: BaseException) -> ErrorKind:
-    """The documented default classification (see docs/ARCHITECTURE.md, "Failures").
+    """The documented default classification (see docs/reference/worker.md, "Failures").
 
     * ``TransientError``, ``ConnectionError``, ``TimeoutError`` and other ``OSError`` (I/O,
       disk full, network) are transient: retried while attempts remain;

@@ -12,7 +12,7 @@ characters), and the bytes are fetched into a scratch folder the worker made its
   very file checked; outputs are written through the folder's own descriptor
   (``file:/proc/<pid>/fd/<dir>/<leaf>``), with leaf names the handler chose.
 
-Residual risk (see docs/ARCHITECTURE.md): a worker killed mid-job leaves its scratch folder
+Residual risk (see docs/reference/security.md): a worker killed mid-job leaves its scratch folder
 behind (``media-job-*`` under the scratch root); the worker must be able to open its own
 ``/proc/<pid>/fd`` (Linux, ``/proc`` mounted).
 """
