@@ -169,6 +169,10 @@ class JobContext:
     Progress writes are throttled to one per ``progress_interval`` seconds; the first
     report of each stage and the last one before the stage changes or the handler returns
     are always written.
+
+    The log tail (``set_log_tail``: a child's last lines, which ``run_ffmpeg`` keeps) is
+    never written on its own: it rides on the next progress write and on the outcome, so a
+    chatty child costs no row written (on Turso every row written is billed).
     """
 
     def __init__(
@@ -206,6 +210,8 @@ class JobContext:
         self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
+        self.log_tail: str | None = None
+        self._tail_written: str | None = None
 
     def __repr__(self) -> str:
         return f"<JobContext job={self.job.id} type={self.job.type} stage={self.stage}>"
@@ -241,6 +247,12 @@ class JobContext:
             self._flush_scheduled = True
             self._nursery.start_soon(self._flush_later)
 
+    def set_log_tail(self, text: str) -> None:
+        """The child's last lines (a few, newest last), shown with the job: kept here and
+        written with the next progress report and with the outcome, never on their own.
+        The store keeps the last 20 lines, at most 4 KiB, control characters escaped."""
+        self.log_tail = text
+
     async def flush(self) -> None:
         """Write the latest stage and progress if they were not written yet."""
         if self._written != (self.stage, self.progress):
@@ -253,9 +265,12 @@ class JobContext:
 
     async def _write(self) -> None:
         state = (self.stage, self.progress)
+        tail = self.log_tail if self.log_tail != self._tail_written else None
         self._last_write = trio.current_time()
         reply = await self._running.write(
-            lambda: self._store.update(self.lease, stage=state[0], progress=state[1]),
+            lambda: self._store.update(
+                self.lease, stage=state[0], progress=state[1], log_tail=tail
+            ),
             "progress report",
         )
         if reply is None:
@@ -264,6 +279,8 @@ class JobContext:
             return
         new_stage = state[0] != self._written[0]
         self._written = state
+        if tail is not None:
+            self._tail_written = tail
         if self._events is not None:
             job = self.job
             self._events.emit(
