@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import logging
 import math
 import random
@@ -81,6 +82,23 @@ def _unique_stages(job_type: JobType, _: attrs.Attribute[Any], stages: tuple[str
             )
 
 
+def _example_payload(job_type: JobType, _: attrs.Attribute[Any], example: Any) -> None:
+    # An example nobody can submit would be found out by the first person who tries it.
+    if example is None:
+        return
+    try:
+        json.dumps(example, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JobTypeError(f"job type {job_type.name!r}: its example is not JSON: {exc}") from None
+    if job_type.validate is not None:
+        try:
+            job_type.validate(example)
+        except ValueError as exc:
+            raise JobTypeError(
+                f"job type {job_type.name!r}: its own validate refuses its example: {exc}"
+            ) from None
+
+
 def _percent(value: float | None) -> float | None:
     """``value`` as a percentage from 0 to 100 (clamped), None kept; NaN and infinities
     refused: neither is a measurement, and clamped they would show as 0 % or 100 %."""
@@ -108,6 +126,8 @@ class JobType:
     failed together do not all come back at once (0: retry at once). ``validate`` checks a
     payload (``ValueError`` naming the key): where the CLI or the API holds the type, before
     a job is created; in the worker, before the handler runs (a permanent failure).
+    ``example`` is a payload to offer people (the dashboard's form starts with it): JSON,
+    and one that ``validate`` accepts, checked where the type is defined.
     """
 
     name: str
@@ -124,6 +144,8 @@ class JobType:
     #: The payload check: raises ``ValueError`` naming the key for a payload the type
     #: refuses.
     validate: Callable[[Any], object] | None = None
+    #: A payload to show as an example (JSON-serialisable; ``validate`` must accept it).
+    example: Any = attrs.field(default=None, validator=_example_payload)
 
     def retry_delay_after(self, attempt: int) -> float:
         """How long a job waits before its next attempt, after failing attempt ``attempt``."""
@@ -132,7 +154,7 @@ class JobType:
         return base * random.uniform(0.8, 1.2)
 
     def info(self) -> JobTypeInfo:
-        return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)
+        return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout, self.example)
 
 
 def index_job_types(job_types: Iterable[JobType] | Mapping[str, JobType]) -> dict[str, JobType]:

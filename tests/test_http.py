@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -429,9 +430,18 @@ async def test_the_dashboard_and_its_files_are_served(api: Server) -> None:
     for asset in ("/static/app.js", "/static/app.css"):
         assert (await api.client.get(asset)).status_code == 200
     info = (await api.client.get("/api/info")).json()
-    assert {"name": "tone", "stages": ["encoding", "uploading"]} in info["types"] and info[
-        "auth"
-    ] is False
+    tone = {"name": "tone", "stages": ["encoding", "uploading"], "example": ANY}
+    assert tone in info["types"]
+    assert info["auth"] is False
+
+
+async def test_info_carries_the_example_payload_each_served_type_declares(api: Server) -> None:
+    """/api/info gives each served type's example (from ``JobType(example=...)``, as the
+    worker registered it): what the dashboard's form starts with."""
+    info = (await api.client.get("/api/info")).json()
+    examples = {t["name"]: t["example"] for t in info["types"]}
+    assert examples["tone"] == {"seconds": 8, "realtime": True}
+    assert examples == {t.name: t.example for t in JOB_TYPES}
 
 
 async def test_nobody_watching_reads_nothing(api: Server) -> None:

@@ -181,7 +181,9 @@ async def info(request: Request) -> Response:
     types = await known_types(request)
     return JSONResponse(
         {
-            "types": [{"name": t.name, "stages": list(t.stages)} for t in types],
+            "types": [
+                {"name": t.name, "stages": list(t.stages), "example": t.example} for t in types
+            ],
             "auth": settings.token is not None,
             "tick": settings.tick,
             "stale_after": settings.stale_after,
