@@ -86,6 +86,28 @@ async def test_create_then_poll_with_etags(api: Server) -> None:
     assert changed.json()["status"] == "cancelled"
 
 
+async def test_one_jobs_view_has_its_payload_worker_timings_tail_and_failure(api: Server) -> None:
+    """GET /api/jobs/{id} answers what the dashboard's detail shows: the payload, the worker,
+    the start, the log tail and the failure as fields; the list leaves the payload out."""
+    created = await api.client.post("/api/jobs", json={"type": "tone", "payload": {"seconds": 2}})
+    job_id = created.json()["id"]
+    claimed = await api.store.claim("w-detail")
+    assert claimed is not None and claimed.job.id == job_id
+    await api.store.update(claimed.lease, stage="encoding", progress=5, log_tail="size=1kB")
+    await api.store.fail(claimed.lease, "ffmpeg failed", kind="permanent", detail="Bad size.")
+    view = (await api.client.get(f"/api/jobs/{job_id}")).json()
+    assert view["payload"] == {"seconds": 2}
+    assert (view["worker_id"], view["log_tail"]) == ("w-detail", "size=1kB")
+    assert view["started_at"] == claimed.job.started_at
+    assert view["failure"] == {
+        "kind": "permanent",
+        "message": "ffmpeg failed",
+        "detail": "Bad size.",
+    }
+    listed = (await api.client.get("/api/jobs")).json()["jobs"]
+    assert "payload" not in listed[0] and listed[0]["failure"] == view["failure"]
+
+
 async def test_the_payload_limit_is_the_stores(api: Server) -> None:
     """The API refuses with 413 exactly what the store would refuse for size."""
     assert PAYLOAD_LIMIT == MAX_PAYLOAD_BYTES

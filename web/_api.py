@@ -129,7 +129,8 @@ def _dumps(content: Any) -> bytes:
 
 
 def _view(view: JobView, status: int = 200, **headers: str) -> JSONResponse:
-    return JSONResponse(view.to_dict(), status_code=status, headers=headers or None)
+    """One job's answer: the poll view with its payload (lists and streams leave it out)."""
+    return JSONResponse(view.to_dict(payload=True), status_code=status, headers=headers or None)
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ async def list_jobs(request: Request) -> Response:
 async def get_job(request: Request) -> Response:
     _query(request, ())
     view = await _store(request).poll(_job_id(request))
-    return _cached_json(request, view.to_dict())
+    return _cached_json(request, view.to_dict(payload=True))
 
 
 async def cancel_job(request: Request) -> Response:
