@@ -163,9 +163,6 @@ class JobView:
     #: The row's change stamp (see ``Job.changed_at``); not part of the poll answer.
     changed_at: float | None = None
     result: Any = None
-    #: In the poll answer only on request (``to_dict(payload=True)``): up to 64 KiB each,
-    #: a list or an event stream would carry every one again.
-    payload: Any = None
     worker_id: str | None = None
     started_at: float | None = None
     log_tail: str | None = None
@@ -220,10 +217,10 @@ class JobView:
             return None
         return {"kind": self.error_kind, "message": self.error, "detail": self.error_detail}
 
-    def to_dict(self, *, payload: bool = False) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with the poll keys (times are Unix seconds), the worker, the
-        start, the log tail and the failure; with ``payload``, the payload too."""
-        extra = {"payload": self.payload} if payload else {}
+        start, the log tail and the failure. Not the payload (up to 64 KiB, it never
+        changes: every list and event would carry it again; ``GET /api/jobs/{id}/payload``)."""
         return {
             "id": self.id,
             "type": self.type,
@@ -250,7 +247,6 @@ class JobView:
             "started_at": self.started_at,
             "log_tail": self.log_tail,
             "failure": self.failure,
-            **extra,
         }
 
 

@@ -86,9 +86,10 @@ async def test_create_then_poll_with_etags(api: Server) -> None:
     assert changed.json()["status"] == "cancelled"
 
 
-async def test_one_jobs_view_has_its_payload_worker_timings_tail_and_failure(api: Server) -> None:
-    """GET /api/jobs/{id} answers what the dashboard's detail shows: the payload, the worker,
-    the start, the log tail and the failure as fields; the list leaves the payload out."""
+async def test_one_jobs_view_has_its_worker_timings_tail_failure_and_payload(api: Server) -> None:
+    """What the dashboard's detail shows: GET /api/jobs/{id} has the worker, the start, the
+    log tail and the failure as fields (as the list has); GET /api/jobs/{id}/payload the
+    payload, with an ETag; 404 for an unknown job."""
     created = await api.client.post("/api/jobs", json={"type": "tone", "payload": {"seconds": 2}})
     job_id = created.json()["id"]
     claimed = await api.store.claim("w-detail")
@@ -96,7 +97,6 @@ async def test_one_jobs_view_has_its_payload_worker_timings_tail_and_failure(api
     await api.store.update(claimed.lease, stage="encoding", progress=5, log_tail="size=1kB")
     await api.store.fail(claimed.lease, "ffmpeg failed", kind="permanent", detail="Bad size.")
     view = (await api.client.get(f"/api/jobs/{job_id}")).json()
-    assert view["payload"] == {"seconds": 2}
     assert (view["worker_id"], view["log_tail"]) == ("w-detail", "size=1kB")
     assert view["started_at"] == claimed.job.started_at
     assert view["failure"] == {
@@ -105,7 +105,14 @@ async def test_one_jobs_view_has_its_payload_worker_timings_tail_and_failure(api
         "detail": "Bad size.",
     }
     listed = (await api.client.get("/api/jobs")).json()["jobs"]
-    assert "payload" not in listed[0] and listed[0]["failure"] == view["failure"]
+    assert listed[0] == view
+    payload = await api.client.get(f"/api/jobs/{job_id}/payload")
+    assert payload.json() == {"id": job_id, "payload": {"seconds": 2}}
+    again = await api.client.get(
+        f"/api/jobs/{job_id}/payload", headers={"If-None-Match": payload.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert_error(await api.client.get("/api/jobs/424242/payload"), 404, "424242")
 
 
 async def test_the_payload_limit_is_the_stores(api: Server) -> None:

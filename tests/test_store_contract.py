@@ -728,7 +728,6 @@ async def test_progress_reports_carry_the_log_tail_and_a_new_attempt_starts_with
     assert view["log_tail"] == "size=1kB time=00:01"
     assert view["worker_id"] == "w-tail"
     assert view["started_at"] == c.job.started_at
-    assert "payload" not in view
     await store.fail(c.lease, "connection reset", kind="transient", log_tail="[error] reset")
     assert (await store.poll(job.id)).log_tail == "[error] reset"
     again = await store.claim("w-tail")
@@ -776,16 +775,6 @@ async def test_the_log_tail_is_escaped_and_clipped(store: JobStore) -> None:
     assert long_tail is not None
     assert len(long_tail.encode()) <= 4096
     assert long_tail.endswith("x")
-
-
-async def test_the_detail_view_carries_the_payload(store: JobStore) -> None:
-    """``to_dict(payload=True)`` (the API's view of one job) adds the payload; list views
-    leave it out."""
-    job = await store.create("tone", {"seconds": 2, "text": NASTY})
-    assert (await store.poll(job.id)).to_dict(payload=True)["payload"] == {
-        "seconds": 2,
-        "text": NASTY,
-    }
 
 
 async def test_a_type_example_payload_is_registered(store: JobStore) -> None:

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from stores import (
     HistoryEntry,
+    JobNotFound,
     JobStatus,
     JobStore,
     JobTypeInfo,
@@ -129,8 +130,7 @@ def _dumps(content: Any) -> bytes:
 
 
 def _view(view: JobView, status: int = 200, **headers: str) -> JSONResponse:
-    """One job's answer: the poll view with its payload (lists and streams leave it out)."""
-    return JSONResponse(view.to_dict(payload=True), status_code=status, headers=headers or None)
+    return JSONResponse(view.to_dict(), status_code=status, headers=headers or None)
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -360,7 +360,18 @@ async def list_jobs(request: Request) -> Response:
 async def get_job(request: Request) -> Response:
     _query(request, ())
     view = await _store(request).poll(_job_id(request))
-    return _cached_json(request, view.to_dict(payload=True))
+    return _cached_json(request, view.to_dict())
+
+
+async def job_payload(request: Request) -> Response:
+    """A job's payload, apart from its view: it never changes (an ETag, 304 on a repeat),
+    and the views that lists and streams repeat stay small. One primary-key read."""
+    _query(request, ())
+    job_id = _job_id(request)
+    job = await _store(request).get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return _cached_json(request, {"id": job.id, "payload": job.payload})
 
 
 async def cancel_job(request: Request) -> Response:
@@ -430,6 +441,7 @@ ROUTES = (
     ("/api/jobs/{id}/cancel", cancel_job, ["POST"]),
     ("/api/jobs/{id}/resubmit", resubmit_job, ["POST"]),
     ("/api/jobs/{id}/history", job_history, ["GET"]),
+    ("/api/jobs/{id}/payload", job_payload, ["GET"]),
     ("/api/jobs/{id}/events", job_stream, ["GET"]),
     ("/api/events", events_stream, ["GET"]),
     ("/api/workers", list_workers, ["GET"]),

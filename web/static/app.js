@@ -5,7 +5,8 @@
 // The browser reconnects by itself and sends Last-Event-ID; the server replays what was
 // missed. When the stream keeps failing, the page polls /api/jobs with ETags instead and
 // tries the stream again later. The open job's detail follows the same events (its log
-// tail arrives with each progress report); its payload comes once, from GET /api/jobs/{id}.
+// tail arrives with each progress report); its payload comes once, from
+// GET /api/jobs/{id}/payload (it never changes, and the views every event repeats leave it out).
 //
 // The URL holds the filters (?status=&type=) and the open job (#job-N): a reload, or a link
 // sent to someone, shows the same. Pure rules (ETA, samples, upserts, the URL) live in
@@ -69,6 +70,8 @@ const state = {
   info: { types: [], auth: false, heartbeat_interval: 5, stale_after: 60, tick: 0.5, now: 0 },
   /** @type {Map<number, JobView>} id -> latest view */
   jobs: new Map(),
+  /** @type {Map<number, any>} the payloads of jobs whose detail was opened */
+  payloads: new Map(),
   /** @type {Map<number, Sample[]>} progress samples of each running job's current stage */
   samples: new Map(),
   /** @type {Set<number>} ids whose output <details> is open */
@@ -742,15 +745,19 @@ function when(at) {
 }
 
 /**
- * Open job `id` (from the hash): what the list knows at once, then its full answer
- * (with the payload) and its history.
+ * Open job `id` (from the hash): what the list knows at once, then its view as it is now
+ * (a job the list has not loaded, too), its payload and its history.
  * @param {number} id
  */
 async function openDetail(id) {
   state.detailId = id;
   $("detail-missing").hidden = true;
   renderDetail(false);
-  const { status, data } = await api("GET", `/api/jobs/${id}`);
+  const [{ status, data }, payload] = await Promise.all([
+    api("GET", `/api/jobs/${id}`),
+    state.payloads.has(id) ? null : api("GET", `/api/jobs/${id}/payload`),
+  ]);
+  if (payload && payload.status === 200) state.payloads.set(id, payload.data.payload);
   if (state.detailId !== id) return;
   if (status !== 200) {
     $("detail").hidden = false;
@@ -792,7 +799,8 @@ function renderDetail(history) {
   if (typeof started === "number" && ended) fields.push(["ran", duration(Math.max(0, ended - started))]);
   if (view.failure) fields.push(["error", view.failure.message]);
   $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { "data-field": k, text: v })]));
-  $("detail-payload").textContent = view.payload === undefined ? "…" : JSON.stringify(view.payload, null, 2);
+  const payload = state.payloads.get(view.id);
+  $("detail-payload").textContent = payload === undefined ? "…" : JSON.stringify(payload, null, 2);
   const hasResult = view.result !== null && view.result !== undefined;
   $("detail-result-section").hidden = !hasResult;
   $("detail-result").textContent = hasResult ? JSON.stringify(view.result, null, 2) : "";

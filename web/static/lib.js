@@ -27,7 +27,6 @@
  * @property {string | null} [worker_id]
  * @property {string | null} [log_tail]
  * @property {any} [result]
- * @property {any} [payload]
  * @property {Output[]} [outputs]
  */
 
@@ -126,16 +125,13 @@ export function supersedes(known, incoming) {
 
 /**
  * Put `view` into `jobs` unless it is stale (see `supersedes`); returns whether it did.
- * Fields only the detail answer has (the payload) are kept from the copy it replaces.
  * @param {Map<number, JobView>} jobs
  * @param {JobView} view
  * @returns {boolean}
  */
 export function upsert(jobs, view) {
-  const known = jobs.get(view.id);
-  if (!supersedes(known, view)) return false;
-  const payload = view.payload !== undefined ? view.payload : known && known.payload;
-  jobs.set(view.id, payload === undefined ? view : { ...view, payload });
+  if (!supersedes(jobs.get(view.id), view)) return false;
+  jobs.set(view.id, view);
   return true;
 }
 
