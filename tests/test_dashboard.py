@@ -217,6 +217,7 @@ def test_a_double_click_sends_once_and_the_live_worker_is_shown(
     expect(row.locator("td").nth(2)).to_have_text("0.1.0")
     expect(row.locator("td").nth(3)).to_contain_text("tone")
     expect(row.locator("td.beat")).to_have_text(re.compile(r"ago|just now"))
+    expect(row.locator("td.up")).to_have_text(re.compile(r"^\d+ (s|min)"))
 
     failing = submit(page, "fail", '{"message": "no"}')
     expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)

@@ -666,7 +666,8 @@ function renderWorkers() {
     el("td", { text: w.version }),
     el("td", { text: w.types.join(", ") }),
     el("td", {}, w.job_id ? jobLink(w.job_id, `#${w.job_id}`, "worker-job") : "idle"),
-    el("td", { className: "beat", text: beatText(w) })));
+    el("td", { className: "beat", text: beatText(w) }),
+    el("td", { className: "up", title: when(w.started_at), text: duration(Math.max(0, now() - w.started_at)) })));
   $("workers-rows").replaceChildren(...rows);
   const live = state.workers.filter((w) => w.live).length;
   $("workers").hidden = rows.length === 0;
