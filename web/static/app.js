@@ -807,6 +807,7 @@ function renderDetail(history) {
   $("detail-result").textContent = hasResult ? JSON.stringify(view.result, null, 2) : "";
   $("detail-tail-section").hidden = !view.log_tail;
   $("detail-tail").textContent = view.log_tail || "";
+  $("detail-tail-live").hidden = view.status !== "running";
   if (history) loadHistory(view.id).catch(() => {});
 }
 
