@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import logging
 import math
 import random
@@ -81,6 +82,23 @@ def _unique_stages(job_type: JobType, _: attrs.Attribute[Any], stages: tuple[str
             )
 
 
+def _example_payload(job_type: JobType, _: attrs.Attribute[Any], example: Any) -> None:
+    # An example nobody can submit would be found out by the first person who tries it.
+    if example is None:
+        return
+    try:
+        json.dumps(example, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise JobTypeError(f"job type {job_type.name!r}: its example is not JSON: {exc}") from None
+    if job_type.validate is not None:
+        try:
+            job_type.validate(example)
+        except ValueError as exc:
+            raise JobTypeError(
+                f"job type {job_type.name!r}: its own validate refuses its example: {exc}"
+            ) from None
+
+
 def _percent(value: float | None) -> float | None:
     """``value`` as a percentage from 0 to 100 (clamped), None kept; NaN and infinities
     refused: neither is a measurement, and clamped they would show as 0 % or 100 %."""
@@ -108,6 +126,8 @@ class JobType:
     failed together do not all come back at once (0: retry at once). ``validate`` checks a
     payload (``ValueError`` naming the key): where the CLI or the API holds the type, before
     a job is created; in the worker, before the handler runs (a permanent failure).
+    ``example`` is a payload to offer people (the dashboard's form starts with it): JSON,
+    and one that ``validate`` accepts, checked where the type is defined.
     """
 
     name: str
@@ -124,6 +144,8 @@ class JobType:
     #: The payload check: raises ``ValueError`` naming the key for a payload the type
     #: refuses.
     validate: Callable[[Any], object] | None = None
+    #: A payload to show as an example (JSON-serialisable; ``validate`` must accept it).
+    example: Any = attrs.field(default=None, validator=_example_payload)
 
     def retry_delay_after(self, attempt: int) -> float:
         """How long a job waits before its next attempt, after failing attempt ``attempt``."""
@@ -132,7 +154,7 @@ class JobType:
         return base * random.uniform(0.8, 1.2)
 
     def info(self) -> JobTypeInfo:
-        return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout)
+        return JobTypeInfo(self.name, self.stages, self.max_attempts, self.timeout, self.example)
 
 
 def index_job_types(job_types: Iterable[JobType] | Mapping[str, JobType]) -> dict[str, JobType]:
@@ -169,6 +191,10 @@ class JobContext:
     Progress writes are throttled to one per ``progress_interval`` seconds; the first
     report of each stage and the last one before the stage changes or the handler returns
     are always written.
+
+    The log tail (``set_log_tail``: a child's last lines, which ``run_ffmpeg`` keeps) is
+    never written on its own: it rides on the next progress write and on the outcome, so a
+    chatty child costs no row written (on Turso every row written is billed).
     """
 
     def __init__(
@@ -206,6 +232,8 @@ class JobContext:
         self._written: tuple[str | None, float | None] = (None, None)
         self._last_write = -math.inf
         self._flush_scheduled = False
+        self.log_tail: str | None = None
+        self._tail_written: str | None = None
 
     def __repr__(self) -> str:
         return f"<JobContext job={self.job.id} type={self.job.type} stage={self.stage}>"
@@ -241,6 +269,12 @@ class JobContext:
             self._flush_scheduled = True
             self._nursery.start_soon(self._flush_later)
 
+    def set_log_tail(self, text: str) -> None:
+        """The child's last lines (a few, newest last), shown with the job: kept here and
+        written with the next progress report and with the outcome, never on their own.
+        The store keeps the last 20 lines, at most 4 KiB, control characters escaped."""
+        self.log_tail = text
+
     async def flush(self) -> None:
         """Write the latest stage and progress if they were not written yet."""
         if self._written != (self.stage, self.progress):
@@ -253,9 +287,12 @@ class JobContext:
 
     async def _write(self) -> None:
         state = (self.stage, self.progress)
+        tail = self.log_tail if self.log_tail != self._tail_written else None
         self._last_write = trio.current_time()
         reply = await self._running.write(
-            lambda: self._store.update(self.lease, stage=state[0], progress=state[1]),
+            lambda: self._store.update(
+                self.lease, stage=state[0], progress=state[1], log_tail=tail
+            ),
             "progress report",
         )
         if reply is None:
@@ -264,6 +301,8 @@ class JobContext:
             return
         new_stage = state[0] != self._written[0]
         self._written = state
+        if tail is not None:
+            self._tail_written = tail
         if self._events is not None:
             job = self.job
             self._events.emit(

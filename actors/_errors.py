@@ -18,10 +18,21 @@ __all__ = [
     "classify",
     "describe",
     "leaves",
+    "telling",
 ]
 
 
-class TransientError(Exception):
+class _Verdict(Exception):
+    """A failure whose kind the handler chose. ``detail``, if given, is the one line that
+    says most (e.g. ffmpeg's "Invalid frame size: x."): kept beside the message, so that a
+    reader (the dashboard) shows it without parsing the message."""
+
+    def __init__(self, *args: object, detail: str | None = None) -> None:
+        super().__init__(*args)
+        self.detail = detail
+
+
+class TransientError(_Verdict):
     """The run failed for a reason that may pass (network, I/O, a busy service): retry."""
 
 
@@ -29,7 +40,7 @@ class StalledError(TransientError):
     """A child was alive but made no progress for too long (e.g. ffmpeg on a dead input)."""
 
 
-class PermanentError(Exception):
+class PermanentError(_Verdict):
     """The run can never succeed as submitted (bad input, unsupported format): fail now."""
 
 
@@ -64,6 +75,15 @@ def classify(exc: BaseException) -> ErrorKind:
     if all(kind in RETRYABLE for kind in kinds):
         return kinds[0]
     return ErrorKind.PERMANENT
+
+
+def telling(exc: BaseException) -> str | None:
+    """The ``detail`` the handler gave its verdict (the first leaf's that has one)."""
+    for leaf in leaves(exc):
+        detail = getattr(leaf, "detail", None) if isinstance(leaf, _Verdict) else None
+        if isinstance(detail, str) and detail.strip():
+            return detail
+    return None
 
 
 def describe(exc: BaseException) -> str:

@@ -44,7 +44,7 @@ from stores import (
 )
 
 from ._context import JobContext, JobType
-from ._errors import chosen, classify, describe
+from ._errors import chosen, classify, describe, telling
 from ._events import (
     Events,
     JobCancelled,
@@ -99,6 +99,10 @@ class Ending:
     #: The handler's error message, or why the job was stopped.
     detail: str = ""
     untrusted: bool = False
+    #: The error's one telling line, if the handler named one (``PermanentError(detail=)``).
+    telling: str | None = None
+    #: The child's last lines as the run ended (``JobContext.set_log_tail``).
+    log_tail: str | None = None
 
 
 @attrs.frozen
@@ -114,6 +118,9 @@ class Verdict:
     charged: bool = True
     #: For a failure that is retried: how long the job waits first (the type's backoff).
     retry_delay: float = 0.0
+    #: Written with a completion or a failure (see ``Ending``).
+    telling: str | None = None
+    log_tail: str | None = None
 
 
 #: How a stop ends a run: the outcome, its error kind, and whether the attempt is charged.
@@ -135,13 +142,19 @@ def decide(ending: Ending) -> Verdict:
             detail = f"lease lost: {detail}"
         elif outcome is Outcome.RELEASED:
             detail = f"{ending.stop.value}: {detail}".rstrip(": ")
-        return Verdict(outcome, detail, kind=kind, charged=charged)
+        return Verdict(outcome, detail, kind=kind, charged=charged, log_tail=ending.log_tail)
     if ending.error is None:
-        return Verdict(Outcome.COMPLETED, result=ending.result)
+        return Verdict(Outcome.COMPLETED, result=ending.result, log_tail=ending.log_tail)
     if ending.untrusted:  # the sentinel may have killed the child: not the job's error
         detail = f"outcome not trusted, database unreachable meanwhile: {ending.detail}"
         return Verdict(Outcome.RELEASED, detail, charged=False)
-    return Verdict(Outcome.FAILED, ending.detail, kind=ending.error)
+    return Verdict(
+        Outcome.FAILED,
+        ending.detail,
+        kind=ending.error,
+        telling=ending.telling,
+        log_tail=ending.log_tail,
+    )
 
 
 def _instead(verdict: Verdict, exc: Exception) -> Verdict:
@@ -315,11 +328,11 @@ async def _call_handler(
         nursery.cancel_scope.cancel()
     if running.stop_reason is not None:
         # Whatever the handler did on the way out, why it was stopped is the outcome.
-        return Ending(stop=running.stop_reason, detail=running.stop_detail)
+        return Ending(stop=running.stop_reason, detail=running.stop_detail, log_tail=ctx.log_tail)
     untrusted = running.outcome_untrusted(
         trio.current_time(), settings.fence_after, settings.patience
     )
-    return attrs.evolve(ending, untrusted=untrusted)
+    return attrs.evolve(ending, untrusted=untrusted, log_tail=ctx.log_tail)
 
 
 def _raised(exc: BaseException, running: RunningJob) -> Ending:
@@ -329,7 +342,7 @@ def _raised(exc: BaseException, running: RunningJob) -> Ending:
     detail = describe(exc)
     if not chosen(exc):
         log.error("the handler raised %s", detail, exc_info=exc, extra=running.extra)
-    return Ending(error=classify(exc), detail=detail)
+    return Ending(error=classify(exc), detail=detail, telling=telling(exc))
 
 
 def _escaped(exc: BaseException, running: RunningJob, ours: tuple[trio.CancelScope, ...]) -> Ending:
@@ -415,14 +428,24 @@ async def _write(
     if outcome is Outcome.COMPLETED and claim_as is not None and settings.may_claim():
         sent = Confirmation.now()
         job, following = await store.complete_and_claim(
-            lease, verdict.result, claim_as.worker_id, types=claim_as.types
+            lease,
+            verdict.result,
+            claim_as.worker_id,
+            types=claim_as.types,
+            log_tail=verdict.log_tail,
         )
         taken = (following, sent) if following is not None else None
     elif outcome is Outcome.COMPLETED:
-        job = await store.complete(lease, verdict.result)
+        job = await store.complete(lease, verdict.result, log_tail=verdict.log_tail)
     elif outcome is Outcome.FAILED:
-        kind = verdict.kind or ErrorKind.PERMANENT
-        job = await store.fail(lease, detail, kind=kind, retry_delay=verdict.retry_delay)
+        job = await store.fail(
+            lease,
+            detail,
+            kind=verdict.kind or ErrorKind.PERMANENT,
+            retry_delay=verdict.retry_delay,
+            detail=verdict.telling,
+            log_tail=verdict.log_tail,
+        )
     elif outcome is Outcome.CANCELLED:
         job = await store.confirm_cancelled(lease)
     elif outcome is Outcome.RELEASED:

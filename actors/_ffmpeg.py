@@ -4,17 +4,17 @@ Progress comes from ffmpeg's own ``-progress`` stream (``out_time_us`` against t
 duration): a percentage when the duration is known (passed in, ``-t`` in the arguments, or
 probed from the first input), ``None`` (indeterminate) when it is not. Never invented.
 
-What ffmpeg says lands in a job's ``error``, which the HTTP API shows to whoever submitted
-the job. ffmpeg also prints what it *read*: the input's tags and metadata (a text file that
-parses as ``ffmetadata`` or ``lrc`` puts its lines there), a playlist's entries. So ffmpeg
-runs with ``-loglevel level+info``, every line is tagged with its level, and the error keeps
-only its warnings and errors (``Invalid data found``, ``No such file``, ...), never the
-informational dump of what it opened. The lines returned to the handler keep everything.
+What ffmpeg says lands in a job's ``error``, its telling line and its live log tail, which
+the HTTP API shows to whoever submitted the job. ffmpeg also prints what it *read*: the
+input's tags and metadata (a text file that parses as ``ffmetadata`` or ``lrc`` puts its
+lines there), a playlist's entries. So ffmpeg runs with ``-loglevel level+info``, every line
+is tagged with its level, and those texts keep only its warnings and errors (``Invalid data
+found``, ``No such file``, ...) and its statistics line, never the informational dump of
+what it opened (see ``_ffmpeg_log``). The lines returned to the handler keep everything.
 """
 
 from __future__ import annotations
 
-import collections
 import itertools
 import os
 import re
@@ -26,16 +26,9 @@ import trio
 from ._child import open_child
 from ._context import JobContext
 from ._errors import PermanentError, StalledError, TransientError
+from ._ffmpeg_log import FfmpegLog
 
 __all__ = ["ffmpeg_binary", "probe_duration", "run_ffmpeg"]
-
-#: ffmpeg's log levels (``-loglevel level+...`` prefixes each line with one of them).
-_LEVEL = re.compile(
-    r"^(?:(\[[^\]]* @ 0x[0-9a-fA-F]+\]) )?\[(trace|debug|verbose|info|warning|error|fatal|panic)\]"
-    r"(?: |$)"
-)
-#: The levels whose lines may go into a job's error: ffmpeg's own diagnostics.
-_DIAGNOSTIC = frozenset({"warning", "error", "fatal", "panic"})
 #: A probe reads the header only; a file with megabytes of tags is cut off, not buffered.
 _PROBE_LIMIT = 256 * 1024
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
@@ -159,16 +152,18 @@ async def probe_duration(
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _failure(status: int, tail: Sequence[str]) -> Exception:
+def _failure(status: int, log: FfmpegLog) -> Exception:
+    tail = log.diagnostics()[-12:]
     text = " | ".join(line for line in tail if line.strip())[-800:] or f"exit status {status}"
     message = f"ffmpeg failed (exit {status}): {text}"
+    detail = log.telling()
     if any(marker in text for marker in _TRANSIENT):
-        return TransientError(message)
+        return TransientError(message, detail=detail)
     if status < 0:  # killed by a signal we did not send: the machine, not the input
-        return TransientError(message)
+        return TransientError(message, detail=detail)
     if any(marker in text for marker in _PERMANENT):
-        return PermanentError(message)
-    return PermanentError(message)
+        return PermanentError(message, detail=detail)
+    return PermanentError(message, detail=detail)
 
 
 async def run_ffmpeg(
@@ -177,10 +172,12 @@ async def run_ffmpeg(
     """Run ffmpeg with ``args`` (without the binary's name) as stage ``stage``; returns the
     last lines of its stderr (filters such as loudnorm print their results there).
 
-    Reports real progress within the stage, keeps the tail of stderr for the error message,
-    and raises :class:`PermanentError` (bad input, unknown codec or format, missing file),
-    :class:`TransientError` (I/O and network trouble), or ``StalledError`` when the job
-    type's ``progress_watchdog`` sees no progress for that long.
+    Reports real progress within the stage, keeps the tail of stderr for the error message
+    and the job's live log tail (``ctx.set_log_tail``: written with the next progress
+    report, and with the outcome), and raises :class:`PermanentError` (bad input, unknown
+    codec or format, missing file), :class:`TransientError` (I/O and network trouble), or
+    ``StalledError`` when the job type's ``progress_watchdog`` sees no progress for that
+    long. Each carries ffmpeg's most telling line as its ``detail``.
 
     Cancellation: ffmpeg gets SIGTERM, then SIGKILL after the kill grace, and this returns
     (raising ``Cancelled``) only once it is reaped.
@@ -196,63 +193,33 @@ async def run_ffmpeg(
         ffmpeg_binary(),
         "-hide_banner",
         "-nostdin",
-        "-nostats",
         "-loglevel",
         "level+info",  # each line says its level: only diagnostics reach the job's error
         "-progress",
         "pipe:1",
         *args,
     ]
-    tail: collections.deque[tuple[str, str]] = collections.deque(maxlen=40)
+    log = FfmpegLog(ctx.set_log_tail)
     watchdog = ctx.job_type.progress_watchdog
     async with ctx.open_child(argv) as child:
         assert child.stdout is not None and child.stderr is not None
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_keep_tail, child.stderr, tail)
+            nursery.start_soon(log.read, child.stderr)
             stalled = await _follow_progress(ctx, child.stdout, duration, watchdog)
             if stalled:
                 await child.stop(ctx.kill_grace)  # stderr ends with it, and so does the tail
         status = await child.wait()
-    diagnostics = [text for level, text in tail if level in _DIAGNOSTIC]
     if stalled:
         raise StalledError(
             f"stalled: ffmpeg reported no progress for {watchdog:g} s; last output: "
-            + (" | ".join(diagnostics[-5:]) or "no warning or error")
+            + (" | ".join(log.diagnostics()[-5:]) or "no warning or error"),
+            detail=log.telling(),
         )
     if status != 0:
-        raise _failure(status, diagnostics[-12:])
+        raise _failure(status, log)
     if duration:
         await ctx.set_progress(100)
-    return [text for _, text in tail]
-
-
-async def _keep_tail(
-    stream: trio.abc.ReceiveStream, tail: collections.deque[tuple[str, str]]
-) -> None:
-    """Keep the last lines of stderr as (level, text), the level tag taken out of the text.
-
-    ffmpeg tags the first line of each message; the lines that continue a multi-line
-    message (loudnorm's JSON) carry no tag and take the level of the line before them.
-    """
-    buffer = b""
-    level = "info"  # an untagged first line is not treated as a diagnostic
-    async for chunk in stream:
-        buffer += chunk
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            level = _keep_line(tail, line, level)
-    if buffer.strip():
-        _keep_line(tail, buffer, level)
-
-
-def _keep_line(tail: collections.deque[tuple[str, str]], line: bytes, level: str) -> str:
-    text = line.decode(errors="replace")
-    tagged = _LEVEL.match(text)
-    if tagged is not None:
-        level = tagged.group(2)
-        text = f"{tagged.group(1) or ''} {text[tagged.end() :]}"
-    tail.append((level, text.strip()))
-    return level
+    return log.texts()
 
 
 async def _follow_progress(

@@ -120,7 +120,8 @@ class Smoke:
         try:
             assert server.stderr is not None
             url = next(m[1] for line in server.stderr if (m := LISTENING.search(line)))
-            for path, mark in (("/", "<html"), ("/static/app.js", "function")):
+            pages = (("/", "<html"), ("/static/app.js", "function"), ("/static/lib.js", "export"))
+            for path, mark in pages:
                 with urllib.request.urlopen(url + path, timeout=10) as reply:
                     self.check(mark in reply.read().decode(), f"GET {path}")
             with urllib.request.urlopen(url + "/api/info", timeout=10) as reply:

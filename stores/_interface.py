@@ -44,6 +44,8 @@ class JobTypeInfo:
     stages: tuple[str, ...] = ()
     max_attempts: int = 2
     timeout: float | None = None
+    #: A payload to offer as an example (JSON-serialisable), or None.
+    example: Any = None
 
 
 class JobStore(abc.ABC):
@@ -254,9 +256,15 @@ class JobStore(abc.ABC):
 
     @abc.abstractmethod
     async def update(
-        self, lease: Lease, *, stage: str | None, progress: float | None
+        self,
+        lease: Lease,
+        *,
+        stage: str | None,
+        progress: float | None,
+        log_tail: str | None = None,
     ) -> HeartbeatReply:
-        """Record the stage and its progress (0-100, or None for indeterminate)."""
+        """Record the stage and its progress (0-100, or None for indeterminate), and the
+        child's log tail if given (None keeps the last one), in one write."""
 
     @abc.abstractmethod
     async def record_child(
@@ -265,8 +273,11 @@ class JobStore(abc.ABC):
         """Record (or clear) the running child process of the job."""
 
     @abc.abstractmethod
-    async def complete(self, lease: Lease, result: Any = None) -> Job:
-        """Mark the job completed with a JSON-serialisable result."""
+    async def complete(
+        self, lease: Lease, result: Any = None, *, log_tail: str | None = None
+    ) -> Job:
+        """Mark the job completed with a JSON-serialisable result (and its final log
+        tail, if given)."""
 
     @abc.abstractmethod
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
@@ -293,6 +304,7 @@ class JobStore(abc.ABC):
         worker_id: str,
         *,
         types: Sequence[str] | None = None,
+        log_tail: str | None = None,
     ) -> tuple[Job, Claimed | None]:
         """:meth:`complete`, then :meth:`claim` the next job in the same call (one
         transaction locally; one exchange with the Turso helper, which runs both statements
@@ -300,10 +312,20 @@ class JobStore(abc.ABC):
         claimed beside it is given back first."""
 
     @abc.abstractmethod
-    async def fail(self, lease: Lease, error: str, *, kind: str, retry_delay: float = 0.0) -> Job:
+    async def fail(
+        self,
+        lease: Lease,
+        error: str,
+        *,
+        kind: str,
+        retry_delay: float = 0.0,
+        detail: str | None = None,
+        log_tail: str | None = None,
+    ) -> Job:
         """Record a failed run (see ``stores.transition``): a retryable kind goes back to
         pending while attempts remain, and is not claimed again for ``retry_delay``
-        seconds; otherwise the job is failed with ``error`` as its reason."""
+        seconds; otherwise the job is failed with ``error`` as its reason. ``detail`` is
+        the error's one telling line, kept beside it; ``log_tail`` the child's last lines."""
 
     @abc.abstractmethod
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:

@@ -103,6 +103,12 @@ class Job:
     #: The row's change stamp: grows with every write a watcher sees, in commit order,
     #: whatever the clock does (live updates; not a time to show).
     changed_at: float | None = None
+    #: The last lines of the running child's output (ffmpeg's stderr), escaped; the current
+    #: attempt's (a claim clears it), kept when the job ends.
+    log_tail: str | None = None
+    #: The line of ``error`` that says most (e.g. ffmpeg's "Invalid frame size: x."), if
+    #: the handler named one.
+    error_detail: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -157,6 +163,10 @@ class JobView:
     #: The row's change stamp (see ``Job.changed_at``); not part of the poll answer.
     changed_at: float | None = None
     result: Any = None
+    worker_id: str | None = None
+    started_at: float | None = None
+    log_tail: str | None = None
+    error_detail: str | None = None
 
     @classmethod
     def of(
@@ -199,8 +209,18 @@ class JobView:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str)
         ]
 
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        """The error as fields, so that no reader parses the message: its kind, the message
+        and the one line that says most (``detail``, None if the handler named none)."""
+        if self.error is None:
+            return None
+        return {"kind": self.error_kind, "message": self.error, "detail": self.error_detail}
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict with the poll keys (times are Unix seconds)."""
+        """A JSON-ready dict with the poll keys (times are Unix seconds), the worker, the
+        start, the log tail and the failure. Not the payload (up to 64 KiB, it never
+        changes: every list and event would carry it again; ``GET /api/jobs/{id}/payload``)."""
         return {
             "id": self.id,
             "type": self.type,
@@ -223,6 +243,10 @@ class JobView:
             "reason": self.reason,
             "result": self.result,
             "outputs": self.outputs,
+            "worker_id": self.worker_id,
+            "started_at": self.started_at,
+            "log_tail": self.log_tail,
+            "failure": self.failure,
         }
 
 

@@ -46,8 +46,11 @@ SCHEMA_VERSION = 1
 #: most one job each) and the live worker registry (``workers``). Revision 10: a retry
 #: waits for its backoff (``retry_at``; old code ignores it and retries at once). Revision 9:
 #: the pruner's index by finish time; a change stamp that never goes back (live updates), and
-#: the reapers' clock riding out a database clock stepped back.
-SCHEMA_REVISION = 10
+#: the reapers' clock riding out a database clock stepped back. Revision 11: a running
+#: job's log tail (``log_tail``, written by the progress report's own UPDATE), a failure's
+#: telling line (``error_detail``) and a job type's example payload (``job_types.example``);
+#: old code ignores all three.
+SCHEMA_REVISION = 11
 
 metadata = sa.MetaData()
 
@@ -94,6 +97,13 @@ jobs = sa.Table(
     sa.Column("changed_at", sa.Float),
     # Revision 10: a job retried after a failure waits until then (a backoff); NULL: at once.
     sa.Column("retry_at", sa.Float),
+    # Revision 11: the last lines of the running child's output (ffmpeg's stderr), written
+    # only by statements that write the row anyway (a progress report, the finish), never
+    # by a write of its own: on Turso every row written is billed. Cleared by a claim.
+    sa.Column("log_tail", sa.Text),
+    # Revision 11: the one line of a failure that says most (ffmpeg's "Invalid frame size"),
+    # kept beside ``error`` by the same rule (see _statements._verdict_columns).
+    sa.Column("error_detail", sa.Text),
     sqlite_autoincrement=True,
 )
 
@@ -195,6 +205,8 @@ job_types = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False),
     sa.Column("timeout", sa.Float),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # Revision 11: a payload the type declares as an example (JSON), for the dashboard.
+    sa.Column("example", sa.Text),
 )
 
 # Revision 8: the live workers. Each worker writes its row at start, bumps ``last_beat`` once
@@ -349,6 +361,11 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     # (finished ones never are), so the upgrade rewrites no row.
     9: ("ALTER TABLE jobs ADD COLUMN changed_at FLOAT",),
     10: ("ALTER TABLE jobs ADD COLUMN retry_at FLOAT",),
+    11: (
+        "ALTER TABLE jobs ADD COLUMN log_tail TEXT",
+        "ALTER TABLE jobs ADD COLUMN error_detail TEXT",
+        "ALTER TABLE job_types ADD COLUMN example TEXT",
+    ),
 }
 
 #: Objects of earlier revisions that this one no longer has: ``(type, name)``. Revision 7:

@@ -57,7 +57,9 @@ from ._validate import (
     check_time,
     check_type_name,
     check_worker_id,
+    clip_detail,
     clip_error,
+    clip_tail,
     dump_json,
 )
 
@@ -152,7 +154,17 @@ def _job(m: dict[str, Any]) -> Job:
         child_started=m["child_started"],
         retry_at=m["retry_at"],
         changed_at=m["changed_at"],
+        log_tail=m["log_tail"],
+        error_detail=m["error_detail"],
     )
+
+
+def _completion(result: Any, log_tail: str | None) -> dict[str, Any]:
+    """The parameters of a completion: the result as stored JSON, the final log tail."""
+    return {
+        "p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES),
+        "p_tail": clip_tail(log_tail),
+    }
 
 
 def _fingerprint(params: dict[str, Any]) -> str:
@@ -513,6 +525,9 @@ class SqlJobStore(JobStore):
                 "p_stages": json.dumps([check_stage(s) for s in info.stages]),
                 "p_max": check_max_attempts(info.max_attempts),
                 "p_timeout": info.timeout,
+                "p_example": None
+                if info.example is None
+                else dump_json(info.example, what="example payload", limit=MAX_PAYLOAD_BYTES),
                 "p_now": now,
             }
             for info in types
@@ -570,7 +585,13 @@ class SqlJobStore(JobStore):
 
     async def types(self) -> builtins.list[JobTypeInfo]:
         return [
-            JobTypeInfo(r["name"], tuple(json.loads(r["stages"])), r["max_attempts"], r["timeout"])
+            JobTypeInfo(
+                r["name"],
+                tuple(json.loads(r["stages"])),
+                r["max_attempts"],
+                r["timeout"],
+                None if r["example"] is None else json.loads(r["example"]),
+            )
             for r in await self._rows(Q.TYPES, {})
         ]
 
@@ -718,13 +739,12 @@ class SqlJobStore(JobStore):
         worker_id: str,
         *,
         types: Sequence[str] | None = None,
+        log_tail: str | None = None,
     ) -> tuple[Job, Claimed | None]:
-        complete = self._fenced_params(
-            lease, {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
-        )
+        complete = self._fenced_params(lease, _completion(result, log_tail))
         op = self._claim_op(worker_id, types)
         if op is None:
-            return await self.complete(lease, result), None
+            return await self.complete(lease, result, log_tail=log_tail), None
         finished_rows, claim_rows = await self._run_with_claim([(Q.COMPLETE, complete), op])
         claimed = await self._claimed(claim_rows, worker_id)
         try:
@@ -820,9 +840,18 @@ class SqlJobStore(JobStore):
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def update(
-        self, lease: Lease, *, stage: str | None, progress: float | None
+        self,
+        lease: Lease,
+        *,
+        stage: str | None,
+        progress: float | None,
+        log_tail: str | None = None,
     ) -> HeartbeatReply:
-        params = {"p_stage": check_stage(stage), "p_progress": check_progress(progress)}
+        params = {
+            "p_stage": check_stage(stage),
+            "p_progress": check_progress(progress),
+            "p_tail": clip_tail(log_tail),
+        }
         rows = await self._fenced(Q.UPDATE_PROGRESS, lease, params)
         if not rows:
             raise await self._lost(lease, "report progress on")
@@ -867,11 +896,22 @@ class SqlJobStore(JobStore):
             return job
         raise await self._lost(lease, action)
 
-    async def complete(self, lease: Lease, result: Any = None) -> Job:
-        params = {"p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES)}
+    async def complete(
+        self, lease: Lease, result: Any = None, *, log_tail: str | None = None
+    ) -> Job:
+        params = _completion(result, log_tail)
         return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
 
-    async def fail(self, lease: Lease, error: str, *, kind: str, retry_delay: float = 0.0) -> Job:
+    async def fail(
+        self,
+        lease: Lease,
+        error: str,
+        *,
+        kind: str,
+        retry_delay: float = 0.0,
+        detail: str | None = None,
+        log_tail: str | None = None,
+    ) -> Job:
         try:
             error_kind = ErrorKind(kind)
         except ValueError:
@@ -882,7 +922,13 @@ class SqlJobStore(JobStore):
             isinstance(retry_delay, int | float) and 0 <= retry_delay < 1e9
         ):
             raise InvalidJob(f"retry_delay must be seconds, 0 or more: {retry_delay!r}")
-        params = {"p_error": text, "p_kind": error_kind.value, "p_delay": float(retry_delay)}
+        params = {
+            "p_error": text,
+            "p_kind": error_kind.value,
+            "p_delay": float(retry_delay),
+            "p_detail": clip_detail(detail),
+            "p_tail": clip_tail(log_tail),
+        }
         return await self._finish(
             Q.FAIL,
             lease,

@@ -382,7 +382,11 @@ def _list_rows(*, status: str | None, type_: bool, before: bool) -> sa.Select[tu
 
 # The job types workers registered (name, stages, limits): what "a type a worker serves" is.
 TYPES = sa.select(
-    job_types.c.name, job_types.c.stages, job_types.c.max_attempts, job_types.c.timeout
+    job_types.c.name,
+    job_types.c.stages,
+    job_types.c.max_attempts,
+    job_types.c.timeout,
+    job_types.c.example,
 ).order_by(job_types.c.name)
 
 UPSERT_TYPE = sqlite.insert(job_types).values(
@@ -390,6 +394,7 @@ UPSERT_TYPE = sqlite.insert(job_types).values(
     stages=bp("p_stages"),
     max_attempts=bp("p_max"),
     timeout=bp("p_timeout"),
+    example=bp("p_example"),
     updated_at=_NOW,
 )
 UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
@@ -398,6 +403,7 @@ UPSERT_TYPE = UPSERT_TYPE.on_conflict_do_update(
         "stages": UPSERT_TYPE.excluded.stages,
         "max_attempts": UPSERT_TYPE.excluded.max_attempts,
         "timeout": UPSERT_TYPE.excluded.timeout,
+        "example": UPSERT_TYPE.excluded.example,
         "updated_at": UPSERT_TYPE.excluded.updated_at,
     },
 )
@@ -451,6 +457,7 @@ _claim_values = dict(
     child_host=None,
     child_started=None,
     retry_at=None,
+    log_tail=None,  # the tail is the current attempt's
     note=sa.literal("claimed, attempt ") + sa.cast(j.attempt + 1, sa.Text),
     noted_at=_NOW,
 )
@@ -489,10 +496,19 @@ HEARTBEAT = sa.update(jobs).where(*_fenced).values(updated_at=_NOW).returning(j.
 # confirms nothing; a worker runs it between heartbeats so a cancel is seen within a second.)
 CHECK_CANCEL = sa.select(j.cancel_requested).where(*_fenced)
 
+#: A new log tail, or NULL to keep the one written last (see _schema.jobs.log_tail: the tail
+#: rides on writes the row gets anyway, never one of its own).
+_TAIL = sa.func.coalesce(bp("p_tail", type_=sa.Text), j.log_tail)
+
 UPDATE_PROGRESS = (
     sa.update(jobs)
     .where(*_fenced)
-    .values(stage=bp("p_stage"), progress=bp("p_progress", type_=sa.Float), updated_at=_NOW)
+    .values(
+        stage=bp("p_stage"),
+        progress=bp("p_progress", type_=sa.Float),
+        log_tail=_TAIL,
+        updated_at=_NOW,
+    )
     .returning(j.cancel_requested)
 )
 
@@ -562,8 +578,12 @@ def _status(rule: Rule) -> str:
     return rule.status.value
 
 
-def _verdict_columns(outcome: Outcome, inputs: _Inputs, error: Any, kind: Any) -> dict[str, Any]:
-    """The columns a transition writes: status, error, kind, finish time, history note."""
+def _verdict_columns(
+    outcome: Outcome, inputs: _Inputs, error: Any, kind: Any, detail: Any = None
+) -> dict[str, Any]:
+    """The columns a transition writes: status, error, kind and the error's telling line
+    (one rule: a transition that records an error records its detail, else keeps both),
+    finish time, history note."""
 
     def recorded(value: Any, kept: Any) -> Callable[[Rule], Any]:
         return lambda rule: value if rule.records_error else kept
@@ -572,6 +592,7 @@ def _verdict_columns(outcome: Outcome, inputs: _Inputs, error: Any, kind: Any) -
         "status": _by_rule(outcome, inputs, _status),
         "error": _by_rule(outcome, inputs, recorded(error, j.error)),
         "error_kind": _by_rule(outcome, inputs, recorded(kind, j.error_kind)),
+        "error_detail": _by_rule(outcome, inputs, recorded(detail, j.error_detail)),
         "finished_at": _by_rule(outcome, inputs, lambda r: _NOW if r.status.terminal else None),
         "updated_at": _NOW,
         "noted_at": _NOW,
@@ -598,6 +619,7 @@ COMPLETE = (
         # An earlier attempt's error is history now (job_history keeps it).
         **_verdict_columns(Outcome.COMPLETED, {}, None, None),
         result=bp("p_result"),
+        log_tail=_TAIL,
         note=_by_rule(Outcome.COMPLETED, {}, lambda rule: rule.note),
     )
     .returning(*_RETURN_ALL)
@@ -612,7 +634,10 @@ FAIL = (
     sa.update(jobs)
     .where(*_fenced)
     .values(
-        **_verdict_columns(Outcome.FAILED, _fail_inputs, bp("p_error"), bp("p_kind")),
+        **_verdict_columns(
+            Outcome.FAILED, _fail_inputs, bp("p_error"), bp("p_kind"), bp("p_detail")
+        ),
+        log_tail=_TAIL,
         retry_at=_by_rule(
             Outcome.FAILED, _fail_inputs, lambda rule: _NOW + _DELAY if rule.backoff else None
         ),

@@ -9,12 +9,16 @@ from typing import Any
 
 from ._errors import InvalidJob
 from ._model import JobStatus
+from ._text import printable
 
 __all__ = [
+    "MAX_DETAIL_CHARS",
     "MAX_ERROR_CHARS",
     "MAX_KEY_CHARS",
     "MAX_PAYLOAD_BYTES",
     "MAX_RESULT_BYTES",
+    "MAX_TAIL_BYTES",
+    "MAX_TAIL_LINES",
     "check_cursor",
     "check_id",
     "check_idempotency_key",
@@ -26,7 +30,9 @@ __all__ = [
     "check_time",
     "check_type_name",
     "check_worker_id",
+    "clip_detail",
     "clip_error",
+    "clip_tail",
     "dump_json",
     "storable_text",
 ]
@@ -34,6 +40,11 @@ __all__ = [
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_RESULT_BYTES = 256 * 1024
 MAX_ERROR_CHARS = 2000
+#: A job's log tail (ffmpeg's last lines): written with every progress report, so small.
+MAX_TAIL_LINES = 20
+MAX_TAIL_BYTES = 4096
+#: The one line of a failure that says most (e.g. ffmpeg's "Invalid frame size: ...").
+MAX_DETAIL_CHARS = 300
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")  # job types and stages
 
@@ -181,3 +192,32 @@ def check_cursor(value: object) -> tuple[float, int]:
     if not isinstance(value, tuple) or len(value) != 2:
         raise InvalidJob(f"a list cursor is (created_at, id), got {value!r}")
     return check_time(value[0]), check_id(value[1])
+
+
+def clip_tail(text: str | None) -> str | None:
+    """A log tail that fits: its last ``MAX_TAIL_LINES`` lines and ``MAX_TAIL_BYTES`` bytes,
+    each line escaped as the CLI and the logs escape job text (``printable``), so a line
+    stays one line and no control code reaches a terminal. None stays None (no tail)."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise InvalidJob(f"a log tail is text, got {type(text).__name__}")
+    lines = [printable(line) for line in text.split("\n")[-MAX_TAIL_LINES:]]
+    tail = "\n".join(lines)
+    while len(tail.encode("utf-8", "backslashreplace")) > MAX_TAIL_BYTES:
+        if len(lines) > 1:
+            lines.pop(0)  # the oldest line goes first
+            tail = "\n".join(lines)
+        else:  # one line longer than the limit keeps its end (the newest text)
+            tail = tail.encode("utf-8", "backslashreplace")[-MAX_TAIL_BYTES:].decode(
+                "utf-8", "ignore"
+            )
+    return storable_text(tail)
+
+
+def clip_detail(text: str | None) -> str | None:
+    """A failure's telling line: one escaped line, at most ``MAX_DETAIL_CHARS``."""
+    if text is None or not str(text).strip():
+        return None
+    line = printable(storable_text(str(text).strip()))
+    return line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 3] + "..."

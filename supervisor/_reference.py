@@ -74,6 +74,7 @@ JOB_TYPES: tuple[JobType, ...] = (
         timeout=3900,
         progress_watchdog=60,
         validate=TONE.check,
+        example={"seconds": 8, "realtime": True},
     ),
     JobType(
         "prep",
@@ -82,8 +83,31 @@ JOB_TYPES: tuple[JobType, ...] = (
         timeout=3600,
         progress_watchdog=120,
         validate=PREP.check,
+        # The dashboard's file picker puts the uploaded file's key in "input".
+        example={"input": "uploads/interview.wav", "target_lufs": -16},
     ),
-    JobType("sleep", sleep_job, stages=("sleeping",), timeout=3600, validate=SLEEP.check),
-    JobType("child", child_job, stages=("waiting",), timeout=3600, validate=CHILD.check),
-    JobType("fail", fail_job, stages=("failing",), timeout=60, validate=FAIL.check),
+    JobType(
+        "sleep",
+        sleep_job,
+        stages=("sleeping",),
+        timeout=3600,
+        validate=SLEEP.check,
+        example={"seconds": 5, "steps": 10},
+    ),
+    JobType(
+        "child",
+        child_job,
+        stages=("waiting",),
+        timeout=3600,
+        validate=CHILD.check,
+        example={"seconds": 10},
+    ),
+    JobType(
+        "fail",
+        fail_job,
+        stages=("failing",),
+        timeout=60,
+        validate=FAIL.check,
+        example={"kind": "permanent", "message": "bad input: demo"},
+    ),
 )

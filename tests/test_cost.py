@@ -4,6 +4,7 @@ the heartbeat, the reaper and a metrics scrape's job counts read no more rows th
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from actors import prune_once
 from stores import JobStore, LocalJobStore, TursoJobStore
+from stores._compiled import SQL
 from stores._statements import STATEMENTS
 
 from .bulk import fill
@@ -165,3 +167,30 @@ async def test_sqld_idle_prune_round_reads_no_job_that_finished_late(
         assert sum((await prune_once(store, retention)).values()) == 20_000 // 1000 * 1000
     finally:
         await store.aclose()
+
+
+def test_the_log_tail_rides_only_on_writes_the_row_gets_anyway() -> None:
+    """A job's log tail (and its error's telling line) is a column of statements that write
+    the row for their own reason (progress, a claim, an outcome): no statement exists to
+    write it alone, so a chatty ffmpeg costs no row written."""
+    writers = {
+        name
+        for name, sql in SQL.items()
+        for column in ("log_tail", "error_detail")
+        if re.search(rf"\b{column} *=", sql)
+    }
+    assert writers == {
+        "UPDATE_PROGRESS",
+        "CLAIM_ANY",
+        "CLAIM_TYPED",
+        "COMPLETE",
+        "FAIL",
+        "RELEASE",
+        "RECOVER_CLAIM",
+        "REAP",
+        "REAP_STEADY",
+        "CONFIRM_CANCELLED",
+    }
+    for name in writers:  # each sets more than these two columns: it writes the row anyway
+        assignments = set(re.findall(r"\b(\w+) *= *", SQL[name].split(" WHERE ")[0]))
+        assert assignments - {"log_tail", "error_detail"}, name

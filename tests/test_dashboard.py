@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,14 +37,15 @@ new MutationObserver(() => {
 
 
 # The reference types, plus one whose real ffmpeg fails on its arguments (the reference types
-# refuse bad payloads before ffmpeg runs): the page shows ffmpeg's own diagnostics.
+# refuse bad payloads before ffmpeg runs): the page shows ffmpeg's own diagnostics. It
+# declares no example payload (the form starts on a type that does).
 HANDLERS = """
 from supervisor import JobType, run_ffmpeg
 from supervisor._reference import JOB_TYPES as REFERENCE
 
 
 async def broken(ctx, payload):
-    args = ["-f", "lavfi", "-i", "nosuchsource=x", "-f", "null", "-"]
+    args = ["-f", "lavfi", "-i", "testsrc=d=1", "-s", "nonsense", "-f", "null", "-"]
     await run_ffmpeg(ctx, args, stage="encoding")
 
 
@@ -170,9 +172,14 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
 
     broken = submit(page, "broken", "{}")
     expect(card(page, broken)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
-    expect(card(page, broken).locator(".reason")).to_contain_text("ffmpeg exited with")
+    # ffmpeg's telling line, from the API's failure fields, not parsed out of the message.
+    expect(card(page, broken).locator(".reason")).to_have_text(
+        "failed: Invalid frame size: nonsense. (permanent)"
+    )
     card(page, broken).locator("details.stderr summary").click()
-    expect(card(page, broken).locator("details.stderr pre")).to_contain_text("nosuchsource")
+    expect(card(page, broken).locator("details.stderr pre")).to_contain_text(
+        "Error opening output files"
+    )
 
     card(page, later).locator("a.title").click()
     expect(page.locator("#detail-title")).to_have_text(f"#{later} child")
@@ -186,6 +193,12 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
     expect(page.locator("#finished li.job")).not_to_have_count(0)
     for status in page.locator("li.job").evaluate_all("els => els.map(e => e.dataset.status)"):
         assert status == "failed"
+    # Under a filter that hides running jobs, the page does not claim that nothing runs.
+    expect(page.get_by_text("Nothing running.")).to_be_hidden()
+    expect(page.locator("#running-section")).to_be_hidden()
+    page.reload()  # the filter is in the URL
+    expect(page.locator("#filter-status")).to_have_value("failed", timeout=WAIT_MS)
+    expect(page.locator("#finished li.job").first).to_have_attribute("data-status", "failed")
     assert errors == []
 
 
@@ -204,6 +217,7 @@ def test_a_double_click_sends_once_and_the_live_worker_is_shown(
     expect(row.locator("td").nth(2)).to_have_text("0.1.0")
     expect(row.locator("td").nth(3)).to_contain_text("tone")
     expect(row.locator("td.beat")).to_have_text(re.compile(r"ago|just now"))
+    expect(row.locator("td.up")).to_have_text(re.compile(r"^\d+ (s|min)"))
 
     failing = submit(page, "fail", '{"message": "no"}')
     expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
@@ -250,7 +264,7 @@ def log_in_polling(page: Page, url: str) -> None:
     page.goto(url)
     page.get_by_label("API token").fill(TOKEN)
     page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#create-type")).to_have_value("tone", timeout=WAIT_MS)
+    expect(page.locator("#create-type")).not_to_have_value("", timeout=WAIT_MS)
 
 
 def test_a_person_uploads_a_recording_and_plays_and_downloads_the_result(
@@ -286,3 +300,102 @@ def test_a_person_uploads_a_recording_and_plays_and_downloads_the_result(
     assert saved is not None
     assert Path(saved).read_bytes()[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
     assert errors == []
+
+
+def test_a_job_link_opens_its_detail_with_payload_worker_timings_and_live_output(
+    served: str, browser: BrowserContext
+) -> None:
+    """`/?status=running#job-N` opens job N with the running filter: its payload, worker,
+    attempt and timings, and ffmpeg's output moving while it encodes; then its result. A
+    reload keeps both; closing the detail takes the job out of the URL."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, served)
+    tone = submit(page, "tone", '{"seconds": 6, "realtime": true}')
+    linked = browser.new_page()
+    linked.on("pageerror", lambda exc: errors.append(str(exc)))
+    linked.goto(f"{served}/?status=running#job-{tone}")
+    expect(linked.locator("#detail-title")).to_have_text(f"#{tone} tone", timeout=WAIT_MS)
+    expect(linked.locator("#filter-status")).to_have_value("running")
+    expect(linked.locator("#finished-section")).to_be_hidden()
+    expect(linked.locator("#detail-payload")).to_contain_text('"realtime": true')
+    expect(linked.locator('[data-field="attempt"]')).to_have_text("1 of 2", timeout=WAIT_MS)
+    (worker,) = linked.evaluate("fetch('/api/workers').then(r => r.json())")["workers"]
+    expect(linked.locator('[data-field="worker"]')).to_have_text(worker["id"])
+    tail = linked.locator("#detail-tail")
+    expect(tail).to_contain_text("time=", timeout=WAIT_MS)
+    seen: set[str] = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < 2 and time.monotonic() < deadline:
+        text = tail.text_content() or ""
+        if "time=" in text:
+            seen.add(text)
+        time.sleep(0.2)
+    assert len(seen) >= 2, seen  # live: the output moved while the page stayed open
+    expect(linked.locator('[data-field="status"]')).to_have_text("completed", timeout=WAIT_MS)
+    expect(linked.locator("#detail-result")).to_contain_text('"outputs"')
+    expect(linked.locator('[data-field="ran"]')).to_have_text(re.compile(r"\d+ s"))
+    linked.reload()
+    expect(linked.locator("#detail-title")).to_have_text(f"#{tone} tone", timeout=WAIT_MS)
+    expect(linked.locator("#filter-status")).to_have_value("running")
+    linked.locator("#detail-close").click()
+    expect(linked.locator("#detail")).to_be_hidden()
+    assert linked.url == f"{served}/?status=running"
+    assert errors == []
+
+
+def test_a_search_by_id_opens_the_job_or_says_there_is_none(
+    served: str, browser: BrowserContext
+) -> None:
+    """Typing an id opens that job's detail (even one the list has not loaded); an id that
+    does not exist says so."""
+    page = browser.new_page()
+    log_in(page, served)
+    job = submit(page, "fail", '{"message": "searched"}')
+    expect(card(page, job)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
+    page.locator("#search-id").fill(f"#{job}")
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#detail-title")).to_have_text(f"#{job} fail")
+    expect(page.locator("#detail-payload")).to_contain_text('"message": "searched"')
+    assert page.url.endswith(f"#job-{job}")
+    page.locator("#search-id").fill("987654")
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#detail-missing")).to_contain_text("987654")
+    page.locator("#search-id").fill("nope")
+    page.get_by_role("button", name="Open").click()
+    expect(page.locator("#search-error")).to_contain_text("a number")
+
+
+def test_the_form_starts_on_a_served_type_with_the_example_it_declares(
+    served: str, browser: BrowserContext
+) -> None:
+    """The type picker starts on the first served type that declares an example payload,
+    filled in; choosing another type shows that type's example."""
+    page = browser.new_page()
+    log_in(page, served)
+    info = page.evaluate("fetch('/api/info').then(r => r.json())")
+    first = next(t for t in info["types"] if t["example"] is not None)
+    assert info["types"][0]["name"] == "broken" and first["name"] != "broken"
+    expect(page.locator("#create-type")).to_have_value(first["name"])
+    payload = page.locator("#create-payload").input_value()
+    assert json.loads(payload) == first["example"]
+    page.locator("#create-type").select_option("tone")
+    assert json.loads(page.locator("#create-payload").input_value()) == {
+        "seconds": 8,
+        "realtime": True,
+    }
+
+
+def test_the_login_card_fits_a_375_px_phone(served: str, browser: BrowserContext) -> None:
+    """At 375 px wide the login card is entirely on screen: no sideways scroll."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(served)
+    expect(page.get_by_label("API token")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, width
+    box = page.locator("form").bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 375

@@ -42,10 +42,24 @@ async def dead_input(ctx: JobContext, payload: Any) -> None:
     )
 
 
+async def bad_size(ctx: JobContext, payload: Any) -> None:
+    """Real ffmpeg refusing its arguments: a frame size that is not one."""
+    args = ["-f", "lavfi", "-i", "testsrc=d=1", "-s", "nonsense", "-f", "null", "-"]
+    await run_ffmpeg(ctx, args, stage="encoding")
+
+
+async def realtime(ctx: JobContext, payload: Any) -> None:
+    """A few seconds of real-time encoding, from a source whose tags ffmpeg prints."""
+    args = ["-re", "-f", "lavfi", "-i", "sine=duration=4", "-metadata", "title=SECRET-TAG"]
+    await run_ffmpeg(ctx, [*args, "-f", "mp3", "-"], stage="encoding", duration=4)
+
+
 TYPES = [
     *JOB_TYPES,
     JobType("unknown", unknown_duration, stages=("encoding",)),
     JobType("dead", dead_input, stages=("encoding",), progress_watchdog=1.0),
+    JobType("bad_size", bad_size, stages=("encoding",)),
+    JobType("realtime", realtime, stages=("encoding",)),
 ]
 
 
@@ -59,9 +73,9 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     progress: list[tuple[str | None, float | None]] = []
     original = s.update
 
-    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+    async def recording(lease: Any, *, stage: Any, progress: Any, **more: Any) -> Any:
         s.progress_log.append((stage, progress))  # type: ignore[attr-defined]
-        return await original(lease, stage=stage, progress=progress)
+        return await original(lease, stage=stage, progress=progress, **more)
 
     s.progress_log = progress  # type: ignore[attr-defined]
     s.update = recording  # type: ignore[method-assign]
@@ -283,3 +297,37 @@ async def test_progress_never_steps_back_when_ffmpegs_clock_does(
     values = [p for stage, p in store.progress_log if stage == "encoding"]
     assert values == sorted(values), values
     assert values[-1] == 100
+
+
+async def test_a_failing_ffmpeg_names_its_telling_line_and_keeps_its_tail(store: Any) -> None:
+    """ffmpeg's first error (the cause, before its consequences) is the failure's detail,
+    apart from the message; the log tail keeps its diagnostics, not what it read."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("bad_size")
+        with trio.fail_after(20):
+            failed = await wait_for_status(store, job.id, JobStatus.FAILED)
+    assert failed.error_detail == "Invalid frame size: nonsense."
+    assert failed.error.startswith("ffmpeg failed (exit ")
+    assert failed.log_tail is not None
+    assert "Invalid frame size: nonsense." in failed.log_tail
+    assert "Input #0" not in failed.log_tail
+
+
+async def test_the_live_tail_shows_ffmpegs_statistics_while_it_runs(store: Any) -> None:
+    """While ffmpeg runs, the job's log tail carries its latest statistics line (one, not
+    one per report), written with the progress reports; the input's tags never appear."""
+    tails: list[str] = []
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("realtime")
+        with trio.fail_after(30):
+            await wait_for_status(store, job.id, JobStatus.RUNNING)
+            while (view := await store.poll(job.id)).status is JobStatus.RUNNING:
+                if view.log_tail:
+                    tails.append(view.log_tail)
+                await trio.sleep(0.1)
+    assert view.status is JobStatus.COMPLETED
+    running = [t for t in tails if "time=" in t]
+    assert running, tails
+    assert all(t.count("time=") == 1 for t in tails), tails
+    assert all("SECRET-TAG" not in t for t in tails)
+    assert len(set(running)) >= 2, running  # it moved while the job ran

@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -83,6 +84,35 @@ async def test_create_then_poll_with_etags(api: Server) -> None:
     changed = await api.client.get(f"/api/jobs/{view['id']}", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["status"] == "cancelled"
+
+
+async def test_one_jobs_view_has_its_worker_timings_tail_failure_and_payload(api: Server) -> None:
+    """What the dashboard's detail shows: GET /api/jobs/{id} has the worker, the start, the
+    log tail and the failure as fields (as the list has); GET /api/jobs/{id}/payload the
+    payload, with an ETag; 404 for an unknown job."""
+    created = await api.client.post("/api/jobs", json={"type": "tone", "payload": {"seconds": 2}})
+    job_id = created.json()["id"]
+    claimed = await api.store.claim("w-detail")
+    assert claimed is not None and claimed.job.id == job_id
+    await api.store.update(claimed.lease, stage="encoding", progress=5, log_tail="size=1kB")
+    await api.store.fail(claimed.lease, "ffmpeg failed", kind="permanent", detail="Bad size.")
+    view = (await api.client.get(f"/api/jobs/{job_id}")).json()
+    assert (view["worker_id"], view["log_tail"]) == ("w-detail", "size=1kB")
+    assert view["started_at"] == claimed.job.started_at
+    assert view["failure"] == {
+        "kind": "permanent",
+        "message": "ffmpeg failed",
+        "detail": "Bad size.",
+    }
+    listed = (await api.client.get("/api/jobs")).json()["jobs"]
+    assert listed[0] == view
+    payload = await api.client.get(f"/api/jobs/{job_id}/payload")
+    assert payload.json() == {"id": job_id, "payload": {"seconds": 2}}
+    again = await api.client.get(
+        f"/api/jobs/{job_id}/payload", headers={"If-None-Match": payload.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert_error(await api.client.get("/api/jobs/424242/payload"), 404, "424242")
 
 
 async def test_the_payload_limit_is_the_stores(api: Server) -> None:
@@ -429,9 +459,18 @@ async def test_the_dashboard_and_its_files_are_served(api: Server) -> None:
     for asset in ("/static/app.js", "/static/app.css"):
         assert (await api.client.get(asset)).status_code == 200
     info = (await api.client.get("/api/info")).json()
-    assert {"name": "tone", "stages": ["encoding", "uploading"]} in info["types"] and info[
-        "auth"
-    ] is False
+    tone = {"name": "tone", "stages": ["encoding", "uploading"], "example": ANY}
+    assert tone in info["types"]
+    assert info["auth"] is False
+
+
+async def test_info_carries_the_example_payload_each_served_type_declares(api: Server) -> None:
+    """/api/info gives each served type's example (from ``JobType(example=...)``, as the
+    worker registered it): what the dashboard's form starts with."""
+    info = (await api.client.get("/api/info")).json()
+    examples = {t["name"]: t["example"] for t in info["types"]}
+    assert examples["tone"] == {"seconds": 8, "realtime": True}
+    assert examples == {t.name: t.example for t in JOB_TYPES}
 
 
 async def test_nobody_watching_reads_nothing(api: Server) -> None:

@@ -711,3 +711,76 @@ async def test_prune_hands_back_the_results_of_what_it_deletes(
     assert await store.prune("completed", 1800, results=deleted) == 2
     assert sorted(deleted, key=str) == [{"n": 0}, {"n": 1}]
     assert await store.list() == []
+
+
+async def test_progress_reports_carry_the_log_tail_and_a_new_attempt_starts_without_one(
+    store: JobStore,
+) -> None:
+    """A progress report writes the job's log tail in the same statement; a report without
+    one keeps it; the view carries it with the worker and the start time; the next attempt's
+    claim clears it."""
+    job = await store.create("tone")
+    c = await store.claim("w-tail")
+    assert c is not None
+    await store.update(c.lease, stage="encoding", progress=10, log_tail="size=1kB time=00:01")
+    await store.update(c.lease, stage="encoding", progress=20)
+    view = (await store.poll(job.id)).to_dict()
+    assert view["log_tail"] == "size=1kB time=00:01"
+    assert view["worker_id"] == "w-tail"
+    assert view["started_at"] == c.job.started_at
+    await store.fail(c.lease, "connection reset", kind="transient", log_tail="[error] reset")
+    assert (await store.poll(job.id)).log_tail == "[error] reset"
+    again = await store.claim("w-tail")
+    assert again is not None
+    assert (await store.poll(job.id)).log_tail is None
+
+
+async def test_a_failure_keeps_its_telling_line_apart_from_its_message(store: JobStore) -> None:
+    """``fail(detail=...)`` stores the line that says most beside the message: the view's
+    ``failure`` is {kind, message, detail}; a completion after a retried failure clears
+    it with the error."""
+    job = await store.create("a", max_attempts=2)
+    c = await store.claim("w")
+    assert c is not None
+    message = "ffmpeg failed (exit 234): Invalid frame size: nonsense. | Error opening output"
+    await store.fail(c.lease, message, kind="transient", detail="Invalid frame size: nonsense.")
+    failure = (await store.poll(job.id)).to_dict()["failure"]
+    assert failure == {
+        "kind": "transient",
+        "message": message,
+        "detail": "Invalid frame size: nonsense.",
+    }
+    c2 = await store.claim("w")
+    assert c2 is not None
+    await store.complete(c2.lease, {"ok": True}, log_tail="done")
+    view = (await store.poll(job.id)).to_dict()
+    assert (view["failure"], view["error"], view["log_tail"]) == (None, None, "done")
+
+
+async def test_the_log_tail_is_escaped_and_clipped(store: JobStore) -> None:
+    """The stored tail keeps its last 20 lines and at most 4 KiB, each line with its control
+    and bidi characters escaped (the rules of the CLI's and the log's text)."""
+    job = await store.create("a")
+    c = await store.claim("w")
+    assert c is not None
+    lines = [f"line {n} \x1b[31mred\x1b[0m\r\u202e" for n in range(30)]
+    await store.update(c.lease, stage=None, progress=None, log_tail="\n".join(lines))
+    tail = (await store.poll(job.id)).log_tail
+    assert tail is not None
+    kept = tail.split("\n")
+    assert len(kept) == 20
+    assert kept[-1] == "line 29 \\x1b[31mred\\x1b[0m\\r\\u202e"
+    await store.update(c.lease, stage=None, progress=None, log_tail="x" * 10_000)
+    long_tail = (await store.poll(job.id)).log_tail
+    assert long_tail is not None
+    assert len(long_tail.encode()) <= 4096
+    assert long_tail.endswith("x")
+
+
+async def test_a_type_example_payload_is_registered(store: JobStore) -> None:
+    """The example payload a job type declares is kept with its stage list."""
+    await store.register_types(
+        [JobTypeInfo("tone", ("encoding",), example={"seconds": 3}), JobTypeInfo("bare")]
+    )
+    examples = {t.name: t.example for t in await store.types()}
+    assert examples == {"bare": None, "tone": {"seconds": 3}}

@@ -100,9 +100,9 @@ async def test_progress_writes_are_throttled_but_keep_first_and_last(
     writes: list[float | None] = []
     original = store.update
 
-    async def counting_update(lease: Any, *, stage: Any, progress: Any) -> Any:
+    async def counting_update(lease: Any, *, stage: Any, progress: Any, **more: Any) -> Any:
         writes.append(progress)
-        return await original(lease, stage=stage, progress=progress)
+        return await original(lease, stage=stage, progress=progress, **more)
 
     store.update = counting_update  # type: ignore[method-assign]
     async with open_supervisor(store, TYPES, config()):
@@ -443,9 +443,9 @@ async def test_progress_never_steps_back_within_a_stage(
     writes: list[tuple[str | None, float | None]] = []
     original = store.update
 
-    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+    async def recording(lease: Any, *, stage: Any, progress: Any, **more: Any) -> Any:
         writes.append((stage, progress))
-        return await original(lease, stage=stage, progress=progress)
+        return await original(lease, stage=stage, progress=progress, **more)
 
     store.update = recording  # type: ignore[method-assign]
     async with open_supervisor(store, STEPPING, config()):
@@ -490,6 +490,20 @@ def test_a_stage_listed_twice_is_refused() -> None:
     """A stage list with a repeated name is refused where the type is defined."""
     with pytest.raises(ValueError, match=r"stage 'one' is listed twice"):
         JobType("st", hang, stages=("one", "two", "one"))
+
+
+def test_an_example_its_own_type_refuses_is_refused_where_the_type_is_defined() -> None:
+    """A job type's example payload must be JSON its own ``validate`` accepts."""
+
+    def positive(payload: Any) -> None:
+        if payload.get("n", 0) < 1:
+            raise ValueError("'n' must be at least 1")
+
+    assert JobType("ok", hang, validate=positive, example={"n": 2}).info().example == {"n": 2}
+    with pytest.raises(ValueError, match=r"job type 'ex': its own validate refuses its example"):
+        JobType("ex", hang, validate=positive, example={"n": 0})
+    with pytest.raises(ValueError, match=r"job type 'nan': its example is not JSON"):
+        JobType("nan", hang, example={"n": float("nan")})
 
 
 def test_async_callables_and_partials_are_handlers() -> None:

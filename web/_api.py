@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from stores import (
     HistoryEntry,
+    JobNotFound,
     JobStatus,
     JobStore,
     JobTypeInfo,
@@ -181,7 +182,9 @@ async def info(request: Request) -> Response:
     types = await known_types(request)
     return JSONResponse(
         {
-            "types": [{"name": t.name, "stages": list(t.stages)} for t in types],
+            "types": [
+                {"name": t.name, "stages": list(t.stages), "example": t.example} for t in types
+            ],
             "auth": settings.token is not None,
             "tick": settings.tick,
             "stale_after": settings.stale_after,
@@ -360,6 +363,17 @@ async def get_job(request: Request) -> Response:
     return _cached_json(request, view.to_dict())
 
 
+async def job_payload(request: Request) -> Response:
+    """A job's payload, apart from its view: it never changes (an ETag, 304 on a repeat),
+    and the views that lists and streams repeat stay small. One primary-key read."""
+    _query(request, ())
+    job_id = _job_id(request)
+    job = await _store(request).get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return _cached_json(request, {"id": job.id, "payload": job.payload})
+
+
 async def cancel_job(request: Request) -> Response:
     store = _store(request)
     job = await store.cancel(_job_id(request))
@@ -427,6 +441,7 @@ ROUTES = (
     ("/api/jobs/{id}/cancel", cancel_job, ["POST"]),
     ("/api/jobs/{id}/resubmit", resubmit_job, ["POST"]),
     ("/api/jobs/{id}/history", job_history, ["GET"]),
+    ("/api/jobs/{id}/payload", job_payload, ["GET"]),
     ("/api/jobs/{id}/events", job_stream, ["GET"]),
     ("/api/events", events_stream, ["GET"]),
     ("/api/workers", list_workers, ["GET"]),
