@@ -36,6 +36,8 @@ from ._text import printable
 from ._version import conflict_line, version
 
 if TYPE_CHECKING:
+    import trio
+
     from actors import JobType
 
     from ._lifecycle import Service
@@ -328,12 +330,12 @@ def _worker_config(args: argparse.Namespace) -> WorkerConfig:
     )
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8000`` for IPv6) for ``run --http``."""
+def parse_address(text: str, option: str = "--http") -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8000`` for IPv6) for ``run --http`` and ``--metrics-listen``."""
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise CliError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8000, got {text!r}")
+        raise CliError(f"{option} takes HOST:PORT, e.g. 127.0.0.1:8000, got {text!r}")
     return host, int(port)
 
 
@@ -380,6 +382,28 @@ def _http_service(
     return functools.partial(web.serve_http, store, host, port, settings, metrics=render)
 
 
+def _metrics_service(
+    store: JobStore, address: str, metrics: Metrics, running: Callable[[], bool]
+) -> Service:
+    """The worker's metrics and health listener (``web.serve_metrics``: no API, no token)."""
+    import web
+
+    host, port = parse_address(address, "--metrics-listen")
+    render = functools.partial(metrics.render, store)
+
+    async def serve(stop: trio.Event, *, task_status: trio.TaskStatus[str]) -> None:
+        try:
+            await web.serve_metrics(
+                store, host, port, stop, metrics=render, running=running, task_status=task_status
+            )
+        except JobStoreError:
+            raise  # an OSError too, and not the listener's
+        except OSError as exc:  # the address is taken or cannot be bound
+            raise CliError(f"cannot serve metrics on {address}: {exc}") from exc
+
+    return serve
+
+
 def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:
     exc: BaseException = group
     while isinstance(exc, BaseExceptionGroup):
@@ -393,18 +417,33 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
     types = load_job_types(args.handlers)
     config = _worker_config(args)
-    service, observers, on_start = None, [], None
-    if args.http is not None:
+    listen = args.metrics_listen or os.environ.get("SUPERVISOR_METRICS_LISTEN") or None
+    services: list[Service] = []
+    monitors: list[Service] = []
+    observers, on_start = [], None
+    if args.http is not None or listen is not None:
         from ._metrics import Metrics
 
-        host, port = parse_address(args.http)
         metrics = Metrics()
-        service = _http_service(store, host, port, args.handlers, config, metrics, worker=True)
+        metrics.watch_store(store)
         observers, on_start = [metrics.observe], metrics.attach
+        if args.http is not None:
+            host, port = parse_address(args.http)
+            services.append(
+                _http_service(store, host, port, args.handlers, config, metrics, worker=True)
+            )
+        if listen is not None:
+            monitors.append(_metrics_service(store, listen, metrics, metrics.worker_running))
     code = EXIT_OK
     try:
         await run_worker(
-            store, types, config, service=service, observers=observers, on_start=on_start
+            store,
+            types,
+            config,
+            services=services,
+            monitors=monitors,
+            observers=observers,
+            on_start=on_start,
         )
     except* RestartIntensityExceeded as group:
         say(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
@@ -525,6 +564,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "--http",
             metavar="HOST:PORT",
             help="also serve the API and dashboard from this worker (see `serve`)",
+        )
+        run.add_argument(
+            "--metrics-listen",
+            metavar="HOST:PORT",
+            help="serve /metrics and /healthz only (no API, no token) on this address, e.g. "
+            "0.0.0.0:9100 on Render's private network (default: SUPERVISOR_METRICS_LISTEN)",
         )
         for name in (
             "poll-interval",

@@ -221,6 +221,7 @@ def test_web_exports() -> None:
         "create_app",
         "is_loopback",
         "serve_http",
+        "serve_metrics",
     }
     for name in web.__all__:
         assert not getattr(getattr(web, name), "__module__", "web").startswith("web._"), name
