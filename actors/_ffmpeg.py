@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import collections
 import itertools
-import os
 import re
 import shutil
 from collections.abc import Sequence
 
 import trio
+
+from media_jobs_config import environment
 
 from ._child import open_child
 from ._context import JobContext
@@ -77,7 +78,7 @@ _TRANSIENT = (
 
 def ffmpeg_binary() -> str:
     """``FFMPEG_BINARY``, else ``ffmpeg`` on PATH, else the ``imageio-ffmpeg`` wheel's."""
-    override = os.environ.get("FFMPEG_BINARY")
+    override = environment().get("FFMPEG_BINARY")
     if override:
         return override
     found = shutil.which("ffmpeg")

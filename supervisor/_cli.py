@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from media_jobs_config import Environment, declared, environment
 from stores import (
     JobStatus,
     JobStore,
@@ -63,13 +64,13 @@ def say(text: str, file: Any = None) -> None:
 
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
-    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones.
+    """The job types of ``module_name`` (its ``JOB_TYPES``; ``main`` resolved
+    ``--handlers`` and ``SUPERVISOR_HANDLERS`` into it), or the reference ones.
     A mistake in them (a plain ``def`` handler, a name or a stage used twice) is a
     :class:`CliError`: refused at start, not when a job fails."""
     from actors import JobType, JobTypeError, index_job_types
 
-    module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
-    if module_name is None:
+    if not module_name:
         from . import _reference
 
         found: Any = _reference.JOB_TYPES
@@ -149,7 +150,7 @@ async def _with_store(
     fn: Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]],
     args: argparse.Namespace,
 ) -> int:
-    store = store_from_env()
+    store = store_from_env(args.environment)
     try:
         return await fn(store, args)
     finally:
@@ -159,7 +160,7 @@ async def _with_store(
 async def served_types(store: JobStore, handlers: str | None) -> list[str]:
     """The job types a worker serves: those of the handlers module if one is named, else
     those the workers on this database registered, else the reference types."""
-    if handlers or os.environ.get("SUPERVISOR_HANDLERS"):
+    if handlers:
         return sorted(load_job_types(handlers))
     registered = [info.name for info in await store.types()]
     return sorted(registered or REFERENCE_TYPES)
@@ -174,7 +175,7 @@ def check_payload(handlers: str | None, type_name: str, payload: Any) -> None:
     """Refuse at submit a payload the type's own check refuses, if a handlers module is
     named. Without one this process knows only the names the workers registered, not their
     rules (a worker's own type may share a reference type's name): the worker checks."""
-    if not (handlers or os.environ.get("SUPERVISOR_HANDLERS")):
+    if not handlers:
         return
     check = payload_checks(load_job_types(handlers)).get(type_name)
     if check is not None:
@@ -319,6 +320,7 @@ async def cmd_watch(store: JobStore, args: argparse.Namespace) -> int:
 
 def _worker_config(args: argparse.Namespace) -> WorkerConfig:
     return WorkerConfig.from_env(
+        args.environment,
         worker_id=args.worker_id,
         poll_interval=args.poll_interval,
         heartbeat_interval=args.heartbeat_interval,
@@ -339,16 +341,17 @@ def parse_address(text: str, option: str = "--http") -> tuple[str, int]:
     return host, int(port)
 
 
-def _default_port() -> int:
-    raw = os.environ.get("PORT", "").strip()
+def _default_port(env: Environment) -> int:
+    raw = env.get("PORT", "").strip()
     if not raw:
-        return 8000
+        return int(declared("PORT").default or 0)
     if not raw.isdigit() or not 0 <= int(raw) <= 65535:
         raise CliError(f"PORT must be a port number, got {raw!r}")
     return int(raw)
 
 
 def _http_service(
+    env: Environment,
     store: JobStore,
     host: str,
     port: int,
@@ -364,12 +367,12 @@ def _http_service(
     registry)."""
     import web
 
-    named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
     types = load_job_types(handlers)
     # A worker checks payloads by its own types' rules; `serve` by a named module's only.
-    checks = payload_checks(types) if worker or named else {}
+    checks = payload_checks(types) if worker or handlers else {}
     try:
         settings = web.WebSettings.from_env(
+            env,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
             payload_checks=checks,
@@ -417,7 +420,7 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
     types = load_job_types(args.handlers)
     config = _worker_config(args)
-    listen = args.metrics_listen or os.environ.get("SUPERVISOR_METRICS_LISTEN") or None
+    listen = args.metrics_listen or args.environment.get("SUPERVISOR_METRICS_LISTEN")
     services: list[Service] = []
     monitors: list[Service] = []
     observers, on_start = [], None
@@ -430,7 +433,9 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
         if args.http is not None:
             host, port = parse_address(args.http)
             services.append(
-                _http_service(store, host, port, args.handlers, config, metrics, worker=True)
+                _http_service(
+                    args.environment, store, host, port, args.handlers, config, metrics, worker=True
+                )
             )
         if listen is not None:
             monitors.append(_metrics_service(store, listen, metrics, metrics.worker_running))
@@ -462,9 +467,12 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
     from ._lifecycle import run_service
     from ._metrics import Metrics
 
-    port = _default_port() if args.port is None else args.port
-    config = WorkerConfig.from_env()
-    service = _http_service(store, args.host, port, args.handlers, config, Metrics(), worker=False)
+    env = args.environment
+    port = _default_port(env) if args.port is None else args.port
+    config = WorkerConfig.from_env(env)
+    service = _http_service(
+        env, store, args.host, port, args.handlers, config, Metrics(), worker=False
+    )
     code = EXIT_OK
     try:
         await run_service(store, service)
@@ -480,7 +488,7 @@ async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
     from actors import prune_once, sweep_uploads
     from files import StorageError, get_storage
 
-    config = WorkerConfig.from_env()
+    config = WorkerConfig.from_env(args.environment)
     retention = config.retention
     if not retention and not config.retain_uploads:
         print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
@@ -702,12 +710,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--handlers applies to run, submit and serve only: {command} loads no job types"
         )
+    # The environment, read once: every command takes its settings from this snapshot.
+    args.environment = env = environment()
+    args.handlers = getattr(args, "handlers", None) or env.get("SUPERVISOR_HANDLERS")
     if command in LOOP_COMMANDS and (shared := conflict_line()):
         # Checked where a worker or a server starts; a one-shot skips the ~50 ms scan.
         say(f"supervisor: {shared}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        configure_logging()
+        configure_logging(fmt=env.get("SUPERVISOR_LOG_FORMAT"))
     except ValueError as exc:
         say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -183,14 +183,17 @@ def test_supervisor_and_actors_exports() -> None:
 
 
 def test_imports_point_one_way() -> None:
-    """stores and files import nothing of the worker or each other; actors nothing of the
-    supervisor; neither imports the HTTP layer, which imports only stores and files; the
-    HTTP client only files (the output rules it shares with the CLI's fetch)."""
+    """The configuration imports nothing of the project; stores and files nothing of the
+    worker or each other; actors nothing of the supervisor; neither imports the HTTP layer,
+    which imports only stores and files; the HTTP client only files (the output rules it
+    shares with the CLI's fetch)."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
+    project = {"stores", "files", "actors", "supervisor", "web", "media_jobs_client"}
     forbidden = {
+        "media_jobs_config": project,
         "stores": {"actors", "supervisor", "web", "files"},
         "files": {"actors", "supervisor", "web", "stores"},
         "actors": {"supervisor", "web"},

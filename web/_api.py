@@ -180,6 +180,7 @@ async def info(request: Request) -> Response:
             "tick": settings.tick,
             "stale_after": settings.stale_after,
             "heartbeat_interval": settings.heartbeat_interval,
+            "heartbeat_late_after": settings.late_after,
             "payload_limit": PAYLOAD_LIMIT,
             "now": request.app.state.broadcaster.now(),
             "version": importlib.metadata.version("media-jobs"),  # as the worker's start line

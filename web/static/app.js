@@ -26,7 +26,7 @@ const SSE_RETRY_MS = 30000;
 const PAGE = 100;
 
 const state = {
-  info: { types: [], auth: false, heartbeat_interval: 5, stale_after: 60, tick: 0.5 },
+  info: { types: [], auth: false }, // the rest (timings, rules) from /api/info, read first
   jobs: new Map(), // id -> latest view
   samples: new Map(), // id -> [{t, stage, p}] progress samples of the current stage
   openDetails: new Set(), // ids whose stderr <details> is open
@@ -369,7 +369,7 @@ function runningParts(view, li) {
 function metaLine(view, li) {
   const remaining = view.progress === null ? null : eta(view);
   const age = Math.max(0, now() - view.updated_at);
-  const late = age > 2 * state.info.heartbeat_interval + 2;
+  const late = age > state.info.heartbeat_late_after;
   const stale = age > state.info.stale_after;
   li.classList.toggle("stale", stale);
   const meta = el("p", { className: "meta" });
