@@ -249,3 +249,35 @@ def test_the_reference_type_names_are_the_reference_types() -> None:
     from supervisor._reference import JOB_TYPES
 
     assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)
+
+
+def test_media_jobs_config_exports() -> None:
+    """The configuration exports its declarations and the one environment reader; none
+    shows a private module path."""
+    import media_jobs_config
+
+    assert set(media_jobs_config.__all__) == {
+        "SECRET_VARIABLES",
+        "SETTINGS",
+        "Environment",
+        "Setting",
+        "UndeclaredSetting",
+        "child_environ",
+        "declared",
+        "default",
+        "environment",
+    }
+    for name in ("Environment", "Setting", "UndeclaredSetting", "environment", "declared"):
+        assert getattr(media_jobs_config, name).__module__ == "media_jobs_config", name
+
+
+def test_reading_an_undeclared_variable_is_refused() -> None:
+    """Every setting is declared: reading another is a programming error, named."""
+    import pytest
+
+    from media_jobs_config import UndeclaredSetting, environment
+
+    env = environment({"SUPERVISOR_NOT_A_SETTING": "1", "SUPERVISOR_POLL_INTERVAL": " 2 "})
+    assert env.get("SUPERVISOR_POLL_INTERVAL") == " 2 "
+    with pytest.raises(UndeclaredSetting, match="SUPERVISOR_NOT_A_SETTING is not declared"):
+        env.get("SUPERVISOR_NOT_A_SETTING")
