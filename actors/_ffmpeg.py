@@ -16,12 +16,13 @@ what it opened (see ``_ffmpeg_log``). The lines returned to the handler keep eve
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shutil
 from collections.abc import Sequence
 
 import trio
+
+from media_jobs_config import environment
 
 from ._child import open_child
 from ._context import JobContext
@@ -70,7 +71,7 @@ _TRANSIENT = (
 
 def ffmpeg_binary() -> str:
     """``FFMPEG_BINARY``, else ``ffmpeg`` on PATH, else the ``imageio-ffmpeg`` wheel's."""
-    override = os.environ.get("FFMPEG_BINARY")
+    override = environment().get("FFMPEG_BINARY")
     if override:
         return override
     found = shutil.which("ffmpeg")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
+
+from media_jobs_config import Environment, declared, environment
 
 from ._errors import StorageConfigError
 from ._interface import Storage
@@ -23,19 +24,19 @@ __all__ = [
 DEFAULT_FILES_PATH = "./data/files"
 STORAGE_URL_ENV = "SUPERVISOR_STORAGE_URL"
 MAX_UPLOAD_ENV = "SUPERVISOR_MAX_UPLOAD_BYTES"
-DEFAULT_MAX_UPLOAD_BYTES = 2 << 30
+DEFAULT_MAX_UPLOAD_BYTES = int(declared(MAX_UPLOAD_ENV).default or 0)
 
 _lock = threading.Lock()
 _storage: Storage | None = None
 
 
-def storage_from_env(env: Mapping[str, str] | None = None) -> Storage:
+def storage_from_env(env: Mapping[str, str] | Environment | None = None) -> Storage:
     """A new storage as the environment says: ``SUPERVISOR_STORAGE_URL`` ``s3://BUCKET/PREFIX``
     (with the standard AWS variables) or ``file://PATH``; unset, the folder ``./data/files``.
 
     The local default never imports boto3 or httpx.
     """
-    env = os.environ if env is None else env
+    env = environment(env)
     url = env.get(STORAGE_URL_ENV, "").strip()
     if not url:
         from ._local import LocalStorage
@@ -68,10 +69,9 @@ def storage_from_env(env: Mapping[str, str] | None = None) -> Storage:
     )
 
 
-def max_upload_bytes(env: Mapping[str, str] | None = None) -> int:
+def max_upload_bytes(env: Mapping[str, str] | Environment | None = None) -> int:
     """The largest object an upload or an input may be (``SUPERVISOR_MAX_UPLOAD_BYTES``)."""
-    env = os.environ if env is None else env
-    given = env.get(MAX_UPLOAD_ENV, "").strip()
+    given = environment(env).get(MAX_UPLOAD_ENV, "").strip()
     if not given:
         return DEFAULT_MAX_UPLOAD_BYTES
     try:

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
+
+from media_jobs_config import Environment, declared, environment
 
 from ._interface import JobStore
 
 __all__ = ["DEFAULT_DB_PATH", "get_job_store", "reset_job_store", "store_from_env"]
 
-DEFAULT_DB_PATH = "./data/jobs.db"
+DEFAULT_DB_PATH = str(declared("JOBS_DB_PATH").default)
 
 _lock = threading.Lock()
 _store: JobStore | None = None
 
 
-def store_from_env(env: Mapping[str, str] | None = None) -> JobStore:
+def store_from_env(env: Mapping[str, str] | Environment | None = None) -> JobStore:
     """A new store as the environment says: ``TURSO_DATABASE_URL`` (with
     ``TURSO_AUTH_TOKEN``) selects Turso, otherwise a local file at ``JOBS_DB_PATH``.
 
     The local default never imports ``libsql``.
     """
-    env = os.environ if env is None else env
+    env = environment(env)
     url = env.get("TURSO_DATABASE_URL", "").strip()
     if url:
         from ._turso import TursoJobStore

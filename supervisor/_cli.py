@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
+from media_jobs_config import Environment, declared, environment
 from stores import (
     JobStatus,
     JobStore,
@@ -36,6 +37,8 @@ from ._text import printable
 from ._version import conflict_line, version
 
 if TYPE_CHECKING:
+    import trio
+
     from actors import JobType
 
     from ._lifecycle import Service
@@ -61,13 +64,13 @@ def say(text: str, file: Any = None) -> None:
 
 
 def load_job_types(module_name: str | None) -> dict[str, JobType]:
-    """The job types of ``module_name`` (its ``JOB_TYPES``), or the reference ones.
+    """The job types of ``module_name`` (its ``JOB_TYPES``; ``main`` resolved
+    ``--handlers`` and ``SUPERVISOR_HANDLERS`` into it), or the reference ones.
     A mistake in them (a plain ``def`` handler, a name or a stage used twice) is a
     :class:`CliError`: refused at start, not when a job fails."""
     from actors import JobType, JobTypeError, index_job_types
 
-    module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
-    if module_name is None:
+    if not module_name:
         from . import _reference
 
         found: Any = _reference.JOB_TYPES
@@ -147,7 +150,7 @@ async def _with_store(
     fn: Callable[[JobStore, argparse.Namespace], Coroutine[Any, Any, int]],
     args: argparse.Namespace,
 ) -> int:
-    store = store_from_env()
+    store = store_from_env(args.environment)
     try:
         return await fn(store, args)
     finally:
@@ -157,7 +160,7 @@ async def _with_store(
 async def served_types(store: JobStore, handlers: str | None) -> list[str]:
     """The job types a worker serves: those of the handlers module if one is named, else
     those the workers on this database registered, else the reference types."""
-    if handlers or os.environ.get("SUPERVISOR_HANDLERS"):
+    if handlers:
         return sorted(load_job_types(handlers))
     registered = [info.name for info in await store.types()]
     return sorted(registered or REFERENCE_TYPES)
@@ -172,7 +175,7 @@ def check_payload(handlers: str | None, type_name: str, payload: Any) -> None:
     """Refuse at submit a payload the type's own check refuses, if a handlers module is
     named. Without one this process knows only the names the workers registered, not their
     rules (a worker's own type may share a reference type's name): the worker checks."""
-    if not (handlers or os.environ.get("SUPERVISOR_HANDLERS")):
+    if not handlers:
         return
     check = payload_checks(load_job_types(handlers)).get(type_name)
     if check is not None:
@@ -317,6 +320,7 @@ async def cmd_watch(store: JobStore, args: argparse.Namespace) -> int:
 
 def _worker_config(args: argparse.Namespace) -> WorkerConfig:
     return WorkerConfig.from_env(
+        args.environment,
         worker_id=args.worker_id,
         poll_interval=args.poll_interval,
         heartbeat_interval=args.heartbeat_interval,
@@ -328,25 +332,26 @@ def _worker_config(args: argparse.Namespace) -> WorkerConfig:
     )
 
 
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8000`` for IPv6) for ``run --http``."""
+def parse_address(text: str, option: str = "--http") -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8000`` for IPv6) for ``run --http`` and ``--metrics-listen``."""
     host, _, port = text.rpartition(":")
     host = host.strip("[]")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise CliError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8000, got {text!r}")
+        raise CliError(f"{option} takes HOST:PORT, e.g. 127.0.0.1:8000, got {text!r}")
     return host, int(port)
 
 
-def _default_port() -> int:
-    raw = os.environ.get("PORT", "").strip()
+def _default_port(env: Environment) -> int:
+    raw = env.get("PORT", "").strip()
     if not raw:
-        return 8000
+        return int(declared("PORT").default or 0)
     if not raw.isdigit() or not 0 <= int(raw) <= 65535:
         raise CliError(f"PORT must be a port number, got {raw!r}")
     return int(raw)
 
 
 def _http_service(
+    env: Environment,
     store: JobStore,
     host: str,
     port: int,
@@ -362,12 +367,12 @@ def _http_service(
     registry)."""
     import web
 
-    named = bool(handlers or os.environ.get("SUPERVISOR_HANDLERS"))
     types = load_job_types(handlers)
     # A worker checks payloads by its own types' rules; `serve` by a named module's only.
-    checks = payload_checks(types) if worker or named else {}
+    checks = payload_checks(types) if worker or handlers else {}
     try:
         settings = web.WebSettings.from_env(
+            env,
             stale_after=config.stale_after,
             heartbeat_interval=config.heartbeat_interval,
             payload_checks=checks,
@@ -378,6 +383,28 @@ def _http_service(
     metrics.watch_store(store)
     render = functools.partial(metrics.render, store)
     return functools.partial(web.serve_http, store, host, port, settings, metrics=render)
+
+
+def _metrics_service(
+    store: JobStore, address: str, metrics: Metrics, running: Callable[[], bool]
+) -> Service:
+    """The worker's metrics and health listener (``web.serve_metrics``: no API, no token)."""
+    import web
+
+    host, port = parse_address(address, "--metrics-listen")
+    render = functools.partial(metrics.render, store)
+
+    async def serve(stop: trio.Event, *, task_status: trio.TaskStatus[str]) -> None:
+        try:
+            await web.serve_metrics(
+                store, host, port, stop, metrics=render, running=running, task_status=task_status
+            )
+        except JobStoreError:
+            raise  # an OSError too, and not the listener's
+        except OSError as exc:  # the address is taken or cannot be bound
+            raise CliError(f"cannot serve metrics on {address}: {exc}") from exc
+
+    return serve
 
 
 def _leaf(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -393,18 +420,35 @@ async def cmd_run(store: JobStore, args: argparse.Namespace) -> int:
 
     types = load_job_types(args.handlers)
     config = _worker_config(args)
-    service, observers, on_start = None, [], None
-    if args.http is not None:
+    listen = args.metrics_listen or args.environment.get("SUPERVISOR_METRICS_LISTEN")
+    services: list[Service] = []
+    monitors: list[Service] = []
+    observers, on_start = [], None
+    if args.http is not None or listen is not None:
         from ._metrics import Metrics
 
-        host, port = parse_address(args.http)
         metrics = Metrics()
-        service = _http_service(store, host, port, args.handlers, config, metrics, worker=True)
+        metrics.watch_store(store)
         observers, on_start = [metrics.observe], metrics.attach
+        if args.http is not None:
+            host, port = parse_address(args.http)
+            services.append(
+                _http_service(
+                    args.environment, store, host, port, args.handlers, config, metrics, worker=True
+                )
+            )
+        if listen is not None:
+            monitors.append(_metrics_service(store, listen, metrics, metrics.worker_running))
     code = EXIT_OK
     try:
         await run_worker(
-            store, types, config, service=service, observers=observers, on_start=on_start
+            store,
+            types,
+            config,
+            services=services,
+            monitors=monitors,
+            observers=observers,
+            on_start=on_start,
         )
     except* RestartIntensityExceeded as group:
         say(f"supervisor: giving up: {_leaf(group)}", file=sys.stderr)
@@ -423,9 +467,12 @@ async def cmd_serve(store: JobStore, args: argparse.Namespace) -> int:
     from ._lifecycle import run_service
     from ._metrics import Metrics
 
-    port = _default_port() if args.port is None else args.port
-    config = WorkerConfig.from_env()
-    service = _http_service(store, args.host, port, args.handlers, config, Metrics(), worker=False)
+    env = args.environment
+    port = _default_port(env) if args.port is None else args.port
+    config = WorkerConfig.from_env(env)
+    service = _http_service(
+        env, store, args.host, port, args.handlers, config, Metrics(), worker=False
+    )
     code = EXIT_OK
     try:
         await run_service(store, service)
@@ -441,7 +488,7 @@ async def cmd_prune(store: JobStore, args: argparse.Namespace) -> int:
     from actors import prune_once, sweep_uploads
     from files import StorageError, get_storage
 
-    config = WorkerConfig.from_env()
+    config = WorkerConfig.from_env(args.environment)
     retention = config.retention
     if not retention and not config.retain_uploads:
         print("retention is off (every SUPERVISOR_RETAIN_* is 0): nothing to prune")
@@ -525,6 +572,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "--http",
             metavar="HOST:PORT",
             help="also serve the API and dashboard from this worker (see `serve`)",
+        )
+        run.add_argument(
+            "--metrics-listen",
+            metavar="HOST:PORT",
+            help="serve /metrics and /healthz only (no API, no token) on this address, e.g. "
+            "0.0.0.0:9100 on Render's private network (default: SUPERVISOR_METRICS_LISTEN)",
         )
         for name in (
             "poll-interval",
@@ -657,12 +710,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--handlers applies to run, submit and serve only: {command} loads no job types"
         )
+    # The environment, read once: every command takes its settings from this snapshot.
+    args.environment = env = environment()
+    args.handlers = getattr(args, "handlers", None) or env.get("SUPERVISOR_HANDLERS")
     if command in LOOP_COMMANDS and (shared := conflict_line()):
         # Checked where a worker or a server starts; a one-shot skips the ~50 ms scan.
         say(f"supervisor: {shared}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        configure_logging()
+        configure_logging(fmt=env.get("SUPERVISOR_LOG_FORMAT"))
     except ValueError as exc:
         say(f"supervisor: {exc}", file=sys.stderr)
         return EXIT_USAGE

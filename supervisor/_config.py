@@ -1,4 +1,9 @@
-"""Worker configuration: timings in seconds, from the environment, overridable by flags."""
+"""Worker configuration: timings in seconds, from the environment, overridable by flags.
+
+Each timing's variable, default and meaning are declared once, in ``media_jobs_config``
+(``SUPERVISOR_`` + the field's name in capitals); the fields below take their defaults from
+there, and the rules between them (the fence, the store timeout, the reaper's pace) live
+here."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+
+from media_jobs_config import SETTINGS, Environment, default, environment
 
 __all__ = ["REFERENCE_TYPES", "ConfigError", "WorkerConfig", "new_worker_id"]
 
@@ -26,23 +33,15 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
 
 
-_ENV = {
-    "poll_interval": "SUPERVISOR_POLL_INTERVAL",
-    "max_poll_interval": "SUPERVISOR_MAX_POLL_INTERVAL",
-    "cancel_check_interval": "SUPERVISOR_CANCEL_CHECK_INTERVAL",
-    "heartbeat_interval": "SUPERVISOR_HEARTBEAT_INTERVAL",
-    "stale_after": "SUPERVISOR_STALE_AFTER",
-    "reaper_interval": "SUPERVISOR_REAPER_INTERVAL",
-    "shutdown_grace": "SUPERVISOR_SHUTDOWN_GRACE",
-    "kill_grace": "SUPERVISOR_KILL_GRACE",
-    "shutdown_timeout": "SUPERVISOR_SHUTDOWN_TIMEOUT",
-    "retain_completed": "SUPERVISOR_RETAIN_COMPLETED",
-    "retain_cancelled": "SUPERVISOR_RETAIN_CANCELLED",
-    "retain_failed": "SUPERVISOR_RETAIN_FAILED",
-    "retain_idempotency_keys": "SUPERVISOR_RETAIN_IDEMPOTENCY_KEYS",
-    "prune_interval": "SUPERVISOR_PRUNE_INTERVAL",
-    "retain_uploads": "SUPERVISOR_RETAIN_UPLOADS",
-}
+def _variable(field: str) -> str:
+    return f"SUPERVISOR_{field.upper()}"
+
+
+def _seconds(field: str) -> float:
+    """The declared default of ``field``'s variable."""
+    return default(_variable(field))
+
+
 #: Settings where 0 means "never" (keep finished jobs forever).
 _ZERO_MEANS_NEVER = frozenset(
     {
@@ -90,24 +89,25 @@ class WorkerConfig:
     """
 
     worker_id: str = attrs.field(factory=new_worker_id)
-    poll_interval: float = 0.6
-    max_poll_interval: float = 0.6
-    heartbeat_interval: float = 5.0
-    cancel_check_interval: float = 0.5
-    stale_after: float = 60.0
-    reaper_interval: float = 30.0
-    shutdown_grace: float = 20.0
-    kill_grace: float = 3.0
-    shutdown_timeout: float = 45.0
+    poll_interval: float = _seconds("poll_interval")
+    max_poll_interval: float = _seconds("max_poll_interval")
+    heartbeat_interval: float = _seconds("heartbeat_interval")
+    cancel_check_interval: float = _seconds("cancel_check_interval")
+    stale_after: float = _seconds("stale_after")
+    reaper_interval: float = _seconds("reaper_interval")
+    shutdown_grace: float = _seconds("shutdown_grace")
+    kill_grace: float = _seconds("kill_grace")
+    shutdown_timeout: float = _seconds("shutdown_timeout")
+    # Not settings an operator tunes (no variable): pinned by tests and the docs.
     progress_interval: float = 0.5
     max_restarts: int = 5
     restart_window: float = 60.0
-    retain_completed: float = 86_400.0
-    retain_cancelled: float = 86_400.0
-    retain_failed: float = 604_800.0
-    retain_idempotency_keys: float = 86_400.0
-    prune_interval: float = 300.0
-    retain_uploads: float = 604_800.0
+    retain_completed: float = _seconds("retain_completed")
+    retain_cancelled: float = _seconds("retain_cancelled")
+    retain_failed: float = _seconds("retain_failed")
+    retain_idempotency_keys: float = _seconds("retain_idempotency_keys")
+    prune_interval: float = _seconds("prune_interval")
+    retain_uploads: float = _seconds("retain_uploads")
 
     def __attrs_post_init__(self) -> None:
         for field in attrs.fields(WorkerConfig):
@@ -181,11 +181,14 @@ class WorkerConfig:
         return self.stale_after - self.heartbeat_interval
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> WorkerConfig:
+    def from_env(
+        cls, env: Mapping[str, str] | Environment | None = None, **overrides: Any
+    ) -> WorkerConfig:
         """Defaults, then ``SUPERVISOR_*`` variables, then ``overrides`` (flags; None = unset)."""
-        env = os.environ if env is None else env
+        env = environment(env)
         values: dict[str, Any] = {}
-        for name, var in _ENV.items():
+        for name in _TIMED:
+            var = _variable(name)
             raw = env.get(var, "").strip()
             if raw:
                 try:
@@ -213,3 +216,11 @@ class WorkerConfig:
                 "shutdown_timeout",
             )
         )
+
+
+#: The fields set by a variable of their own (the others are tuned in code only).
+_TIMED = tuple(
+    field.name
+    for field in attrs.fields(WorkerConfig)
+    if _variable(field.name) in {setting.variable for setting in SETTINGS}
+)

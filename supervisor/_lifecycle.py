@@ -1,20 +1,22 @@
 """A process's life: wait for the store, run a worker and/or a service, stop on signals.
 
-``run``, ``run --http`` and ``serve`` share this. The first SIGTERM/SIGINT starts a graceful
-stop of everything (the worker stops claiming and gives its job ``shutdown_grace``; a service
-is told to stop); a second one hurries it (the running job is released at once, a service
-is cut). A worker that gives up (restart intensity) ends the service too.
+``run`` (with ``--http`` and ``--metrics-listen``) and ``serve`` share this. The first
+SIGTERM/SIGINT starts a graceful stop of everything (the worker stops claiming and gives its
+job ``shutdown_grace``; the services are told to stop); a second one hurries it (the running
+job is released at once, the services are cut). A worker that gives up (restart intensity)
+ends the services too.
 
-A *service* (the HTTP server) is any ``async def service(stop, *, task_status)`` that reports
+A *service* (an HTTP server) is any ``async def service(stop, *, task_status)`` that reports
 readiness, runs until ``stop`` is set and then ends by itself. ``supervisor`` defines the
-shape; the CLI hands in ``web.serve_http``, imported only by the commands that serve.
+shape; the CLI hands in ``web.serve_http`` and ``web.serve_metrics``, imported only by the
+commands that serve.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import trio
@@ -59,12 +61,16 @@ async def run_worker(
     types: dict[str, JobType],
     config: WorkerConfig,
     *,
-    service: Service | None = None,
+    services: Sequence[Service] = (),
+    monitors: Sequence[Service] = (),
     observers: Iterable[Observer] = (),
     on_start: Callable[[Supervisor], None] | None = None,
 ) -> None:
-    """Run a worker (and ``service`` beside it, on the same store object) until signalled.
-    ``observers`` receive the worker's events; ``on_start`` gets the supervisor once made.
+    """Run a worker (and ``services`` beside it, on the same store object, each started
+    once the worker runs) until signalled. The services are told to stop at the first
+    signal; ``monitors`` (the metrics listener) only once the worker has stopped, so they
+    show its shutdown. ``observers`` receive the worker's events; ``on_start`` gets the
+    supervisor once made.
 
     Raises ``RestartIntensityExceeded`` (in an exception group) when the worker gives up.
     Cancellation: the worker is stopped the hard way (its job released, its child dead).
@@ -72,7 +78,7 @@ async def run_worker(
     supervisor = Supervisor(store, types, config, observers)
     if on_start is not None:
         on_start(supervisor)
-    await _run(store, supervisor, service)
+    await _run(store, supervisor, services, monitors)
     log.info("worker stopped", extra={"worker": config.worker_id})
 
 
@@ -82,17 +88,23 @@ async def run_service(store: JobStore, service: Service) -> None:
     Cancellation: the service is cut at once (its streams end, requests in flight are
     dropped); it has no job to release.
     """
-    await _run(store, None, service)
+    await _run(store, None, [service], ())
     log.info("server stopped")
 
 
-async def _run(store: JobStore, supervisor: Supervisor | None, service: Service | None) -> None:
+async def _run(
+    store: JobStore,
+    supervisor: Supervisor | None,
+    services: Sequence[Service],
+    monitors: Sequence[Service],
+) -> None:
     await wait_for_store(store)
     log.info(
         "store ready",
         extra={"store": repr(store), "worker": supervisor.worker_id if supervisor else None},
     )
     stop_service = trio.Event()
+    worker_stopped = trio.Event()
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with trio.open_nursery() as nursery:
 
@@ -100,9 +112,13 @@ async def _run(store: JobStore, supervisor: Supervisor | None, service: Service 
                 try:
                     async with trio.open_nursery() as parts:
                         if supervisor is not None:
-                            await parts.start(_worker_then_stop, supervisor, stop_service)
-                        if service is not None:
+                            await parts.start(
+                                _worker_then_stop, supervisor, (stop_service, worker_stopped)
+                            )
+                        for service in services:
                             await parts.start(service, stop_service)
+                        for monitor in monitors:
+                            await parts.start(monitor, worker_stopped)
                 finally:
                     nursery.cancel_scope.cancel()  # everything ended: stop listening
 
@@ -126,11 +142,12 @@ async def _run(store: JobStore, supervisor: Supervisor | None, service: Service 
 
 async def _worker_then_stop(
     supervisor: Supervisor,
-    stop_service: trio.Event,
+    stop: tuple[trio.Event, ...],
     *,
     task_status: trio.TaskStatus[Supervisor] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     try:
         await supervisor.run(task_status=task_status)
     finally:
-        stop_service.set()  # a worker that stopped (or gave up) takes its service along
+        for event in stop:
+            event.set()  # a worker that stopped (or gave up) takes its services along

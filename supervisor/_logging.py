@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 import time
+
+from media_jobs_config import declared, environment
 
 from ._text import printable
 
@@ -69,8 +70,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO, fmt: str | None = None) -> None:
-    """Log to stderr, key=value lines or JSON (``fmt`` or ``SUPERVISOR_LOG_FORMAT``)."""
-    fmt = (fmt or os.environ.get("SUPERVISOR_LOG_FORMAT") or "text").strip().lower()
+    """Log to stderr, key=value lines or JSON (``fmt``, else ``SUPERVISOR_LOG_FORMAT``)."""
+    setting = declared("SUPERVISOR_LOG_FORMAT")
+    fmt = (fmt or environment().get(setting.variable) or str(setting.default)).strip().lower()
     if fmt not in ("text", "json"):
         raise ValueError(f"SUPERVISOR_LOG_FORMAT must be text or json, got {fmt!r}")
     handler = logging.StreamHandler(sys.stderr)

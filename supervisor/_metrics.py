@@ -150,6 +150,10 @@ class Metrics:
         """Read the running job's heartbeat age from this worker at scrape time."""
         self._supervisor = supervisor
 
+    def worker_running(self) -> bool:
+        """True while the attached worker runs jobs (not starting, stopping or stopped)."""
+        return self._supervisor is not None and self._supervisor.state == "running"
+
     async def render(self, store: JobStore) -> bytes:
         """The metrics in Prometheus text format, job counts read from ``store`` now.
 

@@ -33,6 +33,7 @@ import trio
 
 from actors import JobContext, PermanentError
 from files import make_folder
+from media_jobs_config import environment
 
 __all__ = ["SCRATCH_DIR_ENV", "InputFile", "Scratch", "open_file", "open_scratch"]
 
@@ -111,7 +112,7 @@ async def open_file(path: Path, *, name: str | None = None) -> AsyncIterator[Inp
 
 
 def _scratch_root() -> Path:
-    return Path(os.environ.get(SCRATCH_DIR_ENV) or tempfile.gettempdir())
+    return Path(environment().get(SCRATCH_DIR_ENV) or tempfile.gettempdir())
 
 
 def _make(job_id: int, attempt: int) -> Scratch:

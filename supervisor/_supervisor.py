@@ -3,16 +3,23 @@
 Rationale (OTP's one-for-one strategy). Each actor runs in its own cancel scope; a crashed
 actor is restarted alone, since the others hold no state it owned: the job slot and the
 channels belong to the supervisor, and each incarnation gets a fresh clone of its channel
-end, so a crash never closes the last handle. Too many restarts in the window means
-something is wrong beyond one actor: the supervisor stops everything (the executor kills
-the child and releases the job on its way out) and raises, and the process exits non-zero
-for the platform to restart it.
+end, so a crash never closes the last handle. An actor runs until it is stopped: one that
+returns on its own is a crash too. Too many restarts in the window means something is
+wrong beyond one actor: the supervisor stops everything (the executor kills the child and
+releases the job on its way out) and raises, and the process exits non-zero for the
+platform to restart it.
+
+The actors are data (OTP's child specs): :class:`ChildSpec` values, started in their order
+and stopped in reverse. What keeps a job safe starts first and stops last: the reaper, the
+heartbeat (it renews the running job's lease until the executor has released it), the
+executor, and the poller, whose claims bring the work, last.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -59,7 +66,6 @@ __all__ = [
 
 log = logging.getLogger("supervisor")
 
-ACTORS = ("poller", "executor", "heartbeat", "reaper")
 #: The most a clean stop waits to delete the worker's row, outside a shutdown's own bound.
 _LEAVE_TIMEOUT = 5.0
 
@@ -70,6 +76,29 @@ class ActorCrashed(Exception):
 
 class RestartIntensityExceeded(Exception):
     """Too many actor crashes in the restart window: the worker gives up (exit non-zero)."""
+
+
+class ActorReturned(Exception):
+    """An actor ended without being stopped: actors run until stopped, so it is a crash."""
+
+
+@attrs.frozen
+class ChildSpec:
+    """One actor as the supervisor runs it.
+
+    * ``start(task_status=...)``: runs the actor, reporting readiness; a fresh call per
+      incarnation (each gets its own channel clone).
+    * ``drain(grace)``: awaited when the worker stops, before the actor is cancelled (the
+      executor's: the running job gets ``grace`` to finish, then is stopped and released);
+      None: cancelled at once.
+    * ``shutdown``: the grace a stop gives the drain unless it names its own (seconds; the
+      drain's writes are bounded by the shutdown's deadline besides).
+    """
+
+    name: str
+    start: Callable[..., Awaitable[None]]
+    drain: Callable[[float], Awaitable[None]] | None = None
+    shutdown: float = 0.0
 
 
 @attrs.frozen
@@ -86,6 +115,7 @@ class _Incarnation:
     def __init__(self) -> None:
         self.scope = trio.CancelScope()
         self.crash_requested = False
+        self.stopped = False  # cancelled by a stop: its end is expected
         self.started_at: float | None = None
 
 
@@ -109,6 +139,9 @@ class Supervisor:
         self.restarts: collections.Counter[str] = collections.Counter()
         self._recent: collections.deque[float] = collections.deque()
         self._incarnations: dict[str, _Incarnation] = {}
+        #: The actors as data, in start order (made by :meth:`run`, which owns the channels).
+        self.children: tuple[ChildSpec, ...] = ()
+        self._ended: dict[str, trio.Event] = {}
         self._stopping = False
         self._nursery: trio.Nursery | None = None
         #: Trio time by which a shutdown in progress must have ended (final writes included).
@@ -126,7 +159,8 @@ class Supervisor:
 
     @property
     def actors(self) -> tuple[str, ...]:
-        return tuple(name for name in ACTORS if name in self._incarnations)
+        """The running actors' names, in start order."""
+        return tuple(c.name for c in self.children if c.name in self._incarnations)
 
     @property
     def stats(self) -> RestartStats:
@@ -153,34 +187,50 @@ class Supervisor:
 
     async def _supervise(
         self,
-        name: str,
-        start: Callable[..., Awaitable[None]],
+        child: ChildSpec,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run actor ``name``, restarting it on crashes within the restart intensity."""
-        first = True
-        while True:
-            incarnation = _Incarnation()
-            self._incarnations[name] = incarnation
-            began = trio.current_time()
-            try:
-                with incarnation.scope:
-                    async with trio.open_nursery() as nursery:
-                        await nursery.start(start)
-                        incarnation.started_at = trio.current_time()
-                        if first:
-                            task_status.started()
-                            first = False
-                if incarnation.crash_requested:
-                    raise ActorCrashed(f"actor {name} crashed on purpose (chaos)")
-                return  # ended on its own (channel closed): nothing to restart
-            except Exception as exc:
-                self._record_crash(name, exc)
-            if first:
-                task_status.started()
-                first = False
-            log.debug("restarting %s after %.3f s", name, trio.current_time() - began)
-            self.events.emit(ActorRestart(actor=name, restarts=self.restarts[name]))
+        """Run ``child``, restarting it when it crashes (or returns without being stopped)
+        within the restart intensity, until a stop ends it."""
+        name, first = child.name, True
+        try:
+            while True:
+                incarnation = _Incarnation()
+                self._incarnations[name] = incarnation
+                began = trio.current_time()
+                try:
+                    with incarnation.scope:
+                        async with trio.open_nursery() as nursery:
+                            await nursery.start(child.start)
+                            incarnation.started_at = trio.current_time()
+                            if first:
+                                task_status.started()
+                                first = False
+                    if incarnation.crash_requested:
+                        raise ActorCrashed(f"actor {name} crashed on purpose (chaos)")
+                    if incarnation.stopped:
+                        return
+                    raise ActorReturned(f"actor {name} returned without being stopped")
+                except Exception as exc:
+                    self._record_crash(name, exc)
+                    if incarnation.stopped:
+                        return  # crashed on its way out: a stop restarts nothing
+                if first:
+                    task_status.started()
+                    first = False
+                log.debug("restarting %s after %.3f s", name, trio.current_time() - began)
+                self.events.emit(ActorRestart(actor=name, restarts=self.restarts[name]))
+        finally:
+            self._ended[name].set()
+
+    async def _stop_child(self, name: str) -> None:
+        """Cancel actor ``name`` (as a stop: it is not restarted) and wait until it ends."""
+        incarnation = self._incarnations.pop(name, None)
+        if incarnation is None:
+            return  # never started, or stopped already
+        incarnation.stopped = True
+        incarnation.scope.cancel()
+        await self._ended[name].wait()
 
     def _record_crash(self, name: str, exc: BaseException) -> None:
         now = trio.current_time()
@@ -249,67 +299,17 @@ class Supervisor:
             self.events.emit(StoreOutage(began=began, detail=detail))
 
         self.store.add_outage_listener(outage)
-        poller_settings = PollerSettings(
-            config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
-        )
         sentinel = self.sentinel = Sentinel()
-        executor_settings = ExecutorSettings(
-            config.progress_interval,
-            config.kill_grace,
-            fence_after=config.fence_after,
-            patience=config.heartbeat_interval,
-            sentinel_after=config.sentinel_after,
-            sentinel=sentinel,
-            write_deadline=lambda: self.shutdown_deadline,
-            claim_as=poller_settings,
-            may_claim=lambda: not self._stopping,
-            events=self.events,
-        )
-        specs: dict[str, Callable[..., Awaitable[None]]] = {
-            "executor": lambda task_status: executor(
-                self.store,
-                self.job_types,
-                self.slot,
-                request_send.clone(),
-                executor_settings,
-                task_status=task_status,
-            ),
-            "heartbeat": lambda task_status: heartbeat(
-                self.store,
-                self.slot,
-                interval=config.heartbeat_interval,
-                fence_after=config.fence_after,
-                sentinel=sentinel,
-                cancel_check_interval=config.cancel_check_interval,
-                task_status=task_status,
-            ),
-            "reaper": lambda task_status: reaper(
-                self.store,
-                interval=config.reap_every,
-                stale_after=config.stale_after,
-                retention=config.retention,
-                prune_interval=config.prune_interval,
-                events=self.events,
-                patience=config.heartbeat_interval,
-                worker=self.info,
-                keys_retention=config.retain_idempotency_keys,
-                retain_uploads=config.retain_uploads,
-                task_status=task_status,
-            ),
-            "poller": lambda task_status: poller(
-                self.store,
-                request_receive.clone(),
-                poller_settings,
-                wakeup,
-                task_status=task_status,
-            ),
-        }
+        self.children = self._child_specs(request_send, request_receive, wakeup, sentinel)
+        self._ended = {child.name: trio.Event() for child in self.children}
         try:
             with watch_loop(self._running_job_id):
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
-                    for name in ACTORS:
-                        await nursery.start(self._supervise, name, specs[name])
+                    for child in self.children:
+                        if self._stopping:
+                            break  # a signal during start-up: start no more
+                        await nursery.start(self._supervise, child)
                     self.state = "running"
                     log.info(
                         "worker started",
@@ -329,6 +329,93 @@ class Supervisor:
             self.store.remove_outage_listener(outage)
             self.store.cut_off_at(math.inf)  # the store is the caller's again
             sentinel.close()
+
+    def _child_specs(
+        self,
+        request_send: trio.MemorySendChannel[Handoff],
+        request_receive: trio.MemoryReceiveChannel[Handoff],
+        wakeup: Wakeup,
+        sentinel: Sentinel,
+    ) -> tuple[ChildSpec, ...]:
+        """The actors, in start order (see the module docstring). The executor and the
+        poller get a fresh clone of their channel end per incarnation."""
+        config, store = self.config, self.store
+        poller_settings = PollerSettings(
+            config.worker_id, tuple(self.job_types), config.poll_interval, config.max_poll_interval
+        )
+        executor_settings = ExecutorSettings(
+            config.progress_interval,
+            config.kill_grace,
+            fence_after=config.fence_after,
+            patience=config.heartbeat_interval,
+            sentinel_after=config.sentinel_after,
+            sentinel=sentinel,
+            write_deadline=lambda: self.shutdown_deadline,
+            claim_as=poller_settings,
+            may_claim=lambda: not self._stopping,
+            events=self.events,
+        )
+
+        async def run_executor(task_status: trio.TaskStatus[None]) -> None:
+            await executor(
+                store,
+                self.job_types,
+                self.slot,
+                request_send.clone(),
+                executor_settings,
+                task_status=task_status,
+            )
+
+        async def run_poller(task_status: trio.TaskStatus[None]) -> None:
+            await poller(
+                store, request_receive.clone(), poller_settings, wakeup, task_status=task_status
+            )
+
+        reap = functools.partial(
+            reaper,
+            store,
+            interval=config.reap_every,
+            stale_after=config.stale_after,
+            retention=config.retention,
+            prune_interval=config.prune_interval,
+            events=self.events,
+            patience=config.heartbeat_interval,
+            worker=self.info,
+            keys_retention=config.retain_idempotency_keys,
+            retain_uploads=config.retain_uploads,
+        )
+        beat = functools.partial(
+            heartbeat,
+            store,
+            self.slot,
+            interval=config.heartbeat_interval,
+            fence_after=config.fence_after,
+            sentinel=sentinel,
+            cancel_check_interval=config.cancel_check_interval,
+        )
+        return (
+            ChildSpec("reaper", reap),
+            ChildSpec("heartbeat", beat),
+            ChildSpec("executor", run_executor, drain=self._drain, shutdown=config.shutdown_grace),
+            ChildSpec("poller", run_poller),
+        )
+
+    async def _drain(self, grace: float) -> None:
+        """The executor's stop: the running job gets ``grace`` seconds to finish, else it
+        is stopped (child killed and reaped, job back to pending, no attempt charged); this
+        returns once the slot is empty. The wait after the stop is shielded: a second cancel
+        cannot leave the job unreleased."""
+        running = self.slot.current
+        if running is None:
+            return
+        with trio.move_on_after(grace):
+            while self.slot.current is running:
+                await self.slot.changed.wait()
+        if self.slot.current is running:
+            running.stop(StopReason.SHUTDOWN, f"not finished within {grace:g} s")
+            with trio.CancelScope(shield=True):
+                while self.slot.current is running:
+                    await self.slot.changed.wait()
 
     def _running_job_id(self) -> int | None:
         """The running job's id (read by the loop watch's thread: one attribute read)."""
@@ -381,7 +468,6 @@ class Supervisor:
         Cancellation: a second cancel (e.g. a second signal) is the caller's way to shorten
         the wait; the job is still released before this returns.
         """
-        grace = self.config.shutdown_grace if grace is None else grace
         if self._stopping:
             return
         self._stopping = True
@@ -390,20 +476,10 @@ class Supervisor:
         self.store.cut_off_at(self.shutdown_deadline)
         self.state = "stopping"
         log.info("worker stopping: no new claims", extra={"worker": self.worker_id})
-        poller_incarnation = self._incarnations.get("poller")
-        if poller_incarnation is not None:
-            self._incarnations.pop("poller")
-            poller_incarnation.scope.cancel()
-        running = self.slot.current
-        if running is not None:
-            with trio.move_on_after(grace):
-                while self.slot.current is running:
-                    await self.slot.changed.wait()
-            if self.slot.current is running:
-                running.stop(StopReason.SHUTDOWN, f"not finished within {grace:g} s")
-                with trio.CancelScope(shield=True):
-                    while self.slot.current is running:
-                        await self.slot.changed.wait()
+        for child in reversed(self.children):  # the poller first: no new claims
+            if child.drain is not None:
+                await child.drain(child.shutdown if grace is None else grace)
+            await self._stop_child(child.name)
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
 

@@ -183,14 +183,17 @@ def test_supervisor_and_actors_exports() -> None:
 
 
 def test_imports_point_one_way() -> None:
-    """stores and files import nothing of the worker or each other; actors nothing of the
-    supervisor; neither imports the HTTP layer, which imports only stores and files; the
-    HTTP client only files (the output rules it shares with the CLI's fetch)."""
+    """The configuration imports nothing of the project; stores and files nothing of the
+    worker or each other; actors nothing of the supervisor; neither imports the HTTP layer,
+    which imports only stores and files; the HTTP client only files (the output rules it
+    shares with the CLI's fetch)."""
     import ast
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
+    project = {"stores", "files", "actors", "supervisor", "web", "media_jobs_client"}
     forbidden = {
+        "media_jobs_config": project,
         "stores": {"actors", "supervisor", "web", "files"},
         "files": {"actors", "supervisor", "web", "stores"},
         "actors": {"supervisor", "web"},
@@ -221,6 +224,7 @@ def test_web_exports() -> None:
         "create_app",
         "is_loopback",
         "serve_http",
+        "serve_metrics",
     }
     for name in web.__all__:
         assert not getattr(getattr(web, name), "__module__", "web").startswith("web._"), name
@@ -245,3 +249,35 @@ def test_the_reference_type_names_are_the_reference_types() -> None:
     from supervisor._reference import JOB_TYPES
 
     assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)
+
+
+def test_media_jobs_config_exports() -> None:
+    """The configuration exports its declarations and the one environment reader; none
+    shows a private module path."""
+    import media_jobs_config
+
+    assert set(media_jobs_config.__all__) == {
+        "SECRET_VARIABLES",
+        "SETTINGS",
+        "Environment",
+        "Setting",
+        "UndeclaredSetting",
+        "child_environ",
+        "declared",
+        "default",
+        "environment",
+    }
+    for name in ("Environment", "Setting", "UndeclaredSetting", "environment", "declared"):
+        assert getattr(media_jobs_config, name).__module__ == "media_jobs_config", name
+
+
+def test_reading_an_undeclared_variable_is_refused() -> None:
+    """Every setting is declared: reading another is a programming error, named."""
+    import pytest
+
+    from media_jobs_config import UndeclaredSetting, environment
+
+    env = environment({"SUPERVISOR_NOT_A_SETTING": "1", "SUPERVISOR_POLL_INTERVAL": " 2 "})
+    assert env.get("SUPERVISOR_POLL_INTERVAL") == " 2 "
+    with pytest.raises(UndeclaredSetting, match="SUPERVISOR_NOT_A_SETTING is not declared"):
+        env.get("SUPERVISOR_NOT_A_SETTING")

@@ -63,8 +63,13 @@ SERVICE_KEYS = {
 ENV_SOURCES = {"value", "generateValue", "sync", "fromDatabase", "fromService", "fromGroup"}
 
 
+#: Ports a Render service may not use on its private network (render.com/docs/private-network).
+RESERVED_PORTS = {10000, 18012, 18013, 19099}
+
+
 def worker() -> dict[str, Any]:
-    (service,) = [s for s in BLUEPRINT["services"] if s["type"] == "worker"]
+    """The service that runs ``python -m supervisor`` (a private service, see below)."""
+    (service,) = [s for s in BLUEPRINT["services"] if s["name"] == "media-jobs-worker"]
     return service  # type: ignore[no-any-return]
 
 
@@ -88,6 +93,7 @@ def test_blueprint_structure_follows_the_specification() -> None:
         assert set(service) <= SERVICE_KEYS, set(service) - SERVICE_KEYS
         assert service["type"] in SERVICE_TYPES and service["name"]
     w = worker()
+    assert w["type"] == "pserv"
     assert w["runtime"] in RUNTIMES and w["runtime"] == "python"
     assert w["plan"] == "starter" and w["plan"] in WORKER_PLANS  # workers have no free plan
     assert w.get("region", "oregon") in REGIONS
@@ -100,6 +106,22 @@ def test_blueprint_structure_follows_the_specification() -> None:
     for entry in w["envVars"]:
         sources = set(entry) & ENV_SOURCES
         assert set(entry) - ENV_SOURCES == {"key"} and len(sources) == 1, entry
+
+
+def test_the_worker_is_reachable_for_its_metrics_on_the_private_network() -> None:
+    """Render's background workers cannot receive private-network traffic, so the worker
+    is a private service (no public URL) whose metrics listener binds every interface on a
+    port Render allows; the Prometheus example scrapes that port."""
+    assert worker()["type"] == "pserv"
+    assert "healthCheckPath" not in worker()  # Render health-checks web services only
+    listen = env_vars()["SUPERVISOR_METRICS_LISTEN"]["value"]
+    host, _, port = listen.rpartition(":")
+    assert host == "0.0.0.0"
+    assert 1024 <= int(port) <= 65535
+    assert int(port) not in RESERVED_PORTS
+    example = yaml.safe_load((REPO / "docs" / "prometheus" / "prometheus.yml").read_text())
+    (target,) = example["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert target == f"{worker()['name']}:{port}"
 
 
 def test_secrets_are_not_synced_from_the_file() -> None:
@@ -143,12 +165,8 @@ def test_python_is_pinned_to_a_version_the_project_supports() -> None:
 def test_shutdown_delay_covers_the_worker_shutdown() -> None:
     """Render's SIGKILL comes after the worker's whole bounded shutdown (grace, kill grace
     and the release), and the worker accepts those timings."""
-    values = {
-        k: float(v["value"])
-        for k, v in env_vars().items()
-        if k.startswith("SUPERVISOR_") and "value" in v
-    }
-    config = WorkerConfig.from_env({k: str(v) for k, v in values.items()})
+    values = {k: str(v["value"]) for k, v in env_vars().items() if "value" in v}
+    config = WorkerConfig.from_env(values)
     assert config.shutdown_timeout < worker()["maxShutdownDelaySeconds"]
 
 
@@ -164,10 +182,14 @@ async def test_the_start_command_starts_the_worker_with_only_those_variables(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
     """Only render.yaml's values plus the two secrets (and PATH): the worker starts on Turso,
-    runs a job, and exits 0 on SIGTERM, never printing the token."""
+    runs a job, serves its metrics and health on the listener, and exits 0 on SIGTERM,
+    never printing the token. (The listener's port is a free one here, its host the file's.)"""
     token = "tok-render-SECRET-77"
     env = {"PATH": os.environ["PATH"], "TURSO_DATABASE_URL": sqld.url, "TURSO_AUTH_TOKEN": token}
     env.update({k: str(v["value"]) for k, v in env_vars().items() if "value" in v})
+    port = free_port()
+    host = env["SUPERVISOR_METRICS_LISTEN"].rpartition(":")[0]
+    env["SUPERVISOR_METRICS_LISTEN"] = f"{host}:{port}"
     argv = worker()["startCommand"].split()
     argv[0] = sys.executable  # the project's interpreter stands in for Render's `python`
     log = tmp_path / "worker.log"
@@ -178,6 +200,10 @@ async def test_the_start_command_starts_the_worker_with_only_those_variables(
         job = await store.create("tone", {"seconds": 1})
         with trio.fail_after(60):
             await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.1)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert (await client.get("/healthz")).json() == {"status": "ok"}
+            scraped = (await client.get("/metrics")).text
+            assert 'media_jobs_runs_total{outcome="completed",type="tone"} 1.0' in scraped
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "test"
-TOOLS = ("npm", "faketime", "chromium", "spin", "gcc")
+TOOLS = ("npm", "faketime", "chromium", "spin", "gcc", "prometheus")
 
 
 def readme_commands() -> list[str]:

@@ -139,13 +139,7 @@ def _view(view: JobView, status: int = 200, **headers: str) -> JSONResponse:
 async def healthz(request: Request) -> Response:
     """200 when the store answers, else 503 (see ``HealthCheck``: cached, nothing secret)."""
     health: HealthCheck = request.app.state.health
-    if await health.ok():
-        return JSONResponse({"status": "ok"})
-    return JSONResponse(
-        {"status": "unavailable", "error": "the job database does not answer: see the log"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    return await health.answer()
 
 
 async def _served(request: Request) -> tuple[str, ...]:
@@ -189,6 +183,7 @@ async def info(request: Request) -> Response:
             "tick": settings.tick,
             "stale_after": settings.stale_after,
             "heartbeat_interval": settings.heartbeat_interval,
+            "heartbeat_late_after": settings.late_after,
             "payload_limit": PAYLOAD_LIMIT,
             "now": request.app.state.broadcaster.now(),
             "version": importlib.metadata.version("media-jobs"),  # as the worker's start line

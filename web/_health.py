@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 import trio
+from starlette.responses import JSONResponse
 
 from stores import JobStore, JobStoreError
 
@@ -46,6 +47,16 @@ class HealthCheck:
                 self._ok = await self._read()
                 self._checked_at = trio.current_time()
             return self._ok
+
+    async def answer(self) -> JSONResponse:
+        """``GET /healthz``'s answer: 200 ``{"status": "ok"}``, else 503 with the reason."""
+        if await self.ok():
+            return JSONResponse({"status": "ok"})
+        return JSONResponse(
+            {"status": "unavailable", "error": "the job database does not answer: see the log"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     async def _read(self) -> bool:
         try:

@@ -14,6 +14,7 @@ ASGI lifespan (the app has no start-up or shutdown handlers).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -22,6 +23,7 @@ from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import repr_socket_addr, wrap_app
+from starlette.applications import Starlette
 
 from stores import JobStore
 
@@ -30,7 +32,7 @@ from ._broadcast import Broadcaster
 from ._connections import ConnectionGate
 from ._settings import WebSettings
 
-__all__ = ["serve_http"]
+__all__ = ["bind", "serve_app", "serve_http", "server_config"]
 
 log = logging.getLogger("web")
 
@@ -38,7 +40,7 @@ log = logging.getLogger("web")
 GRACEFUL_TIMEOUT = 5.0
 
 
-def _config(host: str, port: int, settings: WebSettings) -> Config:
+def server_config(host: str, port: int, header_timeout: float) -> Config:
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None  # request lines could carry ids a log need not keep; never tokens
@@ -46,11 +48,11 @@ def _config(host: str, port: int, settings: WebSettings) -> Config:
     config.graceful_timeout = GRACEFUL_TIMEOUT
     config.include_server_header = False
     # Runs from a connection's start (or its last answer) until a request's headers are in.
-    config.keep_alive_timeout = settings.header_timeout
+    config.keep_alive_timeout = header_timeout
     return config
 
 
-def _listeners(config: Config) -> list[trio.SocketListener]:
+def bind(config: Config) -> list[trio.SocketListener]:
     """Bound and listening, before anything is served (``OSError`` if the address is taken)."""
     listeners = []
     for sock in config.create_sockets().insecure_sockets:
@@ -90,8 +92,41 @@ async def serve_http(
     broadcaster = broadcaster or Broadcaster(store, interval=settings.tick)
     app = create_app(store, settings, broadcaster, metrics)
     gate: ConnectionGate = app.state.connections
-    config = _config(host, port, settings)
-    listeners = _listeners(config)
+    config = server_config(host, port, settings.header_timeout)
+    listeners = bind(config)  # before anything runs: a taken address raises OSError here
+
+    def started(url: str) -> None:
+        log.info(
+            "serving the API and dashboard on %s (token %s; at most %d connections, %d anonymous)",
+            url,
+            _token_state(settings),
+            gate.max_connections,
+            gate.max_anonymous,
+        )
+        task_status.started(url)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(broadcaster.run)
+        await serve_app(app, gate, config, listeners, stop, started, before_stop=broadcaster.close)
+        nursery.cancel_scope.cancel()  # the server ended: so does the broadcaster
+
+
+async def serve_app(
+    app: Starlette,
+    gate: ConnectionGate,
+    config: Config,
+    listeners: list[trio.SocketListener],
+    stop: trio.Event,
+    started: Callable[[str], None],
+    *,
+    before_stop: Callable[[], None] = lambda: None,
+) -> None:
+    """Serve ``app`` through ``gate`` on ``listeners`` (:func:`bind`) until ``stop`` is set;
+    ``started`` gets the URL once listening; ``before_stop`` runs first when stopping (the
+    event streams end, so the graceful stop is quick).
+
+    Cancellation: stops at once. Setting ``stop`` is the graceful way: requests in flight
+    get ``GRACEFUL_TIMEOUT`` seconds."""
     context = WorkerContext(None)
     asgi = wrap_app(app, config.wsgi_max_body_size, "asgi")  # type: ignore[arg-type]  # Starlette is an ASGI 3 app
 
@@ -100,28 +135,16 @@ async def serve_http(
         plain: Any = stream
         await TCPServer(asgi, config, context, ConnectionState({}), plain).run()
 
-    async with trio.open_nursery() as nursery:
-        await nursery.start(broadcaster.run)
-        async with trio.open_nursery() as connections:
-            for listener in listeners:
-                await connections.start(gate.serve, listener, connection)
-            url = _url(listeners[0])
-            log.info(
-                "serving the API and dashboard on %s (token %s; at most %d connections, %d "
-                "anonymous)",
-                url,
-                _token_state(settings),
-                gate.max_connections,
-                gate.max_anonymous,
-            )
-            task_status.started(url)
-            await stop.wait()
-            broadcaster.close()  # every event stream ends, so the graceful stop is quick
-            for listener in listeners:
-                await listener.aclose()
-            await context.terminated.set()  # idle keep-alive connections close now
-            connections.cancel_scope.deadline = trio.current_time() + GRACEFUL_TIMEOUT
-        nursery.cancel_scope.cancel()  # the server ended: so does the broadcaster
+    async with trio.open_nursery() as connections:
+        for listener in listeners:
+            await connections.start(gate.serve, listener, connection)
+        started(_url(listeners[0]))
+        await stop.wait()
+        before_stop()
+        for listener in listeners:
+            await listener.aclose()
+        await context.terminated.set()  # idle keep-alive connections close now
+        connections.cancel_scope.deadline = trio.current_time() + GRACEFUL_TIMEOUT
 
 
 def _token_state(settings: WebSettings) -> str:

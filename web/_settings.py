@@ -1,16 +1,18 @@
 """What the HTTP layer needs to know: the token and the timings. (The job types it accepts
-are those live workers serve, read from the store's registry per request.)"""
+are those live workers serve, read from the store's registry per request.) Each setting's
+variable and default are declared once, in ``media_jobs_config``."""
 
 from __future__ import annotations
 
 import ipaddress
 import math
-import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
+
+from media_jobs_config import Environment, default, environment
 
 __all__ = ["CORS_ENV", "TOKEN_ENV", "WebConfigError", "WebSettings", "is_loopback"]
 
@@ -53,8 +55,9 @@ class WebSettings:
 
     * ``token``: ``SUPERVISOR_API_TOKEN``; None serves without authentication (loopback only).
     * ``tick``: seconds between two reads of the job table for live updates.
-    * ``stale_after`` / ``heartbeat_interval``: the workers' timings, so the dashboard can
-      say when a running job's heartbeat is late.
+    * ``stale_after`` / ``heartbeat_interval``: the workers' timings, from which
+      :attr:`late_after` says when the dashboard calls a running job's heartbeat late
+      (``/api/info`` carries both, so the page has no rule of its own).
     * ``payload_checks``: per type, its payload check (``JobType.validate``: raises
       ``ValueError`` naming the key), run before a job is created; a refusal answers 400.
     * ``max_connections`` / ``max_anonymous``: connections served at once, and how many of
@@ -65,16 +68,16 @@ class WebSettings:
     """
 
     token: str | None = attrs.field(default=None, repr=lambda t: "set" if t else "unset")
-    tick: float = 0.5
-    stale_after: float = 60.0
-    heartbeat_interval: float = 5.0
+    tick: float = default(TICK_ENV)
+    stale_after: float = default("SUPERVISOR_STALE_AFTER")
+    heartbeat_interval: float = default("SUPERVISOR_HEARTBEAT_INTERVAL")
     payload_checks: Mapping[str, Callable[[Any], object]] = attrs.field(
         factory=dict, repr=False, eq=False
     )
-    max_connections: int = 512
-    max_anonymous: int = 64
+    max_connections: int = int(default(MAX_CONNECTIONS_ENV))
+    max_anonymous: int = int(default(MAX_ANONYMOUS_ENV))
     header_timeout: float = 5.0
-    body_timeout: float = 30.0
+    body_timeout: float = default(BODY_TIMEOUT_ENV)
     cors_origins: frozenset[str] = frozenset()
 
     def __attrs_post_init__(self) -> None:
@@ -100,31 +103,43 @@ class WebSettings:
                     f"{_ENV_NAMES[name]} must be a positive whole number: {value!r}"
                 )
 
+    @property
+    def late_after(self) -> float:
+        """Seconds of silence after which the dashboard calls a running job's heartbeat
+        late: two beats missed, with 2 s for the database round trips (well before
+        ``stale_after``, when the job is reaped)."""
+        return 2 * self.heartbeat_interval + 2
+
     @classmethod
     def from_env(
         cls,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | Environment | None = None,
         *,
-        stale_after: float = 60.0,
-        heartbeat_interval: float = 5.0,
+        stale_after: float | None = None,
+        heartbeat_interval: float | None = None,
         payload_checks: Mapping[str, Callable[[Any], object]] | None = None,
     ) -> WebSettings:
         """The token from ``SUPERVISOR_API_TOKEN``, the tick from
         ``SUPERVISOR_EVENTS_INTERVAL``, the connection limits from
         ``SUPERVISOR_HTTP_MAX_CONNECTIONS``, ``SUPERVISOR_HTTP_MAX_ANONYMOUS`` and
         ``SUPERVISOR_HTTP_BODY_TIMEOUT``, the allowed origins from
-        ``SUPERVISOR_CORS_ORIGINS``; the rest as given (the worker's own settings)."""
-        env = os.environ if env is None else env
+        ``SUPERVISOR_CORS_ORIGINS``; the workers' timings as given (``WorkerConfig``'s),
+        else their declared defaults."""
+        env = environment(env)
         token = env.get(TOKEN_ENV, "").strip() or None
         return cls(
             token=token,
-            tick=_number(env, TICK_ENV, float, 0.5),
-            stale_after=stale_after,
-            heartbeat_interval=heartbeat_interval,
+            tick=_number(env, TICK_ENV, float),
+            stale_after=default("SUPERVISOR_STALE_AFTER") if stale_after is None else stale_after,
+            heartbeat_interval=(
+                default("SUPERVISOR_HEARTBEAT_INTERVAL")
+                if heartbeat_interval is None
+                else heartbeat_interval
+            ),
             payload_checks=payload_checks or {},
-            max_connections=_number(env, MAX_CONNECTIONS_ENV, int, 512),
-            max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int, 64),
-            body_timeout=_number(env, BODY_TIMEOUT_ENV, float, 30.0),
+            max_connections=_number(env, MAX_CONNECTIONS_ENV, int),
+            max_anonymous=_number(env, MAX_ANONYMOUS_ENV, int),
+            body_timeout=_number(env, BODY_TIMEOUT_ENV, float),
             cors_origins=_origins(env.get(CORS_ENV, "")),
         )
 
@@ -140,10 +155,10 @@ class WebSettings:
 N = TypeVar("N", int, float)
 
 
-def _number(env: Mapping[str, str], name: str, kind: type[N], default: N) -> N:
+def _number(env: Environment, name: str, kind: type[N]) -> N:
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return kind(default(name))
     try:
         return kind(raw)
     except ValueError:

@@ -44,6 +44,7 @@ import {
  * @property {boolean} auth
  * @property {number} heartbeat_interval
  * @property {number} stale_after
+ * @property {number} heartbeat_late_after
  * @property {number} tick
  * @property {number} now
  */
@@ -66,8 +67,8 @@ const SSE_RETRY_MS = 30000;
 const PAGE = 100;
 
 const state = {
-  /** @type {Info} */
-  info: { types: [], auth: false, heartbeat_interval: 5, stale_after: 60, tick: 0.5, now: 0 },
+  // the timings and rules arrive from /api/info, read before anything is drawn
+  info: /** @type {Info} */ (/** @type {unknown} */ ({ types: [], auth: false })),
   /** @type {Map<number, JobView>} id -> latest view */
   jobs: new Map(),
   /** @type {Map<number, any>} the payloads of jobs whose detail was opened */
@@ -478,7 +479,7 @@ function runningParts(view, li) {
 function metaLine(view, li) {
   const remaining = view.progress === null ? null : eta(state.samples.get(view.id) || [], now());
   const age = Math.max(0, now() - view.updated_at);
-  const late = age > 2 * state.info.heartbeat_interval + 2;
+  const late = age > state.info.heartbeat_late_after;
   const stale = age > state.info.stale_after;
   li.classList.toggle("stale", stale);
   const meta = el("p", { className: "meta" });
