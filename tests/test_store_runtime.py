@@ -108,9 +108,10 @@ async def test_turso_gives_up_on_a_paused_server_in_real_time(
 async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
     sqld: SqldServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """RUST_LOG=debug makes libsql write its tracing to the helper's stdout and stderr: the
-    protocol runs on pipes of its own, so every call still answers at once, in Trio and in
-    a one-shot call, and nothing of that output (which could carry the token) reaches us."""
+    """Stray output in the helper (native code's tracing under RUST_LOG, a library's print)
+    goes to its stdout and stderr: the protocol runs on pipes of its own, so every call still
+    answers at once, in Trio and in a one-shot call, and nothing of that output (which could
+    carry the token) reaches us."""
     monkeypatch.setenv("RUST_LOG", "debug")
     store = TursoJobStore(sqld.url, TOKEN, timeout=5)
     try:
