@@ -92,14 +92,14 @@ class WorkerConfig:
     worker_id: str = attrs.field(factory=new_worker_id)
     poll_interval: float = 0.6
     max_poll_interval: float = 0.6
-    heartbeat_interval: float = 5.0
+    heartbeat_interval: float = 10.0
     cancel_check_interval: float = 0.5
     stale_after: float = 60.0
     reaper_interval: float = 30.0
     shutdown_grace: float = 20.0
     kill_grace: float = 3.0
     shutdown_timeout: float = 45.0
-    progress_interval: float = 0.5
+    progress_interval: float = 2.0
     max_restarts: int = 5
     restart_window: float = 60.0
     retain_completed: float = 86_400.0
