@@ -65,7 +65,10 @@ class WorkerConfig:
     * ``poll_interval``: first idle wait between claims; idle polling backs off to
       ``max_poll_interval`` (by default the same: no back-off, so pickup stays under a
       second); a job submitted in the same process wakes the poller at once.
-    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped.
+    * ``heartbeat_interval``: how often the running job's lease is renewed (``updated_at``
+      bumped): a progress write renews it too, so a heartbeat fills only the gaps.
+      Each renewal costs 3 rows written on Turso; with ``stale_after`` it sets the rows
+      written per running hour (docs/OPERATIONS.md, "What it costs").
     * ``cancel_check_interval``: how often a running job's row is read for a cancel request
       (one row read each; a cancel made through the worker's own store is seen at once).
     * ``stale_after``: a running job whose ``updated_at`` is older is reaped by any worker.
@@ -92,9 +95,9 @@ class WorkerConfig:
     worker_id: str = attrs.field(factory=new_worker_id)
     poll_interval: float = 0.6
     max_poll_interval: float = 0.6
-    heartbeat_interval: float = 10.0
+    heartbeat_interval: float = 15.0
     cancel_check_interval: float = 0.5
-    stale_after: float = 60.0
+    stale_after: float = 90.0
     reaper_interval: float = 30.0
     shutdown_grace: float = 20.0
     kill_grace: float = 3.0
