@@ -209,13 +209,13 @@ def test_factory_picks_turso_from_the_environment(monkeypatch: pytest.MonkeyPatc
 
 
 def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
-    """Local development works without importing the libsql driver."""
+    """Local development works without importing the libsql driver or the Turso client."""
     code = (
         "import sys, trio, stores\n"
         "async def main():\n"
         "    s = stores.get_job_store(); await s.create('tone'); await s.aclose()\n"
         "trio.run(main)\n"
-        "print('libsql' in sys.modules)\n"
+        "print(any(m in sys.modules for m in ('libsql', 'stores._turso', 'stores._helper')))\n"
     )
     env = {**os.environ, "JOBS_DB_PATH": str(tmp_path / "j.db")}
     out = subprocess.run(
