@@ -34,6 +34,10 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -
 
 #: The longest retry delay a job type may ask for (a week).
 MAX_RETRY_DELAY = 7 * 86_400.0
+#: Percentage points progress must move before it is written again. Each write costs the
+#: database rows (three on Turso, which bills them); a move of less than a point is a sliver
+#: of a progress bar. The stage's last report is written whatever it moved.
+PROGRESS_STEP = 1.0
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -188,9 +192,11 @@ class JobContext:
     a stream); a new stage starts afresh. NaN and infinities are refused (``ValueError``):
     a percentage that is not a number is a bug in the handler, not a measurement.
 
-    Progress writes are throttled to one per ``progress_interval`` seconds; the first
-    report of each stage and the last one before the stage changes or the handler returns
-    are always written.
+    A report is written only when it moved by :data:`PROGRESS_STEP` points or more since
+    the last one written (or turned indeterminate, or back), at most one per
+    ``progress_interval`` seconds: a watcher sees a move of a point within that time. The
+    first report of each stage and the last one before the stage changes or the handler
+    returns are always written, exactly. Each write renews the lease (see the heartbeat).
 
     The log tail (``set_log_tail``: a child's last lines, which ``run_ffmpeg`` keeps) is
     never written on its own: it rides on the next progress write and on the outcome, so a
@@ -263,6 +269,8 @@ class JobContext:
         if value is not None:
             self._highest = value
         self.progress = value
+        if not self._moved():
+            return  # nothing a watcher would miss; the stage's last report is flushed exactly
         if trio.current_time() - self._last_write >= self._interval:
             await self._write()
         elif not self._flush_scheduled:
@@ -275,6 +283,14 @@ class JobContext:
         The store keeps the last 20 lines, at most 4 KiB, control characters escaped."""
         self.log_tail = text
 
+    def _moved(self) -> bool:
+        """True if the latest report is worth a write: another stage, progress that turned
+        measurable or not, or a move of at least a step from the value written."""
+        stage, written = self._written
+        if stage != self.stage or written is None or self.progress is None:
+            return stage != self.stage or written != self.progress
+        return abs(self.progress - written) >= PROGRESS_STEP
+
     async def flush(self) -> None:
         """Write the latest stage and progress if they were not written yet."""
         if self._written != (self.stage, self.progress):
@@ -283,7 +299,8 @@ class JobContext:
     async def _flush_later(self) -> None:
         await trio.sleep_until(self._last_write + self._interval)
         self._flush_scheduled = False
-        await self.flush()
+        if self._moved():
+            await self._write()
 
     async def _write(self) -> None:
         state = (self.stage, self.progress)

@@ -61,9 +61,12 @@ async def _beat(store: JobStore, slot: JobSlot, interval: float, sentinel: Senti
         # attempt, whichever is later; at once when the fence asks for a beat.
         with trio.move_on_at(max(running.confirmed.at, last_sent) + interval):
             await running.beat_wanted.wait()
+        wanted = running.beat_wanted.is_set()
         running.beat_wanted = trio.Event()
         if running is not slot.current or running.stop_reason is not None:
             continue
+        if not wanted and running.confirmed.at + interval > trio.current_time():
+            continue  # a progress report renewed the lease while we waited: no beat yet
         if sentinel is not None:
             sentinel.check()
         last_sent = trio.current_time()

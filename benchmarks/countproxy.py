@@ -1,6 +1,6 @@
 """A loopback TCP proxy that counts HTTP requests by method and path, run as its own process.
 
-    python benchmarks/countproxy.py TARGET_PORT
+    python benchmarks/countproxy.py TARGET_PORT [--latency-ms MS]
 
 Forwards 127.0.0.1:<port it prints on its first line> to 127.0.0.1:TARGET_PORT and reads
 commands on stdin, one a line, answering each with one line on stdout:
@@ -13,6 +13,10 @@ Why a process of its own: ``libsql`` holds the GIL while it waits for the server
 proxy thread in the same process as a libsql caller never gets to forward the request.
 Requests are found by their request line in the client-to-server byte stream (libsql sends
 one request at a time on a connection and waits for its answer).
+
+``--latency-ms`` adds that many milliseconds to each round trip, as a network between
+caller and server would: each request is held that long before it is forwarded, and so is
+the start of each new connection (its TCP handshake).
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ import re
 import socket
 import sys
 import threading
+import time
 
 _REQUEST_LINE = re.compile(rb"(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH) (\S+) HTTP/\d(?:\.\d)?\r\n")
 
 
 class CountingProxy:
-    def __init__(self, target: int) -> None:
+    def __init__(self, target: int, latency: float = 0.0) -> None:
         self.target = target
+        self.latency = latency
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self.lock = threading.Lock()
@@ -59,8 +65,11 @@ class CountingProxy:
             except OSError:
                 client.close()
                 continue
+            for end in (client, server):  # forward each chunk at once, as it came
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self.lock:
                 self.connections += 1
+            time.sleep(self.latency)  # the handshake's round trip (connections are rare)
             for args in ((client, server, True), (server, client, False)):
                 threading.Thread(target=self._pump, args=args, daemon=True).start()
 
@@ -78,6 +87,7 @@ class CountingProxy:
                     if found:
                         with self.lock:
                             self.requests.update(found)
+                        time.sleep(self.latency)  # the request's round trip
                     tail = text[-200:]
                 sink.sendall(data)
         for s in (source, sink):
@@ -91,7 +101,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("target_port", type=int, help="the port of the server on 127.0.0.1")
-    proxy = CountingProxy(parser.parse_args().target_port)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added per round trip")
+    args = parser.parse_args()
+    proxy = CountingProxy(args.target_port, args.latency_ms / 1000)
     print(proxy.port, flush=True)
     for line in sys.stdin:
         command = line.strip()

@@ -86,9 +86,9 @@ RAW_COMPLETE = (
 class Proxy:
     """The counting proxy process (benchmarks/countproxy.py)."""
 
-    def __init__(self, target: int) -> None:
+    def __init__(self, target: int, latency_ms: float = 0.0) -> None:
         self.proc = subprocess.Popen(
-            [PYTHON, str(HERE / "countproxy.py"), str(target)],
+            [PYTHON, str(HERE / "countproxy.py"), str(target), f"--latency-ms={latency_ms}"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

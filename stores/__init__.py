@@ -67,7 +67,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # TursoJobStore is loaded on first use, so local development never imports libsql.
+    # TursoJobStore is loaded on first use: local development never loads the Turso client.
     if name == "TursoJobStore":
         from ._turso import TursoJobStore
 

@@ -21,7 +21,7 @@ def store_from_env(env: Mapping[str, str] | Environment | None = None) -> JobSto
     """A new store as the environment says: ``TURSO_DATABASE_URL`` (with
     ``TURSO_AUTH_TOKEN``) selects Turso, otherwise a local file at ``JOBS_DB_PATH``.
 
-    The local default never imports ``libsql``.
+    The local default never loads the Turso client (nor its HTTP and TLS modules).
     """
     env = environment(env)
     url = env.get("TURSO_DATABASE_URL", "").strip()

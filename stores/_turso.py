@@ -1,13 +1,18 @@
-"""``TursoJobStore``: a libSQL server (Turso or sqld), through a helper process running libsql.
+"""``TursoJobStore``: a libSQL server (Turso or sqld), one HTTP request per call.
 
-One hop per call: the caller writes the request to the helper's pipe and waits for the
-answer on the other pipe, on its own thread (inside Trio, without blocking the loop). Calls
-are serialised (one connection). A real-time limit bounds every call, whatever Trio's
-clock says (tests run a mock clock): inside Trio a watchdog thread kills the helper when a
-call overruns, which ends the wait with end of input; outside Trio the wait itself is
-bounded. Either way the helper is replaced at the next call. Once sent, a call is shielded
-from Trio cancellation (a cancelled caller must not leave a write of unknown outcome),
-until :meth:`cut_off_at` says the time for waiting is over.
+Every call, of one statement or several, is one Hrana pipeline request (see
+``stores/_helper.py``). Inside Trio it runs in a helper process: the caller writes the
+request to the helper's pipe and waits for the answer on the other pipe, without blocking
+the loop. Calls are serialised (one connection). A real-time limit bounds every call,
+whatever Trio's clock says (tests run a mock clock): a watchdog thread kills the helper
+when a call overruns, which ends the wait with end of input, and the helper is replaced at
+the next call. Once sent, a call is shielded from Trio cancellation (a cancelled caller must
+not leave a write of unknown outcome), until :meth:`cut_off_at` says the time for waiting
+is over.
+
+Outside Trio (a one-shot command: ``status``, ``submit``) nothing else runs and nothing
+cancels, so the same client runs in this process, each socket wait bounded by the call
+timeout: no helper process is started for one call.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 from . import _io
 from ._errors import StoreConfigError, StoreUnavailable
-from ._helper import HEADER, decode_error, frame, unframe_size
+from ._helper import HEADER, HranaClient, answer, decode_error, frame, unframe_size
 from ._secrets import child_environ
 from ._sql import Ops, Rows, SqlJobStore
 
@@ -182,6 +187,7 @@ class HelperTransport:
         self._cutoff = math.inf
         self._in_flight: set[Any] = set()
         self._busy = False  # a call is between writing its request and reading its answer
+        self._here: HranaClient | None = None  # the one-shot calls' client, in this process
         self.generation = 0  # always the same database (the URL's)
 
     # -- the helper process --------------------------------------------------------------
@@ -230,8 +236,7 @@ class HelperTransport:
         if proc is None or proc.proc.poll() is not None:
             proc = self._start()
         deadline = time.monotonic() + self.call_timeout
-        if _io.in_trio():
-            self._watchdog.arm(self.call_timeout, proc.proc)
+        self._watchdog.arm(self.call_timeout, proc.proc)  # only ever called inside Trio
         self._busy = True
         try:
             try:
@@ -267,7 +272,7 @@ class HelperTransport:
         once sent, shielded until it answers, times out, or the cut-off passes.
         """
         if not _io.in_trio():  # a one-shot call: nothing else waits, nothing cancels
-            return await self._call(ops)
+            return self._call_here(ops)
         import trio
 
         if self._lock is None:
@@ -290,6 +295,15 @@ class HelperTransport:
                 )
         return rows
 
+    def _call_here(self, ops: Ops) -> Rows:
+        if self._here is None:
+            self._here = HranaClient({**self._settings, "timeout": self.call_timeout})
+        reply = answer(self._here, ops)
+        if reply[0] == "ok":
+            rows: Rows = reply[1]
+            return rows
+        raise decode_error(reply[1])
+
     def condition(self) -> str | None:
         return None  # the server's own troubles come back as the answers to calls
 
@@ -301,6 +315,9 @@ class HelperTransport:
     def close(self) -> None:
         """End the helper at once (it holds nothing worth flushing). A call in flight sees
         end of input and cleans up after itself; this never blocks the caller."""
+        here, self._here = self._here, None
+        if here is not None:
+            here.close()
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -312,9 +329,10 @@ class HelperTransport:
 class TursoJobStore(SqlJobStore):
     """Jobs in a libSQL database over the network (Turso Cloud, or a local ``sqld``).
 
-    ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. The
-    connection lives in a helper process (see ``stores/_helper.py`` for why). The token is
-    kept out of URLs, argv, the environment of child processes, reprs, logs and errors.
+    ``libsql://`` means TLS (as ``https://``); ``http://`` is for a local sqld. Inside
+    Trio the connection lives in a helper process (see ``stores/_helper.py`` for why). The
+    token is kept out of URLs, argv, the environment of child processes, reprs, logs and
+    errors.
     """
 
     def __init__(

@@ -64,7 +64,10 @@ class WorkerConfig:
     * ``poll_interval``: first idle wait between claims; idle polling backs off to
       ``max_poll_interval`` (by default the same: no back-off, so pickup stays under a
       second); a job submitted in the same process wakes the poller at once.
-    * ``heartbeat_interval``: how often the running job's ``updated_at`` is bumped.
+    * ``heartbeat_interval``: how often the running job's lease is renewed (``updated_at``
+      bumped): a progress write renews it too, so a heartbeat fills only the gaps.
+      Each renewal costs 3 rows written on Turso; with ``stale_after`` it sets the rows
+      written per running hour (docs/OPERATIONS.md, "What it costs").
     * ``cancel_check_interval``: how often a running job's row is read for a cancel request
       (one row read each; a cancel made through the worker's own store is seen at once).
     * ``stale_after``: a running job whose ``updated_at`` is older is reaped by any worker.
@@ -99,7 +102,7 @@ class WorkerConfig:
     kill_grace: float = _seconds("kill_grace")
     shutdown_timeout: float = _seconds("shutdown_timeout")
     # Not settings an operator tunes (no variable): pinned by tests and the docs.
-    progress_interval: float = 0.5
+    progress_interval: float = 2.0
     max_restarts: int = 5
     restart_window: float = 60.0
     retain_completed: float = _seconds("retain_completed")

@@ -3,8 +3,8 @@
 Requests always reach the server (so a statement runs and commits); in ``hold`` mode the
 server's answers are swallowed, as when a connection drops right after the commit or a
 slow server answers after the caller's timeout. ``hold(path)`` swallows only the answers to
-requests for that HTTP path: libsql first asks sqld to describe a statement
-(``/v3/pipeline``) and then runs it (``/v3/cursor``), and only the second one commits.
+requests for that HTTP path (the store sends each call as one ``/v3/pipeline`` request).
+``requests`` lists the request lines forwarded (method and path), for counting.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class Proxy:
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._closed = False
+        #: HTTP requests forwarded so far, by their request line's method and path.
+        self.requests: list[str] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -86,6 +88,8 @@ class Proxy:
             while data := source.recv(65536):
                 if requests is not None and data[:5] in (b"POST ", b"GET /"):
                     requests[0] = data.split(b"\r\n", 1)[0]
+                    with self._lock:
+                        self.requests.append(" ".join(requests[0].decode().split(" ")[:2]))
                 if answering is not None and self._holding.is_set():
                     path = self._hold_path
                     if path is None or b" " + path + b" " in answering[0]:

@@ -28,7 +28,12 @@ TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-http-SECRET-0123456789abcdef"
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 FAST = WorkerConfig(
-    worker_id="w-http", poll_interval=0.1, heartbeat_interval=0.3, stale_after=5, kill_grace=1
+    worker_id="w-http",
+    poll_interval=0.1,
+    heartbeat_interval=0.3,
+    stale_after=5,
+    kill_grace=1,
+    progress_interval=0.1,  # every step of a 1.5 s job is written (the default is 2 s)
 )
 
 

@@ -163,7 +163,7 @@ async def test_a_claim_whose_answer_is_lost_is_recovered_without_charge(
     observer = TursoJobStore(sqld.url, clock=wall)
     try:
         job = await store.create("tone", max_attempts=1)
-        proxy.hold("/v3/cursor")
+        proxy.hold("/v3/pipeline")
         with pytest.raises(StoreUnavailable):
             await store.claim("w-1")
         proxy.release()
