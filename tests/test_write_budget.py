@@ -36,9 +36,9 @@ def counted(store: LocalJobStore) -> list[tuple[float, str, float | None]]:
     writes: list[tuple[float, str, float | None]] = []
     update, heartbeat = store.update, store.heartbeat
 
-    async def counting_update(lease: Any, *, stage: Any, progress: Any) -> Any:
+    async def counting_update(lease: Any, *, stage: Any, progress: Any, **rest: Any) -> Any:
         writes.append((trio.current_time(), "update", progress))
-        return await update(lease, stage=stage, progress=progress)
+        return await update(lease, stage=stage, progress=progress, **rest)
 
     async def counting_heartbeat(lease: Any) -> Any:
         writes.append((trio.current_time(), "heartbeat", None))
