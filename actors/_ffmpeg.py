@@ -19,7 +19,8 @@ import itertools
 import os
 import re
 import shutil
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 
 import trio
 
@@ -172,10 +173,19 @@ def _failure(status: int, tail: Sequence[str]) -> Exception:
 
 
 async def run_ffmpeg(
-    ctx: JobContext, args: Sequence[str], *, stage: str, duration: float | None = None
+    ctx: JobContext,
+    args: Sequence[str],
+    *,
+    stage: str,
+    duration: float | None = None,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Run ffmpeg with ``args`` (without the binary's name) as stage ``stage``; returns the
     last lines of its stderr (filters such as loudnorm print their results there).
+
+    ``stop_when`` is shown every line of stderr as it comes (its level tag taken out); when
+    it answers True ffmpeg is asked to stop (SIGTERM), and this returns once it is reaped,
+    whatever its exit status: the caller knows why it stopped.
 
     Reports real progress within the stage, keeps the tail of stderr for the error message,
     and raises :class:`PermanentError` (bad input, unknown codec or format, missing file),
@@ -207,12 +217,21 @@ async def run_ffmpeg(
     watchdog = ctx.job_type.progress_watchdog
     async with ctx.open_child(argv) as child:
         assert child.stdout is not None and child.stderr is not None
+        asked: list[bool] = []
+
+        def watch(text: str) -> None:
+            if stop_when is not None and not asked and stop_when(text):
+                asked.append(True)
+                child.signal(signal.SIGTERM)  # ffmpeg ends cleanly, closing both streams
+
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_keep_tail, child.stderr, tail)
+            nursery.start_soon(_keep_tail, child.stderr, tail, watch)
             stalled = await _follow_progress(ctx, child.stdout, duration, watchdog)
             if stalled:
                 await child.stop(ctx.kill_grace)  # stderr ends with it, and so does the tail
-        status = await child.wait()
+        status = await (child.stop(ctx.kill_grace) if asked else child.wait())
+    if asked:
+        return [text for _, text in tail]
     diagnostics = [text for level, text in tail if level in _DIAGNOSTIC]
     if stalled:
         raise StalledError(
@@ -227,7 +246,9 @@ async def run_ffmpeg(
 
 
 async def _keep_tail(
-    stream: trio.abc.ReceiveStream, tail: collections.deque[tuple[str, str]]
+    stream: trio.abc.ReceiveStream,
+    tail: collections.deque[tuple[str, str]],
+    watch: Callable[[str], None],
 ) -> None:
     """Keep the last lines of stderr as (level, text), the level tag taken out of the text.
 
@@ -241,6 +262,7 @@ async def _keep_tail(
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
             level = _keep_line(tail, line, level)
+            watch(tail[-1][1])
     if buffer.strip():
         _keep_line(tail, buffer, level)
 

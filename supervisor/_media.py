@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
+import attrs
+
 import files
 from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
-from ._loudness import Loudness, measure_args, parse_summary, plan
+from ._loudness import Loudness, PeakWatch, Plan, encode_args, measure_args, parse_summary, plan
 from ._paths import InputFile, open_file, open_scratch
 from ._payload import PayloadRules, boolean, number, string
 from ._transfer import INPUT_FORMATS, fetch_input, store_output
@@ -95,12 +97,13 @@ async def measure_loudness(
     *,
     stage: str,
     duration: float | None = None,
+    chain: str | None = None,
 ) -> Loudness:
-    """The EBU R128 loudness of ``source`` (``ebur128``: integrated, range, true peak),
-    with real progress in ``stage``. Raises ``PermanentError`` for a file with no
-    measurable loudness (silence)."""
+    """The EBU R128 loudness of ``source``, or of ``chain`` applied to it (``ebur128``:
+    integrated, range, sample peak), with real progress in ``stage``. Raises
+    ``PermanentError`` for a file with no measurable loudness (silence)."""
     lines = await run_ffmpeg(
-        ctx, [*source.args(INPUT_FORMATS), *measure_args()], stage=stage, duration=duration
+        ctx, [*source.args(INPUT_FORMATS), *measure_args(chain)], stage=stage, duration=duration
     )
     measured = parse_summary(lines)
     if measured is None:
@@ -126,12 +129,13 @@ TRUE_PEAK_LIMIT = -1.5
 
 async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     """Loudness-normalise an uploaded recording: fetch it, measure it, normalise and encode
-    it in one pass, measure the result, store it (see ``supervisor/_loudness.py``).
+    it (the output measured as it is encoded), store it (see ``supervisor/_loudness.py``).
 
     Payload: ``input`` (a key in the storage, e.g. from ``POST /api/uploads``), optional
     ``output`` (a file name; format by extension, mp3 by default) and ``target_lufs``
     (default -16). The result carries the loudness before and after, how it was normalised
-    (``linear`` gain, or ``limited`` when the true peak would not allow it) and the output.
+    (``linear`` gain, or ``limited`` when the true peak would not allow it, and why) and
+    the output.
     """
     p = PREP.check(payload)  # before anything runs: see JobType.validate
     try:
@@ -148,28 +152,19 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
             duration = await _duration(ctx, source)
             before = await measure_loudness(ctx, source, stage="analyzing", duration=duration)
             chosen = plan(before, target=target, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
-            # The gain (and limiter) is applied in the encoding pass itself: deciding it is
-            # this stage's whole work.
-            await ctx.set_stage("normalizing", 100)
-            ctx.log.info(
-                "normalising: %s, %+.2f dB", chosen.method, chosen.gain_db, extra=chosen.to_dict()
-            )
-            await run_ffmpeg(
-                ctx,
-                [
-                    *source.args(INPUT_FORMATS),
-                    "-af",
-                    chosen.filters(),
-                    *codec,
-                    "-y",
-                    scratch.url(leaf),
-                ],
-                stage="encoding",
-                duration=duration,
-            )
-        async with open_file(scratch.path / leaf, name="the output") as encoded:
-            after = await measure_loudness(ctx, encoded, stage="encoding", duration=duration)
-        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+            output = [*codec, "-y", scratch.url(leaf)]
+            after = None
+            if chosen.method == "linear":
+                await ctx.set_stage("normalizing", 100)  # the plan is this stage's whole work
+                after = await _encode(ctx, source, chosen, output, duration, TRUE_PEAK_LIMIT)
+            if after is None:  # limited from the start, or the linear output went over
+                if chosen.method == "linear":
+                    why = "the output's true peak went over the limit with a linear gain"
+                    chosen = chosen.limited(why, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
+                chosen = await _make_up(ctx, source, chosen, target, duration)
+                after = await _encode(ctx, source, chosen, output, duration, None)
+        assert after is not None  # an unwatched encode always measures
+        stored = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
     return {
         "input": key,
         "target_lufs": target,
@@ -178,5 +173,46 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
         "normalization": chosen.to_dict(),
         "loudness_before": before.to_dict(),
         "loudness_after": after.to_dict(),
-        "outputs": [output.to_dict()],
+        "outputs": [stored.to_dict()],
     }
+
+
+async def _make_up(
+    ctx: JobContext, source: InputFile, chosen: Plan, target: float, duration: float | None
+) -> Plan:
+    """The limited plan with the loudness its limiter takes added back: the chain is run
+    once to a meter (stage ``normalizing``), the shortfall becomes ``makeup_db``."""
+    limited = await measure_loudness(
+        ctx, source, stage="normalizing", duration=duration, chain=chosen.filters()
+    )
+    makeup = max(0.0, target - limited.integrated)
+    ctx.log.info("normalising: limited, %+.2f dB, make-up %+.2f dB", chosen.gain_db, makeup)
+    return attrs.evolve(chosen, makeup_db=makeup)
+
+
+async def _encode(
+    ctx: JobContext,
+    source: InputFile,
+    chosen: Plan,
+    output: list[str],
+    duration: float | None,
+    peak_limit: float | None,
+) -> Loudness | None:
+    """Encode with the plan's filters (stage ``encoding``); the output's loudness, measured
+    from its encoded frames in the same pass. With ``peak_limit``, None as soon as the
+    output's true peak goes over it (ffmpeg is stopped there)."""
+    watch = PeakWatch(peak_limit) if peak_limit is not None else None
+    lines = await run_ffmpeg(
+        ctx,
+        [*source.args(INPUT_FORMATS), *encode_args(chosen.filters(), output)],
+        stage="encoding",
+        duration=duration,
+        stop_when=watch,
+    )
+    if watch is not None and watch.over:
+        ctx.log.info("linear gain abandoned: the output's true peak went over the limit")
+        return None
+    measured = parse_summary(lines)
+    if measured is None:
+        raise PermanentError(f"could not measure the loudness of the output of {source.name}")
+    return measured

@@ -283,3 +283,104 @@ async def test_progress_never_steps_back_when_ffmpegs_clock_does(
     values = [p for stage, p in store.progress_log if stage == "encoding"]
     assert values == sorted(values), values
     assert values[-1] == 100
+
+
+#: lavfi graphs of 6-second test recordings for prep (44.1 kHz, like a CD rip).
+SPEECH_LIKE = (  # bursts of noise with sharp clicks: linear gain would clip
+    "anoisesrc=color=white:amplitude=0.15:duration=6:sample_rate=44100:seed=7,lowpass=f=4000,"
+    "volume='if(lt(mod(t,0.4),0.25),1,0.08)':eval=frame[s];"
+    "aevalsrc='if(lt(mod(t\\,2.5)\\,0.001)\\,0.6*sin(2*PI*2500*t)\\,0)':s=44100:d=6[c];"
+    "[s][c]amix=inputs=2:weights=1 1:normalize=0,pan=stereo|c0=c0|c1=c0"
+)
+MUSIC_LIKE = (  # pink noise and a tone, peaks well below the limit after the gain
+    "anoisesrc=color=pink:amplitude=0.05:duration=6:sample_rate=44100:seed=7[n];"
+    "sine=frequency=440:duration=6:sample_rate=44100[t];"
+    "[n][t]amix=inputs=2:weights=1 0.05,pan=stereo|c0=c0|c1=c0"
+)
+#: A quiet tone with clicks of sample pairs (+a, +a, -a, -a, ...): with the gain its sample
+#: peak stays under -1.5 dBFS but the signal between the samples (the true peak) goes over.
+INTER_SAMPLE = (
+    "aevalsrc='0.03*sin(2*PI*997*t)+0.07*(between(mod(n\\,22050)\\,100\\,101)"
+    "-between(mod(n\\,22050)\\,102\\,103)+between(mod(n\\,22050)\\,104\\,105)"
+    "-between(mod(n\\,22050)\\,106\\,107))':s=44100:d=6"
+)
+
+
+def recording(path: Path, graph: str) -> Path:
+    subprocess.run(
+        [ffmpeg_binary(), "-hide_banner", "-nostdin", "-filter_complex", graph, "-y", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+def meter(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak of a file, by loudnorm's meter in a separate
+    ffmpeg (not the ebur128 filter prep uses)."""
+    result = subprocess.run(
+        [
+            *(ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(path)),
+            *("-af", "loudnorm=print_format=json", "-f", "null", "-"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = result.stderr
+    found = json.loads(text[text.rindex("{") : text.rindex("}") + 1])
+    return float(found["input_i"]), float(found["input_tp"])
+
+
+async def run_prep(store: Any, source: Path) -> tuple[dict[str, Any], float, float]:
+    """prep on ``source`` through a worker: its result and the output's own figures."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": source.name})
+        with trio.fail_after(90):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    (output,) = done.result["outputs"]
+    return done.result, *meter(stored(store, output["key"]))
+
+
+async def test_prep_normalises_linearly_when_the_peaks_allow_it(store: Any, tmp_path: Path) -> None:
+    """A recording with room for the gain: one linear gain (no limiter, no make-up), the
+    output on the target and under the true-peak limit, the result's own figures agreeing."""
+    source = recording(tmp_path / "files" / "music.wav", MUSIC_LIKE)
+    result, lufs, peak = await run_prep(store, source)
+    assert result["normalization"]["method"] == "linear"
+    assert result["normalization"]["makeup_db"] == 0
+    assert abs(lufs - (-16)) <= 0.5
+    assert peak <= -1.5
+    after = result["loudness_after"]
+    assert abs(after["integrated_lufs"] - lufs) <= 0.2
+    assert after["true_peak_dbtp"] <= -1.5
+
+
+async def test_prep_limited_output_still_lands_on_the_target(store: Any, tmp_path: Path) -> None:
+    """A recording whose linear gain would push the true peak over the limit is limited,
+    and the loudness the limiter takes is made up: on the target within 0.3 LU by an
+    independent meter (the bound is 0.5), true peak at or below -1.5 dBTP."""
+    source = recording(tmp_path / "files" / "speech.wav", SPEECH_LIKE)
+    result, lufs, peak = await run_prep(store, source)
+    assert result["normalization"]["method"] == "limited"
+    assert abs(lufs - (-16)) <= 0.5
+    assert peak <= -1.5
+    assert result["loudness_after"]["true_peak_dbtp"] <= -1.5
+    assert result["normalization"]["makeup_db"] > 0
+
+
+async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
+    store: Any, tmp_path: Path
+) -> None:
+    """The sample peak allows the gain but the peaks between the samples do not: the linear
+    encode is stopped when its output's true peak goes over, and the limited path says so."""
+    source = recording(tmp_path / "files" / "clicks.wav", INTER_SAMPLE)
+    result, lufs, peak = await run_prep(store, source)
+    before = result["loudness_before"]
+    assert before["sample_peak_dbfs"] + result["normalization"]["gain_db"] <= -1.5
+    assert result["normalization"]["method"] == "limited"
+    assert "output's true peak" in result["normalization"]["reason"]
+    assert peak <= -1.5
+    assert abs(lufs - (-16)) <= 0.5
+    stages = [stage for stage, _ in store.progress_log]
+    assert stages.count("encoding") >= 2  # the abandoned encode, then the limited one
