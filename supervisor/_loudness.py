@@ -16,11 +16,14 @@ meter that ``loudnorm`` itself reports) measures at decoding speed. The passes:
    first frame whose true peak goes over the limit abandons the pass for the limited path.
    So "linear" means: the output file's own true peak is within the limit.
 3. **limited** otherwise (a speech recording with sharp plosives, say): the gain, then a
-   limiter that runs on a 4× oversampled signal (so it sees inter-sample peaks, which is
-   what "true peak" means) with its ceiling ``CODEC_HEADROOM`` + a margin below the limit,
-   then back to 48 kHz. Limiting the peaks costs some loudness (a few tenths of a LU), so
-   the limited chain is first run once to a meter (no encoder) and the shortfall is added
-   to the gain: the output lands on the target, not below it.
+   lookahead limiter with its ceiling ``CODEC_HEADROOM`` + a margin below the limit, at
+   the signal's own rate; the output's true peak is watched as in the linear pass. A
+   limiter at the signal's rate does not see the peaks between samples, so if the output
+   still goes over, the pass is abandoned for the same limiter on a 4× oversampled signal
+   (it sees inter-sample peaks, which is what "true peak" means; about seven times the
+   cost), then back to 48 kHz. Limiting the peaks costs some loudness (a few tenths of a
+   LU), so each limited chain is first run once to a meter (no encoder) and the shortfall
+   is added to the gain: the output lands on the target, not below it.
 
 The output's figures (integrated, range, true peak) are those of the encoded frames,
 measured in the encoding pass. Which path was used, the gains and the figures before and
@@ -158,31 +161,37 @@ class Plan:
     """How to bring a measured input to the target: ``method`` is ``linear`` or
     ``limited``; ``gain_db`` the gain; for ``limited``, ``ceiling_dbtp`` the limiter's
     ceiling and ``makeup_db`` what is added to the gain for the loudness the limiter takes.
-    ``reason`` says why ``limited`` was chosen."""
+    ``oversampled`` whether the limiter runs at 4× the rate; ``reason`` says why
+    ``limited`` was chosen."""
 
     method: str
     gain_db: float
     ceiling_dbtp: float | None = None
     makeup_db: float = 0.0
+    oversampled: bool = False
     reason: str | None = None
 
     def filters(self) -> str:
-        """The filter chain that applies the plan (a linear gain keeps the input's sample
-        rate; the limiter's path ends at 48 kHz)."""
+        """The filter chain that applies the plan (the input's sample rate is kept, except
+        by the oversampled limiter, whose path ends at 48 kHz)."""
         gain = f"volume={self.gain_db + self.makeup_db:.2f}dB"
         if self.ceiling_dbtp is None:
             return gain
         ceiling = 10 ** (self.ceiling_dbtp / 20)
-        return (
-            f"{gain},aresample={_RATE * 4},"
-            f"alimiter=limit={ceiling:.6f}:attack=1:release=50:level=false,"
-            f"aresample={_RATE}"
-        )
+        limiter = f"alimiter=limit={ceiling:.6f}:attack=1:release=50:level=false:latency=1"
+        if not self.oversampled:
+            return f"{gain},{limiter}"
+        return f"{gain},aresample={_RATE * 4},{limiter},aresample={_RATE}"
 
-    def limited(self, reason: str, *, true_peak_limit: float, lossy: bool) -> Plan:
-        """The limited path for the same gain, ``reason`` saying why."""
+    def fallback(self, reason: str, *, true_peak_limit: float, lossy: bool) -> Plan | None:
+        """The next, safer plan for the same gain when this one's output went over the
+        limit (``reason``): linear → limited → limited with oversampling → None."""
+        if self.oversampled:
+            return None
         room = true_peak_limit - (CODEC_HEADROOM if lossy else 0.0)
-        return Plan("limited", self.gain_db, round(room - _LIMITER_MARGIN, 2), reason=reason)
+        ceiling = round(room - _LIMITER_MARGIN, 2)
+        oversampled = self.method == "limited"
+        return Plan("limited", self.gain_db, ceiling, oversampled=oversampled, reason=reason)
 
     def to_dict(self) -> dict[str, float | str | None]:
         return {
@@ -190,19 +199,22 @@ class Plan:
             "gain_db": round(self.gain_db, 2),
             "ceiling_dbtp": self.ceiling_dbtp,
             "makeup_db": round(self.makeup_db, 2),
+            "oversampled": self.oversampled,
             "reason": self.reason,
         }
 
 
 def plan(measured: Loudness, *, target: float, true_peak_limit: float, lossy: bool) -> Plan:
-    """A linear gain unless the sample peak already rules it out (then the gain and an
-    oversampled limiter). A linear plan is confirmed by the output's true peak as it is
-    encoded (``PeakWatch``)."""
+    """A linear gain unless the sample peak already rules it out (then the gain and a
+    limiter). A plan is confirmed by the output's true peak as it is encoded
+    (``PeakWatch``), else replaced by its ``fallback``."""
     gain = target - measured.integrated
     linear = Plan("linear", gain)
     peak = measured.true_peak if measured.true_peak is not None else measured.sample_peak
     if peak is not None and peak + gain > true_peak_limit:
         kind = "true" if measured.true_peak is not None else "sample"
         why = f"the input's {kind} peak {peak:+.1f} dB with the gain is over the limit"
-        return linear.limited(why, true_peak_limit=true_peak_limit, lossy=lossy)
+        limited = linear.fallback(why, true_peak_limit=true_peak_limit, lossy=lossy)
+        assert limited is not None  # a linear plan always has one
+        return limited
     return linear

@@ -153,17 +153,7 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
             before = await measure_loudness(ctx, source, stage="analyzing", duration=duration)
             chosen = plan(before, target=target, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
             output = [*codec, "-y", scratch.url(leaf)]
-            after = None
-            if chosen.method == "linear":
-                await ctx.set_stage("normalizing", 100)  # the plan is this stage's whole work
-                after = await _encode(ctx, source, chosen, output, duration, TRUE_PEAK_LIMIT)
-            if after is None:  # limited from the start, or the linear output went over
-                if chosen.method == "linear":
-                    why = "the output's true peak went over the limit with a linear gain"
-                    chosen = chosen.limited(why, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
-                chosen = await _make_up(ctx, source, chosen, target, duration)
-                after = await _encode(ctx, source, chosen, output, duration, None)
-        assert after is not None  # an unwatched encode always measures
+            chosen, after = await _normalise(ctx, source, chosen, output, target, duration, lossy)
         stored = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
     return {
         "input": key,
@@ -175,6 +165,34 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
         "loudness_after": after.to_dict(),
         "outputs": [stored.to_dict()],
     }
+
+
+async def _normalise(
+    ctx: JobContext,
+    source: InputFile,
+    chosen: Plan,
+    output: list[str],
+    target: float,
+    duration: float | None,
+    lossy: bool,
+) -> tuple[Plan, Loudness]:
+    """Encode with ``chosen``, or with its fallbacks while the output's true peak goes over
+    the limit; the plan used and the output's loudness."""
+    candidate: Plan | None = chosen
+    while candidate is not None:
+        if candidate.method == "limited":
+            candidate = await _make_up(ctx, source, candidate, target, duration)
+        else:
+            await ctx.set_stage("normalizing", 100)  # the plan is this stage's whole work
+        last = candidate.oversampled  # nothing safer after it: its output is not watched
+        after = await _encode(ctx, source, candidate, output, duration, last)
+        if after is not None:
+            return candidate, after
+        how = "a linear gain" if candidate.method == "linear" else "the limiter at its rate"
+        why = f"the output's true peak went over the limit with {how}"
+        ctx.log.info("normalising: %s; trying the next path", why)
+        candidate = candidate.fallback(why, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
+    raise AssertionError("the oversampled limiter's encode is never abandoned")
 
 
 async def _make_up(
@@ -196,12 +214,12 @@ async def _encode(
     chosen: Plan,
     output: list[str],
     duration: float | None,
-    peak_limit: float | None,
+    last: bool,
 ) -> Loudness | None:
     """Encode with the plan's filters (stage ``encoding``); the output's loudness, measured
-    from its encoded frames in the same pass. With ``peak_limit``, None as soon as the
-    output's true peak goes over it (ffmpeg is stopped there)."""
-    watch = PeakWatch(peak_limit) if peak_limit is not None else None
+    from its encoded frames in the same pass. Unless ``last``, None as soon as the output's
+    true peak goes over the limit (ffmpeg is stopped there)."""
+    watch = None if last else PeakWatch(TRUE_PEAK_LIMIT)
     lines = await run_ffmpeg(
         ctx,
         [*source.args(INPUT_FORMATS), *encode_args(chosen.filters(), output)],
@@ -210,7 +228,6 @@ async def _encode(
         stop_when=watch,
     )
     if watch is not None and watch.over:
-        ctx.log.info("linear gain abandoned: the output's true peak went over the limit")
         return None
     measured = parse_summary(lines)
     if measured is None:

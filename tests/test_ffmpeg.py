@@ -382,5 +382,20 @@ async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
     assert "output's true peak" in result["normalization"]["reason"]
     assert peak <= -1.5
     assert abs(lufs - (-16)) <= 0.5
-    stages = [stage for stage, _ in store.progress_log]
-    assert stages.count("encoding") >= 2  # the abandoned encode, then the limited one
+    assert result["normalization"]["oversampled"]  # the limiter at 1x let them through too
+    assert entered(store.progress_log) == [
+        "downloading",
+        "analyzing",
+        "normalizing",  # the plan: linear
+        "encoding",  # linear, abandoned
+        "normalizing",  # the limiter's make-up, at the signal's rate
+        "encoding",  # abandoned too
+        "normalizing",  # the make-up of the oversampled limiter
+        "encoding",
+        "uploading",
+    ]
+
+
+def entered(log: list[tuple[str | None, float | None]]) -> list[str | None]:
+    """The stages in the order they were entered (a stage entered again counts again)."""
+    return [stage for i, (stage, _) in enumerate(log) if i == 0 or log[i - 1][0] != stage]
