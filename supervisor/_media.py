@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 import files
-from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
+from actors import NOT_MEDIA, JobContext, PermanentError, header_duration, run_ffmpeg
 
 from ._loudness import Loudness, PeakWatch, Plan, encode_args, measure_args, parse_summary, plan
 from ._paths import InputFile, open_file, open_scratch
@@ -111,16 +111,32 @@ async def measure_loudness(
     return measured
 
 
-async def _duration(ctx: JobContext, source: InputFile) -> float | None:
+async def _analyse(ctx: JobContext, source: InputFile) -> tuple[Loudness, float | None]:
+    """The input's loudness (stage ``analyzing``) and its duration, read from the header
+    line ffmpeg prints before it decodes (no probe of its own)."""
+    seen: list[float] = []
+
+    def header(line: str) -> bool:
+        if not seen and (found := header_duration(line)) is not None:
+            seen.append(found)
+        return False  # only watching
+
+    lines: list[str] = []
     try:
-        return await probe_duration(
-            source.url, ctx=ctx, input_options=source.options(INPUT_FORMATS)
+        lines = await run_ffmpeg(
+            ctx, [*source.args(INPUT_FORMATS), *measure_args()], stage="analyzing", stop_when=header
         )
-    except PermanentError:
-        raise PermanentError(
-            f"not a media file ffmpeg can read: {source.name} (inputs are audio or video "
-            "files; playlists and text formats are refused)"
-        ) from None
+    except PermanentError as exc:
+        if any(marker in str(exc) for marker in NOT_MEDIA):
+            raise PermanentError(
+                f"not a media file ffmpeg can read: {source.name} (inputs are audio or video "
+                "files; playlists and text formats are refused)"
+            ) from None
+        raise
+    measured = parse_summary(lines)
+    if measured is None:
+        raise PermanentError(f"could not measure the loudness of {source.name} (silent?)")
+    return measured, seen[0] if seen else None
 
 
 #: The true-peak ceiling of a normalised output (dBTP), as EBU R128 and most platforms ask.
@@ -149,12 +165,13 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     async with open_scratch(ctx) as scratch:
         path = await fetch_input(ctx, key, scratch)
         async with open_file(path, name=key) as source:
-            duration = await _duration(ctx, source)
-            before = await measure_loudness(ctx, source, stage="analyzing", duration=duration)
+            before, duration = await _analyse(ctx, source)
             chosen = plan(before, target=target, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
             output = [*codec, "-y", scratch.url(leaf)]
             chosen, after = await _normalise(ctx, source, chosen, output, target, duration, lossy)
-        stored = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+        stored = await store_output(
+            ctx, scratch.path / leaf, name=name, content_type=content_type, duration=duration
+        )
     return {
         "input": key,
         "target_lufs": target,

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, probe_duration, run_ffmpeg
+from actors import (
+    JobContext,
+    JobType,
+    ffmpeg_binary,
+    header_duration,
+    probe_duration,
+    run_ffmpeg,
+)
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
@@ -133,7 +140,8 @@ async def test_unknown_duration_is_indeterminate(store: Any) -> None:
         with trio.fail_after(20):
             await wait_for_status(store, job.id, JobStatus.RUNNING)
             view = await store.poll(job.id)
-            while view.stage is None:
+            while view.stage is None:  # the stage is entered once ffmpeg's header is read
+                await trio.sleep(0.01)
                 view = await store.poll(job.id)
             assert view.indeterminate
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
@@ -354,6 +362,24 @@ async def test_prep_normalises_linearly_when_the_peaks_allow_it(store: Any, tmp_
     after = result["loudness_after"]
     assert abs(after["integrated_lufs"] - lufs) <= 0.2
     assert after["true_peak_dbtp"] <= -1.5
+    for stage in ("analyzing", "encoding"):  # real percentages, without a probe of the input
+        values = [p for s, p in store.progress_log if s == stage]
+        assert values[0] is not None
+        assert values[-1] == 100
+
+
+@pytest.mark.parametrize(
+    "line, seconds",
+    [
+        ("Duration: 00:10:00.05, start: 0.000000, bitrate: 1411 kb/s", 600.05),
+        ("Duration: 01:00:02.50, start: 0.025057, bitrate: 192 kb/s", 3602.5),
+        ("Duration: N/A, start: 0.000000, bitrate: N/A", None),
+        ("Duration        : 00:00:01.00", None),  # a tag named Duration
+        ("comment         : Duration: 00:00:01.00, start: 0", None),  # a tag's value
+    ],
+)
+def test_only_an_inputs_header_line_gives_the_duration(line: str, seconds: float | None) -> None:
+    assert header_duration(line) == seconds
 
 
 async def test_prep_limited_output_still_lands_on_the_target(store: Any, tmp_path: Path) -> None:
