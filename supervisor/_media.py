@@ -87,7 +87,9 @@ async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
             scratch.url(leaf),
         ]
         await run_ffmpeg(ctx, args, stage="encoding", duration=float(seconds))
-        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+        output = await store_output(
+            ctx, scratch.path / leaf, name=name, content_type=content_type, duration=seconds
+        )
     return {"seconds": seconds, "outputs": [output.to_dict()]}
 
 
