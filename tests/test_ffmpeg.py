@@ -425,3 +425,23 @@ async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
 def entered(log: list[tuple[str | None, float | None]]) -> list[str | None]:
     """The stages in the order they were entered (a stage entered again counts again)."""
     return [stage for i, (stage, _) in enumerate(log) if i == 0 or log[i - 1][0] != stage]
+
+
+async def test_cancelling_prep_mid_encode_leaves_no_ffmpeg(store: Any, tmp_path: Path) -> None:
+    """Cancel prep while it encodes (the encoder, the loopback decoder and the meter in one
+    ffmpeg): `cancelled` only once that ffmpeg is gone, within the kill grace."""
+    long = MUSIC_LIKE.replace("duration=6", "duration=300")
+    source = recording(tmp_path / "files" / "long.wav", long)
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": source.name})
+        with trio.fail_after(60):
+            while not ((row := await store.get(job.id)).stage == "encoding" and row.child_pid):
+                await trio.sleep(0.02)
+        assert row.child_pid in ffmpeg_processes()
+        requested = trio.current_time()
+        await store.cancel(job.id)
+        with trio.fail_after(10):
+            await wait_for_status(store, job.id, JobStatus.CANCELLED)
+        took = trio.current_time() - requested
+    assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
+    assert not pid_alive(row.child_pid)
