@@ -171,6 +171,15 @@ async def test_missing_input_fails_permanently(store: Any, tmp_path: Path) -> No
     assert failed.error == "input not found: nope.wav"
 
 
+async def cancel(store: Any, job_id: int) -> float:
+    """Cancel the job and wait for `cancelled`: the seconds it took."""
+    requested = trio.current_time()
+    await store.cancel(job_id)
+    with trio.fail_after(10):
+        await wait_for_status(store, job_id, JobStatus.CANCELLED)
+    return trio.current_time() - requested
+
+
 async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
     """Cancel during a long encode: ffmpeg is gone from the process table within the grace."""
     before = set(ffmpeg_processes())
@@ -180,11 +189,7 @@ async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
             while not (row := await store.get(job.id)).child_pid or not row.progress:
                 await trio.sleep(0.05)
         assert row.child_pid in ffmpeg_processes()
-        requested = trio.current_time()
-        await store.cancel(job.id)
-        with trio.fail_after(10):
-            await wait_for_status(store, job.id, JobStatus.CANCELLED)
-        took = trio.current_time() - requested
+        took = await cancel(store, job.id)
     assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
     assert not pid_alive(row.child_pid)
     assert set(ffmpeg_processes()) <= before
@@ -438,10 +443,6 @@ async def test_cancelling_prep_mid_encode_leaves_no_ffmpeg(store: Any, tmp_path:
             while not ((row := await store.get(job.id)).stage == "encoding" and row.child_pid):
                 await trio.sleep(0.02)
         assert row.child_pid in ffmpeg_processes()
-        requested = trio.current_time()
-        await store.cancel(job.id)
-        with trio.fail_after(10):
-            await wait_for_status(store, job.id, JobStatus.CANCELLED)
-        took = trio.current_time() - requested
+        took = await cancel(store, job.id)
     assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
     assert not pid_alive(row.child_pid)
