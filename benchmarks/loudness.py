@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,6 +114,13 @@ def peer(source: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's reaped children so far: ffmpeg-normalize
+    and its ffmpeg, or prep's ffmpeg processes (the worker runs in this process)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def stage_times(marks: list[tuple[float, str | None]], end: float) -> dict[str, float]:
     """Seconds spent in each stage, from the times the worker wrote each stage first."""
     times: dict[str, float] = {}
@@ -186,17 +194,26 @@ def main() -> None:
             make(source, seconds, graph)
             runs = args.short_runs if seconds < 60 else args.runs
             theirs, mine, whole, stages = [], [], [], []
+            cpu_theirs, cpu_mine = [], []
             for i in range(runs):  # alternate, so that the machine's state favours neither
                 folder = Path(tmp) / f"run-{name[:5]}-{i}"
                 folder.mkdir()
+                cpu = children_cpu()
                 theirs.append(peer(source, folder / "peer.mp3"))
+                cpu_theirs.append(children_cpu() - cpu)
+                cpu, own = children_cpu(), time.process_time()
                 claim, start, result, out, times = trio.run(ours, source, folder)
+                cpu_mine.append(children_cpu() - cpu)
+                own = time.process_time() - own
                 mine.append(claim)
                 whole.append(start)
                 stages.append(times)
                 print(
                     f"  {name} run {i + 1}: peer {theirs[-1]:.2f} s, prep {claim:.2f} s "
-                    f"({claim / theirs[-1]:.2f}x), load {os.getloadavg()[0]:.2f}",
+                    f"({claim / theirs[-1]:.2f}x); CPU: peer {cpu_theirs[-1]:.2f} s, prep's "
+                    f"ffmpeg {cpu_mine[-1]:.2f} s ({cpu_mine[-1] / cpu_theirs[-1]:.2f}x), this "
+                    f"process (worker, benchmark's polling) {own:.2f} s; "
+                    f"load {os.getloadavg()[0]:.2f}",
                     flush=True,
                 )
             peer_lufs, peer_tp = meter(folder / "peer.mp3")
