@@ -25,6 +25,12 @@ meter that ``loudnorm`` itself reports) measures at decoding speed. The passes:
    LU), so each limited chain is first run once to a meter (no encoder) and the shortfall
    is added to the gain: the output lands on the target, not below it.
 
+Costs: the analysis at decoding speed, then one encode whose meter runs beside the encoder
+on the second core. An abandoned encode is the price of not oversampling the analysis: it
+stops at the first frame over, so a recording with an early peak loses little, one whose
+only peak is at its end loses almost a whole encode. The loopback decoder needs ffmpeg 7.0
+or later.
+
 The output's figures (integrated, range, true peak) are those of the encoded frames,
 measured in the encoding pass. Which path was used, the gains and the figures before and
 after are in the job's result. Only ``ebur128``'s own lines are read from ffmpeg's output:
