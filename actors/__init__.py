@@ -23,7 +23,7 @@ from ._events import (
     StoreOutage,
 )
 from ._executor import ExecutorSettings, executor
-from ._ffmpeg import ffmpeg_binary, probe_duration, run_ffmpeg
+from ._ffmpeg import NOT_MEDIA, ffmpeg_binary, header_duration, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
 from ._reaper import prune_once, reaper, sweep_uploads
@@ -31,6 +31,7 @@ from ._running import JobSlot, RunningJob, StopReason
 from ._sentinel import Sentinel
 
 __all__ = [
+    "NOT_MEDIA",
     "ActorCrash",
     "ActorRestart",
     "Child",
@@ -65,6 +66,7 @@ __all__ = [
     "classify",
     "executor",
     "ffmpeg_binary",
+    "header_duration",
     "heartbeat",
     "index_job_types",
     "open_child",

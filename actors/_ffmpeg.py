@@ -2,7 +2,8 @@
 
 Progress comes from ffmpeg's own ``-progress`` stream (``out_time_us`` against the input's
 duration): a percentage when the duration is known (passed in, ``-t`` in the arguments, or
-probed from the first input), ``None`` (indeterminate) when it is not. Never invented.
+the first input's header line, which ffmpeg prints before it decodes anything: no probe
+process), ``None`` (indeterminate) when it is not. Never invented.
 
 What ffmpeg says lands in a job's ``error``, its telling line and its live log tail, which
 the HTTP API shows to whoever submitted the job. ffmpeg also prints what it *read*: the
@@ -18,8 +19,10 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 
+import attrs
 import trio
 
 from media_jobs_config import environment
@@ -29,10 +32,15 @@ from ._context import JobContext
 from ._errors import PermanentError, StalledError, TransientError
 from ._ffmpeg_log import FfmpegLog
 
-__all__ = ["ffmpeg_binary", "probe_duration", "run_ffmpeg"]
+__all__ = ["NOT_MEDIA", "ffmpeg_binary", "header_duration", "probe_duration", "run_ffmpeg"]
 #: A probe reads the header only; a file with megabytes of tags is cut off, not buffered.
 _PROBE_LIMIT = 256 * 1024
 _DURATION = re.compile(rb"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+#: An input's header line, its level tag taken out. A tag named "Duration" is printed as
+#: "Duration        : ...", so it cannot pass for one.
+_HEADER = re.compile(r"^Duration: (?:(\d+):(\d\d):(\d\d(?:\.\d+)?)|N/A)")
+#: What ffmpeg says of an input that is not media it may read.
+NOT_MEDIA = ("Invalid data found", "does not contain any stream", "not on whitelist")
 _PERMANENT = (
     "Invalid data found",
     "Unknown encoder",
@@ -80,13 +88,6 @@ def ffmpeg_binary() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-def _first_input(args: Sequence[str]) -> str | None:
-    for flag, value in itertools.pairwise(args):
-        if flag == "-i":
-            return value
-    return None
 
 
 def _limit(args: Sequence[str]) -> float | None:
@@ -141,13 +142,20 @@ async def probe_duration(
             if len(stderr) < _PROBE_LIMIT:
                 stderr += chunk
         await child.wait()
-    if any(
-        marker in stderr
-        for marker in (b"Invalid data found", b"does not contain any stream", b"not on whitelist")
-    ):
+    if any(marker.encode() in stderr for marker in NOT_MEDIA):
         raise PermanentError(f"not a media file ffmpeg can read: {path}")
     match = _DURATION.search(stderr)
     if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def header_duration(line: str) -> float | None:
+    """The seconds an input's header line states (``Duration: 00:01:02.50, start: ...``,
+    its level tag taken out); None for another line or a header without a duration."""
+    match = _HEADER.match(line)
+    if match is None or match.group(1) is None:
         return None
     hours, minutes, seconds = match.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
@@ -168,10 +176,20 @@ def _failure(status: int, log: FfmpegLog) -> Exception:
 
 
 async def run_ffmpeg(
-    ctx: JobContext, args: Sequence[str], *, stage: str, duration: float | None = None
+    ctx: JobContext,
+    args: Sequence[str],
+    *,
+    stage: str,
+    duration: float | None = None,
+    stop_when: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Run ffmpeg with ``args`` (without the binary's name) as stage ``stage``; returns the
     last lines of its stderr (filters such as loudnorm print their results there).
+
+    ``stop_when`` is shown every line of stderr as it comes (its level tag taken out, the
+    statistics lines left out); when it answers True ffmpeg is asked to stop (SIGTERM), and
+    this returns once it is reaped, whatever its exit status: the caller knows why it
+    stopped.
 
     Reports real progress within the stage, keeps the tail of stderr for the error message
     and the job's live log tail (``ctx.set_log_tail``: written with the next progress
@@ -183,13 +201,9 @@ async def run_ffmpeg(
     Cancellation: ffmpeg gets SIGTERM, then SIGKILL after the kill grace, and this returns
     (raising ``Cancelled``) only once it is reaped.
     """
-    if duration is None:
-        duration = _limit(args)
-    source = _first_input(args)
-    if duration is None and source is not None and await trio.Path(source).is_file():
-        # Only local files are probed: a generator (lavfi) or a stream has no known length.
-        duration = await probe_duration(source, ctx=ctx)
-    await ctx.set_stage(stage, 0 if duration else None)
+    length = _Length(duration if duration is not None else _limit(args))
+    if length.seconds is not None:
+        length.read.set()
     argv = [
         ffmpeg_binary(),
         "-hide_banner",
@@ -200,16 +214,35 @@ async def run_ffmpeg(
         "pipe:1",
         *args,
     ]
-    log = FfmpegLog(ctx.set_log_tail)
     watchdog = ctx.job_type.progress_watchdog
     async with ctx.open_child(argv) as child:
         assert child.stdout is not None and child.stderr is not None
+        stderr = child.stderr
+        asked: list[bool] = []
+
+        def watch(text: str) -> None:
+            if not length.read.is_set() and _HEADER.match(text) is not None:
+                length.seconds = header_duration(text)  # the first input's only
+                length.read.set()
+            if stop_when is not None and not asked and stop_when(text):
+                asked.append(True)
+                child.signal(signal.SIGTERM)  # ffmpeg ends cleanly, closing both streams
+
+        log = FfmpegLog(ctx.set_log_tail, watch)
+
+        async def read_stderr() -> None:
+            await log.read(stderr)
+            length.read.set()  # no header line will come now
+
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(log.read, child.stderr)
-            stalled = await _follow_progress(ctx, child.stdout, duration, watchdog)
+            nursery.start_soon(read_stderr)
+            await _enter(ctx, stage, length)
+            stalled = await _follow_progress(ctx, child.stdout, length, watchdog)
             if stalled:
                 await child.stop(ctx.kill_grace)  # stderr ends with it, and so does the tail
-        status = await child.wait()
+        status = await (child.stop(ctx.kill_grace) if asked else child.wait())
+    if asked:
+        return log.texts()
     if stalled:
         raise StalledError(
             f"stalled: ffmpeg reported no progress for {watchdog:g} s; last output: "
@@ -218,15 +251,36 @@ async def run_ffmpeg(
         )
     if status != 0:
         raise _failure(status, log)
-    if duration:
+    if length.seconds:
         await ctx.set_progress(100)
     return log.texts()
+
+
+@attrs.define
+class _Length:
+    """The input's duration (``seconds``), and whether it is settled (``read``): given, or
+    the first input's header line seen, or stderr ended without one."""
+
+    seconds: float | None
+    read: trio.Event = attrs.Factory(trio.Event)
+
+
+#: How long a stage waits for ffmpeg's header before it is entered as indeterminate.
+_HEADER_WAIT = 1.0
+
+
+async def _enter(ctx: JobContext, stage: str, length: _Length) -> None:
+    """Enter ``stage`` once the duration is settled (at 0 %), or indeterminate if it is
+    not known (or ffmpeg says nothing for ``_HEADER_WAIT`` seconds)."""
+    with trio.move_on_after(_HEADER_WAIT):
+        await length.read.wait()
+    await ctx.set_stage(stage, 0 if length.seconds else None)
 
 
 async def _follow_progress(
     ctx: JobContext,
     stream: trio.abc.ReceiveStream,
-    duration: float | None,
+    length: _Length,
     watchdog: float | None,
 ) -> bool:
     """Read ``-progress`` blocks until ffmpeg closes the stream; True if it stalled."""
@@ -243,6 +297,7 @@ async def _follow_progress(
         *lines, buffer = buffer.split(b"\n")
         for line in lines:
             key, _, value = line.decode(errors="replace").strip().partition("=")
+            duration = length.seconds
             if key == "out_time_us" and value.isdigit() and duration:
                 out_time = int(value)
                 if out_time != last_out_time:

@@ -52,14 +52,20 @@ class Line:
 
 
 class FfmpegLog:
-    """Collects ffmpeg's stderr; ``on_tail`` hears the new live tail after each line."""
+    """Collects ffmpeg's stderr; ``on_tail`` hears the new live tail after each line, and
+    ``on_line`` every line but the statistics as it comes (its level tag taken out)."""
 
-    def __init__(self, on_tail: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_tail: Callable[[str], None] | None = None,
+        on_line: Callable[[str], None] | None = None,
+    ) -> None:
         self.lines: collections.deque[Line] = collections.deque(maxlen=KEPT_LINES)
         self._shown: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self._stats_last = False  # whether the tail's last line is a statistics line
         self._level = "info"  # an untagged first line is not treated as a diagnostic
         self._on_tail = on_tail
+        self._on_line = on_line
 
     async def read(self, stream: trio.abc.ReceiveStream) -> None:
         """Read ``stream`` to its end, line by line (``\\n`` or ``\\r`` ends a line)."""
@@ -90,6 +96,8 @@ class FfmpegLog:
         self.lines.append(line)
         if line.level in DIAGNOSTIC:
             self._show(line.text, stats=False)
+        if self._on_line is not None:
+            self._on_line(line.text)
 
     def _show(self, text: str, *, stats: bool) -> None:
         if stats and self._stats_last:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -113,8 +114,25 @@ def peer(source: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any], Path]:
-    """prep through a worker: (claim → completed, worker start → completed, result, output)."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process's reaped children so far: ffmpeg-normalize
+    and its ffmpeg, or prep's ffmpeg processes (the worker runs in this process)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def stage_times(marks: list[tuple[float, str | None]], end: float) -> dict[str, float]:
+    """Seconds spent in each stage, from the times the worker wrote each stage first."""
+    times: dict[str, float] = {}
+    entered = [(t, s) for i, (t, s) in enumerate(marks) if s and (i == 0 or marks[i - 1][1] != s)]
+    for (at, stage), (until, _) in zip(entered, [*entered[1:], (end, None)], strict=True):
+        times[stage] = times.get(stage, 0.0) + until - at
+    return times
+
+
+async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any], Path, dict]:
+    """prep through a worker: (claim → completed, worker start → completed, result, output,
+    seconds per stage)."""
     from files import get_storage, reset_storage
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
@@ -127,6 +145,14 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
     await storage.upload_file("uploads/in/recording.wav", source, content_type="audio/wav")
     jobs = LocalJobStore(folder / "jobs.db")
     job = await jobs.create("prep", {"input": "uploads/in/recording.wav"})
+    marks: list[tuple[float, str | None]] = []
+    update = jobs.update
+
+    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+        marks.append((time.perf_counter(), stage))
+        return await update(lease, stage=stage, progress=progress)
+
+    jobs.update = recording  # type: ignore[method-assign]
     config = WorkerConfig(poll_interval=0.02, heartbeat_interval=1, stale_after=30)
     started = time.perf_counter()
     async with open_supervisor(jobs, JOB_TYPES, config):
@@ -139,31 +165,63 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
     (output,) = row.result["outputs"]
     out = folder / "ours.mp3"
     await storage.download_file(output["key"], out)
-    return row.finished_at - row.started_at, ended - started, row.result, out
+    return (
+        row.finished_at - row.started_at,
+        ended - started,
+        row.result,
+        out,
+        stage_times(marks, ended),
+    )
+
+
+STAGES = ("downloading", "analyzing", "normalizing", "encoding", "uploading")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1, help="runs of each 10-minute case")
-    parser.add_argument("--short-runs", type=int, default=5, help="runs of the short case")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each 10-minute case")
+    parser.add_argument("--short-runs", type=int, default=7, help="runs of the short case")
+    parser.add_argument("--only", choices=("music", "speech", "short"), action="append")
     args = parser.parse_args()
+    began = time.perf_counter()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (seconds, graph) in RECORDINGS.items():
+            if args.only and name.split("-")[0].split()[0] not in args.only:
+                continue
             source = Path(tmp) / f"{seconds}.wav"
             make(source, seconds, graph)
             runs = args.short_runs if seconds < 60 else args.runs
-            theirs, mine, whole = [], [], []
+            theirs, mine, whole, stages = [], [], [], []
+            cpu_theirs, cpu_mine = [], []
             for i in range(runs):  # alternate, so that the machine's state favours neither
                 folder = Path(tmp) / f"run-{name[:5]}-{i}"
                 folder.mkdir()
+                cpu = children_cpu()
                 theirs.append(peer(source, folder / "peer.mp3"))
-                claim, start, result, out = trio.run(ours, source, folder)
+                cpu_theirs.append(children_cpu() - cpu)
+                cpu, own = children_cpu(), time.process_time()
+                claim, start, result, out, times = trio.run(ours, source, folder)
+                cpu_mine.append(children_cpu() - cpu)
+                own = time.process_time() - own
                 mine.append(claim)
                 whole.append(start)
+                stages.append(times)
+                print(
+                    f"  {name} run {i + 1}: peer {theirs[-1]:.2f} s, prep {claim:.2f} s "
+                    f"({claim / theirs[-1]:.2f}x); CPU: peer {cpu_theirs[-1]:.2f} s, prep's "
+                    f"ffmpeg {cpu_mine[-1]:.2f} s ({cpu_mine[-1] / cpu_theirs[-1]:.2f}x), this "
+                    f"process (worker, benchmark's polling) {own:.2f} s; "
+                    f"load {os.getloadavg()[0]:.2f}",
+                    flush=True,
+                )
             peer_lufs, peer_tp = meter(folder / "peer.mp3")
             our_lufs, our_tp = meter(out)
             ratio = statistics.median(mine) / statistics.median(theirs)
+            norm = result["normalization"]
+            before, after = result["loudness_before"], result["loudness_after"]
+            per_stage = {s: statistics.median(t.get(s, 0.0) for t in stages) for s in STAGES}
             rows.append(
                 (
                     name,
@@ -175,8 +233,23 @@ def main() -> None:
                     peer_tp,
                     our_lufs,
                     our_tp,
-                    result["normalization"]["method"],
+                    norm["method"],
                 )
+            )
+            print(
+                f"  {name}: {norm['method']} (gain {norm['gain_db']:+.2f} dB, make-up "
+                f"{norm['makeup_db']:+.2f} dB, ceiling {norm['ceiling_dbtp']}, reason: "
+                f"{norm['reason']}); before {before['integrated_lufs']} LUFS, sample peak "
+                f"{before['sample_peak_dbfs']} dBFS; after (prep's own meter) "
+                f"{after['integrated_lufs']} LUFS, {after['true_peak_dbtp']} dBTP",
+                flush=True,
+            )
+            each = ", ".join(f"{m / t:.2f}" for m, t in zip(mine, theirs, strict=True))
+            print(
+                "  stages (median s): "
+                + ", ".join(f"{s} {per_stage[s]:.2f}" for s in STAGES)
+                + f"; ratio of each run {each}",
+                flush=True,
             )
     print(f"target {TARGET} LUFS, true peak at most {LIMIT} dBTP, MP3 192k; medians")
     print(
@@ -188,6 +261,10 @@ def main() -> None:
             f"{n:<20} {ts:7.2f} {ms:7.2f} {ws:7.2f} {r:6.2f} "
             f"{pl:9.2f} {pt:7.2f} {ol:9.2f} {ot:7.2f}  {method}"
         )
+    print(
+        f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"the whole run took {time.perf_counter() - began:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -257,6 +257,11 @@ class LocalStorage(Storage):
         return await trio.to_thread.run_sync(walk)
 
 
+#: Bytes per ``copy_file_range`` call (no buffer of ours: larger steps, fewer thread calls).
+_KERNEL_CHUNK = 8 * CHUNK
+_NO_KERNEL_COPY = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP})
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -266,9 +271,19 @@ def _write_all(fd: int, data: bytes) -> None:
 async def _copy(
     source: int, target: int, progress: Progress | None, *, limit: int | None = None, key: str = ""
 ) -> int:
-    """Copy ``source`` to ``target`` a chunk per thread call (cancellable between chunks)."""
+    """Copy ``source`` to ``target`` a chunk per thread call (cancellable between chunks).
+    The kernel copies (``copy_file_range``: no trip through this process, a reflink where
+    the filesystem has them) when it can; else a read and a write."""
+    kernel = [True]
 
     def step() -> int:
+        if kernel[0]:
+            try:
+                return os.copy_file_range(source, target, _KERNEL_CHUNK)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+                kernel[0] = False  # a pipe, another filesystem, an old kernel
         data = os.read(source, CHUNK)
         _write_all(target, data)
         return len(data)

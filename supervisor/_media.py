@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-import files
-from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
+import attrs
 
-from ._loudness import Loudness, measure_args, parse_summary, plan
+import files
+from actors import NOT_MEDIA, JobContext, PermanentError, header_duration, run_ffmpeg
+
+from ._loudness import Loudness, PeakWatch, Plan, encode_args, measure_args, parse_summary, plan
 from ._paths import InputFile, open_file, open_scratch
 from ._payload import PayloadRules, boolean, number, string
 from ._transfer import INPUT_FORMATS, fetch_input, store_output
@@ -85,7 +87,9 @@ async def tone_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
             scratch.url(leaf),
         ]
         await run_ffmpeg(ctx, args, stage="encoding", duration=float(seconds))
-        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+        output = await store_output(
+            ctx, scratch.path / leaf, name=name, content_type=content_type, duration=seconds
+        )
     return {"seconds": seconds, "outputs": [output.to_dict()]}
 
 
@@ -95,12 +99,13 @@ async def measure_loudness(
     *,
     stage: str,
     duration: float | None = None,
+    chain: str | None = None,
 ) -> Loudness:
-    """The EBU R128 loudness of ``source`` (``ebur128``: integrated, range, true peak),
-    with real progress in ``stage``. Raises ``PermanentError`` for a file with no
-    measurable loudness (silence)."""
+    """The EBU R128 loudness of ``source``, or of ``chain`` applied to it (``ebur128``:
+    integrated, range, sample peak), with real progress in ``stage``. Raises
+    ``PermanentError`` for a file with no measurable loudness (silence)."""
     lines = await run_ffmpeg(
-        ctx, [*source.args(INPUT_FORMATS), *measure_args()], stage=stage, duration=duration
+        ctx, [*source.args(INPUT_FORMATS), *measure_args(chain)], stage=stage, duration=duration
     )
     measured = parse_summary(lines)
     if measured is None:
@@ -108,16 +113,32 @@ async def measure_loudness(
     return measured
 
 
-async def _duration(ctx: JobContext, source: InputFile) -> float | None:
+async def _analyse(ctx: JobContext, source: InputFile) -> tuple[Loudness, float | None]:
+    """The input's loudness (stage ``analyzing``) and its duration, read from the header
+    line ffmpeg prints before it decodes (no probe of its own)."""
+    seen: list[float] = []
+
+    def header(line: str) -> bool:
+        if not seen and (found := header_duration(line)) is not None:
+            seen.append(found)
+        return False  # only watching
+
+    lines: list[str] = []
     try:
-        return await probe_duration(
-            source.url, ctx=ctx, input_options=source.options(INPUT_FORMATS)
+        lines = await run_ffmpeg(
+            ctx, [*source.args(INPUT_FORMATS), *measure_args()], stage="analyzing", stop_when=header
         )
-    except PermanentError:
-        raise PermanentError(
-            f"not a media file ffmpeg can read: {source.name} (inputs are audio or video "
-            "files; playlists and text formats are refused)"
-        ) from None
+    except PermanentError as exc:
+        if any(marker in str(exc) for marker in NOT_MEDIA):
+            raise PermanentError(
+                f"not a media file ffmpeg can read: {source.name} (inputs are audio or video "
+                "files; playlists and text formats are refused)"
+            ) from None
+        raise
+    measured = parse_summary(lines)
+    if measured is None:
+        raise PermanentError(f"could not measure the loudness of {source.name} (silent?)")
+    return measured, seen[0] if seen else None
 
 
 #: The true-peak ceiling of a normalised output (dBTP), as EBU R128 and most platforms ask.
@@ -126,12 +147,13 @@ TRUE_PEAK_LIMIT = -1.5
 
 async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     """Loudness-normalise an uploaded recording: fetch it, measure it, normalise and encode
-    it in one pass, measure the result, store it (see ``supervisor/_loudness.py``).
+    it (the output measured as it is encoded), store it (see ``supervisor/_loudness.py``).
 
     Payload: ``input`` (a key in the storage, e.g. from ``POST /api/uploads``), optional
     ``output`` (a file name; format by extension, mp3 by default) and ``target_lufs``
     (default -16). The result carries the loudness before and after, how it was normalised
-    (``linear`` gain, or ``limited`` when the true peak would not allow it) and the output.
+    (``linear`` gain, or ``limited`` when the true peak would not allow it, and why) and
+    the output.
     """
     p = PREP.check(payload)  # before anything runs: see JobType.validate
     try:
@@ -145,31 +167,13 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
     async with open_scratch(ctx) as scratch:
         path = await fetch_input(ctx, key, scratch)
         async with open_file(path, name=key) as source:
-            duration = await _duration(ctx, source)
-            before = await measure_loudness(ctx, source, stage="analyzing", duration=duration)
+            before, duration = await _analyse(ctx, source)
             chosen = plan(before, target=target, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
-            # The gain (and limiter) is applied in the encoding pass itself: deciding it is
-            # this stage's whole work.
-            await ctx.set_stage("normalizing", 100)
-            ctx.log.info(
-                "normalising: %s, %+.2f dB", chosen.method, chosen.gain_db, extra=chosen.to_dict()
-            )
-            await run_ffmpeg(
-                ctx,
-                [
-                    *source.args(INPUT_FORMATS),
-                    "-af",
-                    chosen.filters(),
-                    *codec,
-                    "-y",
-                    scratch.url(leaf),
-                ],
-                stage="encoding",
-                duration=duration,
-            )
-        async with open_file(scratch.path / leaf, name="the output") as encoded:
-            after = await measure_loudness(ctx, encoded, stage="encoding", duration=duration)
-        output = await store_output(ctx, scratch.path / leaf, name=name, content_type=content_type)
+            output = [*codec, "-y", scratch.url(leaf)]
+            chosen, after = await _normalise(ctx, source, chosen, output, target, duration, lossy)
+        stored = await store_output(
+            ctx, scratch.path / leaf, name=name, content_type=content_type, duration=duration
+        )
     return {
         "input": key,
         "target_lufs": target,
@@ -178,5 +182,73 @@ async def prep_job(ctx: JobContext, payload: Any) -> dict[str, Any]:
         "normalization": chosen.to_dict(),
         "loudness_before": before.to_dict(),
         "loudness_after": after.to_dict(),
-        "outputs": [output.to_dict()],
+        "outputs": [stored.to_dict()],
     }
+
+
+async def _normalise(
+    ctx: JobContext,
+    source: InputFile,
+    chosen: Plan,
+    output: list[str],
+    target: float,
+    duration: float | None,
+    lossy: bool,
+) -> tuple[Plan, Loudness]:
+    """Encode with ``chosen``, or with its fallbacks while the output's true peak goes over
+    the limit; the plan used and the output's loudness."""
+    candidate: Plan | None = chosen
+    while candidate is not None:
+        if candidate.method == "limited":
+            candidate = await _make_up(ctx, source, candidate, target, duration)
+        else:
+            await ctx.set_stage("normalizing", 100)  # the plan is this stage's whole work
+        last = candidate.oversampled  # nothing safer after it: its output is not watched
+        after = await _encode(ctx, source, candidate, output, duration, last)
+        if after is not None:
+            return candidate, after
+        how = "a linear gain" if candidate.method == "linear" else "the limiter at its rate"
+        why = f"the output's true peak went over the limit with {how}"
+        ctx.log.info("normalising: %s; trying the next path", why)
+        candidate = candidate.fallback(why, true_peak_limit=TRUE_PEAK_LIMIT, lossy=lossy)
+    raise AssertionError("the oversampled limiter's encode is never abandoned")
+
+
+async def _make_up(
+    ctx: JobContext, source: InputFile, chosen: Plan, target: float, duration: float | None
+) -> Plan:
+    """The limited plan with the loudness its limiter takes added back: the chain is run
+    once to a meter (stage ``normalizing``), the shortfall becomes ``makeup_db``."""
+    limited = await measure_loudness(
+        ctx, source, stage="normalizing", duration=duration, chain=chosen.filters()
+    )
+    makeup = max(0.0, target - limited.integrated)
+    ctx.log.info("normalising: limited, %+.2f dB, make-up %+.2f dB", chosen.gain_db, makeup)
+    return attrs.evolve(chosen, makeup_db=makeup)
+
+
+async def _encode(
+    ctx: JobContext,
+    source: InputFile,
+    chosen: Plan,
+    output: list[str],
+    duration: float | None,
+    last: bool,
+) -> Loudness | None:
+    """Encode with the plan's filters (stage ``encoding``); the output's loudness, measured
+    from its encoded frames in the same pass. Unless ``last``, None as soon as the output's
+    true peak goes over the limit (ffmpeg is stopped there)."""
+    watch = None if last else PeakWatch(TRUE_PEAK_LIMIT)
+    lines = await run_ffmpeg(
+        ctx,
+        [*source.args(INPUT_FORMATS), *encode_args(chosen.filters(), output)],
+        stage="encoding",
+        duration=duration,
+        stop_when=watch,
+    )
+    if watch is not None and watch.over:
+        return None
+    measured = parse_summary(lines)
+    if measured is None:
+        raise PermanentError(f"could not measure the loudness of the output of {source.name}")
+    return measured

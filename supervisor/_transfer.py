@@ -178,10 +178,12 @@ async def store_output(
     name: str,
     content_type: str | None = None,
     storage: files.Storage | None = None,
+    duration: float | None = None,
 ) -> Output:
     """Upload ``path`` (a file the job wrote) as this job's output ``name`` (stage
     ``uploading``, byte progress) and describe it: key, size, content type (guessed from
-    the name if not given), SHA-256, and the duration where ffmpeg knows one.
+    the name if not given), SHA-256, and the duration: ``duration`` when the handler knows
+    it (no probe), else where ffmpeg knows one.
 
     Cancellation: the upload is aborted (no object, no part is left) before the
     cancellation propagates.
@@ -190,8 +192,9 @@ async def store_output(
     with _classified("the output name", name):
         storage = storage or await _storage()
     kind = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    async with open_file(path, name=name) as opened:
-        duration = await _duration(ctx, opened)
+    if duration is None:
+        async with open_file(path, name=name) as opened:
+            duration = await _duration(ctx, opened)
     size = (await trio.to_thread.run_sync(os.stat, path)).st_size
     await ctx.set_stage("uploading", 0)
     sha256 = await _sha256(path)

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, probe_duration, run_ffmpeg
+from actors import (
+    JobContext,
+    JobType,
+    ffmpeg_binary,
+    header_duration,
+    probe_duration,
+    run_ffmpeg,
+)
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
@@ -147,7 +154,8 @@ async def test_unknown_duration_is_indeterminate(store: Any) -> None:
         with trio.fail_after(20):
             await wait_for_status(store, job.id, JobStatus.RUNNING)
             view = await store.poll(job.id)
-            while view.stage is None:
+            while view.stage is None:  # the stage is entered once ffmpeg's header is read
+                await trio.sleep(0.01)
                 view = await store.poll(job.id)
             assert view.indeterminate
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
@@ -177,6 +185,15 @@ async def test_missing_input_fails_permanently(store: Any, tmp_path: Path) -> No
     assert failed.error == "input not found: nope.wav"
 
 
+async def cancel(store: Any, job_id: int) -> float:
+    """Cancel the job and wait for `cancelled`: the seconds it took."""
+    requested = trio.current_time()
+    await store.cancel(job_id)
+    with trio.fail_after(10):
+        await wait_for_status(store, job_id, JobStatus.CANCELLED)
+    return trio.current_time() - requested
+
+
 async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
     """Cancel during a long encode: ffmpeg is gone from the process table within the grace."""
     before = set(ffmpeg_processes())
@@ -186,11 +203,7 @@ async def test_cancel_mid_ffmpeg_reaps_it_within_the_grace(store: Any) -> None:
             while not (row := await store.get(job.id)).child_pid or not row.progress:
                 await trio.sleep(0.05)
         assert row.child_pid in ffmpeg_processes()
-        requested = trio.current_time()
-        await store.cancel(job.id)
-        with trio.fail_after(10):
-            await wait_for_status(store, job.id, JobStatus.CANCELLED)
-        took = trio.current_time() - requested
+        took = await cancel(store, job.id)
     assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
     assert not pid_alive(row.child_pid)
     assert set(ffmpeg_processes()) <= before
@@ -331,3 +344,153 @@ async def test_the_live_tail_shows_ffmpegs_statistics_while_it_runs(store: Any) 
     assert all(t.count("time=") == 1 for t in tails), tails
     assert all("SECRET-TAG" not in t for t in tails)
     assert len(set(running)) >= 2, running  # it moved while the job ran
+
+
+#: lavfi graphs of 6-second test recordings for prep (44.1 kHz, like a CD rip).
+SPEECH_LIKE = (  # bursts of noise with sharp clicks: linear gain would clip
+    "anoisesrc=color=white:amplitude=0.15:duration=6:sample_rate=44100:seed=7,lowpass=f=4000,"
+    "volume='if(lt(mod(t,0.4),0.25),1,0.08)':eval=frame[s];"
+    "aevalsrc='if(lt(mod(t\\,2.5)\\,0.001)\\,0.6*sin(2*PI*2500*t)\\,0)':s=44100:d=6[c];"
+    "[s][c]amix=inputs=2:weights=1 1:normalize=0,pan=stereo|c0=c0|c1=c0"
+)
+MUSIC_LIKE = (  # pink noise and a tone, peaks well below the limit after the gain
+    "anoisesrc=color=pink:amplitude=0.05:duration=6:sample_rate=44100:seed=7[n];"
+    "sine=frequency=440:duration=6:sample_rate=44100[t];"
+    "[n][t]amix=inputs=2:weights=1 0.05,pan=stereo|c0=c0|c1=c0"
+)
+#: A quiet tone with clicks of sample pairs (+a, +a, -a, -a, ...): with the gain its sample
+#: peak stays under -1.5 dBFS but the signal between the samples (the true peak) goes over.
+INTER_SAMPLE = (
+    "aevalsrc='0.03*sin(2*PI*997*t)+0.07*(between(mod(n\\,22050)\\,100\\,101)"
+    "-between(mod(n\\,22050)\\,102\\,103)+between(mod(n\\,22050)\\,104\\,105)"
+    "-between(mod(n\\,22050)\\,106\\,107))':s=44100:d=6"
+)
+
+
+def recording(path: Path, graph: str) -> Path:
+    subprocess.run(
+        [ffmpeg_binary(), "-hide_banner", "-nostdin", "-filter_complex", graph, "-y", str(path)],
+        check=True,
+        capture_output=True,
+    )
+    return path
+
+
+def meter(path: Path) -> tuple[float, float]:
+    """Integrated loudness and true peak of a file, by loudnorm's meter in a separate
+    ffmpeg (not the ebur128 filter prep uses)."""
+    result = subprocess.run(
+        [
+            *(ffmpeg_binary(), "-hide_banner", "-nostdin", "-i", str(path)),
+            *("-af", "loudnorm=print_format=json", "-f", "null", "-"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = result.stderr
+    found = json.loads(text[text.rindex("{") : text.rindex("}") + 1])
+    return float(found["input_i"]), float(found["input_tp"])
+
+
+async def run_prep(store: Any, source: Path) -> tuple[dict[str, Any], float, float]:
+    """prep on ``source`` through a worker: its result and the output's own figures."""
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": source.name})
+        with trio.fail_after(90):
+            done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
+    (output,) = done.result["outputs"]
+    return done.result, *meter(stored(store, output["key"]))
+
+
+async def test_prep_normalises_linearly_when_the_peaks_allow_it(store: Any, tmp_path: Path) -> None:
+    """A recording with room for the gain: one linear gain (no limiter, no make-up), the
+    output on the target and under the true-peak limit, the result's own figures agreeing."""
+    source = recording(tmp_path / "files" / "music.wav", MUSIC_LIKE)
+    result, lufs, peak = await run_prep(store, source)
+    assert result["normalization"]["method"] == "linear"
+    assert result["normalization"]["makeup_db"] == 0
+    assert abs(lufs - (-16)) <= 0.5
+    assert peak <= -1.5
+    after = result["loudness_after"]
+    assert abs(after["integrated_lufs"] - lufs) <= 0.2
+    assert after["true_peak_dbtp"] <= -1.5
+    for stage in ("analyzing", "encoding"):  # real percentages, without a probe of the input
+        values = [p for s, p in store.progress_log if s == stage]
+        assert values[0] is not None
+        assert values[-1] == 100
+
+
+@pytest.mark.parametrize(
+    "line, seconds",
+    [
+        ("Duration: 00:10:00.05, start: 0.000000, bitrate: 1411 kb/s", 600.05),
+        ("Duration: 01:00:02.50, start: 0.025057, bitrate: 192 kb/s", 3602.5),
+        ("Duration: N/A, start: 0.000000, bitrate: N/A", None),
+        ("Duration        : 00:00:01.00", None),  # a tag named Duration
+        ("comment         : Duration: 00:00:01.00, start: 0", None),  # a tag's value
+    ],
+)
+def test_only_an_inputs_header_line_gives_the_duration(line: str, seconds: float | None) -> None:
+    assert header_duration(line) == seconds
+
+
+async def test_prep_limited_output_still_lands_on_the_target(store: Any, tmp_path: Path) -> None:
+    """A recording whose linear gain would push the true peak over the limit is limited,
+    and the loudness the limiter takes is made up: on the target within 0.3 LU by an
+    independent meter (the bound is 0.5), true peak at or below -1.5 dBTP."""
+    source = recording(tmp_path / "files" / "speech.wav", SPEECH_LIKE)
+    result, lufs, peak = await run_prep(store, source)
+    assert result["normalization"]["method"] == "limited"
+    assert abs(lufs - (-16)) <= 0.5
+    assert peak <= -1.5
+    assert result["loudness_after"]["true_peak_dbtp"] <= -1.5
+    assert result["normalization"]["makeup_db"] > 0
+
+
+async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
+    store: Any, tmp_path: Path
+) -> None:
+    """The sample peak allows the gain but the peaks between the samples do not: the linear
+    encode is stopped when its output's true peak goes over, and the limited path says so."""
+    source = recording(tmp_path / "files" / "clicks.wav", INTER_SAMPLE)
+    result, lufs, peak = await run_prep(store, source)
+    before = result["loudness_before"]
+    assert before["sample_peak_dbfs"] + result["normalization"]["gain_db"] <= -1.5
+    assert result["normalization"]["method"] == "limited"
+    assert "output's true peak" in result["normalization"]["reason"]
+    assert peak <= -1.5
+    assert abs(lufs - (-16)) <= 0.5
+    assert result["normalization"]["oversampled"]  # the limiter at 1x let them through too
+    assert entered(store.progress_log) == [
+        "downloading",
+        "analyzing",
+        "normalizing",  # the plan: linear
+        "encoding",  # linear, abandoned
+        "normalizing",  # the limiter's make-up, at the signal's rate
+        "encoding",  # abandoned too
+        "normalizing",  # the make-up of the oversampled limiter
+        "encoding",
+        "uploading",
+    ]
+
+
+def entered(log: list[tuple[str | None, float | None]]) -> list[str | None]:
+    """The stages in the order they were entered (a stage entered again counts again)."""
+    return [stage for i, (stage, _) in enumerate(log) if i == 0 or log[i - 1][0] != stage]
+
+
+async def test_cancelling_prep_mid_encode_leaves_no_ffmpeg(store: Any, tmp_path: Path) -> None:
+    """Cancel prep while it encodes (the encoder, the loopback decoder and the meter in one
+    ffmpeg): `cancelled` only once that ffmpeg is gone, within the kill grace."""
+    long = MUSIC_LIKE.replace("duration=6", "duration=300")
+    source = recording(tmp_path / "files" / "long.wav", long)
+    async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
+        job = await store.create("prep", {"input": source.name})
+        with trio.fail_after(60):
+            while not ((row := await store.get(job.id)).stage == "encoding" and row.child_pid):
+                await trio.sleep(0.02)
+        assert row.child_pid in ffmpeg_processes()
+        took = await cancel(store, job.id)
+    assert took < CONFIG["heartbeat_interval"] + CONFIG["kill_grace"] + 1
+    assert not pid_alive(row.child_pid)
