@@ -1,13 +1,17 @@
 """HTTP layer figures, measured here against real processes:
 
 1. the poll endpoint (``GET /api/jobs/{id}``): requests per second and p50/p99 latency with
-   1 and 50 concurrent clients, on the local store and on sqld;
+   1 and 50 concurrent clients, on the local store and on sqld, served by ``serve`` and by
+   ``run --http`` (a worker in the same process running short ``sleep`` jobs, a few writes
+   each, all along); with ``--baseline DIR`` (a checkout of other code, e.g.
+   ``git archive main | tar -x -C DIR``) that code is measured in the same run, in turn;
 2. SSE latency: from a progress write returning to the event arriving in headless Chromium
    (an ``EventSource`` on ``/api/events``), at the default tick (0.5 s);
 3. rows read per minute on sqld (its own statistics: what Turso bills) with a running job and
    0, 1 and 100 open watchers.
 
     python benchmarks/http_api.py [--seconds 10] [--window 60] [--parts poll,sse,rows]
+        [--stores local,sqld] [--servers serve,worker] [--baseline DIR]
 
 (Not ``http.py``: a script's folder is first on the import path, so a file named like the
 standard library's ``http`` would break every other script in this folder.)
@@ -27,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -48,11 +52,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], args: list[str], log: Path) -> Iterator[str]:
-    """A `python -m supervisor` process serving HTTP; yields its URL; SIGTERM at the end."""
+def serving(env: dict[str, str], args: list[str], log: Path, code: Path = REPO) -> Iterator[str]:
+    """A `python -m supervisor` process serving HTTP (the code in ``code``: its folder is
+    first on the import path); yields its URL; SIGTERM at the end."""
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", *args], cwd=REPO, env=env, stderr=out
+            [sys.executable, "-m", "supervisor", *args], cwd=code, env=env, stderr=out
         )
     try:
         deadline = time.monotonic() + 60
@@ -71,25 +76,83 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+class _Poller:
+    """One keep-alive HTTP/1.1 connection sending the same GET again and again.
+
+    Why not httpx: with 50 clients in one process it is the bottleneck, not the server
+    (measured: the httpx client at 95 % of a core, the server at 36 %), and its latencies
+    are then its own scheduling. This sends prepared bytes and reads the status line, the
+    headers and ``Content-Length`` bytes of body: a few tens of microseconds a request.
+    Hypercorn closes a connection after 1,000 requests: the next request opens another.
+    """
+
+    def __init__(self, address: tuple[str, int], request: bytes) -> None:
+        self.address, self.request, self.buffer = address, request, b""
+        self.stream: trio.SocketStream | None = None
+
+    async def get(self) -> int:
+        """One request (on a new connection if the last one was closed); its status code."""
+        try:
+            return await self._get()
+        except (ConnectionError, trio.BrokenResourceError):
+            await self.close()
+            return await self._get()
+
+    async def _get(self) -> int:
+        if self.stream is None:
+            self.stream, self.buffer = await trio.open_tcp_stream(*self.address), b""
+        await self.stream.send_all(self.request)
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            await self._more()
+        head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
+        lines = head.split(b"\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in lines
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(self.buffer) < length:
+            await self._more()
+        self.buffer = self.buffer[length:]
+        return int(lines[0].split()[1])
+
+    async def _more(self) -> None:
+        assert self.stream is not None
+        chunk = await self.stream.receive_some(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    async def close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            await stream.aclose()
+
+
 async def poll_load(url: str, job_id: int, clients: int, seconds: float) -> str:
+    host, port = httpx.URL(url).host, httpx.URL(url).port
+    assert port is not None
+    request = f"GET /api/jobs/{job_id} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        await client.get(f"/api/jobs/{job_id}")  # warm up
-        deadline = time.perf_counter() + seconds
+    pollers = [_Poller((host, port), request) for _ in range(clients)]
+    for poller in pollers:
+        assert await poller.get() == 200  # warm up
+    deadline = time.perf_counter() + seconds
 
-        async def one_client() -> None:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await client.get(f"/api/jobs/{job_id}")
-                assert response.status_code == 200, response.text
-                latencies.append(time.perf_counter() - started)
+    async def one_client(poller: _Poller) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status = await poller.get()
+            assert status == 200, status
+            latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        async with trio.open_nursery() as nursery:
-            for _ in range(clients):
-                nursery.start_soon(one_client)
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for poller in pollers:
+            nursery.start_soon(one_client, poller)
+    elapsed = time.perf_counter() - started
+    for poller in pollers:
+        await poller.close()
     return (
         f"{clients:>3} clients: {len(latencies) / elapsed:7.0f} req/s, "
         f"p50 {percentile(latencies, 0.5) * 1000:6.1f} ms, "
@@ -97,24 +160,53 @@ async def poll_load(url: str, job_id: int, clients: int, seconds: float) -> str:
     )
 
 
-async def poll_endpoint(tmp: Path, seconds: float) -> None:
+#: The short jobs a worker runs while the poll endpoint is measured: a claim, a stage, a
+#: few progress writes and a completion each, about 20 jobs a second.
+BUSY_JOB = {"seconds": 0.05, "steps": 5}
+
+
+async def _poll_store(
+    store: JobStore, env: dict[str, str], folder: Path, server: str, seconds: float
+) -> tuple[int, dict[str, str], list[str]]:
+    """A pending job no worker takes (type ``idle``, 20 ahead of it: its queue position is
+    computed), and for ``worker`` enough ``sleep`` jobs behind it to keep one busy."""
+    for _ in range(20):
+        await store.create("idle")
+    job = await store.create("idle")
+    if server == "serve":
+        return job.id, env, ["serve", "--port", "0"]
+    await store.create_many("sleep", [BUSY_JOB] * int(40 * (seconds * 2 + 10)))
+    env = {**env, "SUPERVISOR_STORAGE_URL": f"file://{folder}/files"}
+    return job.id, env, ["run", "--http", "127.0.0.1:0"]
+
+
+async def poll_endpoint(
+    tmp: Path, seconds: float, names: list[str], servers: list[str], baseline: Path | None
+) -> None:
     print("1. poll endpoint, GET /api/jobs/{id} of a pending job (queue position computed):")
-    with SqldServer(tmp / "sqld-poll") as server:
-        stores: dict[str, tuple[JobStore, dict[str, str]]] = {
-            "local": (
-                LocalJobStore(tmp / "poll.db"),
-                clean_env(JOBS_DB_PATH=str(tmp / "poll.db")),
-            ),
-            "sqld": (TursoJobStore(server.url), clean_env(TURSO_DATABASE_URL=server.url)),
-        }
-        for name, (store, env) in stores.items():
-            for _ in range(20):
-                await store.create("tone")
-            job = await store.create("tone")
-            store.close()
-            with serving(env, ["serve", "--port", "0"], tmp / f"serve-{name}.log") as url:
-                for clients in (1, 50):
-                    print(f"   {name:<5} " + await poll_load(url, job.id, clients, seconds))
+    codes = [("this", REPO)] + ([("base", baseline)] if baseline else [])
+    for name in names:
+        for server in servers:
+            for code_name, code in codes:
+                folder = tmp / f"{name}-{server}-{code_name}"
+                folder.mkdir()
+                with ExitStack() as stack:
+                    store: JobStore
+                    if name == "local":
+                        store = LocalJobStore(folder / "poll.db")
+                        env = clean_env(JOBS_DB_PATH=str(folder / "poll.db"))
+                    else:  # a server of its own: each measurement starts from an empty one
+                        sqld = stack.enter_context(SqldServer(folder / "sqld"))
+                        store = TursoJobStore(sqld.url)
+                        env = clean_env(TURSO_DATABASE_URL=sqld.url)
+                    job_id, env, args = await _poll_store(store, env, folder, server, seconds)
+                    store.close()
+                    url = stack.enter_context(serving(env, args, folder / "serve.log", code))
+                    if server == "worker":
+                        await trio.sleep(2)  # the worker is up and running jobs
+                    for clients in (1, 50):
+                        figures = await poll_load(url, job_id, clients, seconds)
+                        print(f"   {name:<5} {server:<6} {code_name} {figures}", flush=True)
 
 
 def browser_latency(url: str, writes: list[tuple[int, float]], done: threading.Event) -> None:
@@ -222,10 +314,12 @@ async def rows_per_minute(tmp: Path, window: float) -> None:
         store.close()
 
 
-async def main(seconds: float, window: float, parts: set[str]) -> None:
+async def main(args: argparse.Namespace) -> None:
+    parts, seconds, window = set(args.parts.split(",")), args.seconds, args.window
     with tempfile.TemporaryDirectory() as tmp:
         if "poll" in parts:
-            await poll_endpoint(Path(tmp), seconds)
+            names, servers = args.stores.split(","), args.servers.split(",")
+            await poll_endpoint(Path(tmp), seconds, names, servers, args.baseline)
         if "sse" in parts:
             await sse_latency(Path(tmp))
         if "rows" in parts:
@@ -237,5 +331,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10, help="per poll-load run")
     parser.add_argument("--window", type=float, default=60, help="per rows-read measurement")
     parser.add_argument("--parts", default="poll,sse,rows", help="which figures, comma-separated")
-    args = parser.parse_args()
-    trio.run(main, args.seconds, args.window, set(args.parts.split(",")))
+    parser.add_argument("--stores", default="local,sqld", help="poll: local, sqld or both")
+    parser.add_argument("--servers", default="serve,worker", help="poll: serve, worker or both")
+    parser.add_argument("--baseline", type=Path, help="poll: also measure the code in this folder")
+    trio.run(main, parser.parse_args())

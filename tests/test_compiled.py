@@ -29,3 +29,28 @@ def test_every_statement_prepares_with_its_parameter_list() -> None:
         conn.execute("EXPLAIN " + SQL[name], (None,) * len(PARAMS[name]))
         with pytest.raises(sqlite3.ProgrammingError, match="bindings"):
             conn.execute("EXPLAIN " + SQL[name], (None,) * (len(PARAMS[name]) + 1))
+
+
+def test_the_statements_sent_to_reader_connections_are_exactly_those_that_write_nothing() -> None:
+    """The local store sends a statement to its read-only connections by its first word
+    (``_is_read``): that must hold for every statement, as SQLite itself sees it when it
+    prepares the statement (its authorizer is told of every insert, update and delete,
+    triggers' included)."""
+    from stores._local import _is_read
+
+    writes = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
+    conn = sqlite3.connect(":memory:")
+    for ddl in DDL:
+        conn.execute(ddl)
+    seen: set[int] = set()
+
+    def authorizer(action: int, *_: object) -> int:
+        seen.add(action)
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(authorizer)
+    for name in Q:
+        seen.clear()
+        conn.execute("EXPLAIN " + SQL[name], (None,) * len(PARAMS[name]))
+        writes_something = bool(seen & writes)
+        assert _is_read(SQL[name]) is not writes_something, name
