@@ -33,10 +33,9 @@ from typing import Any
 
 import trio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import ffmpeg_binary  # noqa: E402
+from actors import ffmpeg_binary
 
 TARGET = -16.0
 LIMIT = -1.5

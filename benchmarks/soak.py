@@ -89,7 +89,7 @@ import trio
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from soak_check import (  # noqa: E402
+from soak_check import (  # noqa: E402 -- importable once BENCH is on sys.path
     KINDS,
     CheckResult,
     RunData,

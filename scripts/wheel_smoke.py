@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.sqld import SqldServer  # noqa: E402  (the repository's own helper)
+from tests.sqld import SqldServer  # noqa: E402 -- importable once REPO is on sys.path
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
