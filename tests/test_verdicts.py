@@ -155,6 +155,17 @@ async def _check_row(
         await store.cancel(after.id)  # out of the way of the next case's claim
 
 
+def released_status(*, cancel: bool, left: bool, charged: bool) -> JobStatus:
+    """What a release makes of a running job, said independently of ``RULES``: it ends a
+    job whose cancel was asked for, a charged release of the last attempt fails the job (no
+    claim may exceed max_attempts), and otherwise the job waits again."""
+    if cancel:
+        return JobStatus.CANCELLED
+    if charged and not left:
+        return JobStatus.FAILED
+    return JobStatus.PENDING
+
+
 async def test_every_rule_of_the_state_machine_is_what_the_database_does(
     store: JobStore, wall: WallClock
 ) -> None:
@@ -184,6 +195,7 @@ async def test_every_rule_of_the_state_machine_is_what_the_database_does(
             released = await store.release(lease, "why", charge_attempt=charged)
             await _check_row(store, lease, released, rule, error="why")
             assert released.attempt == (1 if charged else 0)
+            assert released.status is released_status(cancel=cancel, left=left, charged=charged)
             seen.add(rule)
     # Reaping takes every stale running job at once: one job per state, one reap.
     leases = {state: await _running_job(store, cancel=state[0], left=state[1]) for state in STATES}
@@ -213,6 +225,9 @@ def test_every_state_of_every_outcome_has_exactly_one_first_rule(outcome: Outcom
             if outcome is Outcome.FAILED:
                 retried = kind in RETRYABLE and left and not cancel
                 assert (rule.status is JobStatus.PENDING) is retried
+            if outcome is Outcome.RELEASED:
+                ends = released_status(cancel=cancel, left=left, charged=charged)
+                assert rule.status is ends, (cancel, left, charged)
 
 
 VERDICT_STOPS: list[tuple[Ending, Outcome | None, bool]] = [
