@@ -50,7 +50,7 @@ def sqld(tmp_path: Path) -> Iterator[SqldServer]:
 StoreFactory = Callable[[], JobStore]
 
 
-@pytest.fixture(params=["local", "turso"])
+@pytest.fixture(params=["local", pytest.param("turso", marks=pytest.mark.sqld)])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -94,6 +94,16 @@ def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 @pytest.fixture
 def store(store_factory: StoreFactory) -> JobStore:
     return store_factory()
+
+
+@pytest.fixture(autouse=True)
+def _sqld_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts sqld carries the ``sqld`` marker (so ``-m "not sqld"`` and
+    ``make test-fast`` leave it out): else it fails, naming the marker to add."""
+    before = SqldServer.started
+    yield
+    if SqldServer.started != before and request.node.get_closest_marker("sqld") is None:
+        pytest.fail(f"{request.node.nodeid} starts sqld: mark it @pytest.mark.sqld")
 
 
 @pytest.fixture(autouse=True)

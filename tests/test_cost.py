@@ -100,6 +100,7 @@ async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallCl
     assert steps[FINISHED] == steps[0]
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClock) -> None:
     """sqld's own statistics: each hot path reads a handful of rows with 100,000 finished."""
@@ -140,6 +141,7 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
         await store.aclose()
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_sqld_idle_prune_round_reads_no_job_that_finished_late(
     sqld: SqldServer, wall: WallClock

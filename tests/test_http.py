@@ -57,6 +57,7 @@ async def test_health_answers_ok(api: Server) -> None:
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+@pytest.mark.sqld
 @pytest.mark.parametrize("backend", ["turso"])
 async def test_health_is_503_when_the_database_is_down(api: Server, sqld: SqldServer) -> None:
     """With the libSQL server stopped, /healthz says 503 with a reason, and the API 503s."""

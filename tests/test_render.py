@@ -159,6 +159,7 @@ def test_the_build_installs_the_project_and_its_ffmpeg() -> None:
     assert any(d.startswith("imageio-ffmpeg") for d in deps)
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_the_start_command_starts_the_worker_with_only_those_variables(
     sqld: SqldServer, tmp_path: Path
@@ -205,6 +206,7 @@ def test_the_web_service_serves_the_api_with_a_secret_token() -> None:
         assert len(set(entry) & ENV_SOURCES) == 1, entry
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_the_web_start_command_serves_with_only_those_variables(
     sqld: SqldServer, tmp_path: Path

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from soak_check import RunData, Timings, WorkerTimeline, check
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 def test_the_soak_ci_variant_finds_no_violation_on_either_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

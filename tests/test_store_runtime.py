@@ -69,6 +69,7 @@ async def test_thousands_of_calls_reuse_one_connection(store: stores.JobStore) -
         await store.get(1)
 
 
+@pytest.mark.sqld
 async def test_turso_survives_a_server_restart(sqld: SqldServer) -> None:
     """While sqld is down calls fail fast with StoreUnavailable; after it is back they work."""
     store = TursoJobStore(sqld.url, TOKEN, timeout=5)
@@ -85,6 +86,7 @@ async def test_turso_survives_a_server_restart(sqld: SqldServer) -> None:
         await store.aclose()
 
 
+@pytest.mark.sqld
 async def test_turso_gives_up_on_a_paused_server_in_real_time(
     sqld: SqldServer, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -105,6 +107,7 @@ async def test_turso_gives_up_on_a_paused_server_in_real_time(
     assert helper_pids() == set()
 
 
+@pytest.mark.sqld
 async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
     sqld: SqldServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -130,6 +133,7 @@ async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
     assert "DEBUG" not in printed.out + printed.err
 
 
+@pytest.mark.sqld
 async def test_the_token_never_shows(sqld: SqldServer, caplog: pytest.LogCaptureFixture) -> None:
     """The token is absent from repr, logs and error text, even when the server is gone."""
     caplog.set_level(logging.DEBUG)
@@ -223,6 +227,7 @@ def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.sqld
 async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
     sqld: SqldServer,
 ) -> None:
@@ -502,6 +507,7 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
     assert min(dropped) > max(made.values())
 
 
+@pytest.mark.sqld
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     sqld: SqldServer,
 ) -> None:
@@ -533,6 +539,7 @@ async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     assert helper_pids() == set()
 
 
+@pytest.mark.sqld
 async def test_a_busy_sqld_is_waited_out_not_taken_for_a_refused_statement(
     sqld: SqldServer,
 ) -> None:
