@@ -245,7 +245,10 @@ class AnswerLateThenCutOff(LocalJobStore):
 
     slow_for = 0.0
     down = False
-    landed: list[float] = []  # noqa: RUF012 -- one store per test
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.landed: list[float] = []  # when each heartbeat's write reached the database
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
         if self.down:

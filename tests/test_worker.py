@@ -36,9 +36,6 @@ def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
     s.close()
 
 
-calls: list[Any] = []
-
-
 async def hang(ctx: JobContext, payload: Any) -> None:
     await ctx.set_stage("working", None)
     await trio.sleep_forever()
@@ -55,7 +52,6 @@ async def progress_storm(ctx: JobContext, payload: Any) -> str:
 
 
 async def flaky(ctx: JobContext, payload: Any) -> str:
-    calls.append(ctx.job.attempt)
     if ctx.job.attempt < payload.get("succeed_on", 99):
         raise ConnectionResetError("connection reset by peer")
     return "ok"
@@ -75,6 +71,16 @@ TYPES = {
         JobType("buggy", buggy),
     )
 }
+
+
+def with_recorded_flaky(calls: list[int]) -> dict[str, JobType]:
+    """TYPES, with a ``flaky`` that appends to ``calls`` the attempt of each run."""
+
+    async def recorded(ctx: JobContext, payload: Any) -> str:
+        calls.append(ctx.job.attempt)
+        return await flaky(ctx, payload)
+
+    return {**TYPES, "flaky": JobType("flaky", recorded)}
 
 
 async def test_a_job_runs_to_completion_with_real_progress(
@@ -117,8 +123,8 @@ async def test_transient_failure_is_retried_once(
     store: LocalJobStore, fast_clock: trio.testing.MockClock
 ) -> None:
     """A network error is transient: the job runs again, then succeeds."""
-    calls.clear()
-    async with open_supervisor(store, TYPES, config()):
+    calls: list[int] = []
+    async with open_supervisor(store, with_recorded_flaky(calls), config()):
         job = await store.create("flaky", {"succeed_on": 2})
         done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
     assert calls == [1, 2] and done.attempt == 2 and done.result == "ok"
@@ -128,8 +134,8 @@ async def test_transient_failure_without_attempts_left_fails(
     store: LocalJobStore, fast_clock: trio.testing.MockClock
 ) -> None:
     """After the retry, a second transient failure fails the job with the handler's text."""
-    calls.clear()
-    async with open_supervisor(store, TYPES, config()):
+    calls: list[int] = []
+    async with open_supervisor(store, with_recorded_flaky(calls), config()):
         job = await store.create("flaky")
         failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     assert calls == [1, 2]
