@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio.testing
@@ -13,6 +14,7 @@ import trio.testing
 from files import Storage, get_storage, reset_storage
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
 
+from .helpers import trio_wall
 from .seaweed import SeaweedServer
 from .sqld import SqldServer
 
@@ -49,10 +51,32 @@ def sqld(tmp_path: Path) -> Iterator[SqldServer]:
 
 StoreFactory = Callable[[], JobStore]
 
+#: The adapters a test taking ``backend`` (or ``store``) runs on, unless its marker says.
+BACKENDS = ("local", "turso")
 
-@pytest.fixture(params=["local", pytest.param("turso", marks=pytest.mark.sqld)])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Runs each test that takes ``backend`` (the ``store`` fixture does) once per adapter
+    its ``store`` marker allows; the Turso case carries the ``sqld`` marker."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("store")
+    names = marker.kwargs.get("backends", BACKENDS) if marker else BACKENDS
+    metafunc.parametrize(
+        "backend",
+        [pytest.param(name, marks=[pytest.mark.sqld] if name == "turso" else []) for name in names],
+    )
+
+
+def _store_options(request: pytest.FixtureRequest, wall: WallClock) -> dict[str, Any]:
+    """The keyword arguments of the stores a test gets, from its ``store`` marker:
+    ``clock="wall"`` (the default: the ``wall`` fixture), ``"trio"`` (Trio's virtual time from
+    WALL0, for tests under a MockClock) or ``"real"`` (the system clock, for servers that
+    compare the store's times with their own); ``timeout`` for Turso (default 5 s)."""
+    marker = request.node.get_closest_marker("store")
+    kwargs = marker.kwargs if marker else {}
+    clock = {"wall": wall, "trio": trio_wall, "real": None}[kwargs.get("clock", "wall")]
+    return {"clock": clock, "timeout": kwargs.get("timeout", 5.0)}
 
 
 @pytest.fixture
@@ -61,17 +85,18 @@ def store_factory(
 ) -> Iterator[StoreFactory]:
     """Makes stores on one fresh database of the parametrised adapter, closed at teardown."""
     made: list[JobStore] = []
+    options = _store_options(request, wall)
     if backend == "turso":
         server: SqldServer = request.getfixturevalue("sqld")
 
         def make() -> JobStore:
-            made.append(TursoJobStore(server.url, clock=wall, timeout=5.0))
+            made.append(TursoJobStore(server.url, **options))
             return made[-1]
     else:
         db = tmp_path / "jobs.db"
 
         def make() -> JobStore:
-            made.append(LocalJobStore(db, clock=wall))
+            made.append(LocalJobStore(db, clock=options["clock"]))
             return made[-1]
 
     yield make
@@ -80,19 +105,10 @@ def store_factory(
 
 
 @pytest.fixture
-def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    """A store on the real clock (the server's live updates compare it with its own)."""
-    if backend == "turso":
-        server: SqldServer = request.getfixturevalue("sqld")
-        store: JobStore = TursoJobStore(server.url, timeout=10)
-    else:
-        store = LocalJobStore(tmp_path / "jobs.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def store(store_factory: StoreFactory) -> JobStore:
+    """A store on a fresh database (``tmp_path / "jobs.db"``, or the test's own sqld), once
+    per adapter. ``@pytest.mark.store(backends=("local",), clock="real", timeout=10)`` on the
+    test or its module picks the adapters, the clock it writes and the Turso call timeout."""
     return store_factory()
 
 

@@ -4,7 +4,6 @@ its intensity limit, and the invariants (no job lost, none run twice, no child l
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,9 @@ from supervisor import RestartIntensityExceeded, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
-from .test_worker import FAST, trio_wall
+from .test_worker import FAST
+
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 async def counted(ctx: JobContext, payload: Any) -> int:
@@ -32,13 +33,6 @@ TYPES = [*JOB_TYPES, JobType("counted", counted, stages=("working",))]
 
 def cfg(**overrides: Any) -> WorkerConfig:
     return WorkerConfig(worker_id="w-chaos", **{**FAST, **overrides})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s
-    s.close()
 
 
 @pytest.mark.parametrize("actor", ["poller", "executor", "heartbeat", "reaper"])

@@ -18,6 +18,8 @@ from supervisor._reference import JOB_TYPES
 
 from .helpers import pid_alive, wait_for_status
 
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
+
 CONFIG = dict(
     poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
 )
@@ -49,24 +51,29 @@ TYPES = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # The storage is a local folder: an input is a file put there, an output is read there.
+@pytest.fixture(autouse=True)
+def local_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage is a local folder: an input is a file put there, an output is read there."""
     monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
     monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
     (tmp_path / "files").mkdir()
-    s = LocalJobStore(tmp_path / "jobs.db")
-    progress: list[tuple[str | None, float | None]] = []
-    original = s.update
+
+
+ProgressLog = list[tuple[str | None, float | None]]
+
+
+@pytest.fixture
+def progress_log(store: LocalJobStore, monkeypatch: pytest.MonkeyPatch) -> ProgressLog:
+    """Every (stage, progress) the worker writes to ``store``, in order."""
+    log: ProgressLog = []
+    original = store.update
 
     async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
-        s.progress_log.append((stage, progress))  # type: ignore[attr-defined]
+        log.append((stage, progress))
         return await original(lease, stage=stage, progress=progress)
 
-    s.progress_log = progress  # type: ignore[attr-defined]
-    s.update = recording  # type: ignore[method-assign]
-    yield s
-    s.close()
+    monkeypatch.setattr(store, "update", recording)
+    return log
 
 
 def ffmpeg_processes() -> list[int]:
@@ -106,13 +113,15 @@ def loudness(path: Path) -> float:
     return float(json.loads(text[text.rindex("{") : text.rindex("}") + 1])["input_i"])
 
 
-async def test_tone_progress_is_monotonic_and_reaches_100(store: Any) -> None:
+async def test_tone_progress_is_monotonic_and_reaches_100(
+    store: Any, progress_log: ProgressLog
+) -> None:
     """A real encode reports rising percentages from ffmpeg's own clock, ending at 100."""
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("tone", {"seconds": 2, "realtime": True})
         with trio.fail_after(20):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    values = [p for stage, p in store.progress_log if stage == "encoding"]
+    values = [p for stage, p in progress_log if stage == "encoding"]
     assert values[0] == 0 and values[-1] == 100
     assert values == sorted(values) and len(set(values)) >= 4, values
     (output,) = done.result["outputs"]
@@ -126,7 +135,7 @@ def stored(store: Any, key: str) -> Path:
     return Path(store.path).parent / "files" / key
 
 
-async def test_unknown_duration_is_indeterminate(store: Any) -> None:
+async def test_unknown_duration_is_indeterminate(store: Any, progress_log: ProgressLog) -> None:
     """Without a known duration progress stays None: shown as indeterminate, never made up."""
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("unknown")
@@ -137,7 +146,7 @@ async def test_unknown_duration_is_indeterminate(store: Any) -> None:
                 view = await store.poll(job.id)
             assert view.indeterminate
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    assert {p for _, p in store.progress_log} == {None}
+    assert {p for _, p in progress_log} == {None}
 
 
 async def test_corrupt_input_fails_permanently_with_a_readable_reason(
@@ -195,7 +204,9 @@ async def test_progress_watchdog_stops_a_stuck_ffmpeg(store: Any, tmp_path: Path
     assert not pid_alive(failed.child_pid)
 
 
-async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) -> None:
+async def test_prep_brings_loudness_to_the_target(
+    store: Any, progress_log: ProgressLog, tmp_path: Path
+) -> None:
     """prep measures (two-pass loudnorm), normalises and encodes: output near -16 LUFS."""
     quiet = tmp_path / "files" / "quiet.wav"
     subprocess.run(
@@ -227,7 +238,7 @@ async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) ->
     assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
     assert abs(done.result["output_lufs"] - after) < 0.5  # its own figure agrees
     assert abs(done.result["input_lufs"] - before) < 0.5
-    stages = [stage for stage, _ in store.progress_log]
+    stages = [stage for stage, _ in progress_log]
     order = ["downloading", "analyzing", "normalizing", "encoding", "uploading"]
     assert [stages.index(s) for s in order] == sorted(stages.index(s) for s in order)
     assert list((tmp_path / "scratch").iterdir()) == []
@@ -266,7 +277,7 @@ async def copy_audio(ctx: JobContext, payload: Any) -> None:
 
 
 async def test_progress_never_steps_back_when_ffmpegs_clock_does(
-    store: Any, tmp_path: Path
+    store: Any, progress_log: ProgressLog, tmp_path: Path
 ) -> None:
     """A real encode whose own clock goes back (``-c:a copy``) still reports a progress
     that only rises, to 100."""
@@ -280,6 +291,6 @@ async def test_progress_never_steps_back_when_ffmpegs_clock_does(
         job = await store.create("copy", payload)
         with trio.fail_after(60):
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    values = [p for stage, p in store.progress_log if stage == "encoding"]
+    values = [p for stage, p in progress_log if stage == "encoding"]
     assert values == sorted(values), values
     assert values[-1] == 100

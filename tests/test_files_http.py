@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from .helpers import wait_for_status
 from .test_payload_security import make_audio
 from .web_client import Server, live_worker, running_server
 
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
+
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-files-SECRET-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -32,13 +34,6 @@ FAST = WorkerConfig(poll_interval=0.1, heartbeat_interval=0.3, stale_after=5, ki
 @pytest.fixture
 def storage(env_storage: Storage) -> Storage:
     return env_storage
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

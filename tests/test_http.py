@@ -23,6 +23,8 @@ from .helpers import wait_for_status
 from .sqld import SqldServer
 from .web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
 
+pytestmark = pytest.mark.store(clock="real", timeout=10)
+
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-http-SECRET-0123456789abcdef"
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -32,9 +34,9 @@ FAST = WorkerConfig(
 
 
 @pytest.fixture
-async def api(live_store: JobStore) -> AsyncIterator[Server]:
-    await live_worker(live_store, TYPES)
-    async with running_server(live_store, WebSettings(tick=0.1)) as server:
+async def api(store: JobStore) -> AsyncIterator[Server]:
+    await live_worker(store, TYPES)
+    async with running_server(store, WebSettings(tick=0.1)) as server:
         yield server
 
 
@@ -58,7 +60,7 @@ async def test_health_answers_ok(api: Server) -> None:
 
 
 @pytest.mark.sqld
-@pytest.mark.parametrize("backend", ["turso"])
+@pytest.mark.store(backends=("turso",), clock="real", timeout=10)
 async def test_health_is_503_when_the_database_is_down(api: Server, sqld: SqldServer) -> None:
     """With the libSQL server stopped, /healthz says 503 with a reason, and the API 503s."""
     sqld.stop()
@@ -371,14 +373,14 @@ async def test_one_store_query_per_tick_for_any_number_of_watchers(api: Server) 
     assert ticks <= queries <= ticks + 3 + 1, (queries, ticks)
 
 
-async def test_token_guards_everything_but_health(live_store: JobStore, caplog: Any) -> None:
+async def test_token_guards_everything_but_health(store: JobStore, caplog: Any) -> None:
     """With a token: 401 without it or with a wrong one (nothing written), 200 with it; the
     login form sets an HttpOnly SameSite=Strict cookie; cross-site posts are refused; the
     token appears in no log line."""
     caplog.set_level(logging.DEBUG)
     settings = WebSettings(token=TOKEN, tick=0.1)
-    await live_worker(live_store, TYPES)
-    async with running_server(live_store, settings) as api:
+    await live_worker(store, TYPES)
+    async with running_server(store, settings) as api:
         client = api.client
         assert (await client.get("/healthz")).status_code == 200
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -387,7 +389,7 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert_error(await client.get("/api/jobs", headers=headers), 401, "wrong token")
             assert_error(await client.get("/api/nope", headers=headers), 401, "wrong token")
-        assert await live_store.list() == []
+        assert await store.list() == []
         page = await client.get("/", headers={"Accept": "text/html"})
         assert page.status_code == 401 and '<form method="post" action="/login">' in page.text
         bearer = {"Authorization": f"Bearer {TOKEN}"}
@@ -409,7 +411,7 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
         evil = {"Origin": "https://evil.example"}
         cross = await client.post(f"/api/jobs/{made.json()['id']}/cancel", headers=evil)
         assert_error(cross, 403, "cross-site request refused")
-        assert (await live_store.get(made.json()["id"])).status is JobStatus.PENDING  # type: ignore[union-attr]
+        assert (await store.get(made.json()["id"])).status is JobStatus.PENDING  # type: ignore[union-attr]
         await client.post("/logout")
         assert (await client.get("/api/jobs")).status_code == 401
     assert caplog.records and not any(TOKEN in r.getMessage() for r in caplog.records)
@@ -454,16 +456,16 @@ async def test_nobody_watching_reads_nothing(api: Server) -> None:
     assert api.broadcaster.queries == after
 
 
-async def test_a_burst_larger_than_one_read_reaches_every_watcher(live_store: JobStore) -> None:
+async def test_a_burst_larger_than_one_read_reaches_every_watcher(store: JobStore) -> None:
     """More changes than one tick may read (its limit): the next ticks continue after the
     last one read, so a watcher of every job still sees each of them once."""
-    broadcaster = Broadcaster(live_store, interval=0.05, limit=3)
+    broadcaster = Broadcaster(store, interval=0.05, limit=3)
     async with trio.open_nursery() as nursery:
         await nursery.start(broadcaster.run)
         subscription = broadcaster.subscribe(None)
         ids = []
         for _ in range(10):
-            ids.append((await live_store.create("tone")).id)
+            ids.append((await store.create("tone")).id)
             await trio.sleep(0.005)  # distinct stamps (the database clock counts milliseconds)
         seen: list[int] = []
         with trio.fail_after(30):

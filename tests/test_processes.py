@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 import trio
 
-from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from stores import JobStatus, JobStore, LocalJobStore
 from stores._compiled import SCHEMA_REVISION
 
 from .helpers import pid_alive, wait_for_status
 from .workers import WorkerProcess, worker_env
 
-pytestmark = pytest.mark.slow
+# The store reads what worker processes write, on the real clock they write it by.
+pytestmark = [pytest.mark.slow, pytest.mark.store(clock="real")]
 
 
 @pytest.fixture
@@ -34,17 +35,6 @@ def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[st
     else:
         env["JOBS_DB_PATH"] = str(tmp_path / "jobs.db")
     return env
-
-
-@pytest.fixture
-def store(env: dict[str, str]) -> Iterator[JobStore]:
-    s: JobStore
-    if "TURSO_DATABASE_URL" in env:
-        s = TursoJobStore(env["TURSO_DATABASE_URL"])
-    else:
-        s = LocalJobStore(env["JOBS_DB_PATH"])
-    yield s
-    s.close()
 
 
 @pytest.fixture

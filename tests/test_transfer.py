@@ -33,6 +33,8 @@ from .proxy import Proxy
 from .seaweed import SeaweedServer
 from .test_payload_security import make_audio
 
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
+
 CONFIG = dict(
     poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
 )
@@ -41,13 +43,6 @@ CONFIG = dict(
 @pytest.fixture
 def storage(env_storage: Storage) -> Storage:
     return env_storage
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db")
-    yield s
-    s.close()
 
 
 def scratch_left(tmp_path: Path) -> list[str]:

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +27,7 @@ from supervisor._reference import JOB_TYPES
 from .helpers import FAST, pid_alive, trio_wall, wait_for_status
 from .helpers import fast_config as config
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s  # type: ignore[misc]
-    s.close()
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 async def hang(ctx: JobContext, payload: Any) -> None:
