@@ -65,7 +65,8 @@ async def test_executor_crash_mid_job_kills_the_child_and_releases_the_row(
         with trio.fail_after(10):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
         assert not pid_alive(first_child)
-    assert sup.restarts["executor"] == 1 and done.attempt == 1
+    assert sup.restarts["executor"] == 1
+    assert done.attempt == 1
     reasons = [h.reason for h in await store.history(job.id)]
     assert "released: the executor stopped mid-job" in reasons
 
@@ -84,7 +85,9 @@ async def test_restart_intensity_exceeded_stops_the_worker_cleanly(
                 await trio.sleep(0.1)
             await trio.sleep_forever()
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
+    assert row is not None
+    assert row.status is JobStatus.PENDING
+    assert row.attempt == 0
 
 
 async def test_crashes_outside_the_window_do_not_add_up(
@@ -95,7 +98,8 @@ async def test_crashes_outside_the_window_do_not_add_up(
         for _ in range(6):
             sup.crash("reaper")
             await trio.sleep(6)
-        assert sup.restarts["reaper"] == 6 and sup.stats.recent <= 2
+        assert sup.restarts["reaper"] == 6
+        assert sup.stats.recent <= 2
 
 
 async def test_random_crashes_lose_nothing_and_run_nothing_twice_at_once(
@@ -166,7 +170,8 @@ async def test_random_crashes_with_real_children_leave_no_child_behind(
                     await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.05)
             nursery.cancel_scope.cancel()
         restarts = sum(sup.restarts.values())
-    assert restarts >= 5 and len(children) >= len(jobs)
+    assert restarts >= 5
+    assert len(children) >= len(jobs)
     assert not [pid for pid in children if pid_alive(pid)]
     for job in jobs:
         starts = ends = 0
