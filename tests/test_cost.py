@@ -65,7 +65,8 @@ def _vm_steps(conn: sa.Connection, name: str, params: dict[str, Any]) -> int:
 async def _one_pending_one_running(store: JobStore) -> tuple[int, int, int]:
     running = await store.create("tone")
     claimed = await store.claim("w-cost")
-    assert claimed is not None and claimed.job.id == running.id
+    assert claimed is not None
+    assert claimed.job.id == running.id
     pending = await store.create("tone")
     return pending.id, claimed.job.id, claimed.lease.token
 
