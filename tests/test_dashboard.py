@@ -161,7 +161,8 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
     failing = submit(page, "fail", '{"message": "<img src=x onerror=\\"window.__pwned=1\\">"}')
     expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
     expect(card(page, failing).locator(".reason")).to_contain_text('<img src=x onerror="')
-    assert page.evaluate("window.__pwned") is None and page.locator("li.job img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("li.job img").count() == 0
     with page.expect_response(re.compile(r"/resubmit$")) as resubmitted:
         card(page, failing).get_by_role("button", name="Resubmit").click()
     again = resubmitted.value.json()["id"]
@@ -243,7 +244,9 @@ def test_it_fits_a_phone_and_falls_back_to_polling(served: str, browser: Browser
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, width
     box = card(page, job).bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 360
 
 
 def log_in_polling(page: Page, url: str) -> None:
