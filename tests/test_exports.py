@@ -159,7 +159,8 @@ def test_supervisor_and_actors_exports() -> None:
         "store_output",
         "probe_duration",
     }
-    assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
+    assert supervisor.JobType is actors.JobType
+    assert supervisor.run_ffmpeg is actors.run_ffmpeg
     assert supervisor.probe_duration is actors.probe_duration
     assert {
         "JobType",
