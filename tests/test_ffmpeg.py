@@ -122,8 +122,10 @@ async def test_tone_progress_is_monotonic_and_reaches_100(
         with trio.fail_after(20):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
     values = [p for stage, p in progress_log if stage == "encoding"]
-    assert values[0] == 0 and values[-1] == 100
-    assert values == sorted(values) and len(set(values)) >= 4, values
+    assert values[0] == 0
+    assert values[-1] == 100
+    assert values == sorted(values), values
+    assert len(set(values)) >= 4, values
     (output,) = done.result["outputs"]
     assert (output["name"], output["content_type"]) == (f"tone-{job.id}.mp3", "audio/mpeg")
     assert stored(store, output["key"]).stat().st_size == output["size"] > 10_000
@@ -159,7 +161,8 @@ async def test_corrupt_input_fails_permanently_with_a_readable_reason(
         job = await store.create("prep", {"input": bad.name})
         with trio.fail_after(20):
             failed = await wait_for_status(store, job.id, JobStatus.FAILED)
-    assert failed.error_kind == "permanent" and failed.attempt == 1
+    assert failed.error_kind == "permanent"
+    assert failed.attempt == 1
     assert "not a media file" in failed.error or "Invalid data" in failed.error
 
 
@@ -234,8 +237,10 @@ async def test_prep_brings_loudness_to_the_target(
     (output,) = done.result["outputs"]
     out = stored(store, output["key"])
     after = loudness(out)
-    assert out.suffix == ".mp3" and out.stat().st_size > 10_000
-    assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
+    assert out.suffix == ".mp3"
+    assert out.stat().st_size > 10_000
+    assert abs(after - (-16)) < abs(before - (-16)), (before, after)
+    assert abs(after - (-16)) < 2, (before, after)
     assert abs(done.result["output_lufs"] - after) < 0.5  # its own figure agrees
     assert abs(done.result["input_lufs"] - before) < 0.5
     stages = [stage for stage, _ in progress_log]
