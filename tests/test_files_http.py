@@ -80,7 +80,8 @@ async def test_upload_prep_and_download_the_output(
     key = await upload(
         api, make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30).read_bytes(), "take.wav"
     )
-    assert key.startswith("uploads/") and key.endswith("/take.wav")
+    assert key.startswith("uploads/")
+    assert key.endswith("/take.wav")
     assert (await storage.head(key)).size == (tmp_path / "take.wav").stat().st_size
     async with open_supervisor(store, JOB_TYPES, FAST):
         created = await api.client.post(
