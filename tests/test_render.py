@@ -86,20 +86,24 @@ def test_blueprint_structure_follows_the_specification() -> None:
     assert set(BLUEPRINT) <= ROOT_KEYS
     for service in BLUEPRINT["services"]:
         assert set(service) <= SERVICE_KEYS, set(service) - SERVICE_KEYS
-        assert service["type"] in SERVICE_TYPES and service["name"]
+        assert service["type"] in SERVICE_TYPES
+        assert service["name"]
     w = worker()
-    assert w["runtime"] in RUNTIMES and w["runtime"] == "python"
-    assert w["plan"] == "starter" and w["plan"] in WORKER_PLANS  # workers have no free plan
+    assert w["runtime"] in RUNTIMES
+    assert w["runtime"] == "python"
+    assert w["plan"] == "starter"
+    assert w["plan"] in WORKER_PLANS  # workers have no free plan
     assert w.get("region", "oregon") in REGIONS
     for key in ("name", "runtime", "buildCommand", "startCommand"):  # required for native runtimes
-        assert isinstance(w[key], str) and w[key].strip()
+        assert isinstance(w[key], str)
+        assert w[key].strip()
     assert w["startCommand"] == "python -m supervisor"
-    assert (
-        isinstance(w["maxShutdownDelaySeconds"], int) and 1 <= w["maxShutdownDelaySeconds"] <= 300
-    )
+    assert isinstance(w["maxShutdownDelaySeconds"], int)
+    assert 1 <= w["maxShutdownDelaySeconds"] <= 300
     for entry in w["envVars"]:
         sources = set(entry) & ENV_SOURCES
-        assert set(entry) - ENV_SOURCES == {"key"} and len(sources) == 1, entry
+        assert set(entry) - ENV_SOURCES == {"key"}, entry
+        assert len(sources) == 1, entry
 
 
 def test_secrets_are_not_synced_from_the_file() -> None:
@@ -186,15 +190,19 @@ async def test_the_start_command_starts_the_worker_with_only_those_variables(
             proc.kill()
         store.close()
     text = log.read_text()
-    assert "worker started" in text and "TursoJobStore" in text and token not in text
-    assert "timings=" in text and "types=" in text
+    assert "worker started" in text
+    assert "TursoJobStore" in text
+    assert token not in text
+    assert "timings=" in text
+    assert "types=" in text
 
 
 def test_the_web_service_serves_the_api_with_a_secret_token() -> None:
     """A web service runs `serve` on all interfaces (Render's $PORT), is health-checked on
     /healthz, and takes its API token and the Turso secrets from Render, not the file."""
     w = web()
-    assert w["runtime"] == "python" and w["plan"] in WEB_PLANS
+    assert w["runtime"] == "python"
+    assert w["plan"] in WEB_PLANS
     assert w.get("region", "oregon") == worker().get("region", "oregon")  # near its worker
     assert w["buildCommand"] == worker()["buildCommand"]
     assert w["startCommand"] == "python -m supervisor serve --host 0.0.0.0"
@@ -254,4 +262,6 @@ async def test_the_web_start_command_serves_with_only_those_variables(
         if proc.poll() is None:
             proc.kill()
     text = log.read_text()
-    assert token not in text and api_token not in text and "TursoJobStore" in text
+    assert token not in text
+    assert api_token not in text
+    assert "TursoJobStore" in text
