@@ -88,7 +88,9 @@ async def test_a_job_runs_to_completion_with_real_progress(
     created, started = (await store.history(job.id))[:2]
     assert started.to_status == "running"
     assert started.at - created.at < 0.01  # woken at once, not a poll interval later
-    assert done.result == {"slept": 4.0} and done.progress == 100.0 and done.stage == "sleeping"
+    assert done.result == {"slept": 4.0}
+    assert done.progress == 100.0
+    assert done.stage == "sleeping"
     view = await store.poll(job.id)
     assert view.stages == ("sleeping",)
 
@@ -109,7 +111,8 @@ async def test_progress_writes_are_throttled_but_keep_first_and_last(
         job = await store.create("storm")
         done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
     assert done.progress == 100.0
-    assert writes[0] == 0 and writes[-1] == 100.0
+    assert writes[0] == 0
+    assert writes[-1] == 100.0
     assert len(writes) <= 1 + math.ceil(1.0 / FAST["progress_interval"]) + 2, writes
 
 
@@ -121,7 +124,9 @@ async def test_transient_failure_is_retried_once(
     async with open_supervisor(store, with_recorded_flaky(calls), config()):
         job = await store.create("flaky", {"succeed_on": 2})
         done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    assert calls == [1, 2] and done.attempt == 2 and done.result == "ok"
+    assert calls == [1, 2]
+    assert done.attempt == 2
+    assert done.result == "ok"
 
 
 async def test_transient_failure_without_attempts_left_fails(
@@ -159,7 +164,8 @@ async def test_timeout_is_transient_and_names_the_limit(
     async with open_supervisor(store, TYPES, config()):
         job = await store.create("hang")
         failed = await wait_for_status(store, job.id, JobStatus.FAILED, poll=1.0)
-    assert failed.attempt == 2 and failed.error_kind == "timeout"
+    assert failed.attempt == 2
+    assert failed.error_kind == "timeout"
     assert failed.error == "timeout: exceeded the 30 s limit of job type 'hang'"
     reasons = [h.reason for h in await store.history(job.id)]
     retried = [r for r in reasons if r.startswith("will retry in ")]
@@ -180,7 +186,8 @@ async def test_cancel_reaches_a_running_job_within_one_heartbeat(
         await store.cancel(job.id)
         cancelled = await wait_for_status(store, job.id, JobStatus.CANCELLED)
         assert trio.current_time() - requested_at <= FAST["heartbeat_interval"] + 0.01
-    assert cancelled.cancel_requested and cancelled.error is None
+    assert cancelled.cancel_requested
+    assert cancelled.error is None
 
 
 async def test_cancel_kills_a_real_child_before_the_row_says_cancelled(
@@ -220,12 +227,15 @@ async def test_a_lost_lease_stops_the_job_and_writes_nothing(
         (reaped,) = await other.reap(60)
         assert reaped.status is JobStatus.PENDING
         stolen = await other.claim("w-other")
-        assert stolen is not None and stolen.job.id == job.id
+        assert stolen is not None
+        assert stolen.job.id == job.id
         with trio.fail_after(FAST["heartbeat_interval"] * 2):
             while sup.slot.current is not None:
                 await sup.slot.changed.wait()
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.RUNNING and row.worker_id == "w-other"
+    assert row is not None
+    assert row.status is JobStatus.RUNNING
+    assert row.worker_id == "w-other"
     other.close()
 
 
@@ -253,7 +263,9 @@ async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
         await sup.stop()
         assert trio.current_time() - before == pytest.approx(FAST["shutdown_grace"], abs=0.1)
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
+    assert row is not None
+    assert row.status is JobStatus.PENDING
+    assert row.attempt == 0
     assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
 
 
@@ -345,7 +357,8 @@ async def test_observers_receive_the_workers_typed_events(
     ):
         assert kind in kinds, (kind, kinds)
     done = next(e for e in seen if isinstance(e, JobCompleted))
-    assert done.job_id == ok.id and done.duration == pytest.approx(1.0, abs=0.1)
+    assert done.job_id == ok.id
+    assert done.duration == pytest.approx(1.0, abs=0.1)
     claimed = next(e for e in seen if isinstance(e, JobClaimed) and e.job_id == ok.id)
     assert claimed.queue_wait < 0.01
 
@@ -377,7 +390,8 @@ async def test_a_starting_worker_kills_a_leftover_child_of_a_dead_worker(
             assert kept.poll() is None
         assert orphan.returncode == -signal.SIGKILL
         row = await now.get(dead.job.id)
-        assert row is not None and row.child_pid is None
+        assert row is not None
+        assert row.child_pid is None
     finally:
         for proc in (orphan, kept):
             proc.kill()
@@ -407,10 +421,12 @@ async def test_metrics_count_runs_and_read_job_counts_at_scrape(
     assert 'media_jobs_jobs{status="running"} 1.0' in text
     assert 'media_jobs_jobs{status="completed"} 1.0' in text
     assert 'media_jobs_run_duration_seconds_count{type="sleep"} 1.0' in text
-    assert "media_jobs_store_call_seconds_count" in text and "media_jobs_store_up 1.0" in text
+    assert "media_jobs_store_call_seconds_count" in text
+    assert "media_jobs_store_up 1.0" in text
     age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
     assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
-    assert f'"{ok.id}"' not in text and "job_id" not in text
+    assert f'"{ok.id}"' not in text
+    assert "job_id" not in text
 
 
 async def wavering(ctx: JobContext, payload: Any) -> None:
