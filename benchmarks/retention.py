@@ -28,11 +28,11 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors import JobContext, JobType, prune_once
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.sqld import SqldServer
 from stores import LocalJobStore, TursoJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._metrics import Metrics
-from tests.bulk import fill
-from tests.sqld import SqldServer
 
 RETAIN = {"completed": 60.0, "cancelled": 60.0, "failed": 60.0}
 

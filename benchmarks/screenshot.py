@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright
 
-from tests.web_client import LISTENING
+from media_jobs_testing.web_client import LISTENING
 
 REPO = Path(__file__).resolve().parent.parent
 # The reference types plus one whose ffmpeg fails for real (a filter graph it cannot parse).

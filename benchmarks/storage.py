@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import PYTHON, load_line, table
 from files import S3Storage, reset_storage
-from tests.seaweed import SeaweedServer
+from media_jobs_testing.seaweed import SeaweedServer
 
 MIB = 1 << 20
 
@@ -363,7 +363,7 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
 
 def local_upload(tmp: Path, size_mib: int) -> None:
     from benchmarks._common import rss_kib, worker_env
-    from tests.sqld import free_port
+    from media_jobs_testing.sqld import free_port
 
     port = free_port()
     env = worker_env(JOBS_DB_PATH=str(tmp / "web.db"), SUPERVISOR_STORAGE_URL=f"file://{tmp}/web")

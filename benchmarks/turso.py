@@ -45,8 +45,8 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import PYTHON, TursoJobStore, load_line, median, percentile, table
+from media_jobs_testing.sqld import SqldServer
 from stores import Claimed
-from tests.sqld import SqldServer
 
 HERE = Path(__file__).resolve().parent
 #: libsql sends some requests after the call that caused them has returned (it closes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +12,10 @@ import pytest
 import trio.testing
 
 from files import Storage, get_storage, reset_storage
+from media_jobs_testing.helpers import StoreFactory, WallClock, trio_wall
+from media_jobs_testing.seaweed import SeaweedServer
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
-
-from .helpers import trio_wall
-from .seaweed import SeaweedServer
-from .sqld import SqldServer
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-class WallClock:
-    """The wall clock the store writes, under the test's control."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -48,8 +32,6 @@ def sqld(tmp_path: Path) -> Iterator[SqldServer]:
     finally:
         server.stop()
 
-
-StoreFactory = Callable[[], JobStore]
 
 #: The adapters a test taking ``backend`` (or ``store``) runs on, unless its marker says.
 BACKENDS = ("local", "turso")

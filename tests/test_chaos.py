@@ -11,12 +11,10 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
+from media_jobs_testing.helpers import FAST, pid_alive, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import RestartIntensityExceeded, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
-
-from .helpers import pid_alive, wait_for_status
-from .test_worker import FAST
 
 pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO
-from .web_client import LISTENING, POLL_KEYS
-from .workers import TIMINGS, timings
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.web_client import POLL_KEYS
+from media_jobs_testing.workers import TIMINGS, Served, cli, timings
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -46,21 +46,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
         "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
     }
-
-
-def cli(
-    env: dict[str, str], *args: str, timeout: float = 60, stdout: int | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; its output captured (``stdout``: a file descriptor to write to instead)."""
-    return subprocess.run(
-        [sys.executable, "-m", "supervisor", *args],
-        cwd=env.get("CWD", REPO),
-        env=env,
-        stdout=subprocess.PIPE if stdout is None else stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture
@@ -464,40 +449,6 @@ def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) ->
     job = submitted.stdout.strip()
     assert watched_with_a_worker(env, ["--handlers", "after_handlers"], job) == 0
     assert cli(env, "submit", "hello", "--handlers", "no_such_module").returncode == 2
-
-
-class Served:
-    """A `serve` or `run --http` process on a free port; its URL comes from its log."""
-
-    def __init__(self, env: dict[str, str], args: list[str], log: Path) -> None:
-        self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "supervisor", *args], cwd=REPO, env=env, stderr=out
-            )
-        deadline = time.monotonic() + 60
-        while not (found := LISTENING.search(log.read_text())):
-            assert self.proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        self.url = found.group(1)
-
-    def request(
-        self, path: str, body: bytes | None = None, token: str | None = None
-    ) -> tuple[int, dict]:  # type: ignore[type-arg]
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.url + path, data=body, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
 
 
 def test_serve_with_a_token_answers_and_stops_on_sigterm(

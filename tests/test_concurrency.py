@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, StoreFactory
 from stores import JobStatus, JobStore
-
-from .conftest import REPO, StoreFactory
 
 PROCESSES = 4
 JOBS = 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import REPO
+from media_jobs_testing.helpers import REPO
 
 PACKAGES = ("supervisor", "web", "stores", "files", "actors")
 NAME = re.compile(r'"((?:SUPERVISOR|TURSO|JOBS)_[A-Z0-9_]+)"')

@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from media_jobs_testing.web_client import Server, live_worker, running_server
+from media_jobs_testing.workers import cli, worker_env
 from stores import LocalJobStore
 from supervisor._reference import JOB_TYPES
 from web import WebSettings
 from web._settings import WebConfigError
-
-from .test_cli import cli
-from .web_client import Server, live_worker, running_server
-from .workers import worker_env
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 

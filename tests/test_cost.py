@@ -13,12 +13,11 @@ import pytest
 import sqlalchemy as sa
 
 from actors import prune_once
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.helpers import WallClock
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore, TursoJobStore
 from stores._statements import STATEMENTS
-
-from .bulk import fill
-from .conftest import WallClock
-from .sqld import SqldServer
 
 FINISHED = 100_000
 HOT = ("CLAIM_ANY", "POLL", "HEARTBEAT", "REAP")

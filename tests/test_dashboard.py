@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from .web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
-from .workers import timings
+from media_jobs_testing.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
+from media_jobs_testing.workers import timings
 
 TOKEN = "tok-dashboard-SECRET-42424242"
 WAIT_MS = 60_000
@@ -262,7 +262,7 @@ def test_a_person_uploads_a_recording_and_plays_and_downloads_the_result(
     """Pick a file in the form: it is uploaded (with a progress bar) and prep runs on its
     key; the completed card shows the loudness before → after, a player, the size and
     duration, and a download link that gives the file."""
-    from .test_payload_security import make_audio
+    from media_jobs_testing.media import make_audio
 
     take = make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30)
     page = browser.new_page()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -12,11 +11,11 @@ import pytest
 import trio
 
 from actors import JobContext, JobType, ffmpeg_binary, probe_duration, run_ffmpeg
+from media_jobs_testing.helpers import pid_alive, wait_for_status
+from media_jobs_testing.media import loudness
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
-
-from .helpers import pid_alive, wait_for_status
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
@@ -89,28 +88,6 @@ def ffmpeg_processes() -> list[int]:
             if os.path.basename(argv0) == binary and pid_alive(int(entry.name)):
                 found.append(int(entry.name))
     return found
-
-
-def loudness(path: Path) -> float:
-    result = subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-af",
-            "loudnorm=print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    text = result.stderr
-    return float(json.loads(text[text.rindex("{") : text.rindex("}") + 1])["input_i"])
 
 
 async def test_tone_progress_is_monotonic_and_reaches_100(

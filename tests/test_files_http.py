@@ -14,14 +14,13 @@ import pytest
 import trio
 
 from files import Storage
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.web_client import Server, live_worker, running_server
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import WebSettings
-
-from .helpers import wait_for_status
-from .test_payload_security import make_audio
-from .web_client import Server, live_worker, running_server
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 

@@ -12,16 +12,15 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
 from stores import JobStatus, JobStore
 from stores._validate import MAX_PAYLOAD_BYTES
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import Broadcaster, WebSettings
 from web._api import MAX_BODY_BYTES, PAYLOAD_LIMIT
-
-from .helpers import wait_for_status
-from .sqld import SqldServer
-from .web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
 
 pytestmark = pytest.mark.store(clock="real", timeout=10)
 

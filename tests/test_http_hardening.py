@@ -23,16 +23,14 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, WallClock, wait_for_status
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.web_client import LISTENING, Server, live_worker, running_server
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
 from supervisor._reference import JOB_TYPES
 from web import WebConfigError, WebSettings
 from web._sessions import Sessions
-
-from .conftest import REPO, WallClock
-from .helpers import wait_for_status
-from .sqld import SqldServer
-from .web_client import LISTENING, Server, live_worker, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-hardening-SECRET-0123456789"

@@ -10,10 +10,9 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.web_client import Server, live_worker, running_server
 from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import WebSettings
-
-from .web_client import Server, live_worker, running_server
 
 pytestmark = pytest.mark.store(clock="real", timeout=10)
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.web_client import running_server
 from stores import LocalJobStore
 from supervisor import JobType, open_supervisor
-
-from .conftest import REPO
-from .web_client import running_server
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 VERSION = PYPROJECT["version"]

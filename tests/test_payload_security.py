@@ -23,12 +23,12 @@ import attrs
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, run_ffmpeg
+from actors import JobContext, JobType, run_ffmpeg
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.workers import timings
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-
-from .helpers import wait_for_status
-from .workers import timings
 
 SECRET = "SECRET-hunter2-7f3a"
 
@@ -84,30 +84,6 @@ def run_job(site: Site, job_type: str, payload: dict[str, Any]) -> dict[str, Any
 
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-
-
-def make_audio(path: Path, *, volume_db: float = -20, seconds: float = 2, **metadata: str) -> Path:
-    """A real wav (or other format, by extension) made by ffmpeg."""
-    tags = [arg for key, value in metadata.items() for arg in ("-metadata", f"{key}={value}")]
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
-            "-af",
-            f"volume={volume_db}dB",
-            *tags,
-            "-y",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return path
 
 
 def mode(path: Path) -> int:

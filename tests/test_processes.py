@@ -1,6 +1,6 @@
 """Workers as real processes: killed, paused, stopped and run side by side.
 
-Real time (real child processes, real signals), with short timings (tests/workers.py).
+Real time (real child processes, real signals), with short timings (media_jobs_testing/workers.py).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.helpers import pid_alive, wait_for_status
+from media_jobs_testing.workers import WorkerProcess, worker_env
 from stores import JobStatus, JobStore, LocalJobStore
 from stores._compiled import SCHEMA_REVISION
-
-from .helpers import pid_alive, wait_for_status
-from .workers import WorkerProcess, worker_env
 
 # The store reads what worker processes write, on the real clock they write it by.
 pytestmark = [pytest.mark.slow, pytest.mark.store(clock="real")]

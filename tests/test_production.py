@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, pid_alive, wait_for_status
+from media_jobs_testing.sqld import SqldServer, faked_clock, free_port
+from media_jobs_testing.workers import WorkerProcess, timings, worker_env
 from stores import JobStatus, TursoJobStore
 from web import Broadcaster
-
-from .conftest import REPO
-from .helpers import pid_alive, wait_for_status
-from .sqld import SqldServer, faked_clock, free_port
-from .workers import WorkerProcess, timings, worker_env
 
 pytestmark = pytest.mark.slow
 TOKEN = "tok-prod-SECRET-31"

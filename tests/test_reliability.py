@@ -20,6 +20,10 @@ import trio.testing
 
 from actors import JobContext, JobType, Sentinel
 from actors._child import open_child
+from media_jobs_testing.helpers import WallClock, pid_alive, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.sqld import SqldServer
 from stores import (
     HeartbeatReply,
     InvalidJob,
@@ -34,12 +38,6 @@ from stores import (
 )
 from stores._compiled import SQL, Q
 from supervisor import open_supervisor
-
-from .conftest import WallClock
-from .helpers import fast_config as config
-from .helpers import pid_alive, trio_wall, wait_for_status
-from .proxy import Proxy
-from .sqld import SqldServer
 
 SURROGATE = "take-\udcff.wav"  # a non-UTF-8 file name, as os.listdir returns it
 

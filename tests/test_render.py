@@ -17,13 +17,11 @@ import pytest
 import trio
 import yaml
 
+from media_jobs_testing.helpers import REPO, wait_for_status
+from media_jobs_testing.sqld import SqldServer, free_port
+from media_jobs_testing.web_client import live_worker
 from stores import JobStatus, JobTypeInfo, TursoJobStore
 from supervisor import WorkerConfig
-
-from .conftest import REPO
-from .helpers import wait_for_status
-from .sqld import SqldServer, free_port
-from .web_client import live_worker
 
 BLUEPRINT = yaml.safe_load((REPO / "render.yaml").read_text())
 # From Render's Blueprint specification (render.com/docs/blueprint-spec).

@@ -23,9 +23,8 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO
 from stores import LocalJobStore
-
-from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 

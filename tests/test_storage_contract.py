@@ -27,9 +27,8 @@ from files import (
     StorageUnavailable,
     storage_from_env,
 )
-
-from .proxy import Proxy
-from .seaweed import SeaweedServer
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.seaweed import SeaweedServer
 
 PART = 5 << 20  # the smallest part S3 takes, so multipart is tried on small files
 

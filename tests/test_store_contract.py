@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from media_jobs_testing.helpers import POLL_KEYS, StoreFactory, WallClock
 from stores import (
     InvalidJob,
     InvalidTransition,
@@ -21,9 +22,6 @@ from stores import (
     LocalJobStore,
     TursoJobStore,
 )
-
-from .conftest import StoreFactory, WallClock
-from .helpers import POLL_KEYS
 
 NASTY = "'; DROP TABLE jobs; -- \" \\ % _ ` ) ( \x00? ü 🎬"
 

@@ -17,6 +17,8 @@ import pytest
 import trio
 
 import stores
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.sqld import SqldServer, free_port
 from stores import (
     JobStatus,
     JobStoreError,
@@ -29,9 +31,6 @@ from stores import (
 )
 from stores._compiled import RETIRED, SCHEMA_REVISION
 from stores._migrate import migrate
-
-from .conftest import REPO
-from .sqld import SqldServer, free_port
 
 TOKEN = "tok-SECRET-4f9a7c"
 

@@ -16,6 +16,10 @@ import pytest
 import trio
 
 from files import S3Storage, Storage, get_storage, reset_storage
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.seaweed import SeaweedServer
 from stores import JobStatus, LocalJobStore
 from supervisor import (
     JobContext,
@@ -27,11 +31,6 @@ from supervisor import (
     store_output,
 )
 from supervisor._reference import JOB_TYPES
-
-from .helpers import wait_for_status
-from .proxy import Proxy
-from .seaweed import SeaweedServer
-from .test_payload_security import make_audio
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 

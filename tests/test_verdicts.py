@@ -18,6 +18,8 @@ import trio.testing
 
 from actors import JobContext, JobType, StopReason, TransientError
 from actors._executor import Ending, decide
+from media_jobs_testing.helpers import FAST, WallClock, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
 from stores import (
     RETRYABLE,
     RULES,
@@ -32,10 +34,6 @@ from stores import (
     transition,
 )
 from supervisor import open_supervisor
-
-from .conftest import WallClock
-from .helpers import FAST, trio_wall, wait_for_status
-from .helpers import fast_config as config
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
+from media_jobs_testing.helpers import FAST, pid_alive, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
 from stores import JobStatus, LocalJobStore
 from supervisor import Event, JobClaimed, JobCompleted, open_supervisor
 from supervisor._metrics import Metrics
 from supervisor._reference import JOB_TYPES
-
-from .helpers import FAST, pid_alive, trio_wall, wait_for_status
-from .helpers import fast_config as config
 
 pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,8 +15,8 @@ from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import Broadcaster, WebSettings, serve_http
 from web._app import MetricsRenderer
 
-from .conftest import REPO
-from .helpers import POLL_KEYS
+from .helpers import POLL_KEYS, REPO
+from .workers import LISTENING
 
 #: Debian's chromium, as Playwright drives it (its own browser download is never used).
 CHROMIUM = "/usr/bin/chromium"
@@ -31,8 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
 
 
 @attrs.define
