@@ -35,7 +35,7 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import ffmpeg_binary
+from actors._ffmpeg import ffmpeg_binary
 
 TARGET = -16.0
 LIMIT = -1.5

@@ -298,7 +298,7 @@ async def cancellation(server: SeaweedServer, tmp: Path, size_mib: int) -> None:
 
 
 async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> None:
-    from actors import ffmpeg_binary
+    from actors._ffmpeg import ffmpeg_binary
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
     from supervisor._reference import JOB_TYPES

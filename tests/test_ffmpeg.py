@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, probe_duration, run_ffmpeg
+from actors import JobContext, JobType, probe_duration, run_ffmpeg
+from actors._ffmpeg import ffmpeg_binary
 from media_jobs_testing.helpers import pid_alive, wait_for_status
 from media_jobs_testing.media import loudness
 from stores import JobStatus, LocalJobStore
