@@ -117,7 +117,7 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
     from files import get_storage, reset_storage
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     os.environ["SUPERVISOR_STORAGE_URL"] = f"file://{folder}/files"
     os.environ["SUPERVISOR_SCRATCH_DIR"] = str(folder / "scratch")

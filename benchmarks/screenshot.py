@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The reference types plus one whose ffmpeg fails for real (a filter graph it cannot parse).
 HANDLERS = """
 from supervisor import JobType, run_ffmpeg
-from supervisor._reference import JOB_TYPES as REFERENCE
+from supervisor.reference import JOB_TYPES as REFERENCE
 
 
 async def master(ctx, payload):

@@ -301,7 +301,7 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
     from actors._ffmpeg import ffmpeg_binary
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     prefix = f"prep-{uuid.uuid4().hex[:6]}"
     os.environ.update(server.env(prefix))

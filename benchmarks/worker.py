@@ -28,7 +28,7 @@ import trio.lowlevel
 from media_jobs_testing.helpers import pid_alive, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -71,7 +71,10 @@ class Smoke:
         for name in ("pyproject.toml", "README.md"):
             shutil.copy(REPO / name, source / name)
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-        for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+        # Sub-packages are listed too (setuptools takes only what is listed): copied with
+        # their parent.
+        packages = PYPROJECT["tool"]["setuptools"]["packages"]
+        for package in sorted({name.split(".")[0] for name in packages}):
             shutil.copytree(REPO / package, source / package, ignore=skip)
         return source
 

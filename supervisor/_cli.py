@@ -68,9 +68,9 @@ def load_job_types(module_name: str | None) -> dict[str, JobType]:
 
     module_name = module_name or os.environ.get("SUPERVISOR_HANDLERS") or None
     if module_name is None:
-        from . import _reference
+        from . import reference
 
-        found: Any = _reference.JOB_TYPES
+        found: Any = reference.JOB_TYPES
     else:
         try:
             module = importlib.import_module(module_name)

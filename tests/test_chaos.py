@@ -14,7 +14,7 @@ from actors import JobContext, JobType
 from media_jobs_testing.helpers import FAST, pid_alive, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import RestartIntensityExceeded, WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
 pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 

@@ -12,7 +12,7 @@ import pytest
 from media_jobs_testing.web_client import Server, live_worker, running_server
 from media_jobs_testing.workers import cli, worker_env
 from stores import LocalJobStore
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebSettings
 from web._settings import WebConfigError
 

@@ -39,7 +39,7 @@ new MutationObserver(() => {
 # refuse bad payloads before ffmpeg runs): the page shows ffmpeg's own diagnostics.
 HANDLERS = """
 from supervisor import JobType, run_ffmpeg
-from supervisor._reference import JOB_TYPES as REFERENCE
+from supervisor.reference import JOB_TYPES as REFERENCE
 
 
 async def broken(ctx, payload):

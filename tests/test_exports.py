@@ -238,7 +238,11 @@ def test_supervisor_loads_web_only_when_serving() -> None:
 
 def test_the_reference_type_names_are_the_reference_types() -> None:
     """The CLI's list of reference type names matches the reference handlers."""
+    from supervisor._cli import load_job_types
     from supervisor._config import REFERENCE_TYPES
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)
+    # The reference package is a handlers module like any other, and the default one.
+    assert tuple(load_job_types("supervisor.reference")) == REFERENCE_TYPES
+    assert tuple(load_job_types(None)) == REFERENCE_TYPES

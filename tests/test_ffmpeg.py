@@ -13,10 +13,10 @@ import trio
 from actors import JobContext, JobType, probe_duration, run_ffmpeg
 from actors._ffmpeg import ffmpeg_binary
 from media_jobs_testing.helpers import pid_alive, wait_for_status
-from media_jobs_testing.media import loudness
+from media_jobs_testing.media import loudness, make_audio
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
@@ -189,24 +189,7 @@ async def test_prep_brings_loudness_to_the_target(
     store: Any, progress_log: ProgressLog, tmp_path: Path
 ) -> None:
     """prep measures (two-pass loudnorm), normalises and encodes: output near -16 LUFS."""
-    quiet = tmp_path / "files" / "quiet.wav"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=6",
-            "-af",
-            "volume=-30dB",
-            "-y",
-            str(quiet),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    quiet = make_audio(tmp_path / "files" / "quiet.wav", volume_db=-30, seconds=6)
     before = loudness(quiet)
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("prep", {"input": quiet.name})

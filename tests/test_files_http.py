@@ -19,7 +19,7 @@ from media_jobs_testing.media import make_audio
 from media_jobs_testing.web_client import Server, live_worker, running_server
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebSettings
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")

@@ -18,7 +18,7 @@ from media_jobs_testing.web_client import POLL_KEYS, Event, Server, live_worker,
 from stores import JobStatus, JobStore
 from stores._validate import MAX_PAYLOAD_BYTES
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import Broadcaster, WebSettings
 from web._api import MAX_BODY_BYTES, PAYLOAD_LIMIT
 

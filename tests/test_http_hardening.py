@@ -28,7 +28,7 @@ from media_jobs_testing.sqld import SqldServer
 from media_jobs_testing.web_client import LISTENING, Server, live_worker, running_server
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebConfigError, WebSettings
 from web._sessions import Sessions
 

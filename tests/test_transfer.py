@@ -30,7 +30,7 @@ from supervisor import (
     open_supervisor,
     store_output,
 )
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
 pytestmark = pytest.mark.store(backends=("local",), clock="real")
 

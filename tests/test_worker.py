@@ -24,7 +24,7 @@ from media_jobs_testing.helpers import fast_config as config
 from stores import JobStatus, LocalJobStore
 from supervisor import Event, JobClaimed, JobCompleted, open_supervisor
 from supervisor._metrics import Metrics
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
 pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 

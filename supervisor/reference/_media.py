@@ -12,10 +12,10 @@ from typing import Any
 import files
 from actors import JobContext, PermanentError, probe_duration, run_ffmpeg
 
+from .._paths import InputFile, open_file, open_scratch
+from .._payload import PayloadRules, boolean, number, string
+from .._transfer import INPUT_FORMATS, fetch_input, store_output
 from ._loudness import Loudness, measure_args, parse_summary, plan
-from ._paths import InputFile, open_file, open_scratch
-from ._payload import PayloadRules, boolean, number, string
-from ._transfer import INPUT_FORMATS, fetch_input, store_output
 
 __all__ = ["INPUT_FORMATS", "PREP", "TONE", "measure_loudness", "prep_job", "tone_job"]
 
