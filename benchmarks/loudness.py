@@ -132,8 +132,10 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
         while (row := await jobs.get(job.id)) and not row.status.terminal:
             await trio.sleep(0.005)
         ended = time.perf_counter()
-    assert row is not None and row.status is JobStatus.COMPLETED, row
-    assert row.started_at is not None and row.finished_at is not None
+    assert row is not None, row
+    assert row.status is JobStatus.COMPLETED, row
+    assert row.started_at is not None
+    assert row.finished_at is not None
     jobs.close()
     (output,) = row.result["outputs"]
     out = folder / "ours.mp3"

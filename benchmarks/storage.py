@@ -344,7 +344,8 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
                 stage, since = row.stage, time.perf_counter()
             await trio.sleep(0.01)
         marks.append((str(stage), time.perf_counter() - since))
-    assert row is not None and row.status is JobStatus.COMPLETED, row
+    assert row is not None, row
+    assert row.status is JobStatus.COMPLETED, row
     jobs.close()
     start = time.perf_counter()
     (output,) = row.result["outputs"]
