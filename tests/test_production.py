@@ -279,6 +279,7 @@ async def _running_child(store: TursoJobStore, job_id: int) -> None:
             await trio.sleep(0.05)
 
 
+@pytest.mark.sqld
 async def test_the_database_clock_stepping_back_freezes_no_live_stream(
     stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
 ) -> None:
@@ -325,6 +326,7 @@ async def _collect_beats(sub: Any, job_id: int, stepped: float, into: list[float
             into.append(view["updated_at"])
 
 
+@pytest.mark.sqld
 async def test_the_database_clock_stepping_back_delays_no_reap(
     stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
 ) -> None:
