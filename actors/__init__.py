@@ -1,9 +1,15 @@
-"""The pieces that run jobs: poller, executor, heartbeat, reaper, and the handler's API."""
+"""The pieces that run jobs: poller, executor, heartbeat, reaper, and the handler's API.
+
+``__all__`` holds what other packages use: the handler's API (which ``supervisor``
+re-exports for users) and the actors and their settings, which ``supervisor`` wires. The
+rest (child processes, the running job's record, ffmpeg's path) stays in the underscore
+modules; tests import it from there.
+"""
 
 from __future__ import annotations
 
-from ._child import Child, open_child, sweep_leftover_children
-from ._context import Handler, JobContext, JobType, JobTypeError, index_job_types
+from ._child import sweep_leftover_children
+from ._context import JobContext, JobType, JobTypeError, index_job_types
 from ._errors import PermanentError, StalledError, TransientError, classify
 from ._events import (
     ActorCrash,
@@ -23,22 +29,20 @@ from ._events import (
     StoreOutage,
 )
 from ._executor import ExecutorSettings, executor
-from ._ffmpeg import NOT_MEDIA, ffmpeg_binary, header_duration, probe_duration, run_ffmpeg
+from ._ffmpeg import NOT_MEDIA, header_duration, probe_duration, run_ffmpeg
 from ._heartbeat import heartbeat
 from ._poller import Handoff, PollerSettings, Wakeup, poller
 from ._reaper import prune_once, reaper, sweep_uploads
-from ._running import JobSlot, RunningJob, StopReason
+from ._running import JobSlot, StopReason
 from ._sentinel import Sentinel
 
 __all__ = [
     "NOT_MEDIA",
     "ActorCrash",
     "ActorRestart",
-    "Child",
     "Event",
     "Events",
     "ExecutorSettings",
-    "Handler",
     "Handoff",
     "JobCancelled",
     "JobClaimed",
@@ -56,7 +60,6 @@ __all__ = [
     "Observer",
     "PermanentError",
     "PollerSettings",
-    "RunningJob",
     "Sentinel",
     "StalledError",
     "StopReason",
@@ -65,11 +68,9 @@ __all__ = [
     "Wakeup",
     "classify",
     "executor",
-    "ffmpeg_binary",
     "header_duration",
     "heartbeat",
     "index_job_types",
-    "open_child",
     "poller",
     "probe_duration",
     "prune_once",

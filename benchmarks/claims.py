@@ -20,9 +20,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore, TursoJobStore
-from tests.bulk import fill
-from tests.sqld import SqldServer
 
 
 async def measure(store: JobStore, jobs: int) -> tuple[float, float]:

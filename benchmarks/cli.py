@@ -46,8 +46,8 @@ from benchmarks._common import (
     table,
     worker_env,
 )
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore
-from tests.sqld import SqldServer
 
 #: The project's packages, compiled to bytecode before timing.
 PACKAGES: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][

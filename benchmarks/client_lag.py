@@ -20,11 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from media_jobs_client import AsyncClient
+from media_jobs_testing.loop_lag import a_job_on, lag_during_stall
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.workers import Served, worker_env
 from stores import TursoJobStore, run_sync
-from tests.loop_lag import a_job_on, lag_during_stall
-from tests.sqld import SqldServer
-from tests.test_cli import Served
-from tests.workers import worker_env
 
 
 async def through_the_store(sqld: SqldServer, job_id: int, stall: float) -> tuple[float, float]:

@@ -39,9 +39,9 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING, sse
 from stores import JobStore, LocalJobStore, TursoJobStore
-from tests.sqld import SqldServer
-from tests.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING, sse
 
 REPO = Path(__file__).resolve().parent.parent
 

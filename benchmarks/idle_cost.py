@@ -21,10 +21,10 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStatus, TursoJobStore
-from tests.bulk import fill
-from tests.helpers import wait_for_status
-from tests.sqld import SqldServer
 
 REPO = Path(__file__).resolve().parent.parent
 

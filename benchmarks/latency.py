@@ -48,8 +48,8 @@ from benchmarks._common import (
     table,
     worker_env,
 )
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStatus, JobStore, LocalJobStore
-from tests.sqld import SqldServer
 
 
 class Worker:

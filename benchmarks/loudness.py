@@ -34,10 +34,9 @@ from typing import Any
 
 import trio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import ffmpeg_binary  # noqa: E402
+from actors._ffmpeg import ffmpeg_binary
 
 TARGET = -16.0
 LIMIT = -1.5
@@ -136,7 +135,7 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
     from files import get_storage, reset_storage
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     os.environ["SUPERVISOR_STORAGE_URL"] = f"file://{folder}/files"
     os.environ["SUPERVISOR_SCRATCH_DIR"] = str(folder / "scratch")
@@ -159,8 +158,10 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
         while (row := await jobs.get(job.id)) and not row.status.terminal:
             await trio.sleep(0.005)
         ended = time.perf_counter()
-    assert row is not None and row.status is JobStatus.COMPLETED, row
-    assert row.started_at is not None and row.finished_at is not None
+    assert row is not None, row
+    assert row.status is JobStatus.COMPLETED, row
+    assert row.started_at is not None
+    assert row.finished_at is not None
     jobs.close()
     (output,) = row.result["outputs"]
     out = folder / "ours.mp3"

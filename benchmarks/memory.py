@@ -40,8 +40,8 @@ from benchmarks._common import (
     table,
     worker_env,
 )
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore
-from tests.sqld import SqldServer
 
 NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 BULK_INSERT = f"""

@@ -31,10 +31,10 @@ import trio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import ffmpeg_binary
+from actors._ffmpeg import ffmpeg_binary
 from benchmarks._common import PYTHON, REPO, cpu_seconds, load_line, median, table, worker_env
+from media_jobs_testing.helpers import wait_for_status
 from stores import JobStatus, LocalJobStore
-from tests.helpers import wait_for_status
 
 
 def bare_argv(seconds: float, out: Path) -> list[str]:

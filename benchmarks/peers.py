@@ -149,7 +149,8 @@ def huey_contender(folder: Path, jobs: int) -> Timing:
         worker.loop()
     end = time.perf_counter()
     worker.shutdown()
-    assert ran[0] == jobs and worker.task_count == jobs
+    assert ran[0] == jobs
+    assert worker.task_count == jobs
     assert huey.pending_count() == 0
     huey.storage.close()
     return enqueued - start, end - enqueued
@@ -175,7 +176,8 @@ def persist_queue(folder: Path, jobs: int) -> Timing:
         queue.ack(item)
         done += 1
     end = time.perf_counter()
-    assert done == jobs and queue.acked_count() == jobs
+    assert done == jobs
+    assert queue.acked_count() == jobs
     queue.close()
     return enqueued - start, end - enqueued
 

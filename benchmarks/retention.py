@@ -25,15 +25,14 @@ from typing import Any
 
 import trio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from actors import JobContext, JobType, prune_once  # noqa: E402
-from stores import LocalJobStore, TursoJobStore  # noqa: E402
-from supervisor import WorkerConfig, open_supervisor  # noqa: E402
-from supervisor._metrics import Metrics  # noqa: E402
-from tests.bulk import fill  # noqa: E402
-from tests.sqld import SqldServer  # noqa: E402
+from actors import JobContext, JobType, prune_once
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.sqld import SqldServer
+from stores import LocalJobStore, TursoJobStore
+from supervisor import WorkerConfig, open_supervisor
+from supervisor._metrics import Metrics
 
 RETAIN = {"completed": 60.0, "cancelled": 60.0, "failed": 60.0}
 

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import PYTHON, REPO, TursoJobStore, load_line, median, table, worker_env
 from benchmarks.turso import RAW_CLAIM, RAW_COMPLETE, RAW_GET, RAW_HEARTBEAT, Proxy, Raw
+from media_jobs_testing.sqld import SqldServer
 from stores import Claimed
-from tests.sqld import SqldServer
 
 LIBSQL_ONE_SHOT = (
     "import libsql, sys; c = libsql.connect(sys.argv[1], isolation_level=None); "

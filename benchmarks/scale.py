@@ -53,7 +53,7 @@ from benchmarks._common import (
     table,
     worker_env,
 )
-from tests.sqld import SqldServer
+from media_jobs_testing.sqld import SqldServer
 
 NOW = "((julianday('now') - 2440587.5) * 86400.0)"
 BULK_INSERT = f"""

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import Page, sync_playwright
 
-from actors import ffmpeg_binary
-from tests.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
+from actors._ffmpeg import ffmpeg_binary
+from media_jobs_testing.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "tok-screenshot-0123456789abcdef"
@@ -35,7 +35,7 @@ WIDTHS = {"desktop": 1280, "phone": 375}
 # The reference types plus one whose ffmpeg fails for real (a frame size it cannot parse).
 HANDLERS = """
 from supervisor import JobType, run_ffmpeg
-from supervisor._reference import JOB_TYPES as REFERENCE
+from supervisor.reference import JOB_TYPES as REFERENCE
 
 
 async def master(ctx, payload):

@@ -6,7 +6,8 @@
 
 For each store (``--store sqld|local|both``; ``both`` runs sqld, then local) it starts
 ``--workers`` (3) real worker processes, ``python -m supervisor --handlers soak_jobs run``,
-on one real ``sqld`` (from ``tests/sqld.py``, reached through ``benchmarks/faultproxy.py``)
+on one real ``sqld`` (from ``media_jobs_testing/sqld.py``, reached through
+``benchmarks/faultproxy.py``)
 or on one SQLite file, and for ``--duration`` seconds:
 
 * submits jobs whose handler runs real child processes (``benchmarks/soak_jobs.py``,
@@ -50,7 +51,7 @@ Timings (seconds, ``soak_check.Timings``): poll 0.2, heartbeat 0.5, stale_after 
 after 3 s of unconfirmed lease, its sentinel kills the child at 4.5 s and another worker
 may reap at 5 s: faults of a few seconds cross every one of those lines, while a loaded
 2-core machine still has a heartbeat interval of margin between a child's death and the
-earliest reap (the test timings of tests/workers.py, 0.3/3, leave 0.3 s).
+earliest reap (the test timings of media_jobs_testing/workers.py, 0.3/3, leave 0.3 s).
 
 ``--repo PATH`` runs the workers (and the soak's own store calls) from another checkout of
 the project, e.g. a ``git archive`` of one commit, while this checkout's benchmarks drive.
@@ -89,7 +90,7 @@ import trio
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from soak_check import (  # noqa: E402
+from soak_check import (  # noqa: E402 -- importable once BENCH is on sys.path
     KINDS,
     CheckResult,
     RunData,
@@ -313,7 +314,7 @@ class Soak:
         if self.kind == "sqld":
             from faultproxy import ProxyProcess
 
-            from tests.sqld import SqldServer
+            from media_jobs_testing.sqld import SqldServer
 
             self.sqld = SqldServer(self.dir / "sqld-data")
             await trio.to_thread.run_sync(self.sqld.start)
@@ -1062,8 +1063,9 @@ def main(argv: list[str] | None = None) -> int:
         return recheck(settings.workdir)
     # The soak's own store calls ride out the injected outages; their warnings are noise.
     logging.getLogger("stores").setLevel(logging.ERROR)
-    # The code under test: its stores (the soak's own calls) and its tests/sqld.py. From
-    # its folder, so the processes our stores start (``python -m stores._helper``) run it.
+    # The code under test: its stores (the soak's own calls) and its
+    # media_jobs_testing/sqld.py. From its folder, so the processes our stores start
+    # (``python -m stores._helper``) run it.
     sys.path.insert(1, str(settings.repo))
     os.chdir(settings.repo)
     codes = []

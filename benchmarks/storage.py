@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import PYTHON, load_line, table
 from files import S3Storage, reset_storage
-from tests.seaweed import SeaweedServer
+from media_jobs_testing.seaweed import SeaweedServer
 
 MIB = 1 << 20
 
@@ -298,10 +298,10 @@ async def cancellation(server: SeaweedServer, tmp: Path, size_mib: int) -> None:
 
 
 async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> None:
-    from actors import ffmpeg_binary
+    from actors._ffmpeg import ffmpeg_binary
     from stores import JobStatus, LocalJobStore
     from supervisor import WorkerConfig, open_supervisor
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     prefix = f"prep-{uuid.uuid4().hex[:6]}"
     os.environ.update(server.env(prefix))
@@ -344,7 +344,8 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
                 stage, since = row.stage, time.perf_counter()
             await trio.sleep(0.01)
         marks.append((str(stage), time.perf_counter() - since))
-    assert row is not None and row.status is JobStatus.COMPLETED, row
+    assert row is not None, row
+    assert row.status is JobStatus.COMPLETED, row
     jobs.close()
     start = time.perf_counter()
     (output,) = row.result["outputs"]
@@ -363,7 +364,7 @@ async def prep_end_to_end(server: SeaweedServer, tmp: Path, minutes: float) -> N
 
 def local_upload(tmp: Path, size_mib: int) -> None:
     from benchmarks._common import rss_kib, worker_env
-    from tests.sqld import free_port
+    from media_jobs_testing.sqld import free_port
 
     port = free_port()
     env = worker_env(JOBS_DB_PATH=str(tmp / "web.db"), SUPERVISOR_STORAGE_URL=f"file://{tmp}/web")

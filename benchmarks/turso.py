@@ -45,8 +45,8 @@ import trio
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import PYTHON, TursoJobStore, load_line, median, percentile, table
+from media_jobs_testing.sqld import SqldServer
 from stores import Claimed
-from tests.sqld import SqldServer
 
 HERE = Path(__file__).resolve().parent
 #: libsql sends some requests after the call that caused them has returned (it closes
@@ -101,7 +101,8 @@ class Proxy:
         return f"http://127.0.0.1:{self.port}"
 
     def _ask(self, command: str) -> str:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
         return self.proc.stdout.readline().strip()

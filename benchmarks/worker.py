@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import trio.lowlevel
 
+from media_jobs_testing.helpers import pid_alive, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
-from tests.helpers import pid_alive, wait_for_status
+from supervisor.reference import JOB_TYPES
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from actors._ffmpeg import ffmpeg_binary
 from benchmarks._common import PYTHON, REPO, TursoJobStore, load_line, worker_env
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStatus
-from tests.helpers import wait_for_status
-from tests.sqld import SqldServer
 
 
 def written(server: SqldServer) -> int:

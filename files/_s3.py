@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote
@@ -121,8 +121,10 @@ class S3Storage(Storage):
                 await self._multipart(http, key, path, size, content_type, counter)
             else:
                 url = self._url("put_object", key, **_type_param(content_type))
-                async with await trio.open_file(path, "rb") as source:
-                    body = _read(source, size, counter)
+                async with (
+                    await trio.open_file(path, "rb") as source,
+                    contextlib.aclosing(_read(source, size, counter)) as body,
+                ):
                     await self._put(http, key, url, body, size, headers)
         return ObjectInfo(key, size, content_type)
 
@@ -189,8 +191,9 @@ class S3Storage(Storage):
             try:
                 async with limiter, await trio.open_file(path, "rb") as source:
                     await source.seek(offset)
-                    body = _read(source, length, counter)
-                    etags[index] = await self._put(http, key, url, body, length, {})
+                    # Closed at once when the part is cut off or cancelled, not when collected.
+                    async with contextlib.aclosing(_read(source, length, counter)) as body:
+                        etags[index] = await self._put(http, key, url, body, length, {})
             except Exception as exc:
                 failures.append(exc)
                 nursery.cancel_scope.cancel()
@@ -374,7 +377,7 @@ class _Counter:
             await self._progress(self.done)
 
 
-async def _read(source: Any, length: int, counter: _Counter) -> AsyncIterator[bytes]:
+async def _read(source: Any, length: int, counter: _Counter) -> AsyncGenerator[bytes, None]:
     """Exactly ``length`` bytes of ``source`` (a Trio async file), a chunk at a time."""
     left = length
     while left:

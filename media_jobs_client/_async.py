@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -141,7 +141,7 @@ class AsyncClient:
         except httpx.TransportError as exc:
             raise Unreachable(f"GET {path}: {exc!r}") from exc
 
-    async def events(self, job_id: int) -> AsyncIterator[JobView]:
+    async def events(self, job_id: int) -> AsyncGenerator[JobView, None]:
         """See :meth:`Client.events`."""
         path = f"/api/jobs/{job_id}/events"
         try:
@@ -166,9 +166,11 @@ class AsyncClient:
         """See :meth:`Client.wait`; the timeout is the event loop's (``anyio.fail_after``)."""
         with anyio.fail_after(timeout):
             with contextlib.suppress(Unreachable, ServerError):
-                async for view in self.events(job_id):
-                    if view.terminal:
-                        return view
+                # Closed here, not when collected: returning mid-stream ends the request now.
+                async with contextlib.aclosing(self.events(job_id)) as views:
+                    async for view in views:
+                        if view.terminal:
+                            return view
             return await self._poll(job_id, poll_interval)
 
     async def _poll(self, job_id: int, interval: float) -> JobView:

@@ -6,8 +6,8 @@ venv, and run it from outside the work tree. Without it the tests prove only the
 Checks: ``media-jobs --help`` and ``--version`` (pyproject's), the installed packages are
 the ones imported, submit/status on a temporary local database, a worker that completes a
 job, the dashboard's page and static files served by ``serve``, and the Turso helper process
-started from the installed path against a real sqld (tests/sqld.py fetches and starts it),
-and the installed HTTP client.
+started from the installed path against a real sqld (media_jobs_testing/sqld.py fetches and
+starts it), and the installed HTTP client; the wheel ships no test code.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ import tempfile
 import time
 import tomllib
 import urllib.request
+import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from tests.sqld import SqldServer  # noqa: E402  (the repository's own helper)
+from media_jobs_testing.sqld import SqldServer  # noqa: E402 -- importable once REPO is on sys.path
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
@@ -70,7 +71,10 @@ class Smoke:
         for name in ("pyproject.toml", "README.md"):
             shutil.copy(REPO / name, source / name)
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-        for package in PYPROJECT["tool"]["setuptools"]["packages"]:
+        # Sub-packages are listed too (setuptools takes only what is listed): copied with
+        # their parent.
+        packages = PYPROJECT["tool"]["setuptools"]["packages"]
+        for package in sorted({name.split(".")[0] for name in packages}):
             shutil.copytree(REPO / package, source / package, ignore=skip)
         return source
 
@@ -78,6 +82,10 @@ class Smoke:
         dist = self.root / "dist"
         self.sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", dist, self.source())
         (wheel,) = dist.glob("media_jobs-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            tops = {name.split("/")[0] for name in archive.namelist()}
+        shipped = tops & {"tests", "media_jobs_testing", "benchmarks"}
+        self.check(not shipped, f"the wheel ships test code: {sorted(shipped)}")
         self.sh(sys.executable, "-m", "venv", self.venv)
         self.sh(self.venv / "bin" / "pip", "install", "-q", wheel)
 

@@ -71,9 +71,9 @@ def load_job_types(module_name: str | None) -> dict[str, JobType]:
     from actors import JobType, JobTypeError, index_job_types
 
     if not module_name:
-        from . import _reference
+        from . import reference
 
-        found: Any = _reference.JOB_TYPES
+        found: Any = reference.JOB_TYPES
     else:
         try:
             module = importlib.import_module(module_name)

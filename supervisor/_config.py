@@ -18,8 +18,8 @@ from media_jobs_config import SETTINGS, Environment, default, environment
 
 __all__ = ["REFERENCE_TYPES", "ConfigError", "WorkerConfig", "new_worker_id"]
 
-#: The names of the reference job types (``_reference.JOB_TYPES``, pinned by a test): what a
-#: worker serves without ``--handlers``, known here without importing the handlers.
+#: The names of the reference job types (``supervisor.reference.JOB_TYPES``, pinned by a
+#: test): what a worker serves without ``--handlers``, known here without importing them.
 REFERENCE_TYPES = ("tone", "prep", "sleep", "child", "fail")
 
 

@@ -10,9 +10,9 @@ import trio
 from stores import JobStore, JobView
 
 from ._config import WorkerConfig
-from ._reference import JOB_TYPES
 from ._supervisor import open_supervisor
 from ._text import printable
+from .reference import JOB_TYPES
 
 __all__ = ["DEMO_JOBS", "run_demo"]
 

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio.testing
 
 from files import Storage, get_storage, reset_storage
+from media_jobs_testing.helpers import StoreFactory, WallClock, trio_wall
+from media_jobs_testing.seaweed import SeaweedServer
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore, TursoJobStore, reset_job_store
-
-from .seaweed import SeaweedServer
-from .sqld import SqldServer
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-class WallClock:
-    """The wall clock the store writes, under the test's control."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
@@ -47,12 +33,32 @@ def sqld(tmp_path: Path) -> Iterator[SqldServer]:
         server.stop()
 
 
-StoreFactory = Callable[[], JobStore]
+#: The adapters a test taking ``backend`` (or ``store``) runs on, unless its marker says.
+BACKENDS = ("local", "turso")
 
 
-@pytest.fixture(params=["local", "turso"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Runs each test that takes ``backend`` (the ``store`` fixture does) once per adapter
+    its ``store`` marker allows; the Turso case carries the ``sqld`` marker."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("store")
+    names = marker.kwargs.get("backends", BACKENDS) if marker else BACKENDS
+    metafunc.parametrize(
+        "backend",
+        [pytest.param(name, marks=[pytest.mark.sqld] if name == "turso" else []) for name in names],
+    )
+
+
+def _store_options(request: pytest.FixtureRequest, wall: WallClock) -> dict[str, Any]:
+    """The keyword arguments of the stores a test gets, from its ``store`` marker:
+    ``clock="wall"`` (the default: the ``wall`` fixture), ``"trio"`` (Trio's virtual time from
+    WALL0, for tests under a MockClock) or ``"real"`` (the system clock, for servers that
+    compare the store's times with their own); ``timeout`` for Turso (default 5 s)."""
+    marker = request.node.get_closest_marker("store")
+    kwargs = marker.kwargs if marker else {}
+    clock = {"wall": wall, "trio": trio_wall, "real": None}[kwargs.get("clock", "wall")]
+    return {"clock": clock, "timeout": kwargs.get("timeout", 5.0)}
 
 
 @pytest.fixture
@@ -61,17 +67,18 @@ def store_factory(
 ) -> Iterator[StoreFactory]:
     """Makes stores on one fresh database of the parametrised adapter, closed at teardown."""
     made: list[JobStore] = []
+    options = _store_options(request, wall)
     if backend == "turso":
         server: SqldServer = request.getfixturevalue("sqld")
 
         def make() -> JobStore:
-            made.append(TursoJobStore(server.url, clock=wall, timeout=5.0))
+            made.append(TursoJobStore(server.url, **options))
             return made[-1]
     else:
         db = tmp_path / "jobs.db"
 
         def make() -> JobStore:
-            made.append(LocalJobStore(db, clock=wall))
+            made.append(LocalJobStore(db, clock=options["clock"]))
             return made[-1]
 
     yield make
@@ -80,20 +87,21 @@ def store_factory(
 
 
 @pytest.fixture
-def live_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[JobStore]:
-    """A store on the real clock (the server's live updates compare it with its own)."""
-    if backend == "turso":
-        server: SqldServer = request.getfixturevalue("sqld")
-        store: JobStore = TursoJobStore(server.url, timeout=10)
-    else:
-        store = LocalJobStore(tmp_path / "jobs.db")
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def store(store_factory: StoreFactory) -> JobStore:
+    """A store on a fresh database (``tmp_path / "jobs.db"``, or the test's own sqld), once
+    per adapter. ``@pytest.mark.store(backends=("local",), clock="real", timeout=10)`` on the
+    test or its module picks the adapters, the clock it writes and the Turso call timeout."""
     return store_factory()
+
+
+@pytest.fixture(autouse=True)
+def _sqld_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts sqld carries the ``sqld`` marker (so ``-m "not sqld"`` and
+    ``make test-fast`` leave it out): else it fails, naming the marker to add."""
+    before = SqldServer.started
+    yield
+    if SqldServer.started != before and request.node.get_closest_marker("sqld") is None:
+        pytest.fail(f"{request.node.nodeid} starts sqld: mark it @pytest.mark.sqld")
 
 
 @pytest.fixture(autouse=True)

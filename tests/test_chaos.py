@@ -4,7 +4,6 @@ its intensity limit, and the invariants (no job lost, none run twice, no child l
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,18 +11,15 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
+from media_jobs_testing.helpers import FAST, pid_alive, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import RestartIntensityExceeded, WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
-from .helpers import pid_alive, wait_for_status
-from .test_worker import FAST, trio_wall
-
-runs: list[int] = []
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 async def counted(ctx: JobContext, payload: Any) -> int:
-    runs.append(ctx.job.id)
     await ctx.set_stage("working", 0)
     await trio.sleep(payload["seconds"])
     await ctx.set_progress(100)
@@ -35,13 +31,6 @@ TYPES = [*JOB_TYPES, JobType("counted", counted, stages=("working",))]
 
 def cfg(**overrides: Any) -> WorkerConfig:
     return WorkerConfig(worker_id="w-chaos", **{**FAST, **overrides})
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s
-    s.close()
 
 
 @pytest.mark.parametrize("actor", ["poller", "executor", "heartbeat", "reaper"])
@@ -74,7 +63,8 @@ async def test_executor_crash_mid_job_kills_the_child_and_releases_the_row(
         with trio.fail_after(10):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
         assert not pid_alive(first_child)
-    assert sup.restarts["executor"] == 1 and done.attempt == 1
+    assert sup.restarts["executor"] == 1
+    assert done.attempt == 1
     reasons = [h.reason for h in await store.history(job.id)]
     assert "released: the executor stopped mid-job" in reasons
 
@@ -93,7 +83,9 @@ async def test_restart_intensity_exceeded_stops_the_worker_cleanly(
                 await trio.sleep(0.1)
             await trio.sleep_forever()
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
+    assert row is not None
+    assert row.status is JobStatus.PENDING
+    assert row.attempt == 0
 
 
 async def test_crashes_outside_the_window_do_not_add_up(
@@ -104,7 +96,8 @@ async def test_crashes_outside_the_window_do_not_add_up(
         for _ in range(6):
             sup.crash("reaper")
             await trio.sleep(6)
-        assert sup.restarts["reaper"] == 6 and sup.stats.recent <= 2
+        assert sup.restarts["reaper"] == 6
+        assert sup.stats.recent <= 2
 
 
 async def test_random_crashes_lose_nothing_and_run_nothing_twice_at_once(
@@ -112,7 +105,6 @@ async def test_random_crashes_lose_nothing_and_run_nothing_twice_at_once(
 ) -> None:
     """Random crashes of random actors while 20 jobs run: every job completes exactly once
     (a job interrupted by an executor crash may start again, never concurrently)."""
-    runs.clear()
     rng = random.Random(1234)
     jobs = [await store.create("counted", {"seconds": rng.uniform(0.2, 2)}) for _ in range(20)]
     async with open_supervisor(store, TYPES, cfg(max_restarts=1000)) as sup:
@@ -176,7 +168,8 @@ async def test_random_crashes_with_real_children_leave_no_child_behind(
                     await wait_for_status(store, job.id, JobStatus.COMPLETED, poll=0.05)
             nursery.cancel_scope.cancel()
         restarts = sum(sup.restarts.values())
-    assert restarts >= 5 and len(children) >= len(jobs)
+    assert restarts >= 5
+    assert len(children) >= len(jobs)
     assert not [pid for pid in children if pid_alive(pid)]
     for job in jobs:
         starts = ends = 0

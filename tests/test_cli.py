@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO
-from .web_client import LISTENING, POLL_KEYS
-from .workers import TIMINGS, timings
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.web_client import POLL_KEYS
+from media_jobs_testing.workers import TIMINGS, Served, cli, timings
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
 
@@ -46,21 +46,6 @@ def env(tmp_path: Path) -> dict[str, str]:
         "JOBS_DB_PATH": str(tmp_path / "jobs.db"),
         "SUPERVISOR_STORAGE_URL": f"file://{tmp_path / 'files'}",
     }
-
-
-def cli(
-    env: dict[str, str], *args: str, timeout: float = 60, stdout: int | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; its output captured (``stdout``: a file descriptor to write to instead)."""
-    return subprocess.run(
-        [sys.executable, "-m", "supervisor", *args],
-        cwd=env.get("CWD", REPO),
-        env=env,
-        stdout=subprocess.PIPE if stdout is None else stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture
@@ -163,7 +148,8 @@ def test_help_offers_handlers_only_where_it_matters(capsys: pytest.CaptureFixtur
 def test_a_one_shot_usage_error_lists_every_command(env: dict[str, str]) -> None:
     """The parser built for one command prints the same usage as the whole one."""
     result = cli(env, "status", "7", "extra")
-    assert result.returncode == 2 and "unrecognized arguments: extra" in result.stderr
+    assert result.returncode == 2
+    assert "unrecognized arguments: extra" in result.stderr
     assert "{" + ",".join(COMMANDS) + "}" in result.stderr
 
 
@@ -171,7 +157,8 @@ def test_a_one_shot_usage_error_lists_every_command(env: dict[str, str]) -> None
 def test_every_command_has_help(env: dict[str, str], command: str) -> None:
     """`COMMAND --help` explains itself and exits 0."""
     result = cli(env, command, "--help")
-    assert result.returncode == 0 and "usage:" in result.stdout
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
 
 
 def test_submit_prints_only_the_id_and_status_json_has_the_poll_keys(
@@ -179,12 +166,15 @@ def test_submit_prints_only_the_id_and_status_json_has_the_poll_keys(
 ) -> None:
     """submit's stdout is exactly the id; status --json and list --json are parseable."""
     result = cli(env, "submit", "tone", "--payload", '{"seconds": 1}')
-    assert result.returncode == 0 and result.stdout.strip().isdigit()
+    assert result.returncode == 0
+    assert result.stdout.strip().isdigit()
     job_id = result.stdout.strip()
     assert result.stdout == f"{job_id}\n"
     status = json.loads(cli(env, "status", job_id, "--json").stdout)
-    assert POLL_KEYS <= set(status) and status["status"] == "pending"
-    assert status["queue_position"] == 1 and status["stages"] is None
+    assert POLL_KEYS <= set(status)
+    assert status["status"] == "pending"
+    assert status["queue_position"] == 1
+    assert status["stages"] is None
     listing = json.loads(cli(env, "list", "--json", "--status", "pending").stdout)
     assert [v["id"] for v in listing] == [int(job_id)]
     human = cli(env, "status", job_id)
@@ -212,7 +202,9 @@ def test_errors_are_one_clear_line(env: dict[str, str], args: list[str], message
     result = cli(env, *args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
 
 
 DEEP = "[" * 3000 + "]" * 3000
@@ -238,7 +230,9 @@ def test_bad_input_is_one_line_and_writes_nothing(
     result = cli(env, *args)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, result.stderr
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
     assert json.loads(cli(env, "list", "--json").stdout) == []
 
 
@@ -251,7 +245,8 @@ def test_a_database_path_that_is_not_sqlite_is_one_line(
     notes.write_text("not a database\n" * 200)
     result = cli({**env, "JOBS_DB_PATH": str(notes)}, *command)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "is not a SQLite database" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "is not a SQLite database" in result.stderr
     assert notes.read_text() == "not a database\n" * 200
 
 
@@ -260,14 +255,17 @@ def test_a_token_with_a_line_break_is_one_line(env: dict[str, str]) -> None:
     bad = {**env, "TURSO_DATABASE_URL": "http://127.0.0.1:9", "TURSO_AUTH_TOKEN": "tok-X\r\n"}
     for command in (["list"], ["run"]):
         result = cli(bad, *command)
-        assert result.returncode == 2 and "TURSO_AUTH_TOKEN" in result.stderr
-        assert result.stderr.count("\n") == 1 and "tok-X" not in result.stderr
+        assert result.returncode == 2
+        assert "TURSO_AUTH_TOKEN" in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert "tok-X" not in result.stderr
 
 
 def test_bad_timing_variable_is_refused(env: dict[str, str]) -> None:
     """A malformed SUPERVISOR_* variable names itself."""
     result = cli({**env, "SUPERVISOR_POLL_INTERVAL": "soon"}, "run")
-    assert result.returncode == 2 and "SUPERVISOR_POLL_INTERVAL" in result.stderr
+    assert result.returncode == 2
+    assert "SUPERVISOR_POLL_INTERVAL" in result.stderr
 
 
 def test_watch_exit_status_says_how_the_job_ended(
@@ -277,11 +275,14 @@ def test_watch_exit_status_says_how_the_job_ended(
     ok = cli(env, "submit", "tone", "--payload", '{"seconds": 1}').stdout.strip()
     bad = cli(env, "submit", "fail", "--payload", '{"message": "bad input: demo"}').stdout.strip()
     watched = cli(env, "watch", ok)
-    assert watched.returncode == 0 and "completed" in watched.stderr
+    assert watched.returncode == 0
+    assert "completed" in watched.stderr
     failed = cli(env, "watch", bad)
-    assert failed.returncode == 1 and "failed: bad input: demo (permanent)" in failed.stderr
+    assert failed.returncode == 1
+    assert "failed: bad input: demo (permanent)" in failed.stderr
     again = cli(env, "resubmit", bad).stdout.strip()
-    assert again.isdigit() and again != bad
+    assert again.isdigit()
+    assert again != bad
     assert json.loads(cli(env, "status", again, "--json").stdout)["status"] in (
         "pending",
         "running",
@@ -289,12 +290,14 @@ def test_watch_exit_status_says_how_the_job_ended(
     )
     long = cli(env, "submit", "tone", "--payload", '{"seconds": 60, "realtime": true}').stdout
     cancel = cli(env, "cancel", long.strip())
-    assert cancel.returncode == 0 and cancel.stdout.startswith(f"job {long.strip()}: ")
+    assert cancel.returncode == 0
+    assert cancel.stdout.startswith(f"job {long.strip()}: ")
     assert cli(env, "watch", long.strip()).returncode == 3
     history = cli(env, "history", long.strip()).stdout
     assert "cancelled" in history
     times = [line.split()[0] for line in history.splitlines()]
-    assert times and all(re.fullmatch(ISO, t) for t in times), history
+    assert times, history
+    assert all(re.fullmatch(ISO, t) for t in times), history
 
 
 def test_demo_finishes_on_its_own(env: dict[str, str], tmp_path: Path) -> None:
@@ -302,7 +305,8 @@ def test_demo_finishes_on_its_own(env: dict[str, str], tmp_path: Path) -> None:
     result = cli({**env, "CWD": str(tmp_path)}, "demo", timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "cancelled while running" in out and "completed in" in out
+    assert "cancelled while running" in out
+    assert "completed in" in out
     assert "failed: input not found: no-such-recording.wav (permanent)" in out
 
 
@@ -323,9 +327,11 @@ def test_handlers_module_names_the_served_types(env: dict[str, str], tmp_path: P
     ).stdout.strip()
     assert watched_with_a_worker({**env, "SUPERVISOR_HANDLERS": "my_handlers"}, [], job) == 0
     status = json.loads(cli(env, "status", job, "--json").stdout)
-    assert status["stages"] == ["shouting"] and status["progress"] == 100
+    assert status["stages"] == ["shouting"]
+    assert status["progress"] == 100
     missing = cli(env, "--handlers", "no_such_module", "submit", "x")
-    assert missing.returncode == 2 and "cannot import handlers module" in missing.stderr
+    assert missing.returncode == 2
+    assert "cannot import handlers module" in missing.stderr
 
 
 def watched_with_a_worker(env: dict[str, str], run_args: list[str], job: str) -> int:
@@ -372,10 +378,12 @@ def test_prune_deletes_only_jobs_past_their_retention(env: dict[str, str]) -> No
     cli(env, "cancel", young)
     short = {**env, "SUPERVISOR_RETAIN_CANCELLED": "4"}
     dry = cli(short, "prune", "--dry-run")
-    assert dry.returncode == 0 and "would delete 0 completed, 3 cancelled, 0 failed" in dry.stdout
+    assert dry.returncode == 0
+    assert "would delete 0 completed, 3 cancelled, 0 failed" in dry.stdout
     assert len(json.loads(cli(env, "list", "--json").stdout)) == 5
     real = cli(short, "prune")
-    assert real.returncode == 0 and "deleted 0 completed, 3 cancelled, 0 failed" in real.stdout
+    assert real.returncode == 0
+    assert "deleted 0 completed, 3 cancelled, 0 failed" in real.stdout
     left = {v["id"] for v in json.loads(cli(env, "list", "--json").stdout)}
     assert left == {int(waiting), int(young)}
     off = {
@@ -413,13 +421,17 @@ def test_json_logs_carry_the_fields_and_never_the_token(
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     records = [json.loads(line) for line in err.splitlines() if line.strip()]
-    assert records and token not in err
+    assert records
+    assert token not in err
     started = next(r for r in records if r["message"] == "worker started")
     assert {"time", "level", "logger", "worker", "types", "timings"} <= set(started)
     done = next(r for r in records if r["message"] == "job completed")
-    assert done["job_id"] == int(job) and done["job_type"] == "sleep" and done["attempt"] == 1
+    assert done["job_id"] == int(job)
+    assert done["job_type"] == "sleep"
+    assert done["attempt"] == 1
     bad = cli({**env, "SUPERVISOR_LOG_FORMAT": "xml"}, "list")
-    assert bad.returncode == 2 and "SUPERVISOR_LOG_FORMAT" in bad.stderr
+    assert bad.returncode == 2
+    assert "SUPERVISOR_LOG_FORMAT" in bad.stderr
 
 
 def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) -> None:
@@ -439,39 +451,6 @@ def test_handlers_may_follow_the_command(env: dict[str, str], tmp_path: Path) ->
     assert cli(env, "submit", "hello", "--handlers", "no_such_module").returncode == 2
 
 
-class Served:
-    """A `serve` or `run --http` process on a free port; its URL comes from its log."""
-
-    def __init__(self, env: dict[str, str], args: list[str], log: Path) -> None:
-        self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "supervisor", *args], cwd=REPO, env=env, stderr=out
-            )
-        deadline = time.monotonic() + 60
-        while not (found := LISTENING.search(log.read_text())):
-            assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        self.url = found.group(1)
-
-    def request(
-        self, path: str, body: bytes | None = None, token: str | None = None
-    ) -> tuple[int, dict]:  # type: ignore[type-arg]
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        request = urllib.request.Request(self.url + path, data=body, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
-
-
 def test_serve_with_a_token_answers_and_stops_on_sigterm(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -485,7 +464,9 @@ def test_serve_with_a_token_answers_and_stops_on_sigterm(
         assert served.request("/healthz") == (200, {"status": "ok"})
         assert served.request("/api/jobs")[0] == 401
         status, page = served.request("/api/jobs", token=token)
-        assert status == 200 and page["jobs"] == [] and page["next"] is None
+        assert status == 200
+        assert page["jobs"] == []
+        assert page["next"] is None
         assert served.request("/metrics")[0] == 401
         scrape = urllib.request.Request(
             served.url + "/metrics", headers={"Authorization": f"Bearer {token}"}
@@ -496,15 +477,19 @@ def test_serve_with_a_token_answers_and_stops_on_sigterm(
     finally:
         assert served.stop() == 0
     log = served.log.read_text()
-    assert token not in log and "server stopped" in log
+    assert token not in log
+    assert "server stopped" in log
 
 
 def test_a_short_token_or_a_bad_port_is_one_line(env: dict[str, str]) -> None:
     """A token too short to be safe, a malformed $PORT, or a taken port: exit 2, one line."""
     short = cli({**env, "SUPERVISOR_API_TOKEN": "hunter2"}, "serve")
-    assert short.returncode == 2 and "at least 16" in short.stderr and "hunter2" not in short.stderr
+    assert short.returncode == 2
+    assert "at least 16" in short.stderr
+    assert "hunter2" not in short.stderr
     bad = cli({**env, "PORT": "eighty"}, "serve")
-    assert bad.returncode == 2 and "PORT must be a port number" in bad.stderr
+    assert bad.returncode == 2
+    assert "PORT must be a port number" in bad.stderr
     for result in (short, bad):
         assert len(result.stderr.strip().splitlines()) == 1
 
@@ -544,7 +529,8 @@ def test_run_http_wakes_its_own_worker_at_once(env: dict[str, str], tmp_path: Pa
         assert 'media_jobs_jobs{status="pending"} 0.0' in scraped
         assert 'media_jobs_queue_wait_seconds_count{type="sleep"} 1.0' in scraped
         assert "media_jobs_store_up 1.0" in scraped
-        assert f'="{view["id"]}"' not in scraped and "job_id" not in scraped  # no id label
+        assert f'="{view["id"]}"' not in scraped
+        assert "job_id" not in scraped  # no id label
     finally:
         assert served.stop() == 0
 
@@ -742,7 +728,8 @@ def test_serve_sees_a_killed_worker_die_and_a_stopped_one_leave(
     )
     try:
         (seen,) = _until(lambda: served.request("/api/workers")[1]["workers"])
-        assert seen["live"] and "tone" in seen["types"]
+        assert seen["live"]
+        assert "tone" in seen["types"]
         assert served.request("/api/jobs", b'{"type": "sleep"}')[0] == 201
         worker.kill()
         worker.wait(30)

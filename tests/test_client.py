@@ -23,11 +23,9 @@ from media_jobs_client import (
     NotFound,
     Unprocessable,
 )
-
-from .loop_lag import a_job_on, lag_during_stall
-from .sqld import SqldServer
-from .test_cli import Served
-from .workers import TIMINGS, worker_env
+from media_jobs_testing.loop_lag import a_job_on, lag_during_stall
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.workers import TIMINGS, Served, worker_env
 
 TOKEN = "a-token-of-at-least-16-chars"
 

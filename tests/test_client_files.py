@@ -16,11 +16,9 @@ import pytest
 import trio
 
 from media_jobs_client import AsyncClient, Client, NotFound, TransferError
-
-from .seaweed import SeaweedServer
-from .test_cli import Served
-from .test_payload_security import make_audio
-from .workers import TIMINGS, worker_env
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.seaweed import SeaweedServer
+from media_jobs_testing.workers import TIMINGS, Served, worker_env
 
 TOKEN = "a-token-of-at-least-16-chars-files"
 

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, StoreFactory
 from stores import JobStatus, JobStore
-
-from .conftest import REPO, StoreFactory
 
 PROCESSES = 4
 JOBS = 200
@@ -46,7 +45,8 @@ async def test_processes_claim_each_job_exactly_once(
             for i in range(PROCESSES)
         ]
         for p in procs:
-            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+            assert p.stdout is not None
+            assert p.stdout.readline() == "ready\n"
         go.touch()
         outputs = [p.communicate(timeout=300)[0] for p in procs]
         assert [p.returncode for p in procs] == [0] * PROCESSES
@@ -54,7 +54,8 @@ async def test_processes_claim_each_job_exactly_once(
 
     outputs = await trio.to_thread.run_sync(run_all)
     claimed = Counter(int(line) for out in outputs for line in out.split())
-    assert set(claimed) == ids and max(claimed.values()) == 1
+    assert set(claimed) == ids
+    assert max(claimed.values()) == 1
     assert sum(1 for out in outputs if out.strip()) >= 2, "only one process got any job"
     jobs = await store.list(limit=1000)
     assert {j.status for j in jobs} == {JobStatus.COMPLETED}

@@ -14,10 +14,9 @@ import urllib.request
 from pathlib import Path
 
 from media_jobs_config import SETTINGS, declared
-
-from .conftest import REPO
-from .sqld import free_port
-from .workers import worker_env
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.sqld import free_port
+from media_jobs_testing.workers import worker_env
 
 PACKAGES = ("supervisor", "web", "stores", "files", "actors", "media_jobs_client")
 NAME = re.compile(r'"((?:SUPERVISOR|TURSO|JOBS|AWS)_[A-Z0-9_]+|FFMPEG_BINARY|PORT)"')

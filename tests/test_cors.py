@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from media_jobs_testing.web_client import Server, live_worker, running_server
+from media_jobs_testing.workers import cli, worker_env
 from stores import LocalJobStore
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebSettings
 from web._settings import WebConfigError
 
-from .test_cli import cli
-from .web_client import Server, live_worker, running_server
-from .workers import worker_env
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
 TOKEN = "tok-cors-SECRET-0123456789abcdef"
 APP = "https://app.example.com"
@@ -36,16 +36,16 @@ def settings(token: str | None, origins: str) -> WebSettings:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db")
-    await live_worker(s, [t.info() for t in JOB_TYPES])
-    yield s
-    s.close()
+async def served(store: LocalJobStore) -> LocalJobStore:
+    """``store``, with a live worker serving the reference types (the API takes only types
+    a live worker serves)."""
+    await live_worker(store, [t.info() for t in JOB_TYPES])
+    return store
 
 
 @pytest.fixture
-async def api(store: LocalJobStore) -> AsyncIterator[Server]:
-    async with running_server(store, settings(TOKEN, f"{APP}, http://localhost:3000")) as s:
+async def api(served: LocalJobStore) -> AsyncIterator[Server]:
+    async with running_server(served, settings(TOKEN, f"{APP}, http://localhost:3000")) as s:
         yield s
 
 
@@ -105,8 +105,8 @@ async def test_an_options_that_is_not_a_preflight_still_needs_the_token(api: Ser
     assert answer.status_code == 401
 
 
-async def test_cors_is_off_by_default(store: LocalJobStore) -> None:
-    async with running_server(store, settings(TOKEN, "")) as api:
+async def test_cors_is_off_by_default(served: LocalJobStore) -> None:
+    async with running_server(served, settings(TOKEN, "")) as api:
         answer = await api.client.options("/api/jobs", headers=PREFLIGHT)
         get = await api.client.get("/healthz", headers={"Origin": APP})
     assert answer.status_code == 401
@@ -115,11 +115,11 @@ async def test_cors_is_off_by_default(store: LocalJobStore) -> None:
 
 
 async def test_without_a_token_an_allowed_origin_may_submit_and_others_may_not(
-    store: LocalJobStore,
+    served: LocalJobStore,
 ) -> None:
     """Loopback without a token: a state-changing call from another site is refused, unless
     the operator allowed that origin."""
-    async with running_server(store, settings(None, "http://localhost:3000")) as api:
+    async with running_server(served, settings(None, "http://localhost:3000")) as api:
         allowed = await api.client.post(
             "/api/jobs", json={"type": "tone"}, headers={"Origin": "http://localhost:3000"}
         )

@@ -14,13 +14,12 @@ import pytest
 import sqlalchemy as sa
 
 from actors import prune_once
+from media_jobs_testing.bulk import fill
+from media_jobs_testing.helpers import WallClock
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStore, LocalJobStore, TursoJobStore
 from stores._compiled import SQL
 from stores._statements import STATEMENTS
-
-from .bulk import fill
-from .conftest import WallClock
-from .sqld import SqldServer
 
 FINISHED = 100_000
 HOT = ("CLAIM_ANY", "POLL", "HEARTBEAT", "REAP")
@@ -67,7 +66,8 @@ def _vm_steps(conn: sa.Connection, name: str, params: dict[str, Any]) -> int:
 async def _one_pending_one_running(store: JobStore) -> tuple[int, int, int]:
     running = await store.create("tone")
     claimed = await store.claim("w-cost")
-    assert claimed is not None and claimed.job.id == running.id
+    assert claimed is not None
+    assert claimed.job.id == running.id
     pending = await store.create("tone")
     return pending.id, claimed.job.id, claimed.lease.token
 
@@ -102,6 +102,7 @@ async def test_sqlite_hot_paths_use_partial_indexes(tmp_path: Path, wall: WallCl
     assert steps[FINISHED] == steps[0]
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClock) -> None:
     """sqld's own statistics: each hot path reads a handful of rows with 100,000 finished."""
@@ -142,6 +143,7 @@ async def test_sqld_hot_paths_read_constant_rows(sqld: SqldServer, wall: WallClo
         await store.aclose()
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_sqld_idle_prune_round_reads_no_job_that_finished_late(
     sqld: SqldServer, wall: WallClock

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 import trio
 
+from media_jobs_testing.helpers import StoreFactory, WallClock
 from stores import IdempotencyMismatch, InvalidJob, JobStatus, JobStore, LocalJobStore
-
-from .conftest import StoreFactory, WallClock
 
 RACERS = 10
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
-from .web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
-from .workers import timings
+from media_jobs_testing.web_client import CHROMIUM, CHROMIUM_ARGS, LISTENING
+from media_jobs_testing.workers import timings
 
 TOKEN = "tok-dashboard-SECRET-42424242"
 WAIT_MS = 60_000
@@ -41,7 +41,7 @@ new MutationObserver(() => {
 # declares no example payload (the form starts on a type that does).
 HANDLERS = """
 from supervisor import JobType, run_ffmpeg
-from supervisor._reference import JOB_TYPES as REFERENCE
+from supervisor.reference import JOB_TYPES as REFERENCE
 
 
 async def broken(ctx, payload):
@@ -163,7 +163,8 @@ def test_a_person_follows_cancels_and_resubmits_jobs(served: str, browser: Brows
     failing = submit(page, "fail", '{"message": "<img src=x onerror=\\"window.__pwned=1\\">"}')
     expect(card(page, failing)).to_have_attribute("data-status", "failed", timeout=WAIT_MS)
     expect(card(page, failing).locator(".reason")).to_contain_text('<img src=x onerror="')
-    assert page.evaluate("window.__pwned") is None and page.locator("li.job img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("li.job img").count() == 0
     with page.expect_response(re.compile(r"/resubmit$")) as resubmitted:
         card(page, failing).get_by_role("button", name="Resubmit").click()
     again = resubmitted.value.json()["id"]
@@ -257,7 +258,9 @@ def test_it_fits_a_phone_and_falls_back_to_polling(served: str, browser: Browser
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, width
     box = card(page, job).bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 360
 
 
 def log_in_polling(page: Page, url: str) -> None:
@@ -273,7 +276,7 @@ def test_a_person_uploads_a_recording_and_plays_and_downloads_the_result(
     """Pick a file in the form: it is uploaded (with a progress bar) and prep runs on its
     key; the completed card shows the loudness before → after, a player, the size and
     duration, and a download link that gives the file."""
-    from .test_payload_security import make_audio
+    from media_jobs_testing.media import make_audio
 
     take = make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30)
     page = browser.new_page()

@@ -159,22 +159,17 @@ def test_supervisor_and_actors_exports() -> None:
         "store_output",
         "probe_duration",
     }
-    assert supervisor.JobType is actors.JobType and supervisor.run_ffmpeg is actors.run_ffmpeg
+    assert supervisor.JobType is actors.JobType
+    assert supervisor.run_ffmpeg is actors.run_ffmpeg
     assert supervisor.probe_duration is actors.probe_duration
-    assert {
-        "JobType",
-        "JobContext",
-        "TransientError",
-        "PermanentError",
-        "StalledError",
-        "open_child",
-        "run_ffmpeg",
-        "poller",
-        "executor",
-        "heartbeat",
-        "reaper",
-        "Sentinel",
-    } <= set(actors.__all__)
+    # actors exports what other packages use (supervisor wires the actors), nothing more.
+    assert set(actors.__all__) == {
+        *(name for name in supervisor.__all__ if name in dir(actors)),
+        *("poller", "executor", "heartbeat", "reaper", "Sentinel", "sweep_leftover_children"),
+        *("Events", "Observer", "LogObserver", "Handoff", "Wakeup", "JobSlot", "StopReason"),
+        *("ExecutorSettings", "PollerSettings", "JobTypeError", "index_job_types"),
+        *("classify", "prune_once", "sweep_uploads"),
+    }
     for module in (actors, supervisor):
         for name in module.__all__:
             assert not getattr(getattr(module, name), "__module__", "x").startswith(
@@ -186,7 +181,7 @@ def test_imports_point_one_way() -> None:
     """The configuration imports nothing of the project; stores and files nothing of the
     worker or each other; actors nothing of the supervisor; neither imports the HTTP layer,
     which imports only stores and files; the HTTP client only files (the output rules it
-    shares with the CLI's fetch)."""
+    shares with the CLI's fetch); none imports the tests or their support package."""
     import ast
     from pathlib import Path
 
@@ -201,7 +196,8 @@ def test_imports_point_one_way() -> None:
         "media_jobs_client": {"stores", "actors", "supervisor", "web"},
     }
     for package, banned in forbidden.items():
-        for path in (root / package).glob("*.py"):
+        banned = banned | {"tests", "media_jobs_testing"}  # test code never ships
+        for path in (root / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 names = []
                 if isinstance(node, ast.Import):
@@ -245,10 +241,14 @@ def test_supervisor_loads_web_only_when_serving() -> None:
 
 def test_the_reference_type_names_are_the_reference_types() -> None:
     """The CLI's list of reference type names matches the reference handlers."""
+    from supervisor._cli import load_job_types
     from supervisor._config import REFERENCE_TYPES
-    from supervisor._reference import JOB_TYPES
+    from supervisor.reference import JOB_TYPES
 
     assert REFERENCE_TYPES == tuple(t.name for t in JOB_TYPES)
+    # The reference package is a handlers module like any other, and the default one.
+    assert tuple(load_job_types("supervisor.reference")) == REFERENCE_TYPES
+    assert tuple(load_job_types(None)) == REFERENCE_TYPES
 
 
 def test_media_jobs_config_exports() -> None:

@@ -11,19 +11,15 @@ from typing import Any
 import pytest
 import trio
 
-from actors import (
-    JobContext,
-    JobType,
-    ffmpeg_binary,
-    header_duration,
-    probe_duration,
-    run_ffmpeg,
-)
+from actors import JobContext, JobType, header_duration, probe_duration, run_ffmpeg
+from actors._ffmpeg import ffmpeg_binary
+from media_jobs_testing.helpers import pid_alive, wait_for_status
+from media_jobs_testing.media import loudness, make_audio
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
-from .helpers import pid_alive, wait_for_status
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
 CONFIG = dict(
     poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
@@ -70,24 +66,29 @@ TYPES = [
 ]
 
 
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    # The storage is a local folder: an input is a file put there, an output is read there.
+@pytest.fixture(autouse=True)
+def local_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage is a local folder: an input is a file put there, an output is read there."""
     monkeypatch.setenv("SUPERVISOR_STORAGE_URL", f"file://{tmp_path / 'files'}")
     monkeypatch.setenv("SUPERVISOR_SCRATCH_DIR", str(tmp_path / "scratch"))
     (tmp_path / "files").mkdir()
-    s = LocalJobStore(tmp_path / "jobs.db")
-    progress: list[tuple[str | None, float | None]] = []
-    original = s.update
+
+
+ProgressLog = list[tuple[str | None, float | None]]
+
+
+@pytest.fixture
+def progress_log(store: LocalJobStore, monkeypatch: pytest.MonkeyPatch) -> ProgressLog:
+    """Every (stage, progress) the worker writes to ``store``, in order."""
+    log: ProgressLog = []
+    original = store.update
 
     async def recording(lease: Any, *, stage: Any, progress: Any, **more: Any) -> Any:
-        s.progress_log.append((stage, progress))  # type: ignore[attr-defined]
+        log.append((stage, progress))
         return await original(lease, stage=stage, progress=progress, **more)
 
-    s.progress_log = progress  # type: ignore[attr-defined]
-    s.update = recording  # type: ignore[method-assign]
-    yield s
-    s.close()
+    monkeypatch.setattr(store, "update", recording)
+    return log
 
 
 def ffmpeg_processes() -> list[int]:
@@ -105,37 +106,19 @@ def ffmpeg_processes() -> list[int]:
     return found
 
 
-def loudness(path: Path) -> float:
-    result = subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-af",
-            "loudnorm=print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    text = result.stderr
-    return float(json.loads(text[text.rindex("{") : text.rindex("}") + 1])["input_i"])
-
-
-async def test_tone_progress_is_monotonic_and_reaches_100(store: Any) -> None:
+async def test_tone_progress_is_monotonic_and_reaches_100(
+    store: Any, progress_log: ProgressLog
+) -> None:
     """A real encode reports rising percentages from ffmpeg's own clock, ending at 100."""
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("tone", {"seconds": 2, "realtime": True})
         with trio.fail_after(20):
             done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    values = [p for stage, p in store.progress_log if stage == "encoding"]
-    assert values[0] == 0 and values[-1] == 100
-    assert values == sorted(values) and len(set(values)) >= 4, values
+    values = [p for stage, p in progress_log if stage == "encoding"]
+    assert values[0] == 0
+    assert values[-1] == 100
+    assert values == sorted(values), values
+    assert len(set(values)) >= 4, values
     (output,) = done.result["outputs"]
     assert (output["name"], output["content_type"]) == (f"tone-{job.id}.mp3", "audio/mpeg")
     assert stored(store, output["key"]).stat().st_size == output["size"] > 10_000
@@ -147,7 +130,7 @@ def stored(store: Any, key: str) -> Path:
     return Path(store.path).parent / "files" / key
 
 
-async def test_unknown_duration_is_indeterminate(store: Any) -> None:
+async def test_unknown_duration_is_indeterminate(store: Any, progress_log: ProgressLog) -> None:
     """Without a known duration progress stays None: shown as indeterminate, never made up."""
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("unknown")
@@ -159,7 +142,7 @@ async def test_unknown_duration_is_indeterminate(store: Any) -> None:
                 view = await store.poll(job.id)
             assert view.indeterminate
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    assert {p for _, p in store.progress_log} == {None}
+    assert {p for _, p in progress_log} == {None}
 
 
 async def test_corrupt_input_fails_permanently_with_a_readable_reason(
@@ -172,7 +155,8 @@ async def test_corrupt_input_fails_permanently_with_a_readable_reason(
         job = await store.create("prep", {"input": bad.name})
         with trio.fail_after(20):
             failed = await wait_for_status(store, job.id, JobStatus.FAILED)
-    assert failed.error_kind == "permanent" and failed.attempt == 1
+    assert failed.error_kind == "permanent"
+    assert failed.attempt == 1
     assert "not a media file" in failed.error or "Invalid data" in failed.error
 
 
@@ -222,26 +206,11 @@ async def test_progress_watchdog_stops_a_stuck_ffmpeg(store: Any, tmp_path: Path
     assert not pid_alive(failed.child_pid)
 
 
-async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) -> None:
+async def test_prep_brings_loudness_to_the_target(
+    store: Any, progress_log: ProgressLog, tmp_path: Path
+) -> None:
     """prep measures (two-pass loudnorm), normalises and encodes: output near -16 LUFS."""
-    quiet = tmp_path / "files" / "quiet.wav"
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=6",
-            "-af",
-            "volume=-30dB",
-            "-y",
-            str(quiet),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    quiet = make_audio(tmp_path / "files" / "quiet.wav", volume_db=-30, seconds=6)
     before = loudness(quiet)
     async with open_supervisor(store, TYPES, WorkerConfig(**CONFIG)):
         job = await store.create("prep", {"input": quiet.name})
@@ -250,11 +219,13 @@ async def test_prep_brings_loudness_to_the_target(store: Any, tmp_path: Path) ->
     (output,) = done.result["outputs"]
     out = stored(store, output["key"])
     after = loudness(out)
-    assert out.suffix == ".mp3" and out.stat().st_size > 10_000
-    assert abs(after - (-16)) < abs(before - (-16)) and abs(after - (-16)) < 2, (before, after)
+    assert out.suffix == ".mp3"
+    assert out.stat().st_size > 10_000
+    assert abs(after - (-16)) < abs(before - (-16)), (before, after)
+    assert abs(after - (-16)) < 2, (before, after)
     assert abs(done.result["output_lufs"] - after) < 0.5  # its own figure agrees
     assert abs(done.result["input_lufs"] - before) < 0.5
-    stages = [stage for stage, _ in store.progress_log]
+    stages = [stage for stage, _ in progress_log]
     order = ["downloading", "analyzing", "normalizing", "encoding", "uploading"]
     assert [stages.index(s) for s in order] == sorted(stages.index(s) for s in order)
     assert list((tmp_path / "scratch").iterdir()) == []
@@ -293,7 +264,7 @@ async def copy_audio(ctx: JobContext, payload: Any) -> None:
 
 
 async def test_progress_never_steps_back_when_ffmpegs_clock_does(
-    store: Any, tmp_path: Path
+    store: Any, progress_log: ProgressLog, tmp_path: Path
 ) -> None:
     """A real encode whose own clock goes back (``-c:a copy``) still reports a progress
     that only rises, to 100."""
@@ -307,7 +278,7 @@ async def test_progress_never_steps_back_when_ffmpegs_clock_does(
         job = await store.create("copy", payload)
         with trio.fail_after(60):
             await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    values = [p for stage, p in store.progress_log if stage == "encoding"]
+    values = [p for stage, p in progress_log if stage == "encoding"]
     assert values == sorted(values), values
     assert values[-1] == 100
 

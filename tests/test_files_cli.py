@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .seaweed import SeaweedServer
-from .test_ffmpeg import loudness
-from .test_payload_security import make_audio
-from .workers import timings, worker_env
+from media_jobs_testing.media import loudness, make_audio
+from media_jobs_testing.seaweed import SeaweedServer
+from media_jobs_testing.workers import timings, worker_env
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +14,15 @@ import pytest
 import trio
 
 from files import Storage
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.web_client import Server, live_worker, running_server
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebSettings
 
-from .helpers import wait_for_status
-from .test_payload_security import make_audio
-from .web_client import Server, live_worker, running_server
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-files-SECRET-0123456789abcdef"
@@ -32,13 +33,6 @@ FAST = WorkerConfig(poll_interval=0.1, heartbeat_interval=0.3, stale_after=5, ki
 @pytest.fixture
 def storage(env_storage: Storage) -> Storage:
     return env_storage
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -85,7 +79,8 @@ async def test_upload_prep_and_download_the_output(
     key = await upload(
         api, make_audio(tmp_path / "take.wav", seconds=3, volume_db=-30).read_bytes(), "take.wav"
     )
-    assert key.startswith("uploads/") and key.endswith("/take.wav")
+    assert key.startswith("uploads/")
+    assert key.endswith("/take.wav")
     assert (await storage.head(key)).size == (tmp_path / "take.wav").stat().st_size
     async with open_supervisor(store, JOB_TYPES, FAST):
         created = await api.client.post(

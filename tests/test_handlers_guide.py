@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO
+from media_jobs_testing.helpers import REPO
 
 GUIDE = REPO / "docs" / "HANDLERS.md"
 

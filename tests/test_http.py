@@ -13,16 +13,17 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
 from stores import JobStatus, JobStore
 from stores._validate import MAX_PAYLOAD_BYTES
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import Broadcaster, WebSettings
 from web._api import MAX_BODY_BYTES, PAYLOAD_LIMIT
 
-from .helpers import wait_for_status
-from .sqld import SqldServer
-from .web_client import POLL_KEYS, Event, Server, live_worker, running_server, sse
+pytestmark = pytest.mark.store(clock="real", timeout=10)
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-http-SECRET-0123456789abcdef"
@@ -38,9 +39,9 @@ FAST = WorkerConfig(
 
 
 @pytest.fixture
-async def api(live_store: JobStore) -> AsyncIterator[Server]:
-    await live_worker(live_store, TYPES)
-    async with running_server(live_store, WebSettings(tick=0.1)) as server:
+async def api(store: JobStore) -> AsyncIterator[Server]:
+    await live_worker(store, TYPES)
+    async with running_server(store, WebSettings(tick=0.1)) as server:
         yield server
 
 
@@ -53,22 +54,26 @@ def assert_error(response: httpx.Response, status: int, text: str) -> None:
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error"} and "\n" not in body["error"], body
+    assert set(body) == {"error"}, body
+    assert "\n" not in body["error"], body
     assert text in body["error"], body
 
 
 async def test_health_answers_ok(api: Server) -> None:
     """GET /healthz is 200 {"status": "ok"} while the store answers."""
     response = await api.client.get("/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("backend", ["turso"])
+@pytest.mark.sqld
+@pytest.mark.store(backends=("turso",), clock="real", timeout=10)
 async def test_health_is_503_when_the_database_is_down(api: Server, sqld: SqldServer) -> None:
     """With the libSQL server stopped, /healthz says 503 with a reason, and the API 503s."""
     sqld.stop()
     response = await api.client.get("/healthz")
-    assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
     assert_error(await api.client.get("/api/jobs/1"), 503, "job database is unreachable")
 
 
@@ -78,16 +83,22 @@ async def test_create_then_poll_with_etags(api: Server) -> None:
     created = await api.client.post("/api/jobs", json={"type": "tone", "payload": {"seconds": 2}})
     assert created.status_code == 201
     view = created.json()
-    assert POLL_KEYS <= set(view) and view["status"] == "pending" and view["queue_position"] == 1
+    assert POLL_KEYS <= set(view)
+    assert view["status"] == "pending"
+    assert view["queue_position"] == 1
     assert created.headers["location"] == f"/api/jobs/{view['id']}"
     polled = await api.client.get(created.headers["location"])
-    assert polled.status_code == 200 and polled.json() == view
+    assert polled.status_code == 200
+    assert polled.json() == view
     etag = polled.headers["etag"]
     again = await api.client.get(f"/api/jobs/{view['id']}", headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
     await api.store.cancel(view["id"])
     changed = await api.client.get(f"/api/jobs/{view['id']}", headers={"If-None-Match": etag})
-    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
     assert changed.json()["status"] == "cancelled"
 
 
@@ -227,12 +238,14 @@ async def test_pages_are_keyset_paginated_newest_first(api: Server) -> None:
     url: str | None = "/api/jobs?limit=3"
     while url is not None:
         page = (await api.client.get(url)).json()
-        assert len(page["jobs"]) <= 3 and isinstance(page["now"], float)
+        assert len(page["jobs"]) <= 3
+        assert isinstance(page["now"], float)
         seen += [v["id"] for v in page["jobs"]]
         url = f"/api/jobs?limit=3&before={page['next']}" if page["next"] else None
     assert seen == ids[::-1]
     tones = (await api.client.get("/api/jobs?type=tone&status=pending")).json()
-    assert [v["id"] for v in tones["jobs"]] == ids[1::2][::-1] and tones["next"] is None
+    assert [v["id"] for v in tones["jobs"]] == ids[1::2][::-1]
+    assert tones["next"] is None
     assert all(POLL_KEYS <= set(v) for v in tones["jobs"])
 
 
@@ -252,10 +265,12 @@ async def test_cancel_and_resubmit_statuses(api: Server) -> None:
     client = api.client
     pending = (await client.post("/api/jobs", json={"type": "tone"})).json()
     first = await client.post(f"/api/jobs/{pending['id']}/cancel")
-    assert first.status_code == 200 and first.json()["status"] == "cancelled"
+    assert first.status_code == 200
+    assert first.json()["status"] == "cancelled"
     assert (await client.post(f"/api/jobs/{pending['id']}/cancel")).status_code == 200
     again = await client.post(f"/api/jobs/{pending['id']}/resubmit")
-    assert again.status_code == 201 and again.json()["retry_of"] == pending["id"]
+    assert again.status_code == 201
+    assert again.json()["retry_of"] == pending["id"]
     assert again.headers["location"] == f"/api/jobs/{again.json()['id']}"
     assert_error(await client.post(f"/api/jobs/{again.json()['id']}/resubmit"), 409, "pending")
     await api.store.cancel(again.json()["id"])
@@ -264,7 +279,8 @@ async def test_cancel_and_resubmit_statuses(api: Server) -> None:
         with trio.fail_after(30):
             await wait_for_status(api.store, long["id"], JobStatus.RUNNING)
         requested = await client.post(f"/api/jobs/{long['id']}/cancel")
-        assert requested.status_code == 202 and requested.json()["cancel_requested"] is True
+        assert requested.status_code == 202
+        assert requested.json()["cancel_requested"] is True
         assert requested.json()["status"] == "running"
         with trio.fail_after(30):
             await wait_for_status(api.store, long["id"], JobStatus.CANCELLED)
@@ -283,7 +299,8 @@ async def test_history_times_are_iso_utc(api: Server) -> None:
     history = (await api.client.get(f"/api/jobs/{job.id}/history")).json()["history"]
     assert [h["to_status"] for h in history] == ["pending", "cancelled"]
     assert all(ISO.fullmatch(h["at"]) for h in history)
-    assert history[1]["from_status"] == "pending" and history[1]["reason"]
+    assert history[1]["from_status"] == "pending"
+    assert history[1]["reason"]
 
 
 async def next_event(events: AsyncIterator[Event], name: str = "job") -> Event:
@@ -302,7 +319,8 @@ async def test_job_stream_sends_the_view_at_once_then_changes_and_ends(api: Serv
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse(response)
         first = await next_event(events)
-        assert first.json()["status"] == "pending" and first.id
+        assert first.json()["status"] == "pending"
+        assert first.id
         async with open_supervisor(api.store, JOB_TYPES, FAST):
             with trio.fail_after(60):
                 async for event in events:
@@ -310,7 +328,8 @@ async def test_job_stream_sends_the_view_at_once_then_changes_and_ends(api: Serv
                     seen.append(event.json())
     assert seen[-1]["status"] == "completed"
     progress = [v["progress"] for v in seen if v["status"] == "running"]
-    assert len(set(progress)) >= 2 and progress == sorted(p for p in progress)
+    assert len(set(progress)) >= 2
+    assert progress == sorted(p for p in progress)
 
 
 async def test_a_finished_job_stream_sends_one_view_and_ends(api: Server) -> None:
@@ -334,7 +353,8 @@ async def test_the_multiplexed_stream_and_a_reconnect(api: Server) -> None:
         with trio.fail_after(30):
             change = await next_event(events)
             queue = await next_event(events, "queue")
-        assert change.json()["id"] == created.id and queue.json()["pending"] == [created.id]
+        assert change.json()["id"] == created.id
+        assert queue.json()["pending"] == [created.id]
         last_id = queue.id
     assert last_id is not None
     await api.store.cancel(created.id)
@@ -405,14 +425,14 @@ async def test_one_store_query_per_tick_for_any_number_of_watchers(api: Server) 
     assert ticks <= queries <= ticks + 3 + 1, (queries, ticks)
 
 
-async def test_token_guards_everything_but_health(live_store: JobStore, caplog: Any) -> None:
+async def test_token_guards_everything_but_health(store: JobStore, caplog: Any) -> None:
     """With a token: 401 without it or with a wrong one (nothing written), 200 with it; the
     login form sets an HttpOnly SameSite=Strict cookie; cross-site posts are refused; the
     token appears in no log line."""
     caplog.set_level(logging.DEBUG)
     settings = WebSettings(token=TOKEN, tick=0.1)
-    await live_worker(live_store, TYPES)
-    async with running_server(live_store, settings) as api:
+    await live_worker(store, TYPES)
+    async with running_server(store, settings) as api:
         client = api.client
         assert (await client.get("/healthz")).status_code == 200
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
@@ -421,18 +441,23 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert_error(await client.get("/api/jobs", headers=headers), 401, "wrong token")
             assert_error(await client.get("/api/nope", headers=headers), 401, "wrong token")
-        assert await live_store.list() == []
+        assert await store.list() == []
         page = await client.get("/", headers={"Accept": "text/html"})
-        assert page.status_code == 401 and '<form method="post" action="/login">' in page.text
+        assert page.status_code == 401
+        assert '<form method="post" action="/login">' in page.text
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         assert (await client.get("/api/jobs", headers=bearer)).status_code == 200
         wrong = await client.post("/login", data={"token": TOKEN[:-1]})
-        assert wrong.status_code == 401 and "Wrong token" in wrong.text
+        assert wrong.status_code == 401
+        assert "Wrong token" in wrong.text
         assert "set-cookie" not in wrong.headers
         login = await client.post("/login", data={"token": TOKEN})
-        assert login.status_code == 303 and login.headers["location"] == "/"
+        assert login.status_code == 303
+        assert login.headers["location"] == "/"
         cookie = login.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert TOKEN not in cookie
         assert (await client.get("/")).status_code == 200  # the client keeps the cookie
         session = next(c for c in client.cookies.jar if c.name == "mj_session").value
         for odd in ('other={"a":1}', "a=b c", "=x", "broken"):  # other apps' cookies
@@ -443,10 +468,11 @@ async def test_token_guards_everything_but_health(live_store: JobStore, caplog: 
         evil = {"Origin": "https://evil.example"}
         cross = await client.post(f"/api/jobs/{made.json()['id']}/cancel", headers=evil)
         assert_error(cross, 403, "cross-site request refused")
-        assert (await live_store.get(made.json()["id"])).status is JobStatus.PENDING  # type: ignore[union-attr]
+        assert (await store.get(made.json()["id"])).status is JobStatus.PENDING  # type: ignore[union-attr]
         await client.post("/logout")
         assert (await client.get("/api/jobs")).status_code == 401
-    assert caplog.records and not any(TOKEN in r.getMessage() for r in caplog.records)
+    assert caplog.records
+    assert not any(TOKEN in r.getMessage() for r in caplog.records)
 
 
 async def test_without_a_token_only_loopback_host_names_are_served(api: Server) -> None:
@@ -459,7 +485,8 @@ async def test_without_a_token_only_loopback_host_names_are_served(api: Server) 
 async def test_the_dashboard_and_its_files_are_served(api: Server) -> None:
     """GET / is the page (with a strict content policy); its script and style are served."""
     page = await api.client.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for asset in ("/static/app.js", "/static/app.css"):
         assert (await api.client.get(asset)).status_code == 200
@@ -497,16 +524,16 @@ async def test_nobody_watching_reads_nothing(api: Server) -> None:
     assert api.broadcaster.queries == after
 
 
-async def test_a_burst_larger_than_one_read_reaches_every_watcher(live_store: JobStore) -> None:
+async def test_a_burst_larger_than_one_read_reaches_every_watcher(store: JobStore) -> None:
     """More changes than one tick may read (its limit): the next ticks continue after the
     last one read, so a watcher of every job still sees each of them once."""
-    broadcaster = Broadcaster(live_store, interval=0.05, limit=3)
+    broadcaster = Broadcaster(store, interval=0.05, limit=3)
     async with trio.open_nursery() as nursery:
         await nursery.start(broadcaster.run)
         subscription = broadcaster.subscribe(None)
         ids = []
         for _ in range(10):
-            ids.append((await live_store.create("tone")).id)
+            ids.append((await store.create("tone")).id)
             await trio.sleep(0.005)  # distinct stamps (the database clock counts milliseconds)
         seen: list[int] = []
         with trio.fail_after(30):

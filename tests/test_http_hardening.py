@@ -23,16 +23,14 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, WallClock, wait_for_status
+from media_jobs_testing.sqld import SqldServer
+from media_jobs_testing.web_client import LISTENING, Server, live_worker, running_server
 from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
 from supervisor import JobContext, JobType, WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 from web import WebConfigError, WebSettings
 from web._sessions import Sessions
-
-from .conftest import REPO, WallClock
-from .helpers import wait_for_status
-from .sqld import SqldServer
-from .web_client import LISTENING, Server, live_worker, running_server
 
 TYPES = [t.info() for t in JOB_TYPES]
 TOKEN = "tok-hardening-SECRET-0123456789"
@@ -56,6 +54,7 @@ async def secured(local_store: JobStore) -> AsyncIterator[Server]:
 # -- 9: /healthz is cheap and says nothing secret ----------------------------------------
 
 
+@pytest.mark.sqld
 async def test_health_reads_the_store_at_most_about_once_a_second(sqld: SqldServer) -> None:
     """A tight loop of /healthz costs about one store read per second, not one per call."""
     store = TursoJobStore(sqld.url, timeout=10)
@@ -74,6 +73,7 @@ async def test_health_reads_the_store_at_most_about_once_a_second(sqld: SqldServ
     assert read <= elapsed + 2, (read, elapsed)
 
 
+@pytest.mark.sqld
 async def test_health_503_names_no_database_url(sqld: SqldServer) -> None:
     """With the database down, /healthz is 503 and its body holds no URL or address."""
     store = TursoJobStore(sqld.url, timeout=2)

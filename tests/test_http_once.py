@@ -10,19 +10,20 @@ import httpx
 import pytest
 import trio
 
+from media_jobs_testing.web_client import Server, live_worker, running_server
 from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import WebSettings
 
-from .web_client import Server, live_worker, running_server
+pytestmark = pytest.mark.store(clock="real", timeout=10)
 
 TYPES = [JobTypeInfo("tone", ("encoding",)), JobTypeInfo("sleep", ("sleeping",))]
 RACERS = 10
 
 
 @pytest.fixture
-async def api(live_store: JobStore) -> AsyncIterator[Server]:
-    await live_worker(live_store, TYPES)
-    async with running_server(live_store, WebSettings(tick=0.1)) as server:
+async def api(store: JobStore) -> AsyncIterator[Server]:
+    await live_worker(store, TYPES)
+    async with running_server(store, WebSettings(tick=0.1)) as server:
         yield server
 
 
@@ -128,9 +129,9 @@ async def test_a_type_only_a_dead_worker_served_is_422(api: Server) -> None:
     assert [t["name"] for t in info["types"]] == ["sleep", "tone"]
 
 
-async def test_with_no_live_worker_creation_says_to_start_one(live_store: JobStore) -> None:
+async def test_with_no_live_worker_creation_says_to_start_one(store: JobStore) -> None:
     """`serve` alone on a fresh database: 422, saying how to start a worker."""
-    async with running_server(live_store, WebSettings(tick=0.1)) as api:
+    async with running_server(store, WebSettings(tick=0.1)) as api:
         refused = await api.client.post("/api/jobs", json={"type": "tone"})
         assert "start one with `python -m supervisor run`" in error_of(refused, 422)
         assert (await api.client.get("/api/info")).json()["types"] == []

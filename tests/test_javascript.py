@@ -7,8 +7,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from .conftest import REPO
-from .typescript import tsc_binary
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.typescript import tsc_binary
 
 STATIC = REPO / "web" / "static"
 

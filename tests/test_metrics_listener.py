@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO
-from .sqld import free_port
-from .workers import TIMINGS, worker_env
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.sqld import free_port
+from media_jobs_testing.workers import TIMINGS, worker_env
 
 PROMETHEUS_DIR = REPO / "docs" / "prometheus"
 METRICS_LISTENING = re.compile(r"serving metrics and health on (http://\S+)")

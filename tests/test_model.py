@@ -116,7 +116,8 @@ def spin(
     checked = run(workdir, "./pan", f"-m{PAN_DEPTH}", *args)
     report = checked.stdout + checked.stderr
     print(" ".join(dflags), "\n", report)  # pytest shows it when a test fails
-    assert "depth too small" not in report and "out of memory" not in report, report
+    assert "depth too small" not in report, report
+    assert "out of memory" not in report, report
     return report
 
 
@@ -140,7 +141,8 @@ def test_model_constants_follow_the_code() -> None:
 def test_safety_with_one_faulty_worker(tmp_path: Path) -> None:
     """One worker crashes, pauses or is cut off, a message is lost, a user cancels: safe."""
     report = spin(tmp_path, ONE_FAULTY)
-    assert "Full statespace search" in report and "assertion violations\t+" in report
+    assert "Full statespace search" in report
+    assert "assertion violations\t+" in report
     assert errors(report) == 0
 
 

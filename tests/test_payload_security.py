@@ -23,12 +23,12 @@ import attrs
 import pytest
 import trio
 
-from actors import JobContext, JobType, ffmpeg_binary, run_ffmpeg
+from actors import JobContext, JobType, run_ffmpeg
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.workers import timings
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-
-from .helpers import wait_for_status
-from .workers import timings
 
 SECRET = "SECRET-hunter2-7f3a"
 
@@ -84,30 +84,6 @@ def run_job(site: Site, job_type: str, payload: dict[str, Any]) -> dict[str, Any
 
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-
-
-def make_audio(path: Path, *, volume_db: float = -20, seconds: float = 2, **metadata: str) -> Path:
-    """A real wav (or other format, by extension) made by ffmpeg."""
-    tags = [arg for key, value in metadata.items() for arg in ("-metadata", f"{key}={value}")]
-    subprocess.run(
-        [
-            ffmpeg_binary(),
-            "-hide_banner",
-            "-nostdin",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
-            "-af",
-            f"volume={volume_db}dB",
-            *tags,
-            "-y",
-            str(path),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return path
 
 
 def mode(path: Path) -> int:
@@ -178,8 +154,11 @@ def test_an_output_name_that_is_not_a_plain_file_name_fails_permanently_naming_t
     outside = site.fresh_outside()
     output = output.format(outside=outside, tag=outside.name)
     view = run_job(site, "tone", {"seconds": 0.5, "output": output})
-    assert view["status"] == "failed" and view["error_kind"] == "permanent", view
-    assert view["attempt"] == 1 and rule in view["error"] and "payload 'output'" in view["error"]
+    assert view["status"] == "failed", view
+    assert view["error_kind"] == "permanent", view
+    assert view["attempt"] == 1
+    assert rule in view["error"]
+    assert "payload 'output'" in view["error"]
     assert files_under(outside) == []
     assert "\n" not in view["error"]
 
@@ -190,7 +169,8 @@ def test_the_format_cannot_steer_the_default_output_name(site: Site) -> None:
     view = run_job(
         site, "tone", {"seconds": 0.5, "format": f"x/../../outside/{outside.name}/f.mp3"}
     )
-    assert view["status"] == "failed" and "payload 'format' must be one of" in view["error"]
+    assert view["status"] == "failed"
+    assert "payload 'format' must be one of" in view["error"]
     assert files_under(outside) == []
 
 
@@ -213,7 +193,8 @@ def test_an_existing_symlink_at_the_output_is_replaced_not_followed(site: Site) 
     view = run_job(site, "tone", {"seconds": 0.5, "output": "x.mp3"})
     assert view["status"] == "completed", view
     assert victim.read_text() == "precious"
-    assert not (folder / "x.mp3").is_symlink() and (folder / "x.mp3").stat().st_size > 1000
+    assert not (folder / "x.mp3").is_symlink()
+    assert (folder / "x.mp3").stat().st_size > 1000
 
 
 def test_a_hard_link_at_the_output_is_replaced_not_written_through(site: Site) -> None:
@@ -238,7 +219,8 @@ def test_a_symlinked_folder_on_the_output_path_is_refused(site: Site) -> None:
     site.outputs.mkdir(exist_ok=True)
     (site.outputs / str(next_id(site))).symlink_to(outside, target_is_directory=True)
     view = run_job(site, "tone", {"seconds": 0.5, "output": "x.mp3"})
-    assert view["status"] == "failed" and "symbolic link" in view["error"]
+    assert view["status"] == "failed"
+    assert "symbolic link" in view["error"]
     assert files_under(outside) == []
 
 
@@ -254,7 +236,9 @@ def test_option_and_protocol_looking_outputs_are_plain_files_in_the_storage(
     view = run_job(site, "tone", {"seconds": 0.5, "output": name})
     assert view["status"] == "completed", view
     written = site.outputs / str(view["id"]) / name
-    assert written.is_file() and not written.is_symlink() and written.stat().st_size > 1000
+    assert written.is_file()
+    assert not written.is_symlink()
+    assert written.stat().st_size > 1000
 
 
 def wait_until_encoding(site: Site, job_id: str) -> None:
@@ -280,7 +264,8 @@ def test_a_symlink_planted_during_the_encode_is_replaced_not_followed(site: Site
     cli(site, "watch", job_id, "--interval", "0.2", timeout=120)
     assert status(site, job_id)["status"] == "completed"
     assert victim.read_text() == "precious"
-    assert not target.is_symlink() and target.stat().st_size > 10_000
+    assert not target.is_symlink()
+    assert target.stat().st_size > 10_000
 
 
 def test_a_folder_planted_as_a_symlink_during_the_encode_is_not_followed(site: Site) -> None:
@@ -293,7 +278,8 @@ def test_a_folder_planted_as_a_symlink_during_the_encode_is_not_followed(site: S
     (site.outputs / job_id).symlink_to(outside, target_is_directory=True)
     cli(site, "watch", job_id, "--interval", "0.2", timeout=120)
     view = status(site, job_id)
-    assert view["status"] == "failed" and "symbolic link" in view["error"], view
+    assert view["status"] == "failed", view
+    assert "symbolic link" in view["error"], view
     assert files_under(outside) == []
 
 
@@ -344,14 +330,18 @@ def test_an_input_outside_the_input_folder_fails_permanently_naming_the_rule(
         )
     }
     view = run_job(site, "prep", payload)
-    assert view["status"] == "failed" and view["error_kind"] == "permanent", view
-    assert view["attempt"] == 1 and rule in view["error"] and "payload 'input'" in view["error"]
+    assert view["status"] == "failed", view
+    assert view["error_kind"] == "permanent", view
+    assert view["attempt"] == 1
+    assert rule in view["error"]
+    assert "payload 'input'" in view["error"]
 
 
 def test_a_missing_input_names_the_payload_value(site: Site) -> None:
     """The reason names the file as the payload did, not the server's folders."""
     view = run_job(site, "prep", {"input": "sub/nope.wav"})
-    assert view["error"] == "input not found: sub/nope.wav" and view["error_kind"] == "permanent"
+    assert view["error"] == "input not found: sub/nope.wav"
+    assert view["error_kind"] == "permanent"
 
 
 def test_a_fifo_or_a_folder_is_not_an_input(site: Site) -> None:
@@ -361,7 +351,8 @@ def test_a_fifo_or_a_folder_is_not_an_input(site: Site) -> None:
     (site.inputs / f"{tag}.dir").mkdir()
     for name in (f"{tag}.fifo", f"{tag}.dir"):
         view = run_job(site, "prep", {"input": name})
-        assert view["status"] == "failed" and view["error"] == f"input not found: {name}", view
+        assert view["status"] == "failed", view
+        assert view["error"] == f"input not found: {name}", view
 
 
 @pytest.mark.parametrize("prefix", ["concat:", "file:", "subfile,,start,0,end,0,,:", "-"])
@@ -389,7 +380,8 @@ def job_result(site: Site, view: dict[str, Any]) -> dict[str, Any]:
         job = trio.run(store.get, view["id"])
     finally:
         store.close()
-    assert job is not None and isinstance(job.result, dict)
+    assert job is not None
+    assert isinstance(job.result, dict)
     return job.result
 
 
@@ -410,7 +402,8 @@ def test_playlists_are_refused(site: Site, name: str) -> None:
     playlist = site.inputs / f"{outside.name}-{name}"
     playlist.write_text(PLAYLISTS[name].format(tag=outside.name))
     view = run_job(site, "prep", {"input": playlist.name})
-    assert view["status"] == "failed" and view["error_kind"] == "permanent", view
+    assert view["status"] == "failed", view
+    assert view["error_kind"] == "permanent", view
     assert "not a media file ffmpeg can read" in view["error"]
 
 
@@ -430,7 +423,8 @@ def test_a_text_file_given_as_input_leaks_nothing_through_the_error(site: Site, 
     secret_file.write_text(SECRET_FILES[name])
     view = run_job(site, "prep", {"input": secret_file.name})
     assert view["status"] == "failed", view
-    assert SECRET not in view["error"] and "hunter2" not in view["error"]
+    assert SECRET not in view["error"]
+    assert "hunter2" not in view["error"]
     history = cli(site, "history", view_id(view))
     assert SECRET not in history.stdout
 
@@ -487,7 +481,8 @@ async def test_run_ffmpeg_keeps_only_ffmpeg_diagnostics_in_the_error(tmp_path: P
                 failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     finally:
         store.close()
-    assert failed.error is not None and SECRET not in failed.error
+    assert failed.error is not None
+    assert SECRET not in failed.error
     assert "does not contain any stream" in failed.error, failed.error
 
 
@@ -511,7 +506,8 @@ async def test_the_local_database_and_its_wal_are_private(tmp_path: Path, umask_
     try:
         await store.create("tone", {"seconds": 1})
         wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
-        assert wal.exists() and shm.exists()
+        assert wal.exists()
+        assert shm.exists()
         assert (mode(path), mode(wal), mode(shm)) == (0o600, 0o600, 0o600)
         assert mode(path.parent) == 0o755
     finally:

@@ -1,6 +1,6 @@
 """Workers as real processes: killed, paused, stopped and run side by side.
 
-Real time (real child processes, real signals), with short timings (tests/workers.py).
+Real time (real child processes, real signals), with short timings (media_jobs_testing/workers.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import trio
 
-from stores import JobStatus, JobStore, LocalJobStore, TursoJobStore
+from media_jobs_testing.helpers import pid_alive, wait_for_status
+from media_jobs_testing.workers import WorkerProcess, worker_env
+from stores import JobStatus, JobStore, LocalJobStore
 from stores._compiled import SCHEMA_REVISION
 
-from .helpers import pid_alive, wait_for_status
-from .workers import WorkerProcess, worker_env
-
-pytestmark = pytest.mark.slow
+# The store reads what worker processes write, on the real clock they write it by.
+pytestmark = [pytest.mark.slow, pytest.mark.store(clock="real")]
 
 
 @pytest.fixture
@@ -34,17 +34,6 @@ def env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> dict[st
     else:
         env["JOBS_DB_PATH"] = str(tmp_path / "jobs.db")
     return env
-
-
-@pytest.fixture
-def store(env: dict[str, str]) -> Iterator[JobStore]:
-    s: JobStore
-    if "TURSO_DATABASE_URL" in env:
-        s = TursoJobStore(env["TURSO_DATABASE_URL"])
-    else:
-        s = LocalJobStore(env["JOBS_DB_PATH"])
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -85,12 +74,14 @@ async def test_sigkill_of_a_worker_kills_its_child_and_the_job_is_rerun(
     second = workers("w-second")
     rerun = await child_of(store, job.id, other_than=running.child_pid)
     assert (rerun.worker_id, rerun.attempt) == ("w-second", 2)
-    assert rerun.error_kind == "stalled" and "w-first" in rerun.error
+    assert rerun.error_kind == "stalled"
+    assert "w-first" in rerun.error
     second.signal(signal.SIGTERM)
     assert second.wait(15) == 0, second.log()
     assert not pid_alive(rerun.child_pid)
     released = await store.get(job.id)
-    assert released is not None and released.status is JobStatus.PENDING
+    assert released is not None
+    assert released.status is JobStatus.PENDING
     assert released.attempt == 1  # the shutdown did not charge an attempt
 
 
@@ -115,7 +106,8 @@ async def test_a_paused_worker_is_fenced_out_and_never_runs_with_another(
     paused.signal(signal.SIGCONT)
     await trio.sleep(2)  # the resumed worker learns it lost the lease
     row = await store.get(job.id)
-    assert row is not None and (row.worker_id, row.status) == ("w-other", JobStatus.RUNNING)
+    assert row is not None
+    assert (row.worker_id, row.status) == ("w-other", JobStatus.RUNNING)
     assert pid_alive(second.child_pid)
     assert "lease lost" in paused.log()
 
@@ -201,7 +193,8 @@ async def test_several_workers_migrate_a_previous_revision_database_holding_jobs
         orphaned = await old.create("sleep", {"seconds": 0.2})
         waiting = await old.create("sleep", {"seconds": 0.2})
         claimed = await old.claim("w-old")  # the first in line; its worker then died
-    assert claimed is not None and claimed.job.id == orphaned.id
+    assert claimed is not None
+    assert claimed.job.id == orphaned.id
     with sqlite3.connect(path) as raw:  # what revision 2 looked like
         raw.execute("DROP TRIGGER jobs_history_delete")
         raw.execute("DROP INDEX ix_jobs_child_host")
@@ -220,10 +213,8 @@ async def test_several_workers_migrate_a_previous_revision_database_holding_jobs
     with sqlite3.connect(path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
-    assert (
-        meta["revision"] == SCHEMA_REVISION
-        and {"jobs_history_delete", "ix_jobs_child_host"} <= names
-    )
+    assert meta["revision"] == SCHEMA_REVISION
+    assert {"jobs_history_delete", "ix_jobs_child_host"} <= names
     assert all("Traceback" not in w.log() for w in started)
 
 

@@ -17,13 +17,11 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO, pid_alive, wait_for_status
+from media_jobs_testing.sqld import SqldServer, faked_clock, free_port
+from media_jobs_testing.workers import WorkerProcess, timings, worker_env
 from stores import JobStatus, TursoJobStore
 from web import Broadcaster
-
-from .conftest import REPO
-from .helpers import pid_alive, wait_for_status
-from .sqld import SqldServer, faked_clock, free_port
-from .workers import WorkerProcess, timings, worker_env
 
 pytestmark = pytest.mark.slow
 TOKEN = "tok-prod-SECRET-31"
@@ -57,7 +55,8 @@ def test_unusable_database_settings_are_refused_at_start(
     """A malformed URL or a Turso URL without token: exit 2 with one clear line."""
     result = run_worker({"TURSO_DATABASE_URL": url, "TURSO_AUTH_TOKEN": token})
     assert result.returncode == 2
-    assert message in result.stderr and TOKEN not in result.stderr + result.stdout
+    assert message in result.stderr
+    assert TOKEN not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
 
 
@@ -71,6 +70,7 @@ def test_an_unreachable_server_is_refused_after_bounded_retries() -> None:
     assert TOKEN not in result.stderr
 
 
+@pytest.mark.sqld
 async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path: Path) -> None:
     """sqld stops mid-job and comes back: the worker survives, the job completes once, and
     the outage is logged once, not per attempt."""
@@ -104,6 +104,7 @@ async def test_the_worker_rides_out_a_database_outage(sqld: SqldServer, tmp_path
     assert TOKEN not in text
 
 
+@pytest.mark.sqld
 async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -128,7 +129,8 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
         with trio.fail_after(30):
             while not (row := await store.get(job.id)) or row.child_pid in (None, first_child):
                 await trio.sleep(0.1)
-        assert row.status is JobStatus.RUNNING and worker.proc.poll() is None
+        assert row.status is JobStatus.RUNNING
+        assert worker.proc.poll() is None
         worker.signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     finally:
@@ -141,6 +143,7 @@ async def test_a_worker_cut_off_from_the_database_stops_its_own_job(
     assert "sentinel: killed" not in text
 
 
+@pytest.mark.sqld
 async def test_shutdown_with_the_database_not_answering_ends_within_its_bound(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -179,6 +182,7 @@ def skewed(seconds: int) -> list[str]:
     return [faketime, "-f", f"{seconds:+d}s"]
 
 
+@pytest.mark.sqld
 async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -197,9 +201,12 @@ async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
         ahead = WorkerProcess("w-ahead", env, tmp_path, prefix=skewed(3600))
         await trio.sleep(4)  # stale_after (3 s) and several reaper rounds
         now = await store.get(job.id)
-        assert now is not None and (now.status, now.worker_id) == (JobStatus.RUNNING, "w-behind")
-        assert now.attempt == 1 and now.child_pid == row.child_pid
-        assert "reaped" not in ahead.log() and pid_alive(row.child_pid)
+        assert now is not None
+        assert (now.status, now.worker_id) == (JobStatus.RUNNING, "w-behind")
+        assert now.attempt == 1
+        assert now.child_pid == row.child_pid
+        assert "reaped" not in ahead.log()
+        assert pid_alive(row.child_pid)
     finally:
         behind.kill()
         if ahead is not None:
@@ -207,6 +214,7 @@ async def test_workers_with_skewed_clocks_neither_reap_nor_get_reaped_early(
         store.close()
 
 
+@pytest.mark.sqld
 async def test_an_outage_longer_than_stale_after_charges_no_attempt(
     sqld: SqldServer, tmp_path: Path
 ) -> None:
@@ -271,6 +279,7 @@ async def _running_child(store: TursoJobStore, job_id: int) -> None:
             await trio.sleep(0.05)
 
 
+@pytest.mark.sqld
 async def test_the_database_clock_stepping_back_freezes_no_live_stream(
     stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
 ) -> None:
@@ -317,6 +326,7 @@ async def _collect_beats(sub: Any, job_id: int, stepped: float, into: list[float
             into.append(view["updated_at"])
 
 
+@pytest.mark.sqld
 async def test_the_database_clock_stepping_back_delays_no_reap(
     stepped_sqld: tuple[SqldServer, Path], tmp_path: Path
 ) -> None:

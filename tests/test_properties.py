@@ -51,9 +51,11 @@ def test_payload_error_and_worker_id_round_trip(payload: Any, error: str, worker
         assert json.dumps(job.payload, sort_keys=True) == json.dumps(expected, sort_keys=True)
         while (claimed := await store.claim(worker)) is not None and claimed.job.id != job.id:
             await store.complete(claimed.lease, None)
-        assert claimed is not None and claimed.job.worker_id == worker
+        assert claimed is not None
+        assert claimed.job.worker_id == worker
         failed = await store.fail(claimed.lease, error, kind="permanent")
-        assert failed.error == error and failed.payload == job.payload
+        assert failed.error == error
+        assert failed.payload == job.payload
 
     run(scenario)
 
@@ -71,6 +73,7 @@ def test_type_names_are_accepted_or_refused_without_writing(name: str) -> None:
             assert "invalid job type" in str(exc)
             assert len(await store.list(limit=10_000)) == before
         else:
-            assert job.type == name and len(await store.list(limit=10_000)) == before + 1
+            assert job.type == name
+            assert len(await store.list(limit=10_000)) == before + 1
 
     run(scenario)

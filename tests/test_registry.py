@@ -11,12 +11,11 @@ from pathlib import Path
 import trio
 import trio.testing
 
+from media_jobs_testing.helpers import StoreFactory, WallClock
 from stores import JobStore, LocalJobStore, WorkerInfo, served_types
 from supervisor import WorkerConfig, open_supervisor
 from supervisor._metrics import Metrics
-from supervisor._reference import JOB_TYPES
-
-from .conftest import StoreFactory, WallClock
+from supervisor.reference import JOB_TYPES
 
 W1 = WorkerInfo("w-1", "host-a", 101, ("tone", "sleep"), "0.1.0", beat_interval=30)
 W2 = WorkerInfo("w-2", "host-b", 202, ("prep",), "0.1.0", beat_interval=10)

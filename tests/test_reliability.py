@@ -20,6 +20,10 @@ import trio.testing
 
 from actors import JobContext, JobType, Sentinel
 from actors._child import open_child
+from media_jobs_testing.helpers import WallClock, pid_alive, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.sqld import SqldServer
 from stores import (
     HeartbeatReply,
     InvalidJob,
@@ -34,12 +38,6 @@ from stores import (
 )
 from stores._compiled import SQL, Q
 from supervisor import open_supervisor
-
-from .conftest import WallClock
-from .helpers import fast_config as config
-from .helpers import pid_alive, trio_wall, wait_for_status
-from .proxy import Proxy
-from .sqld import SqldServer
 
 SURROGATE = "take-\udcff.wav"  # a non-UTF-8 file name, as os.listdir returns it
 
@@ -72,7 +70,8 @@ async def test_an_unstorable_result_is_refused_and_changes_nothing(
     with pytest.raises(InvalidJob, match="result"):
         await store.complete(claimed.lease, result)
     row = await store.get(claimed.job.id)
-    assert row is not None and row.status is JobStatus.RUNNING
+    assert row is not None
+    assert row.status is JobStatus.RUNNING
 
 
 @pytest.mark.parametrize(
@@ -105,7 +104,8 @@ async def test_a_charged_release_on_the_last_attempt_fails_the_job(store: JobSto
     job = await store.create("tone", max_attempts=2)
     for attempt in (1, 2):
         claimed = await store.claim("w")
-        assert claimed is not None and claimed.job.attempt == attempt
+        assert claimed is not None
+        assert claimed.job.attempt == attempt
         released = await store.release(
             claimed.lease, "outcome could not be recorded", charge_attempt=True
         )
@@ -113,7 +113,8 @@ async def test_a_charged_release_on_the_last_attempt_fails_the_job(store: JobSto
     assert released.error == "outcome could not be recorded"
     assert await store.claim("w") is None
     row = await store.get(job.id)
-    assert row is not None and row.attempt == 2
+    assert row is not None
+    assert row.attempt == 2
 
 
 async def test_completion_after_a_retry_clears_the_old_error(store: JobStore) -> None:
@@ -168,12 +169,15 @@ async def test_a_claim_whose_answer_is_lost_is_recovered_without_charge(
             await store.claim("w-1")
         proxy.release()
         stranded = await observer.get(job.id)
-        assert stranded is not None and stranded.status is JobStatus.RUNNING
+        assert stranded is not None
+        assert stranded.status is JobStatus.RUNNING
         claimed = await store.claim("w-1")
-        assert claimed is not None and claimed.job.id == job.id
+        assert claimed is not None
+        assert claimed.job.id == job.id
         assert claimed.job.attempt == 1
         steps = [(h.to_status, h.reason) for h in await observer.history(job.id)]
-        assert steps[2][0] == "pending" and "answer was lost" in (steps[2][1] or "")
+        assert steps[2][0] == "pending"
+        assert "answer was lost" in (steps[2][1] or "")
     finally:
         proxy.close()
         await store.aclose()
@@ -245,7 +249,10 @@ class AnswerLateThenCutOff(LocalJobStore):
 
     slow_for = 0.0
     down = False
-    landed: list[float] = []  # noqa: RUF012 -- one store per test
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.landed: list[float] = []  # when each heartbeat's write reached the database
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
         if self.down:
@@ -285,7 +292,8 @@ async def test_a_slow_heartbeat_answer_does_not_stretch_the_fence(
         assert store.landed, "no heartbeat landed"
         assert fenced[0] - store.landed[-1] <= cfg.fence_after + 0.1
         released = await store.get(job.id)
-        assert released is not None and released.status is JobStatus.PENDING
+        assert released is not None
+        assert released.status is JobStatus.PENDING
     finally:
         store.close()
 
@@ -410,8 +418,10 @@ async def test_children_and_the_sentinel_never_see_the_token(
         with trio.fail_after(10):
             await wait_for_status(local, job.id, JobStatus.COMPLETED)
         sentinel_env = Path(f"/proc/{sup.sentinel.pid}/environ").read_bytes()
-    assert "PATH=" in seen.read_text() and "SECRET-" not in seen.read_text()
-    assert b"PATH=" in sentinel_env and b"SECRET-" not in sentinel_env
+    assert "PATH=" in seen.read_text()
+    assert "SECRET-" not in seen.read_text()
+    assert b"PATH=" in sentinel_env
+    assert b"SECRET-" not in sentinel_env
 
 
 async def test_a_caller_cancelled_while_queued_sends_nothing(tmp_path: Path) -> None:
@@ -431,7 +441,8 @@ async def test_a_caller_cancelled_while_queued_sends_nothing(tmp_path: Path) -> 
             locker.execute("COMMIT")
         assert [h.to_status for h in await store.history(job.id)] == ["pending"]
         row = await store.get(job.id)
-        assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+        assert row is not None
+        assert (row.status, row.attempt) == (JobStatus.PENDING, 0)
     finally:
         locker.close()
         store.close()
@@ -587,7 +598,8 @@ async def test_a_handler_failing_while_it_times_out_is_charged_not_looped(
             with trio.fail_after(60):
                 failed = await wait_for_status(store, job.id, JobStatus.FAILED)
             assert sup.stats.counts == {}
-        assert runs == [1] and failed.error_kind == "timeout"
+        assert runs == [1]
+        assert failed.error_kind == "timeout"
     finally:
         store.close()
 
@@ -605,7 +617,8 @@ async def test_a_handler_calling_sys_exit_fails_its_job(
         with trio.fail_after(60):
             failed = await wait_for_status(local, job.id, JobStatus.FAILED)
         assert sup.stats.counts == {}
-    assert failed.attempt == 1 and "SystemExit" in (failed.error or "")
+    assert failed.attempt == 1
+    assert "SystemExit" in (failed.error or "")
 
 
 class LoseCompletionAnswerThenARead(LocalJobStore):
@@ -670,11 +683,13 @@ async def test_two_tasks_recovering_claims_at_once_do_not_crash(sqld: SqldServer
         async with trio.open_nursery() as nursery:
             for _ in range(2):
                 nursery.start_soon(lambda: _append(got, store.claim("w1")))
-        assert len(got) == 2 and all(x is not None for x in got)
+        assert len(got) == 2
+        assert all(x is not None for x in got)
         assert store._in_doubt == []
         for job in (a, b, c):
             row = await store.get(job.id)
-            assert row is not None and row.attempt <= 1
+            assert row is not None
+            assert row.attempt <= 1
     finally:
         await store.aclose()
 

@@ -17,13 +17,11 @@ import pytest
 import trio
 import yaml
 
+from media_jobs_testing.helpers import REPO, wait_for_status
+from media_jobs_testing.sqld import SqldServer, free_port
+from media_jobs_testing.web_client import live_worker
 from stores import JobStatus, JobTypeInfo, TursoJobStore
 from supervisor import WorkerConfig
-
-from .conftest import REPO
-from .helpers import wait_for_status
-from .sqld import SqldServer, free_port
-from .web_client import live_worker
 
 BLUEPRINT = yaml.safe_load((REPO / "render.yaml").read_text())
 # From Render's Blueprint specification (render.com/docs/blueprint-spec).
@@ -91,21 +89,25 @@ def test_blueprint_structure_follows_the_specification() -> None:
     assert set(BLUEPRINT) <= ROOT_KEYS
     for service in BLUEPRINT["services"]:
         assert set(service) <= SERVICE_KEYS, set(service) - SERVICE_KEYS
-        assert service["type"] in SERVICE_TYPES and service["name"]
+        assert service["type"] in SERVICE_TYPES
+        assert service["name"]
     w = worker()
     assert w["type"] == "pserv"
-    assert w["runtime"] in RUNTIMES and w["runtime"] == "python"
-    assert w["plan"] == "starter" and w["plan"] in WORKER_PLANS  # workers have no free plan
+    assert w["runtime"] in RUNTIMES
+    assert w["runtime"] == "python"
+    assert w["plan"] == "starter"
+    assert w["plan"] in WORKER_PLANS  # workers have no free plan
     assert w.get("region", "oregon") in REGIONS
     for key in ("name", "runtime", "buildCommand", "startCommand"):  # required for native runtimes
-        assert isinstance(w[key], str) and w[key].strip()
+        assert isinstance(w[key], str)
+        assert w[key].strip()
     assert w["startCommand"] == "python -m supervisor"
-    assert (
-        isinstance(w["maxShutdownDelaySeconds"], int) and 1 <= w["maxShutdownDelaySeconds"] <= 300
-    )
+    assert isinstance(w["maxShutdownDelaySeconds"], int)
+    assert 1 <= w["maxShutdownDelaySeconds"] <= 300
     for entry in w["envVars"]:
         sources = set(entry) & ENV_SOURCES
-        assert set(entry) - ENV_SOURCES == {"key"} and len(sources) == 1, entry
+        assert set(entry) - ENV_SOURCES == {"key"}, entry
+        assert len(sources) == 1, entry
 
 
 def test_the_worker_is_reachable_for_its_metrics_on_the_private_network() -> None:
@@ -177,6 +179,7 @@ def test_the_build_installs_the_project_and_its_ffmpeg() -> None:
     assert any(d.startswith("imageio-ffmpeg") for d in deps)
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_the_start_command_starts_the_worker_with_only_those_variables(
     sqld: SqldServer, tmp_path: Path
@@ -211,15 +214,19 @@ async def test_the_start_command_starts_the_worker_with_only_those_variables(
             proc.kill()
         store.close()
     text = log.read_text()
-    assert "worker started" in text and "TursoJobStore" in text and token not in text
-    assert "timings=" in text and "types=" in text
+    assert "worker started" in text
+    assert "TursoJobStore" in text
+    assert token not in text
+    assert "timings=" in text
+    assert "types=" in text
 
 
 def test_the_web_service_serves_the_api_with_a_secret_token() -> None:
     """A web service runs `serve` on all interfaces (Render's $PORT), is health-checked on
     /healthz, and takes its API token and the Turso secrets from Render, not the file."""
     w = web()
-    assert w["runtime"] == "python" and w["plan"] in WEB_PLANS
+    assert w["runtime"] == "python"
+    assert w["plan"] in WEB_PLANS
     assert w.get("region", "oregon") == worker().get("region", "oregon")  # near its worker
     assert w["buildCommand"] == worker()["buildCommand"]
     assert w["startCommand"] == "python -m supervisor serve --host 0.0.0.0"
@@ -231,6 +238,7 @@ def test_the_web_service_serves_the_api_with_a_secret_token() -> None:
         assert len(set(entry) & ENV_SOURCES) == 1, entry
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 async def test_the_web_start_command_serves_with_only_those_variables(
     sqld: SqldServer, tmp_path: Path
@@ -278,4 +286,6 @@ async def test_the_web_start_command_serves_with_only_those_variables(
         if proc.poll() is None:
             proc.kill()
     text = log.read_text()
-    assert token not in text and api_token not in text and "TursoJobStore" in text
+    assert token not in text
+    assert api_token not in text
+    assert "TursoJobStore" in text

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from media_jobs_testing.helpers import WallClock
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.sqld import SqldServer
 from stores import JobStatus, JobStore, JobStoreError, JobTypeInfo, TursoJobStore
-
-from .conftest import WallClock
-from .proxy import Proxy
-from .sqld import SqldServer
 
 pytestmark = pytest.mark.sqld
 

@@ -23,15 +23,15 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.helpers import REPO
 from stores import LocalJobStore
-
-from .conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from soak_check import RunData, Timings, WorkerTimeline, check
 
 
+@pytest.mark.sqld
 @pytest.mark.slow
 def test_the_soak_ci_variant_finds_no_violation_on_either_store(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -170,12 +170,14 @@ def test_a_second_live_child_of_a_job_is_caught_by_its_lock(tmp_path: Path) -> N
     while not (tmp_path / "children.log").exists() or not _events(tmp_path):
         pass  # the first holds the lock once it logged its start
     second = _child(tmp_path, 7, 2, 0.1)
-    assert second.wait(10) == 0 and first.wait(10) == 0
+    assert second.wait(10) == 0
+    assert first.wait(10) == 0
     third = _child(tmp_path, 7, 3, 0.1)  # the first is gone: its lock with it
     assert third.wait(10) == 0
     events = _events(tmp_path)
     violations = [e for e in events if e["event"] == "violation"]
-    assert len(violations) == 1 and violations[0]["lease"] == 2
+    assert len(violations) == 1
+    assert violations[0]["lease"] == 2
     assert violations[0]["holder"] == [str(first.pid), "1", "1"]
     assert [e["lease"] for e in events if e["event"] == "start" and e["locked"]] == [1, 3]
 

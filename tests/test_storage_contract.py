@@ -8,7 +8,7 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,9 +27,8 @@ from files import (
     StorageUnavailable,
     storage_from_env,
 )
-
-from .proxy import Proxy
-from .seaweed import SeaweedServer
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.seaweed import SeaweedServer
 
 PART = 5 << 20  # the smallest part S3 takes, so multipart is tried on small files
 
@@ -166,9 +165,21 @@ async def test_list_and_delete(storage: Storage, tmp_path: Path) -> None:
     assert [o.key for o in await storage.list()] == ["jobs/2/b.mp3", "uploads/x/c.wav"]
 
 
-async def chunks_of(data: bytes, size: int = 4096) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
+class chunks_of:
+    """``data`` in chunks of ``size``: a plain async iterator, so that a receive that stops
+    reading early (as it must, for a body longer than declared) leaves no generator open."""
+
+    def __init__(self, data: bytes, size: int = 4096) -> None:
+        self._chunks = iter([data[start : start + size] for start in range(0, len(data), size)])
+
+    def __aiter__(self) -> chunks_of:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise StopAsyncIteration from None
 
 
 async def test_receive_stores_exactly_the_declared_size(storage: Storage) -> None:

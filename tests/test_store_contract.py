@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from media_jobs_testing.helpers import POLL_KEYS, StoreFactory, WallClock
 from stores import (
     InvalidJob,
     InvalidTransition,
@@ -21,9 +22,6 @@ from stores import (
     LocalJobStore,
     TursoJobStore,
 )
-
-from .conftest import StoreFactory, WallClock
-from .helpers import POLL_KEYS
 
 NASTY = "'; DROP TABLE jobs; -- \" \\ % _ ` ) ( \x00? ü 🎬"
 
@@ -57,8 +55,10 @@ async def test_claim_is_fifo_even_with_equal_timestamps(store: JobStore) -> None
     claimed = []
     while (c := await store.claim("w-1")) is not None:
         claimed.append(c.job.id)
-        assert c.job.status is JobStatus.RUNNING and c.job.attempt == 1
-        assert c.lease.job_id == c.job.id and c.lease.worker_id == "w-1"
+        assert c.job.status is JobStatus.RUNNING
+        assert c.job.attempt == 1
+        assert c.lease.job_id == c.job.id
+        assert c.lease.worker_id == "w-1"
     assert claimed == ids
 
 
@@ -67,11 +67,13 @@ async def test_claim_by_type_skips_other_types(store: JobStore) -> None:
     a = await store.create("alpha")
     b = await store.create("beta")
     c = await store.claim("w", types=["beta"])
-    assert c is not None and c.job.id == b.id
+    assert c is not None
+    assert c.job.id == b.id
     assert await store.claim("w", types=["beta"]) is None
     assert await store.claim("w", types=[]) is None
     c2 = await store.claim("w")
-    assert c2 is not None and c2.job.id == a.id
+    assert c2 is not None
+    assert c2.job.id == a.id
 
 
 async def test_complete_records_result_and_history(store: JobStore, wall: WallClock) -> None:
@@ -82,7 +84,8 @@ async def test_complete_records_result_and_history(store: JobStore, wall: WallCl
     assert c is not None
     wall.advance(2)
     done = await store.complete(c.lease, {"path": NASTY})
-    assert done.status is JobStatus.COMPLETED and done.result == {"path": NASTY}
+    assert done.status is JobStatus.COMPLETED
+    assert done.result == {"path": NASTY}
     assert done.finished_at == wall.now
     steps = [
         (h.from_status, h.to_status, h.worker_id, h.lease_token)
@@ -124,14 +127,17 @@ async def test_completing_a_cancelled_job_is_refused(store: JobStore) -> None:
     c = await store.claim("w")
     assert c is not None
     requested = await store.cancel(job.id)
-    assert requested.status is JobStatus.RUNNING and requested.cancel_requested
+    assert requested.status is JobStatus.RUNNING
+    assert requested.cancel_requested
     assert (await store.heartbeat(c.lease)).cancel_requested
     cancelled = await store.confirm_cancelled(c.lease)
     assert cancelled.status is JobStatus.CANCELLED
     with pytest.raises(LeaseLost, match="cancelled"):
         await store.complete(c.lease, {"late": True})
     after = await store.get(job.id)
-    assert after is not None and after.status is JobStatus.CANCELLED and after.result is None
+    assert after is not None
+    assert after.status is JobStatus.CANCELLED
+    assert after.result is None
 
 
 async def test_transient_failure_retries_once_then_fails(store: JobStore) -> None:
@@ -140,13 +146,18 @@ async def test_transient_failure_retries_once_then_fails(store: JobStore) -> Non
     c1 = await store.claim("w")
     assert c1 is not None
     back = await store.fail(c1.lease, "connection reset", kind="transient")
-    assert back.status is JobStatus.PENDING and back.error == "connection reset"
+    assert back.status is JobStatus.PENDING
+    assert back.error == "connection reset"
     view = await store.poll(job.id)
-    assert view.queue_position == 1 and "connection reset" in view.reason
+    assert view.queue_position == 1
+    assert "connection reset" in view.reason
     c2 = await store.claim("w")
-    assert c2 is not None and c2.job.attempt == 2 and c2.lease.token == c1.lease.token + 1
+    assert c2 is not None
+    assert c2.job.attempt == 2
+    assert c2.lease.token == c1.lease.token + 1
     failed = await store.fail(c2.lease, "connection reset again", kind="transient")
-    assert failed.status is JobStatus.FAILED and failed.error_kind == "transient"
+    assert failed.status is JobStatus.FAILED
+    assert failed.error_kind == "transient"
     assert (await store.poll(job.id)).reason == "failed: connection reset again (transient)"
 
 
@@ -156,7 +167,8 @@ async def test_permanent_failure_fails_at_once(store: JobStore) -> None:
     c = await store.claim("w")
     assert c is not None
     failed = await store.fail(c.lease, "unsupported format: " + NASTY, kind="permanent")
-    assert failed.status is JobStatus.FAILED and failed.attempt == 1
+    assert failed.status is JobStatus.FAILED
+    assert failed.attempt == 1
     assert failed.error == "unsupported format: " + NASTY
     assert (await store.poll(job.id)).reason.startswith("failed: unsupported format")
 
@@ -168,10 +180,13 @@ async def test_fencing_after_reap_and_reclaim(store: JobStore, wall: WallClock) 
     assert old is not None
     wall.advance(61)
     reaped = await store.reap(60)
-    assert [r.id for r in reaped] == [job.id] and reaped[0].status is JobStatus.PENDING
-    assert reaped[0].error_kind == "stalled" and "w-old" in (reaped[0].error or "")
+    assert [r.id for r in reaped] == [job.id]
+    assert reaped[0].status is JobStatus.PENDING
+    assert reaped[0].error_kind == "stalled"
+    assert "w-old" in (reaped[0].error or "")
     new = await store.claim("w-new")
-    assert new is not None and new.job.attempt == 2
+    assert new is not None
+    assert new.job.attempt == 2
     before = await snapshot(store)
     with pytest.raises(LeaseLost, match="claimed again"):
         await store.heartbeat(old.lease)
@@ -201,7 +216,8 @@ async def test_reaper_fails_a_stale_job_with_no_attempt_left(
     assert await store.reap(60) == []  # not stale yet
     wall.advance(31)
     (failed,) = await store.reap(60)
-    assert failed.status is JobStatus.FAILED and failed.error_kind == "stalled"
+    assert failed.status is JobStatus.FAILED
+    assert failed.error_kind == "stalled"
     assert failed.error == "stalled: no heartbeat from worker w-9 for over 60 s"
     assert await store.reap(60) == []  # idempotent
     assert (await store.poll(job.id)).reason.startswith("failed: stalled")
@@ -239,9 +255,11 @@ async def test_release_refunds_the_attempt(store: JobStore) -> None:
     c = await store.claim("w")
     assert c is not None
     back = await store.release(c.lease, "worker shutting down")
-    assert back.status is JobStatus.PENDING and back.attempt == 0
+    assert back.status is JobStatus.PENDING
+    assert back.attempt == 0
     c2 = await store.claim("w")
-    assert c2 is not None and c2.job.attempt == 1
+    assert c2 is not None
+    assert c2.job.attempt == 1
     await store.cancel(job.id)
     assert (await store.release(c2.lease, "shutdown")).status is JobStatus.CANCELLED
 
@@ -260,7 +278,8 @@ async def test_poll_reports_queue_position_stages_and_progress(
     assert c is not None
     await store.update(c.lease, stage="analyzing", progress=None)
     running = await store.poll(c.job.id)
-    assert running.queue_position is None and running.indeterminate
+    assert running.queue_position is None
+    assert running.indeterminate
     assert running.to_dict()["indeterminate"] is True
     await store.update(c.lease, stage="encoding", progress=42.5)
     running = await store.poll(c.job.id)
@@ -283,7 +302,8 @@ async def test_resubmit_links_a_new_job(store: JobStore) -> None:
     assert c is not None
     await store.fail(c.lease, "bad input", kind="permanent")
     again = await store.resubmit(job.id)
-    assert again.id != job.id and again.retry_of == job.id
+    assert again.id != job.id
+    assert again.retry_of == job.id
     assert (again.status, again.payload, again.max_attempts, again.attempt) == (
         JobStatus.PENDING,
         {"x": NASTY},
@@ -291,7 +311,8 @@ async def test_resubmit_links_a_new_job(store: JobStore) -> None:
         0,
     )
     c2 = await store.claim("w")
-    assert c2 is not None and c2.job.id == again.id
+    assert c2 is not None
+    assert c2.job.id == again.id
     await store.complete(c2.lease, None)
     with pytest.raises(InvalidTransition, match="completed"):
         await store.resubmit(again.id)
@@ -356,7 +377,9 @@ async def test_metacharacters_survive_in_every_string(store: JobStore) -> None:
     assert c2 is not None
     done = await store.complete(c2.lease, {"out": NASTY})
     got = await store.get(job.id)
-    assert got is not None and got.payload == {NASTY: [NASTY]} and done.result == {"out": NASTY}
+    assert got is not None
+    assert got.payload == {NASTY: [NASTY]}
+    assert done.result == {"out": NASTY}
     assert got.error is None  # cleared on completion; the history keeps it
     assert f"will retry: {NASTY}" in [h.reason for h in await store.history(job.id)]
     assert len(await store.list()) == 1
@@ -382,7 +405,8 @@ async def test_two_stores_see_one_database(store_factory: StoreFactory) -> None:
     one, two = store_factory(), store_factory()
     job = await one.create("tone")
     c = await two.claim("w-2")
-    assert c is not None and c.job.id == job.id
+    assert c is not None
+    assert c.job.id == job.id
     assert await one.claim("w-1") is None
     assert (await one.get(job.id)).worker_id == "w-2"  # type: ignore[union-attr]
 
@@ -424,11 +448,13 @@ async def test_changes_are_the_rows_written_after_a_mark(store: JobStore, wall: 
     assert await store.changes(mark) == ([], mark, None)
     running = await store.create("tone")
     c = await store.claim("w")  # takes `old`
-    assert c is not None and c.job.id == old.id
+    assert c is not None
+    assert c.job.id == old.id
     wall.advance(1)
     await store.update(c.lease, stage="encoding", progress=10)
     views, after, read_at = await store.changes(mark)
-    assert [v.id for v in views] == [running.id, old.id] and read_at == wall.now
+    assert [v.id for v in views] == [running.id, old.id]
+    assert read_at == wall.now
     assert views == [await store.poll(v.id) for v in views]
     assert after == (views[-1].changed_at, old.id)
     await store.heartbeat(c.lease)
@@ -436,10 +462,12 @@ async def test_changes_are_the_rows_written_after_a_mark(store: JobStore, wall: 
     assert (beat.id, beat.updated_at) == (old.id, wall.now)
     await store.cancel(old.id)  # a cancel request leaves updated_at (the heartbeat) alone
     (cancelled,), _, _ = await store.changes(after)
-    assert cancelled.id == old.id and cancelled.cancel_requested
+    assert cancelled.id == old.id
+    assert cancelled.cancel_requested
     assert cancelled.updated_at == beat.updated_at
     (first,), next_mark, _ = await store.changes(mark, limit=1)
-    assert first.id == running.id and next_mark == (first.changed_at, running.id)
+    assert first.id == running.id
+    assert next_mark == (first.changed_at, running.id)
 
 
 async def test_change_stamps_grow_when_the_clock_steps_back(
@@ -454,7 +482,8 @@ async def test_change_stamps_grow_when_the_clock_steps_back(
     wall.advance(-600)
     await store.heartbeat(claimed.lease)
     (beat,), mark, _ = await store.changes(mark)
-    assert beat.id == job.id and beat.updated_at == wall.now
+    assert beat.id == job.id
+    assert beat.updated_at == wall.now
     later = await store.create_many("tone", [{}, {}, {}])
     views, mark, _ = await store.changes(mark, limit=2)  # the batch shares one stamp
     rest, _, _ = await store.changes(mark)
@@ -480,7 +509,8 @@ async def check_database_clock(store: JobStore) -> None:
     _, mark, _ = await store.changes(None)
     job = await store.create("tone")
     views, _, read_at = await store.changes(mark)
-    assert [v.id for v in views] == [job.id] and read_at is not None
+    assert [v.id for v in views] == [job.id]
+    assert read_at is not None
     assert before <= views[0].updated_at <= read_at
 
 
@@ -491,7 +521,8 @@ async def test_queue_lists_pending_ids_in_claim_order(store: JobStore) -> None:
     assert await store.queue() == [ids[0], ids[2], ids[3]]
     assert await store.queue(limit=2) == [ids[0], ids[2]]
     c = await store.claim("w")
-    assert c is not None and c.job.id == ids[0]
+    assert c is not None
+    assert c.job.id == ids[0]
     assert await store.queue() == [ids[2], ids[3]]
     moved = (await store.poll(ids[3])).moved_to(1)
     assert (moved.queue_position, moved.reason) == (1, "pending, 0 ahead")
@@ -528,7 +559,8 @@ async def test_create_many_adds_all_in_order_or_none(store: JobStore) -> None:
     assert [j.payload for j in jobs] == [{"n": n} for n in range(50)]
     assert all(j.status is JobStatus.PENDING and j.max_attempts == 3 for j in jobs)
     first = await store.claim("w")
-    assert first is not None and first.job.id == jobs[0].id
+    assert first is not None
+    assert first.job.id == jobs[0].id
     assert [h.to_status for h in await store.history(jobs[7].id)] == ["pending"]
     before = await snapshot(store)
     with pytest.raises(InvalidJob, match="payload #2"):
@@ -542,17 +574,23 @@ async def test_complete_and_claim_finishes_one_job_and_takes_the_next(store: Job
     pending the completion still lands; a refused completion gives the claim back."""
     a, b = await store.create("tone"), await store.create("tone")
     first = await store.claim("w")
-    assert first is not None and first.job.id == a.id
+    assert first is not None
+    assert first.job.id == a.id
     done, nxt = await store.complete_and_claim(first.lease, {"ok": 1}, "w")
-    assert done.status is JobStatus.COMPLETED and done.result == {"ok": 1}
-    assert nxt is not None and nxt.job.id == b.id and nxt.job.attempt == 1
+    assert done.status is JobStatus.COMPLETED
+    assert done.result == {"ok": 1}
+    assert nxt is not None
+    assert nxt.job.id == b.id
+    assert nxt.job.attempt == 1
     last, none = await store.complete_and_claim(nxt.lease, None, "w", types=["tone"])
-    assert last.status is JobStatus.COMPLETED and none is None
+    assert last.status is JobStatus.COMPLETED
+    assert none is None
     c = await store.create("tone")
     with pytest.raises(LeaseLost):
         await store.complete_and_claim(Lease(a.id, 99, "w"), "not mine", "w")
     row = await store.get(c.id)
-    assert row is not None and (row.status, row.attempt) == (JobStatus.PENDING, 0)
+    assert row is not None
+    assert (row.status, row.attempt) == (JobStatus.PENDING, 0)
 
 
 async def test_prune_deletes_old_finished_jobs_with_their_history_only(
@@ -579,7 +617,8 @@ async def test_prune_deletes_old_finished_jobs_with_their_history_only(
     assert [j.id for j in await store.list(limit=100)] == [young.id, old[4].id]
     with pytest.raises(JobNotFound):
         await store.history(old[0].id)
-    assert running is not None and (await store.get(running.job.id)) is not None
+    assert running is not None
+    assert (await store.get(running.job.id)) is not None
     with pytest.raises(InvalidJob, match="only finished jobs"):
         await store.prune("running", 1)
 
@@ -634,7 +673,9 @@ async def test_counts_follow_every_transition(store: JobStore, wall: WallClock) 
     wall.advance(120)
     await store.reap(60)
     counts = await agree()
-    assert counts["completed"] == 1 and counts["failed"] == 1 and counts["cancelled"] == 2
+    assert counts["completed"] == 1
+    assert counts["failed"] == 1
+    assert counts["cancelled"] == 2
     assert await store.prune("cancelled", 60) == 2
     assert (await agree())["cancelled"] == 0
 
@@ -648,7 +689,8 @@ async def test_the_reaper_rides_out_a_database_clock_stepped_back(
     keeps beating is never reaped."""
     dead_job, live_job = await store.create("tone"), await store.create("tone")
     dead, live = await store.claim("w-dead"), await store.claim("w-live")
-    assert dead is not None and live is not None
+    assert dead is not None
+    assert live is not None
 
     async def round_() -> list[int]:
         await store.heartbeat(live.lease)
@@ -664,7 +706,8 @@ async def test_the_reaper_rides_out_a_database_clock_stepped_back(
     while not (reaped := await round_()):
         waited += 10
         assert waited <= 600, "not reaped within the size of the step"
-    assert reaped == [dead_job.id] and 60 <= waited <= 70
+    assert reaped == [dead_job.id]
+    assert 60 <= waited <= 70
     assert (await store.get(live_job.id)).status is JobStatus.RUNNING  # type: ignore[union-attr]
 
 

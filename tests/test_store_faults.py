@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 import trio
 
+from media_jobs_testing.web_client import running_server
 from stores import JobStatus, LocalJobStore, StoreUnavailable
 from web import WebSettings
 from web._health import HEALTH_INTERVAL
-
-from .web_client import running_server
 
 
 @pytest.fixture

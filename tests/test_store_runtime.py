@@ -17,6 +17,8 @@ import pytest
 import trio
 
 import stores
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.sqld import SqldServer, free_port
 from stores import (
     JobStatus,
     JobStoreError,
@@ -29,9 +31,6 @@ from stores import (
 )
 from stores._compiled import RETIRED, SCHEMA_REVISION
 from stores._migrate import migrate
-
-from .conftest import REPO
-from .sqld import SqldServer, free_port
 
 TOKEN = "tok-SECRET-4f9a7c"
 
@@ -69,6 +68,7 @@ async def test_thousands_of_calls_reuse_one_connection(store: stores.JobStore) -
         await store.get(1)
 
 
+@pytest.mark.sqld
 async def test_turso_survives_a_server_restart(sqld: SqldServer) -> None:
     """While sqld is down calls fail fast with StoreUnavailable; after it is back they work."""
     store = TursoJobStore(sqld.url, TOKEN, timeout=5)
@@ -80,11 +80,13 @@ async def test_turso_survives_a_server_restart(sqld: SqldServer) -> None:
         assert TOKEN not in str(info.value)
         sqld.start()
         got = await store.get(job.id)
-        assert got is not None and got.status is JobStatus.PENDING
+        assert got is not None
+        assert got.status is JobStatus.PENDING
     finally:
         await store.aclose()
 
 
+@pytest.mark.sqld
 async def test_turso_gives_up_on_a_paused_server_in_real_time(
     sqld: SqldServer, autojump_clock: trio.testing.MockClock
 ) -> None:
@@ -98,13 +100,15 @@ async def test_turso_gives_up_on_a_paused_server_in_real_time(
             await store.get(job.id)
         sqld.resume()
         got = await store.get(job.id)
-        assert got is not None and got.id == job.id
+        assert got is not None
+        assert got.id == job.id
     finally:
         sqld.resume()
         await store.aclose()
     assert helper_pids() == set()
 
 
+@pytest.mark.sqld
 async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
     sqld: SqldServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,11 +135,13 @@ async def test_native_logging_in_the_helper_cannot_corrupt_its_protocol(
     assert "DEBUG" not in printed.out + printed.err
 
 
+@pytest.mark.sqld
 async def test_the_token_never_shows(sqld: SqldServer, caplog: pytest.LogCaptureFixture) -> None:
     """The token is absent from repr, logs and error text, even when the server is gone."""
     caplog.set_level(logging.DEBUG)
     store = TursoJobStore(sqld.url, TOKEN)
-    assert TOKEN not in repr(store) and "token=set" in repr(store)
+    assert TOKEN not in repr(store)
+    assert "token=set" in repr(store)
     await store.create("tone")
     unreachable = TursoJobStore(f"http://127.0.0.1:{free_port()}", TOKEN)
     with pytest.raises(StoreUnavailable) as info:
@@ -204,7 +210,8 @@ def test_factory_picks_turso_from_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("TURSO_DATABASE_URL", "libsql://db-org.turso.io")
     monkeypatch.setenv("TURSO_AUTH_TOKEN", TOKEN)
     store = get_job_store()
-    assert isinstance(store, TursoJobStore) and store.url == "libsql://db-org.turso.io"
+    assert isinstance(store, TursoJobStore)
+    assert store.url == "libsql://db-org.turso.io"
     assert TOKEN not in repr(store)
 
 
@@ -224,6 +231,7 @@ def test_local_default_never_imports_libsql(tmp_path: Path) -> None:
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.sqld
 async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
     sqld: SqldServer,
 ) -> None:
@@ -235,7 +243,8 @@ async def test_a_stale_connection_after_a_restart_is_replaced_transparently(
         sqld.stop()
         sqld.start()
         got = await store.get(job.id)
-        assert got is not None and got.id == job.id
+        assert got is not None
+        assert got.id == job.id
     finally:
         await store.aclose()
 
@@ -248,7 +257,8 @@ async def test_a_revision_1_database_is_migrated_in_place_with_live_jobs(tmp_pat
         waiting = await store.create("tone")
         running = await store.create("tone")
         claimed = await store.claim("w-old", types=["tone"])
-    assert claimed is not None and claimed.job.id == waiting.id
+    assert claimed is not None
+    assert claimed.job.id == waiting.id
     with sqlite3.connect(path) as raw:  # what a revision-1 database looks like
         raw.execute("DROP INDEX IF EXISTS ix_jobs_claim_token")
         raw.execute("ALTER TABLE jobs DROP COLUMN claim_token")
@@ -256,12 +266,14 @@ async def test_a_revision_1_database_is_migrated_in_place_with_live_jobs(tmp_pat
     async with LocalJobStore(path) as store:
         done = await store.complete(claimed.lease, "ok")
         second = await store.claim("w-new")
-        assert second is not None and second.job.id == running.id
+        assert second is not None
+        assert second.job.id == running.id
         assert done.status is JobStatus.COMPLETED
     with sqlite3.connect(path) as raw:
         meta = dict(raw.execute("SELECT key, value FROM schema_meta").fetchall())
         columns = [row[1] for row in raw.execute("PRAGMA table_info(jobs)")]
-    assert meta == {"version": 1, "revision": SCHEMA_REVISION} and "claim_token" in columns
+    assert meta == {"version": 1, "revision": SCHEMA_REVISION}
+    assert "claim_token" in columns
 
 
 async def test_a_revision_3_database_gains_the_indexes_of_revision_4(tmp_path: Path) -> None:
@@ -363,7 +375,8 @@ async def test_a_revision_7_database_gains_change_stamps_and_the_pruners_index(
         _, mark, _ = await second.changes(None)
         assert mark == (0.0, 0)  # rows written before keep no stamp
         claimed = await second.claim("w")
-        assert claimed is not None and claimed.job.id == job.id
+        assert claimed is not None
+        assert claimed.job.id == job.id
         views, _, _ = await second.changes(mark)
         assert [v.id for v in views] == [job.id]
     with sqlite3.connect(path) as raw:
@@ -406,7 +419,8 @@ async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Pat
         old._schema_ready = True
         before = await old.create("tone")
         claimed = await old.claim("w-old")
-        assert claimed is not None and claimed.job.id == before.id
+        assert claimed is not None
+        assert claimed.job.id == before.id
         await old.fail(claimed.lease, "no", kind="permanent")
     with sqlite3.connect(path) as raw:
         created_rows = raw.execute(
@@ -426,7 +440,8 @@ async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Pat
         for job, reason in ((after, "created"), (again, f"resubmitted from job {before.id}")):
             (entry,) = await new.history(job.id)
             assert (entry.from_status, entry.to_status, entry.reason) == (None, "pending", reason)
-            assert entry.at == job.created_at and entry.worker_id is None
+            assert entry.at == job.created_at
+            assert entry.worker_id is None
         assert await new.counts() == {
             "pending": 2,
             "running": 0,
@@ -442,7 +457,8 @@ async def test_a_revision_6_database_keeps_each_jobs_history_whole(tmp_path: Pat
             "SELECT count(*) FROM job_history WHERE job_id IN (?, ?)", (after.id, again.id)
         ).fetchone()[0]
     assert {"ix_jobs_finished", "ix_jobs_pending", "ix_jobs_running"} <= names
-    assert new_rows == 0 and not names & {name for _, name in RETIRED}
+    assert new_rows == 0
+    assert not names & {name for _, name in RETIRED}
     assert meta == {"version": 1, "revision": SCHEMA_REVISION}
 
 
@@ -467,7 +483,8 @@ async def test_retired_objects_made_again_by_an_older_process_are_dropped_at_sta
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
         rows = raw.execute("SELECT count(*) FROM job_history").fetchone()[0]
-    assert not names & {name for _, name in RETIRED} and rows == 0
+    assert not names & {name for _, name in RETIRED}
+    assert rows == 0
 
 
 async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_path: Path) -> None:
@@ -499,10 +516,12 @@ async def test_a_migration_makes_the_new_indexes_before_dropping_the_old(tmp_pat
     }
     dropped = [i for i, sql in enumerate(ran) if sql.startswith("DROP INDEX")]
     retired = [name for kind, name in RETIRED if kind == "index"]
-    assert len(made) == 2 and len(dropped) == len(retired)
+    assert len(made) == 2
+    assert len(dropped) == len(retired)
     assert min(dropped) > max(made.values())
 
 
+@pytest.mark.sqld
 async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     sqld: SqldServer,
 ) -> None:
@@ -534,6 +553,7 @@ async def test_closing_a_turso_store_with_a_call_in_flight_ends_that_call(
     assert helper_pids() == set()
 
 
+@pytest.mark.sqld
 async def test_a_busy_sqld_is_waited_out_not_taken_for_a_refused_statement(
     sqld: SqldServer,
 ) -> None:
@@ -561,7 +581,8 @@ async def test_a_busy_sqld_is_waited_out_not_taken_for_a_refused_statement(
         finally:
             unlock.join()
             locker.close()
-        assert done.status is JobStatus.COMPLETED and done.result == {"ok": True}
+        assert done.status is JobStatus.COMPLETED
+        assert done.result == {"ok": True}
         assert waited >= 1.0  # it did wait for the lock
         assert [h.to_status for h in await store.history(claimed.job.id)][-1] == "completed"
     finally:

@@ -8,10 +8,9 @@ import logging
 
 import pytest
 
+from media_jobs_testing.helpers import StoreFactory
 from supervisor import WorkerConfig, open_supervisor
-from supervisor._reference import JOB_TYPES
-
-from .conftest import StoreFactory
+from supervisor.reference import JOB_TYPES
 
 #: fence after 3 - 2 × 0.3 - 1 = 1.4 s: a store call may take 1.4 - 0.3 = 1.1 s at most.
 SHORT = WorkerConfig(poll_interval=0.1, heartbeat_interval=0.3, stale_after=3, kill_grace=1)

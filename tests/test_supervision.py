@@ -15,11 +15,10 @@ import trio.testing
 
 import supervisor._supervisor as supervision
 from actors import ActorCrash, Event
+from media_jobs_testing.helpers import fast_config, trio_wall, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import open_supervisor
-from supervisor._reference import JOB_TYPES
-
-from .helpers import fast_config, trio_wall, wait_for_status
+from supervisor.reference import JOB_TYPES
 
 ACTORS = ("poller", "executor", "heartbeat", "reaper")
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from media_jobs_testing.helpers import REPO
+from media_jobs_testing.workers import TIMINGS
 from supervisor._text import printable
-
-from .conftest import REPO
-from .workers import TIMINGS
 
 #: What the CLI may print for a person: no control, separator or bidi character but "\n".
 UNSAFE = re.compile(

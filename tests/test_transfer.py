@@ -16,6 +16,10 @@ import pytest
 import trio
 
 from files import S3Storage, Storage, get_storage, reset_storage
+from media_jobs_testing.helpers import wait_for_status
+from media_jobs_testing.media import make_audio
+from media_jobs_testing.proxy import Proxy
+from media_jobs_testing.seaweed import SeaweedServer
 from stores import JobStatus, LocalJobStore
 from supervisor import (
     JobContext,
@@ -26,12 +30,9 @@ from supervisor import (
     open_supervisor,
     store_output,
 )
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
-from .helpers import wait_for_status
-from .proxy import Proxy
-from .seaweed import SeaweedServer
-from .test_payload_security import make_audio
+pytestmark = pytest.mark.store(backends=("local",), clock="real")
 
 CONFIG = dict(
     poll_interval=0.1, heartbeat_interval=0.2, stale_after=10, kill_grace=2, progress_interval=0.05
@@ -41,13 +42,6 @@ CONFIG = dict(
 @pytest.fixture
 def storage(env_storage: Storage) -> Storage:
     return env_storage
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db")
-    yield s
-    s.close()
 
 
 def scratch_left(tmp_path: Path) -> list[str]:

@@ -18,6 +18,8 @@ import trio.testing
 
 from actors import JobContext, JobType, StopReason, TransientError
 from actors._executor import Ending, decide
+from media_jobs_testing.helpers import FAST, WallClock, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
 from stores import (
     RETRYABLE,
     RULES,
@@ -32,10 +34,6 @@ from stores import (
     transition,
 )
 from supervisor import open_supervisor
-
-from .conftest import WallClock
-from .helpers import FAST, trio_wall, wait_for_status
-from .helpers import fast_config as config
 
 
 @pytest.fixture
@@ -155,6 +153,17 @@ async def _check_row(
         await store.cancel(after.id)  # out of the way of the next case's claim
 
 
+def released_status(*, cancel: bool, left: bool, charged: bool) -> JobStatus:
+    """What a release makes of a running job, said independently of ``RULES``: it ends a
+    job whose cancel was asked for, a charged release of the last attempt fails the job (no
+    claim may exceed max_attempts), and otherwise the job waits again."""
+    if cancel:
+        return JobStatus.CANCELLED
+    if charged and not left:
+        return JobStatus.FAILED
+    return JobStatus.PENDING
+
+
 async def test_every_rule_of_the_state_machine_is_what_the_database_does(
     store: JobStore, wall: WallClock
 ) -> None:
@@ -184,6 +193,7 @@ async def test_every_rule_of_the_state_machine_is_what_the_database_does(
             released = await store.release(lease, "why", charge_attempt=charged)
             await _check_row(store, lease, released, rule, error="why")
             assert released.attempt == (1 if charged else 0)
+            assert released.status is released_status(cancel=cancel, left=left, charged=charged)
             seen.add(rule)
     # Reaping takes every stale running job at once: one job per state, one reap.
     leases = {state: await _running_job(store, cancel=state[0], left=state[1]) for state in STATES}
@@ -213,6 +223,9 @@ def test_every_state_of_every_outcome_has_exactly_one_first_rule(outcome: Outcom
             if outcome is Outcome.FAILED:
                 retried = kind in RETRYABLE and left and not cancel
                 assert (rule.status is JobStatus.PENDING) is retried
+            if outcome is Outcome.RELEASED:
+                ends = released_status(cancel=cancel, left=left, charged=charged)
+                assert rule.status is ends, (cancel, left, charged)
 
 
 VERDICT_STOPS: list[tuple[Ending, Outcome | None, bool]] = [

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,14 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
+from media_jobs_testing.helpers import FAST, pid_alive, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config as config
 from stores import JobStatus, LocalJobStore
 from supervisor import Event, JobClaimed, JobCompleted, open_supervisor
 from supervisor._metrics import Metrics
-from supervisor._reference import JOB_TYPES
+from supervisor.reference import JOB_TYPES
 
-from .helpers import FAST, pid_alive, trio_wall, wait_for_status
-from .helpers import fast_config as config
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s  # type: ignore[misc]
-    s.close()
-
-
-calls: list[Any] = []
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 async def hang(ctx: JobContext, payload: Any) -> None:
@@ -55,7 +45,6 @@ async def progress_storm(ctx: JobContext, payload: Any) -> str:
 
 
 async def flaky(ctx: JobContext, payload: Any) -> str:
-    calls.append(ctx.job.attempt)
     if ctx.job.attempt < payload.get("succeed_on", 99):
         raise ConnectionResetError("connection reset by peer")
     return "ok"
@@ -77,6 +66,16 @@ TYPES = {
 }
 
 
+def with_recorded_flaky(calls: list[int]) -> dict[str, JobType]:
+    """TYPES, with a ``flaky`` that appends to ``calls`` the attempt of each run."""
+
+    async def recorded(ctx: JobContext, payload: Any) -> str:
+        calls.append(ctx.job.attempt)
+        return await flaky(ctx, payload)
+
+    return {**TYPES, "flaky": JobType("flaky", recorded)}
+
+
 async def test_a_job_runs_to_completion_with_real_progress(
     store: LocalJobStore, fast_clock: trio.testing.MockClock
 ) -> None:
@@ -88,7 +87,9 @@ async def test_a_job_runs_to_completion_with_real_progress(
     created, started = (await store.history(job.id))[:2]
     assert started.to_status == "running"
     assert started.at - created.at < 0.01  # woken at once, not a poll interval later
-    assert done.result == {"slept": 4.0} and done.progress == 100.0 and done.stage == "sleeping"
+    assert done.result == {"slept": 4.0}
+    assert done.progress == 100.0
+    assert done.stage == "sleeping"
     view = await store.poll(job.id)
     assert view.stages == ("sleeping",)
 
@@ -109,7 +110,8 @@ async def test_progress_writes_are_throttled_but_keep_first_and_last(
         job = await store.create("storm")
         done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
     assert done.progress == 100.0
-    assert writes[0] == 0 and writes[-1] == 100.0
+    assert writes[0] == 0
+    assert writes[-1] == 100.0
     assert len(writes) <= 1 + math.ceil(1.0 / FAST["progress_interval"]) + 2, writes
 
 
@@ -117,19 +119,21 @@ async def test_transient_failure_is_retried_once(
     store: LocalJobStore, fast_clock: trio.testing.MockClock
 ) -> None:
     """A network error is transient: the job runs again, then succeeds."""
-    calls.clear()
-    async with open_supervisor(store, TYPES, config()):
+    calls: list[int] = []
+    async with open_supervisor(store, with_recorded_flaky(calls), config()):
         job = await store.create("flaky", {"succeed_on": 2})
         done = await wait_for_status(store, job.id, JobStatus.COMPLETED)
-    assert calls == [1, 2] and done.attempt == 2 and done.result == "ok"
+    assert calls == [1, 2]
+    assert done.attempt == 2
+    assert done.result == "ok"
 
 
 async def test_transient_failure_without_attempts_left_fails(
     store: LocalJobStore, fast_clock: trio.testing.MockClock
 ) -> None:
     """After the retry, a second transient failure fails the job with the handler's text."""
-    calls.clear()
-    async with open_supervisor(store, TYPES, config()):
+    calls: list[int] = []
+    async with open_supervisor(store, with_recorded_flaky(calls), config()):
         job = await store.create("flaky")
         failed = await wait_for_status(store, job.id, JobStatus.FAILED)
     assert calls == [1, 2]
@@ -159,7 +163,8 @@ async def test_timeout_is_transient_and_names_the_limit(
     async with open_supervisor(store, TYPES, config()):
         job = await store.create("hang")
         failed = await wait_for_status(store, job.id, JobStatus.FAILED, poll=1.0)
-    assert failed.attempt == 2 and failed.error_kind == "timeout"
+    assert failed.attempt == 2
+    assert failed.error_kind == "timeout"
     assert failed.error == "timeout: exceeded the 30 s limit of job type 'hang'"
     reasons = [h.reason for h in await store.history(job.id)]
     retried = [r for r in reasons if r.startswith("will retry in ")]
@@ -180,7 +185,8 @@ async def test_cancel_reaches_a_running_job_within_one_heartbeat(
         await store.cancel(job.id)
         cancelled = await wait_for_status(store, job.id, JobStatus.CANCELLED)
         assert trio.current_time() - requested_at <= FAST["heartbeat_interval"] + 0.01
-    assert cancelled.cancel_requested and cancelled.error is None
+    assert cancelled.cancel_requested
+    assert cancelled.error is None
 
 
 async def test_cancel_kills_a_real_child_before_the_row_says_cancelled(
@@ -220,12 +226,15 @@ async def test_a_lost_lease_stops_the_job_and_writes_nothing(
         (reaped,) = await other.reap(60)
         assert reaped.status is JobStatus.PENDING
         stolen = await other.claim("w-other")
-        assert stolen is not None and stolen.job.id == job.id
+        assert stolen is not None
+        assert stolen.job.id == job.id
         with trio.fail_after(FAST["heartbeat_interval"] * 2):
             while sup.slot.current is not None:
                 await sup.slot.changed.wait()
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.RUNNING and row.worker_id == "w-other"
+    assert row is not None
+    assert row.status is JobStatus.RUNNING
+    assert row.worker_id == "w-other"
     other.close()
 
 
@@ -253,7 +262,9 @@ async def test_shutdown_releases_a_long_job_without_charging_an_attempt(
         await sup.stop()
         assert trio.current_time() - before == pytest.approx(FAST["shutdown_grace"], abs=0.1)
     row = await store.get(job.id)
-    assert row is not None and row.status is JobStatus.PENDING and row.attempt == 0
+    assert row is not None
+    assert row.status is JobStatus.PENDING
+    assert row.attempt == 0
     assert [h.reason for h in await store.history(job.id)][-1].startswith("released: shutdown")
 
 
@@ -345,7 +356,8 @@ async def test_observers_receive_the_workers_typed_events(
     ):
         assert kind in kinds, (kind, kinds)
     done = next(e for e in seen if isinstance(e, JobCompleted))
-    assert done.job_id == ok.id and done.duration == pytest.approx(1.0, abs=0.1)
+    assert done.job_id == ok.id
+    assert done.duration == pytest.approx(1.0, abs=0.1)
     claimed = next(e for e in seen if isinstance(e, JobClaimed) and e.job_id == ok.id)
     assert claimed.queue_wait < 0.01
 
@@ -377,7 +389,8 @@ async def test_a_starting_worker_kills_a_leftover_child_of_a_dead_worker(
             assert kept.poll() is None
         assert orphan.returncode == -signal.SIGKILL
         row = await now.get(dead.job.id)
-        assert row is not None and row.child_pid is None
+        assert row is not None
+        assert row.child_pid is None
     finally:
         for proc in (orphan, kept):
             proc.kill()
@@ -407,10 +420,12 @@ async def test_metrics_count_runs_and_read_job_counts_at_scrape(
     assert 'media_jobs_jobs{status="running"} 1.0' in text
     assert 'media_jobs_jobs{status="completed"} 1.0' in text
     assert 'media_jobs_run_duration_seconds_count{type="sleep"} 1.0' in text
-    assert "media_jobs_store_call_seconds_count" in text and "media_jobs_store_up 1.0" in text
+    assert "media_jobs_store_call_seconds_count" in text
+    assert "media_jobs_store_up 1.0" in text
     age = next(line for line in text.splitlines() if line.startswith("media_jobs_heartbeat_age"))
     assert 0 <= float(age.split()[1]) <= FAST["heartbeat_interval"]
-    assert f'"{ok.id}"' not in text and "job_id" not in text
+    assert f'"{ok.id}"' not in text
+    assert "job_id" not in text
 
 
 async def wavering(ctx: JobContext, payload: Any) -> None:

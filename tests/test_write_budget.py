@@ -12,10 +12,9 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
+from media_jobs_testing.helpers import fast_config, trio_wall, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
-
-from .helpers import fast_config, trio_wall, wait_for_status
 
 #: Rows sqld counts for one lease write (the row, the running index, the change stamp's
 #: index: see docs/OPERATIONS.md "What it costs").

@@ -14,8 +14,8 @@ import trio
 
 from actors import JobContext, JobType, PermanentError, TransientError
 
+from .._payload import PayloadRules, integer, number, string
 from ._media import PREP, TONE, prep_job, tone_job
-from ._payload import PayloadRules, integer, number, string
 
 __all__ = ["JOB_TYPES"]
 

@@ -1,8 +1,9 @@
 """TypeScript's ``tsc``, which checks the dashboard's JavaScript (``// @ts-check``, JSDoc).
 
 Installed from the npm registry into the work tree's own ``.tools/`` (ignored by git), on
-first use: by ``scripts/test`` before pytest runs (``python -m tests.typescript``), and by
-``tests/test_javascript.py`` if it is still missing (pytest run on its own). One version,
+first use: by ``scripts/test`` before pytest runs (``python -m
+media_jobs_testing.typescript``), and by ``tests/test_javascript.py`` if it is still
+missing (pytest run on its own). One version,
 pinned here; a tree that has another installs this one over it.
 """
 
@@ -14,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .conftest import REPO
+from .helpers import REPO
 
 TYPESCRIPT = "5.9.3"
 TOOLS = REPO / ".tools"

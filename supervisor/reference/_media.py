@@ -14,10 +14,10 @@ import attrs
 import files
 from actors import NOT_MEDIA, JobContext, PermanentError, header_duration, run_ffmpeg
 
+from .._paths import InputFile, open_file, open_scratch
+from .._payload import PayloadRules, boolean, number, string
+from .._transfer import INPUT_FORMATS, fetch_input, store_output
 from ._loudness import Loudness, PeakWatch, Plan, encode_args, measure_args, parse_summary, plan
-from ._paths import InputFile, open_file, open_scratch
-from ._payload import PayloadRules, boolean, number, string
-from ._transfer import INPUT_FORMATS, fetch_input, store_output
 
 __all__ = ["INPUT_FORMATS", "PREP", "TONE", "measure_loudness", "prep_job", "tone_job"]
 

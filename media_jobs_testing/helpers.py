@@ -1,14 +1,36 @@
-"""Small helpers shared by the worker tests."""
+"""Small helpers shared by tests and benchmarks: the repository, clocks, timings, waits."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import trio
 
 from stores import Job, JobStatus, JobStore
 from supervisor import WorkerConfig
+
+#: The repository's root (the work tree the tests run in).
+REPO = Path(__file__).resolve().parent.parent
+
+
+class WallClock:
+    """The wall clock the store writes, under the test's control."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+#: What the ``store_factory`` fixture gives: each call, a new store on the test's database.
+StoreFactory = Callable[[], JobStore]
 
 #: The wall clock the worker tests' stores write: virtual time from a fixed start.
 WALL0 = 1_800_000_000.0

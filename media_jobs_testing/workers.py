@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from .conftest import REPO
+from .helpers import REPO
+
+#: The line `serve` and `run --http` log once they listen, with the URL.
+LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
 
 
 def worker_env(**extra: str) -> dict[str, str]:
@@ -92,3 +100,52 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def cli(
+    env: dict[str, str], *args: str, timeout: float = 60, stdout: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; its output captured (``stdout``: a file descriptor to write to instead)."""
+    return subprocess.run(
+        [sys.executable, "-m", "supervisor", *args],
+        cwd=env.get("CWD", REPO),
+        env=env,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class Served:
+    """A `serve` or `run --http` process on a free port; its URL comes from its log."""
+
+    def __init__(self, env: dict[str, str], args: list[str], log: Path) -> None:
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "supervisor", *args], cwd=REPO, env=env, stderr=out
+            )
+        deadline = time.monotonic() + 60
+        while not (found := LISTENING.search(log.read_text())):
+            assert self.proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        self.url = found.group(1)
+
+    def request(
+        self, path: str, body: bytes | None = None, token: str | None = None
+    ) -> tuple[int, dict]:  # type: ignore[type-arg]
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.url + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)

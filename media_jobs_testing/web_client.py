@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,8 +15,8 @@ from stores import JobStore, JobTypeInfo, WorkerInfo
 from web import Broadcaster, WebSettings, serve_http
 from web._app import MetricsRenderer
 
-from .conftest import REPO
-from .helpers import POLL_KEYS
+from .helpers import POLL_KEYS, REPO
+from .workers import LISTENING
 
 #: Debian's chromium, as Playwright drives it (its own browser download is never used).
 CHROMIUM = "/usr/bin/chromium"
@@ -31,8 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-LISTENING = re.compile(r"serving the API and dashboard on (http://\S+)")
 
 
 @attrs.define
@@ -97,21 +94,32 @@ class Event:
         return json.loads(self.data)
 
 
-async def sse(response: httpx.Response) -> AsyncIterator[Event]:
-    """The events of a text/event-stream response, as they arrive."""
-    fields: dict[str, list[str]] = {}
-    async for line in response.aiter_lines():
-        if line == "":
-            if "data" in fields:
-                yield Event(
+class sse:
+    """The events of a text/event-stream response, as they arrive. A plain iterator, not an
+    async generator: a test may drop it mid-stream (the response's ``async with`` closes the
+    connection), which Trio would report for a generator that was never closed."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._lines = response.aiter_lines()
+
+    def __aiter__(self) -> sse:
+        return self
+
+    async def __anext__(self) -> Event:
+        fields: dict[str, list[str]] = {}
+        async for line in self._lines:
+            if line == "" and "data" in fields:
+                return Event(
                     fields.get("event", ["message"])[0],
                     fields.get("id", [None])[0],
                     "\n".join(fields["data"]),
                 )
-            fields = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value.removeprefix(" "))
+            if line == "":
+                fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(":")
+                fields.setdefault(name, []).append(value.removeprefix(" "))
+        raise StopAsyncIteration
 
 
 __all__ = [

