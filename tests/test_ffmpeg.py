@@ -374,7 +374,9 @@ async def run_prep(store: Any, source: Path) -> tuple[dict[str, Any], float, flo
     return done.result, *meter(stored(store, output["key"]))
 
 
-async def test_prep_normalises_linearly_when_the_peaks_allow_it(store: Any, tmp_path: Path) -> None:
+async def test_prep_normalises_linearly_when_the_peaks_allow_it(
+    store: Any, progress_log: ProgressLog, tmp_path: Path
+) -> None:
     """A recording with room for the gain: one linear gain (no limiter, no make-up), the
     output on the target and under the true-peak limit, the result's own figures agreeing."""
     source = recording(tmp_path / "files" / "music.wav", MUSIC_LIKE)
@@ -387,7 +389,7 @@ async def test_prep_normalises_linearly_when_the_peaks_allow_it(store: Any, tmp_
     assert abs(after["integrated_lufs"] - lufs) <= 0.2
     assert after["true_peak_dbtp"] <= -1.5
     for stage in ("analyzing", "encoding"):  # real percentages, without a probe of the input
-        values = [p for s, p in store.progress_log if s == stage]
+        values = [p for s, p in progress_log if s == stage]
         assert values[0] is not None
         assert values[-1] == 100
 
@@ -420,7 +422,7 @@ async def test_prep_limited_output_still_lands_on_the_target(store: Any, tmp_pat
 
 
 async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
-    store: Any, tmp_path: Path
+    store: Any, progress_log: ProgressLog, tmp_path: Path
 ) -> None:
     """The sample peak allows the gain but the peaks between the samples do not: the linear
     encode is stopped when its output's true peak goes over, and the limited path says so."""
@@ -433,7 +435,7 @@ async def test_prep_gives_up_linear_gain_when_the_outputs_true_peak_goes_over(
     assert peak <= -1.5
     assert abs(lufs - (-16)) <= 0.5
     assert result["normalization"]["oversampled"]  # the limiter at 1x let them through too
-    assert entered(store.progress_log) == [
+    assert entered(progress_log) == [
         "downloading",
         "analyzing",
         "normalizing",  # the plan: linear
