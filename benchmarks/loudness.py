@@ -147,9 +147,9 @@ async def ours(source: Path, folder: Path) -> tuple[float, float, dict[str, Any]
     marks: list[tuple[float, str | None]] = []
     update = jobs.update
 
-    async def recording(lease: Any, *, stage: Any, progress: Any) -> Any:
+    async def recording(lease: Any, *, stage: Any, progress: Any, **more: Any) -> Any:
         marks.append((time.perf_counter(), stage))
-        return await update(lease, stage=stage, progress=progress)
+        return await update(lease, stage=stage, progress=progress, **more)
 
     jobs.update = recording  # type: ignore[method-assign]
     config = WorkerConfig(poll_interval=0.02, heartbeat_interval=1, stale_after=30)
