@@ -224,7 +224,7 @@ async def _run(
 ) -> Taken | None:
     """Run one job and record its outcome; returns the next job if one was claimed with it."""
     job = claimed.job
-    running = RunningJob(claimed, sent, settings.sentinel)
+    running = RunningJob(claimed, sent, settings.sentinel, patience=settings.patience)
     if settings.sentinel is not None:
         settings.sentinel.beat(sent.monotonic)
     slot.set(running)
@@ -330,7 +330,7 @@ async def _call_handler(
         # Whatever the handler did on the way out, why it was stopped is the outcome.
         return Ending(stop=running.stop_reason, detail=running.stop_detail, log_tail=ctx.log_tail)
     untrusted = running.outcome_untrusted(
-        trio.current_time(), settings.fence_after, settings.patience
+        trio.current_time(), settings.fence_after, settings.patience, settings.sentinel_after
     )
     return attrs.evolve(ending, untrusted=untrusted, log_tail=ctx.log_tail)
 

@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors import JobContext, JobType, Sentinel
+from actors import JobContext, JobType, Sentinel, TransientError
 from actors._child import open_child
 from media_jobs_testing.helpers import WallClock, pid_alive, trio_wall, wait_for_status
 from media_jobs_testing.helpers import fast_config as config
@@ -296,6 +296,52 @@ async def test_a_slow_heartbeat_answer_does_not_stretch_the_fence(
         assert released.status is JobStatus.PENDING
     finally:
         store.close()
+
+
+async def test_a_child_killed_while_the_database_was_locked_is_not_charged(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """Another process holds the SQLite write lock while the worker's loop is starved past
+    the sentinel's limit (a loaded machine): the sentinel kills the child, and the lock
+    clears before the loop runs again, so the heartbeat that waited for it lands (confirming
+    the lease as of its sending) before the fence looks. The child's death, reported as the
+    handler's transient error, is the outage's doing: released uncharged, not a charged
+    failure (found by the soak, seed 815049860: ``charged_child_kill``)."""
+    cfg = config()
+    runs: list[int] = []
+
+    async def killed_in_outage(ctx: JobContext, payload: Any) -> str:
+        runs.append(ctx.job.attempt)
+        if len(runs) > 1:
+            return "done"
+        await ctx.set_stage("working", None)
+        argv = ["sleep", "60"]
+        async with ctx.open_child(argv, capture_stdout=False, capture_stderr=False) as child:
+            locker = sqlite3.connect(local.path, timeout=0, isolation_level=None)
+            try:
+                locker.execute("BEGIN IMMEDIATE")  # another process's write lock
+                await trio.sleep(cfg.heartbeat_interval * 1.5)  # a heartbeat now waits on it
+                fast_clock.jump(cfg.sentinel_after + 0.5)  # the loop starved: nothing ran
+                os.kill(child.pid, signal.SIGKILL)  # what the sentinel does meanwhile
+                locker.execute("ROLLBACK")  # the lock clears before the loop runs again
+            finally:
+                locker.close()
+            status = await child.wait()
+        raise TransientError(f"child killed by signal {-status}")
+
+    types = [JobType("outage", killed_in_outage, stages=("working",))]
+    async with open_supervisor(local, types, cfg):
+        job = await local.create("outage", max_attempts=1)
+        with trio.fail_after(300):
+            while (await local.get(job.id)).status not in (  # type: ignore[union-attr]
+                JobStatus.COMPLETED,
+                JobStatus.FAILED,
+            ):
+                await trio.sleep(0.5)
+    ended = await local.get(job.id)
+    assert ended is not None
+    assert (ended.status, ended.error) == (JobStatus.COMPLETED, None)
+    assert runs == [1, 1]
 
 
 def test_arming_the_sentinel_does_not_restart_its_silence_clock() -> None:
