@@ -91,7 +91,8 @@ class ExecutorSettings:
 @attrs.frozen
 class Ending:
     """How a run ended: a result, a handler error (``error`` set), or a stop (``stop``
-    set). ``untrusted``: the lease went unconfirmed because of store trouble."""
+    set). ``untrusted``: store trouble left the lease unconfirmed long enough for a guard
+    to act (``RunningJob.outcome_untrusted``), now or earlier in the run."""
 
     result: Any = None
     error: ErrorKind | None = None
