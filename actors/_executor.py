@@ -91,7 +91,8 @@ class ExecutorSettings:
 @attrs.frozen
 class Ending:
     """How a run ended: a result, a handler error (``error`` set), or a stop (``stop``
-    set). ``untrusted``: the lease went unconfirmed because of store trouble."""
+    set). ``untrusted``: store trouble left the lease unconfirmed long enough for a guard
+    to act (``RunningJob.outcome_untrusted``), now or earlier in the run."""
 
     result: Any = None
     error: ErrorKind | None = None
@@ -224,7 +225,7 @@ async def _run(
 ) -> Taken | None:
     """Run one job and record its outcome; returns the next job if one was claimed with it."""
     job = claimed.job
-    running = RunningJob(claimed, sent, settings.sentinel)
+    running = RunningJob(claimed, sent, settings.sentinel, patience=settings.patience)
     if settings.sentinel is not None:
         settings.sentinel.beat(sent.monotonic)
     slot.set(running)
@@ -330,7 +331,7 @@ async def _call_handler(
         # Whatever the handler did on the way out, why it was stopped is the outcome.
         return Ending(stop=running.stop_reason, detail=running.stop_detail, log_tail=ctx.log_tail)
     untrusted = running.outcome_untrusted(
-        trio.current_time(), settings.fence_after, settings.patience
+        trio.current_time(), settings.fence_after, settings.patience, settings.sentinel_after
     )
     return attrs.evolve(ending, untrusted=untrusted, log_tail=ctx.log_tail)
 

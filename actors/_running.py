@@ -77,7 +77,12 @@ class RunningJob:
     """One claimed job being run: its lease bookkeeping, its cancel scope, why it stopped."""
 
     def __init__(
-        self, claimed: Claimed, confirmed: Confirmation, sentinel: Sentinel | None = None
+        self,
+        claimed: Claimed,
+        confirmed: Confirmation,
+        sentinel: Sentinel | None = None,
+        *,
+        patience: float = 5.0,
     ) -> None:
         self.claimed = claimed
         self.scope = trio.CancelScope()
@@ -90,6 +95,11 @@ class RunningJob:
         self._outstanding: dict[int, float] = {}
         self._ids = itertools.count()
         self._failed_since_confirmed = False
+        #: How long a write may wait for its answer before it counts as store trouble.
+        self.patience = patience
+        #: The longest silence that store trouble caused and a late answer then ended (0 if
+        #: none): the sentinel watched it, though the lease is confirmed again now.
+        self.troubled_silence = 0.0
         #: Set (and replaced) whenever the bookkeeping changes: wakes the fence.
         self.changed = trio.Event()
         #: Set when the fence wants a heartbeat now (after a stall with no write attempted).
@@ -131,6 +141,7 @@ class RunningJob:
         self._poke()
         try:
             answer = await call()
+            self._silence_ends(trio.current_time())
         except LeaseLost as exc:
             self.stop(StopReason.LEASE_LOST, str(exc))
             return None
@@ -143,6 +154,15 @@ class RunningJob:
             self._poke()
         self._confirm(sent)
         return answer
+
+    def _silence_ends(self, now: float) -> None:
+        """An answer arrived: if store trouble was why the lease went silent until now (this
+        write, still counted as outstanding, or another waited or failed meanwhile), keep
+        how long that silence was. The confirmation it brings is as of the write's sending,
+        and clears the trouble: without this, a child the sentinel killed during the silence
+        would look like the handler's own failure once the database answers again."""
+        if self.store_trouble(now, self.patience):
+            self.troubled_silence = max(self.troubled_silence, self.silence(now))
 
     def _confirm(self, sent: Confirmation) -> None:
         if sent.at >= self.confirmed.at:
@@ -194,9 +214,17 @@ class RunningJob:
             return FenceDecision(False)
         return FenceDecision(False, min(self._outstanding.values()) + patience)
 
-    def outcome_untrusted(self, now: float, fence_after: float, patience: float) -> bool:
-        """True if a failure the handler reports now may be the fault of the store trouble
-        (the sentinel may have killed its child): such a run is given back, not charged."""
+    def outcome_untrusted(
+        self, now: float, fence_after: float, patience: float, sentinel_after: float
+    ) -> bool:
+        """True if a failure the handler reports now may be the fault of store trouble: such
+        a run is given back, not charged. Either the lease is silent now, for ``fence_after``,
+        because of the store (the fence would stop the job anyway), or store trouble kept it
+        silent for ``sentinel_after`` at some point of the run, even if a late answer ended
+        that silence since: the sentinel may have killed the child meanwhile (a worker whose
+        loop was starved cannot fence in time, and sees the answer before its fence runs)."""
+        if self.troubled_silence >= sentinel_after:
+            return True
         return self.silence(now) >= fence_after and self.store_trouble(now, patience)
 
 

@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.testing
 
-from actors import JobContext, JobType, Sentinel
+from actors import JobContext, JobType, Sentinel, TransientError
 from actors._child import open_child
 from media_jobs_testing.helpers import WallClock, pid_alive, trio_wall, wait_for_status
 from media_jobs_testing.helpers import fast_config as config
@@ -27,6 +27,7 @@ from media_jobs_testing.sqld import SqldServer
 from stores import (
     HeartbeatReply,
     InvalidJob,
+    Job,
     JobStatus,
     JobStore,
     Lease,
@@ -39,6 +40,7 @@ from stores import (
 from stores._compiled import SQL, Q
 from supervisor import open_supervisor
 
+TERMINAL = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 SURROGATE = "take-\udcff.wav"  # a non-UTF-8 file name, as os.listdir returns it
 
 
@@ -296,6 +298,71 @@ async def test_a_slow_heartbeat_answer_does_not_stretch_the_fence(
         assert released.status is JobStatus.PENDING
     finally:
         store.close()
+
+
+async def _child_killed_while_starved(
+    local: LocalJobStore, clock: trio.testing.MockClock, *, locked: bool
+) -> tuple[Job, list[int]]:
+    """Run a job whose child the sentinel kills while the worker's loop is starved past the
+    sentinel's limit (a loaded machine), with another process holding the SQLite write lock
+    meanwhile (``locked``: a heartbeat waits on it) or not. The lock clears before the loop
+    runs again, so the heartbeat lands (confirming the lease as of its sending) before the
+    fence looks. The handler reports the child's death as a transient error; a later run
+    completes. Returns the job as it ended and the attempt of each run."""
+    cfg = config()
+    runs: list[int] = []
+
+    async def killed(ctx: JobContext, payload: Any) -> str:
+        runs.append(ctx.job.attempt)
+        if len(runs) > 1:
+            return "done"
+        await ctx.set_stage("working", None)
+        argv = ["sleep", "60"]
+        async with ctx.open_child(argv, capture_stdout=False, capture_stderr=False) as child:
+            locker = sqlite3.connect(local.path, timeout=0, isolation_level=None)
+            try:
+                if locked:
+                    locker.execute("BEGIN IMMEDIATE")  # another process's write lock
+                await trio.sleep(cfg.heartbeat_interval * 1.5)  # a heartbeat waits on it
+                clock.jump(cfg.sentinel_after + 0.5)  # the loop starved: nothing ran
+                os.kill(child.pid, signal.SIGKILL)  # what the sentinel does meanwhile
+                if locked:
+                    locker.execute("ROLLBACK")  # the lock clears before the loop runs again
+            finally:
+                locker.close()
+            status = await child.wait()
+        raise TransientError(f"child killed by signal {-status}")
+
+    types = [JobType("starved", killed, stages=("working",))]
+    async with open_supervisor(local, types, cfg):
+        job = await local.create("starved", max_attempts=1)
+        with trio.fail_after(300):
+            ended = await local.get(job.id)
+            while ended is not None and ended.status not in TERMINAL:
+                await trio.sleep(0.5)
+                ended = await local.get(job.id)
+    assert ended is not None
+    return ended, runs
+
+
+async def test_a_child_killed_while_the_database_was_locked_is_not_charged(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """The child's death is the outage's doing: released uncharged and run again, not a
+    charged failure (found by the soak, seed 815049860: ``charged_child_kill``)."""
+    ended, runs = await _child_killed_while_starved(local, fast_clock, locked=True)
+    assert (ended.status, ended.error) == (JobStatus.COMPLETED, None)
+    assert runs == [1, 1]
+
+
+async def test_a_child_killed_while_the_loop_starved_alone_is_charged(
+    local: LocalJobStore, fast_clock: trio.testing.MockClock
+) -> None:
+    """With the database answering all along, the starved loop was the handler's doing:
+    the child's death is the job's failure, charged."""
+    ended, runs = await _child_killed_while_starved(local, fast_clock, locked=False)
+    assert (ended.status, ended.error) == (JobStatus.FAILED, "child killed by signal 9")
+    assert runs == [1]
 
 
 def test_arming_the_sentinel_does_not_restart_its_silence_clock() -> None:
