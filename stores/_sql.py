@@ -30,6 +30,7 @@ from ._errors import (
     StoreUnavailable,
 )
 from ._interface import ChangeMark, Claimed, JobStore, JobTypeInfo
+from ._lists import ListFilters, list_name, status_filter
 from ._migrate import migrate
 from ._model import (
     DEAD_WORKER_KEPT,
@@ -63,7 +64,7 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport", "list_name"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
 
 #: The most jobs one create_many call takes (one statement, one round trip), and the most
 #: bytes of payloads (one statement parameter: sqld refuses one of about 5 MB).
@@ -113,18 +114,6 @@ def _is_completed(job: Job) -> bool:
 
 
 _COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
-
-
-def list_name(*, status: str | None, type_: bool, views: bool, before: bool) -> str:
-    """The name of the list statement for these filters (``_statements`` names them by it
-    too); ``status`` is P, R or F (``_statements.STATUS_FILTERS``: each status is served by
-    its own index)."""
-    flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
-    return f"LIST{'V' if views else ''}_{flags}"
-
-
-#: The status filter of a list by status: pending and running each their own, else F.
-_STATUS_FILTER = {JobStatus.PENDING: "P", JobStatus.RUNNING: "R"}
 
 
 def _job(m: dict[str, Any]) -> Job:
@@ -416,19 +405,17 @@ class SqlJobStore(JobStore):
         before: tuple[float, int] | None = None,
     ) -> tuple[Q, dict[str, Any]]:
         params: dict[str, Any] = {"p_limit": check_limit(limit)}
-        status_filter = None
+        by_status = None
         if status is not None:
             state = check_status(status)
             params["p_status"] = state.value
-            status_filter = _STATUS_FILTER.get(state, "F")
+            by_status = status_filter(state)
         if type is not None:
             params["p_type"] = check_type_name(type)
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
-        name = list_name(
-            status=status_filter, type_=type is not None, views=views, before=bool(before)
-        )
-        return Q(name), params
+        filters = ListFilters(by_status, type is not None, views, bool(before))
+        return Q(list_name(filters)), params
 
     async def list(
         self,

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+from ._lists import ListFilters, StatusFilter, all_filters, list_name
 from ._model import ErrorKind
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock, workers
-from ._sql import list_name
 from ._transitions import RETRYABLE, Outcome, Rule, rules_for
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "CREATE",
     "CREATE_MANY",
     "DB_NOW",
+    "DESCRIPTIONS",
     "FAIL",
     "FORGET_CHILD",
     "FORGET_KEYS",
@@ -292,18 +293,11 @@ HISTORY = sa.union_all(
     _created_entry, sa.select(history).where(history.c.job_id == bp("p_id"))
 ).order_by("seq")
 
-#: How a list filters by status, by the index that serves it: P pending and R running (their
-#: partial indexes; the status is a constant in the text), F a finished status (the index of
-#: finished rows, which the query names by the same constant list).
-STATUS_FILTERS = ("P", "R", "F")
 
-
-def _list_jobs(
-    *, status: str | None, type_: bool, views: bool, before: bool = False
-) -> sa.Select[tuple[object, ...]]:
+def _list_jobs(filters: ListFilters) -> sa.Select[tuple[object, ...]]:
     """The list query for one combination of filters, of rows or of poll views."""
-    rows = _list_rows(status=status, type_=type_, before=before)
-    return _with_positions(rows) if views else rows
+    rows = _list_rows(status=filters.status, type_=filters.type_, before=filters.before)
+    return _with_positions(rows) if filters.views else rows
 
 
 def _with_positions(rows: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[object, ...]]:
@@ -360,17 +354,19 @@ def _with_positions(rows: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[obje
     )
 
 
-def _list_rows(*, status: str | None, type_: bool, before: bool) -> sa.Select[tuple[object, ...]]:
+def _list_rows(
+    *, status: StatusFilter | None, type_: bool, before: bool
+) -> sa.Select[tuple[object, ...]]:
     query = sa.select(*_RETURN_ALL)
     created: sa.ColumnElement[Any] = j.created_at
-    if status == "P":
+    if status is StatusFilter.PENDING:
         query = query.where(j.status == PENDING)
-    elif status == "R":
+    elif status is StatusFilter.RUNNING:
         query = query.where(j.status == RUNNING)
         # Few rows, sorted after. Ordering by a plain created_at, SQLite would rather walk
         # every row of the table in creation order (ix_jobs_created) to skip that sort.
         created = j.created_at + 0
-    elif status == "F":
+    elif status is StatusFilter.FINISHED:
         query = query.where(j.status == bp("p_status"), j.status.in_(FINISHED))
     if type_:
         query = query.where(j.type == bp("p_type"))
@@ -836,24 +832,71 @@ def _stamped(name: str, statement: sa.Executable) -> sa.Executable:
     return statement
 
 
-#: Every statement by name: requests carry names and parameters, never SQL text, so they can
-#: cross to the Turso helper process and are compiled once per dialect.
-STATEMENTS: dict[str, sa.Executable] = {
-    name: _stamped(name, value)
-    for name, value in globals().items()
-    if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
+#: Every statement by name, with what it does in one line: requests carry names and
+#: parameters, never SQL text, so they can cross to the Turso helper process and are
+#: compiled once per dialect. Written out rather than found: a statement is one entry here.
+_NAMED: dict[str, tuple[sa.Executable, str]] = {
+    "BY_DEDUP_KEY": (BY_DEDUP_KEY, "The job that holds a dedup key."),
+    "CANCEL": (CANCEL, "Cancel a job: a pending one at once, a running one by request."),
+    "CHANGES": (CHANGES, "Poll views of the rows changed after a mark, in stamp order."),
+    "CHANGE_MARK": (CHANGE_MARK, "The latest change's stamp and id, and the clock."),
+    "CHECK_CANCEL": (CHECK_CANCEL, "Whether cancellation of a leased job was requested."),
+    "CHILDREN_ON_HOST": (
+        CHILDREN_ON_HOST,
+        "Children recorded on a host; is their worker alive.",
+    ),
+    "CLAIM_ANY": (CLAIM_ANY, "Claim the next due pending job of any type."),
+    "CLAIM_TYPED": (CLAIM_TYPED, "Claim the next due pending job of the types served."),
+    "CLOCK": (CLOCK, "The store's clock; reads no row."),
+    "COMPLETE": (COMPLETE, "Record a leased job's result by the verdict table."),
+    "CONFIRM_CANCELLED": (
+        CONFIRM_CANCELLED,
+        "Finish a leased job cancelled on request.",
+    ),
+    "COUNTS": (COUNTS, "Job counts by status, pending and running capped."),
+    "CREATE": (CREATE, "Create a job, unless its dedup key is taken."),
+    "CREATE_MANY": (CREATE_MANY, "Create one job per element of a JSON array of payloads."),
+    "FAIL": (FAIL, "Record a leased job's failure by the verdict table."),
+    "FORGET_CHILD": (FORGET_CHILD, "Forget a recorded child that is dead."),
+    "FORGET_KEYS": (FORGET_KEYS, "Forget clients' dedup keys older than the retention."),
+    "FORGET_WORKERS": (FORGET_WORKERS, "Forget workers silent for longer than the retention."),
+    "GET": (GET, "One job by id."),
+    "HEARTBEAT": (HEARTBEAT, "A leased job's heartbeat; returns whether cancel was requested."),
+    "HISTORY": (HISTORY, "A job's history, creation first."),
+    "POLL": (POLL, "One job's poll view, with its queue position."),
+    "PRUNE": (PRUNE, "Delete a batch of old finished jobs; returns their results."),
+    "PRUNE_COUNT": (PRUNE_COUNT, "How many finished jobs a prune would delete."),
+    "PRUNE_RESULTS": (PRUNE_RESULTS, "The results of the jobs a prune would delete."),
+    "QUEUE": (QUEUE, "The pending queue's ids in claim order."),
+    "REAP": (REAP, "Requeue or fail every job whose lease went stale."),
+    "REAP_STEADY": (REAP_STEADY, "Reap, once the database has been writable for the staleness."),
+    "RECORD_CHILD": (RECORD_CHILD, "Record a leased job's child process."),
+    "RECOVER_CLAIM": (RECOVER_CLAIM, "Give back a claim whose answer was lost, by its token."),
+    "RELEASE": (RELEASE, "Give back a leased job, charging the attempt or not."),
+    "RESUBMIT": (RESUBMIT, "Copy a failed or cancelled job as a new pending one, once."),
+    "TICK": (TICK, "The reapers' clock tick."),
+    "TYPES": (TYPES, "The job types workers registered."),
+    "UPDATE_PROGRESS": (UPDATE_PROGRESS, "A leased job's stage, progress and log tail."),
+    "UPSERT_TYPE": (UPSERT_TYPE, "Register or update a job type."),
+    "WORKERS": (WORKERS, "The live worker registry, with each worker's job."),
+    "WORKER_BEAT": (WORKER_BEAT, "A worker's heartbeat in the registry."),
+    "WORKER_REMOVE": (WORKER_REMOVE, "Remove a worker from the registry."),
+    "WORKER_UPSERT": (WORKER_UPSERT, "Register or re-register a worker."),
 }
-STATEMENTS.update(
-    {
-        list_name(status=s, type_=t, views=v, before=b): _list_jobs(
-            status=s, type_=t, views=v, before=b
-        )
-        for s in (None, *STATUS_FILTERS)
-        for t in (False, True)
-        for v in (False, True)
-        for b in (False, True)
-    }
-)
+for _filters in all_filters():
+    _NAMED[list_name(_filters)] = (
+        _list_jobs(_filters),
+        f"A page of {'poll views' if _filters.views else 'jobs'}, newest first"
+        f"{', by status' if _filters.status else ''}{', by type' if _filters.type_ else ''}"
+        f"{', before a cursor' if _filters.before else ''}.",
+    )
+
+#: Every statement by name (see ``_NAMED``), the change stamp applied.
+STATEMENTS: dict[str, sa.Executable] = {
+    name: _stamped(name, statement) for name, (statement, _) in _NAMED.items()
+}
+#: What each statement does, in one line.
+DESCRIPTIONS: dict[str, str] = {name: text for name, (_, text) in _NAMED.items()}
 
 
 # -- compiling, once, at build time ---------------------------------------------------------
