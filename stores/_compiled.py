@@ -1,6 +1,6 @@
 """Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.
 
-Do not edit: run ``python -m stores._statements`` after changing the statements or
+Do not edit: run ``python -m stores._build`` after changing the statements or
 the schema. ``tests/test_compiled.py`` fails while this file is out of date.
 """
 

@@ -1,9 +1,10 @@
 """Every statement the store runs, written once with SQLAlchemy Core over the schema.
 
-This module is the source of truth at build time. ``python -m stores._statements`` compiles
+This module is the source of truth at build time: ``python -m stores._build`` compiles
 each statement once, for SQLite, into ``stores/_compiled.py``, which is what both adapters
-run: no SQLAlchemy import at run time (it costs a one-shot CLI call a quarter of a second,
-and the Turso helper process would import it again). ``tests/test_compiled.py`` fails if
+run, and nothing imports this module at run time: no SQLAlchemy import at run time (it
+costs a one-shot CLI call a quarter of a second, and the Turso helper process would import
+it again). ``tests/test_compiled.py`` fails if
 the compiled text is not what these objects compile to now. Parameters are bound (``p_*``,
 positional ``?``), never formatted into SQL text; constants are inlined, so SQLite can use
 the partial indexes (``status = 'pending'``).
@@ -746,7 +747,7 @@ _prunable = (
 )
 # The results come back with the deletion: the files they name (outputs) go next.
 PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id, j.result)
-PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
+PRUNE_COUNT = sa.select(sa.func.count().label("count_1")).select_from(_prunable.subquery())
 PRUNE_RESULTS = sa.select(j.result).where(j.id.in_(_prunable))
 
 
@@ -897,99 +898,3 @@ STATEMENTS: dict[str, sa.Executable] = {
 }
 #: What each statement does, in one line.
 DESCRIPTIONS: dict[str, str] = {name: text for name, (_, text) in _NAMED.items()}
-
-
-# -- compiling, once, at build time ---------------------------------------------------------
-
-
-def _compiler() -> sa.engine.Dialect:
-    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
-
-    class Compiler(SQLiteCompiler):
-        def visit_bindparam(self, bindparam: Any, **kw: Any) -> Any:  # type: ignore[override]
-            # Constants become literals (SQLite can then match partial indexes); only the
-            # caller's values (p_*) stay parameters.
-            if not bindparam.key.startswith("p_"):
-                kw["literal_binds"] = True
-            return super().visit_bindparam(bindparam, **kw)  # type: ignore[no-untyped-call]
-
-    class Dialect(sqlite.dialect):  # type: ignore[misc,valid-type]
-        statement_compiler = Compiler
-
-    return Dialect(paramstyle="qmark")
-
-
-def compiled() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    """Every statement by name: (SQL text, parameter names in order, result columns)."""
-    dialect = _compiler()
-    out = {}
-    for name in sorted(STATEMENTS):
-        statement: Any = STATEMENTS[name]
-        c = statement.compile(dialect=dialect)
-        columns = tuple(str(rc[0]) for rc in c._result_columns)  # (key, name, objs, type)
-        out[name] = (" ".join(str(c).split()), tuple(c.positiontup or ()), columns)
-    return out
-
-
-def generate() -> str:
-    """The source of ``stores/_compiled.py``."""
-    from ._schema import RETIRED, SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
-
-    statements = compiled()
-    lines = [
-        '"""Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.',
-        "",
-        "Do not edit: run ``python -m stores._statements`` after changing the statements or",
-        "the schema. ``tests/test_compiled.py`` fails while this file is out of date.",
-        '"""',
-        "",
-        "from __future__ import annotations",
-        "",
-        "import enum",
-        "",
-        '__all__ = ["COLUMNS", "DDL", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION",'
-        ' "SQL", "UPGRADES", "Q"]',
-        "",
-        f"SCHEMA_VERSION = {SCHEMA_VERSION}",
-        f"SCHEMA_REVISION = {SCHEMA_REVISION}",
-        "",
-        "",
-        "class Q(enum.StrEnum):",
-        '    """The name of a statement."""',
-        "",
-        *(f"    {name} = {name!r}" for name in statements),
-        "",
-        "",
-        "#: The SQL text of each statement (positional ``?`` parameters).",
-        "SQL: dict[Q, str] = {",
-        *(f"    Q.{name}: {sql!r}," for name, (sql, _, _) in statements.items()),
-        "}",
-        "#: The names of a statement's parameters, in the order of its ``?``.",
-        "PARAMS: dict[Q, tuple[str, ...]] = {",
-        *(f"    Q.{name}: {params!r}," for name, (_, params, _) in statements.items()),
-        "}",
-        "#: The columns a statement returns (empty if none).",
-        "COLUMNS: dict[Q, tuple[str, ...]] = {",
-        *(f"    Q.{name}: {columns!r}," for name, (_, _, columns) in statements.items()),
-        "}",
-        "#: The whole current schema, for a new database (every statement IF NOT EXISTS).",
-        "DDL: tuple[str, ...] = (",
-        *(f"    {statement!r}," for statement in ddl()),
-        ")",
-        "#: What brings a database of the previous revision to each revision.",
-        "UPGRADES: dict[int, tuple[str, ...]] = {",
-        *(f"    {rev}: {steps!r}," for rev, steps in UPGRADES.items()),
-        "}",
-        "#: Objects of earlier revisions to drop once their replacements exist: (type, name).",
-        f"RETIRED: tuple[tuple[str, str], ...] = {RETIRED!r}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    import pathlib
-
-    target = pathlib.Path(__file__).with_name("_compiled.py")
-    target.write_text(generate())
-    print(f"wrote {target}")

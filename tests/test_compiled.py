@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+import stores._build as build
 import stores._statements as statements
 from stores._compiled import COLUMNS, DDL, PARAMS, SQL, Q
 
 
 def test_the_compiled_module_is_current() -> None:
-    """stores/_compiled.py equals a fresh compile (run `python -m stores._statements`)."""
-    committed = Path(statements.__file__).with_name("_compiled.py").read_text()
-    assert committed == statements.generate(), "run: python -m stores._statements"
+    """stores/_compiled.py equals a fresh compile (run `python -m stores._build`)."""
+    committed = Path(build.__file__).with_name("_compiled.py").read_text()
+    assert committed == build.generate(), "run: python -m stores._build (make regenerate)"
 
 
 def test_every_statement_prepares_with_its_parameter_list() -> None:
