@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+from . import _compiled as stmt
 from . import _io
-from ._compiled import COLUMNS, PARAMS, SQL, Q
+from ._compiled import COLUMNS, PARAMS, SQL, Op, Q
 from ._errors import (
     IdempotencyMismatch,
     InvalidJob,
@@ -156,11 +157,11 @@ def _completion(result: Any, log_tail: str | None) -> dict[str, Any]:
     }
 
 
-def _fingerprint(params: dict[str, Any]) -> str:
+def _fingerprint(type_: str, payload: str, max_attempts: int | None) -> str:
     """What makes two creations the same request: type, payload (as stored JSON, key order
     ignored) and max_attempts."""
     canonical = json.dumps(
-        [params["p_type"], json.loads(params["p_payload"]), params["p_max"]],
+        [type_, json.loads(payload), max_attempts],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -211,8 +212,14 @@ class SqlJobStore(JobStore):
         (rows,) = await self._run([(name, params)])
         return rows
 
+    async def _one(self, op: Op) -> builtins.list[dict[str, Any]]:
+        """Run one statement, made by its typed helper in ``_compiled`` (mypy checks the
+        parameters' names and types there)."""
+        (rows,) = await self._run([op])
+        return rows
+
     async def _run(
-        self, ops: Sequence[tuple[Q, dict[str, Any]]]
+        self, ops: Sequence[tuple[Q, dict[str, Any]] | Op]
     ) -> builtins.list[builtins.list[dict[str, Any]]]:
         """Run named statements; each answer as a list of dicts (column -> value)."""
         raw = [(SQL[name], tuple(params[key] for key in PARAMS[name])) for name, params in ops]
@@ -235,7 +242,7 @@ class SqlJobStore(JobStore):
         """Raise StoreUnavailable (or another JobStoreError) naming why the store cannot be
         used now; return when it can. One primary-key read (at most one row), plus what the
         transport knows without a query (the local store: a full disk)."""
-        await self._rows(Q.GET, {"p_id": 1})
+        await self._one(stmt.get(p_id=1))
         problem = self._transport.condition()
         if problem is not None:
             raise StoreUnavailable(problem)
@@ -279,54 +286,56 @@ class SqlJobStore(JobStore):
         max_attempts: int | None = None,
         idempotency_key: str | None = None,
     ) -> Job:
-        params = {
-            "p_type": check_type_name(type),
-            "p_payload": dump_json(
-                {} if payload is None else payload, what="payload", limit=MAX_PAYLOAD_BYTES
-            ),
-            "p_max": check_max_attempts(max_attempts),
-            "p_now": self._now(),
-            "p_note": "created",
-            "p_key": None,
-            "p_hash": None,
-        }
+        type_ = check_type_name(type)
+        payload = {} if payload is None else payload
+        text = dump_json(payload, what="payload", limit=MAX_PAYLOAD_BYTES)
+        most = check_max_attempts(max_attempts)
+        key = fingerprint = None
         if idempotency_key is not None:
-            params["p_key"] = "key:" + check_idempotency_key(idempotency_key)
-            params["p_hash"] = _fingerprint(params)
-        rows = await self._rows(Q.CREATE, params)
-        if not rows:
-            return await self._keyed(idempotency_key or "", params)
-        self._notify()
-        return _job(rows[0])
-
-    async def _keyed(self, key: str, params: dict[str, Any]) -> Job:
-        """The job that already holds this Idempotency-Key, if it came with the same
-        request; else IdempotencyMismatch."""
-        rows = await self._rows(Q.BY_DEDUP_KEY, {"p_key": params["p_key"]})
+            key = "key:" + check_idempotency_key(idempotency_key)
+            fingerprint = _fingerprint(type_, text, most)
+        op = stmt.create(
+            p_type=type_,
+            p_payload=text,
+            p_max=most,
+            p_now=self._now(),
+            p_note="created",
+            p_key=key,
+            p_hash=fingerprint,
+        )
+        rows = await self._one(op)
+        if rows:
+            self._notify()
+            return _job(rows[0])
+        # The key is taken: the job that holds it, if it came with the same request.
+        rows = await self._one(stmt.by_dedup_key(p_key=key))
         if not rows:
             # Forgotten between the two statements (its retention ended): make it anew.
             return await self.create(
-                params["p_type"],
-                json.loads(params["p_payload"]),
-                max_attempts=params["p_max"],
-                idempotency_key=key,
+                type_, json.loads(text), max_attempts=most, idempotency_key=idempotency_key
             )
-        if rows[0]["request_hash"] != params["p_hash"]:
+        return self._same_request(idempotency_key or "", rows[0], fingerprint)
+
+    @staticmethod
+    def _same_request(key: str, held: dict[str, Any], fingerprint: str | None) -> Job:
+        """The job that holds ``key``, if it came with the same request; else
+        IdempotencyMismatch."""
+        if held["request_hash"] != fingerprint:
             raise IdempotencyMismatch(
                 f"the Idempotency-Key {key!r} was first used for another request (job "
-                f"{rows[0]['id']}: type, payload or max_attempts differ): send a new key "
+                f"{held['id']}: type, payload or max_attempts differ): send a new key "
                 "for a new job",
-                job_id=rows[0]["id"],
+                job_id=held["id"],
             )
-        return _job(rows[0])
+        return _job(held)
 
     async def forget_keys(self, older_than: float, *, limit: int = 1000) -> int:
-        params = {
-            "p_retain": _seconds(older_than, "older_than"),
-            "p_now": self._now(),
-            "p_limit": check_limit(limit),
-        }
-        return len(await self._rows(Q.FORGET_KEYS, params))
+        op = stmt.forget_keys(
+            p_retain=_seconds(older_than, "older_than"),
+            p_now=self._now(),
+            p_limit=check_limit(limit),
+        )
+        return len(await self._one(op))
 
     async def create_many(
         self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
@@ -349,14 +358,14 @@ class SqlJobStore(JobStore):
                 f"the payloads add up to {len(batch.encode('utf-8'))} bytes of JSON, over "
                 f"the {MAX_BATCH_BYTES} a call takes: split the batch"
             )
-        params = {
-            "p_type": name,
-            "p_payloads": batch,
-            "p_max": check_max_attempts(max_attempts),
-            "p_now": self._now(),
-            "p_note": "created",
-        }
-        rows = sorted(await self._rows(Q.CREATE_MANY, params), key=lambda r: int(r["id"]))
+        op = stmt.create_many(
+            p_type=name,
+            p_payloads=batch,
+            p_max=check_max_attempts(max_attempts),
+            p_now=self._now(),
+            p_note="created",
+        )
+        rows = sorted(await self._one(op), key=lambda r: int(r["id"]))
         self._notify()
         # The payloads as stored (tuples become lists, keys strings), in one parse.
         stored = json.loads(f"[{','.join(texts)}]")
@@ -386,7 +395,7 @@ class SqlJobStore(JobStore):
         ]
 
     async def get(self, id: int) -> Job | None:
-        rows = await self._rows(Q.GET, {"p_id": check_id(id)})
+        rows = await self._one(stmt.get(p_id=check_id(id)))
         return _job(rows[0]) if rows else None
 
     async def _require(self, id: int) -> Job:
@@ -450,7 +459,7 @@ class SqlJobStore(JobStore):
         )
 
     async def cancel(self, id: int) -> Job:
-        rows = await self._rows(Q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._one(stmt.cancel(p_id=check_id(id), p_now=self._now()))
         if rows:
             job = _job(rows[0])
             if job.status is JobStatus.RUNNING:
@@ -466,17 +475,17 @@ class SqlJobStore(JobStore):
         )
 
     async def poll(self, id: int) -> JobView:
-        rows = await self._rows(Q.POLL, {"p_id": check_id(id)})
+        rows = await self._one(stmt.poll(p_id=check_id(id)))
         if not rows:
             raise JobNotFound(id)
         return self._view(rows[0], self._display_now())
 
     async def resubmit(self, id: int) -> Job:
-        rows = await self._rows(Q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._one(stmt.resubmit(p_id=check_id(id), p_now=self._now()))
         if rows:
             self._notify()
             return _job(rows[0])
-        earlier = await self._rows(Q.BY_DEDUP_KEY, {"p_key": f"retry:{id}"})
+        earlier = await self._one(stmt.by_dedup_key(p_key=f"retry:{id}"))
         if earlier:
             return _job(earlier[0])  # resubmitted already: the same answer again
         job = await self._require(id)
@@ -488,7 +497,7 @@ class SqlJobStore(JobStore):
         )
 
     async def history(self, id: int) -> builtins.list[HistoryEntry]:
-        rows = await self._rows(Q.HISTORY, {"p_id": check_id(id)})
+        rows = await self._one(stmt.history(p_id=check_id(id)))
         if not rows:
             await self._require(id)
         return [
@@ -506,50 +515,48 @@ class SqlJobStore(JobStore):
 
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         now = self._now()
-        params = [
-            {
-                "p_name": check_type_name(info.name),
-                "p_stages": json.dumps([check_stage(s) for s in info.stages]),
-                "p_max": check_max_attempts(info.max_attempts),
-                "p_timeout": info.timeout,
-                "p_example": None
+        ops = [
+            stmt.upsert_type(
+                p_name=check_type_name(info.name),
+                p_stages=json.dumps([check_stage(s) for s in info.stages]),
+                p_max=check_max_attempts(info.max_attempts),
+                p_timeout=info.timeout,
+                p_example=None
                 if info.example is None
                 else dump_json(info.example, what="example payload", limit=MAX_PAYLOAD_BYTES),
-                "p_now": now,
-            }
+                p_now=now,
+            )
             for info in types
         ]
-        if not params:
+        if not ops:
             return
 
-        await self._run([(Q.UPSERT_TYPE, p) for p in params])
+        await self._run(ops)
 
     async def register_worker(self, info: WorkerInfo) -> None:
-        await self._rows(Q.WORKER_UPSERT, self._worker_params(info))
-
-    def _worker_params(self, info: WorkerInfo) -> dict[str, Any]:
-        return {
-            "p_id": check_worker_id(info.id),
-            "p_host": info.host,
-            "p_pid": int(info.pid),
-            "p_types": json.dumps([check_type_name(t) for t in info.types]),
-            "p_version": info.version,
-            "p_interval": _seconds(info.beat_interval, "beat_interval"),
-            "p_now": self._now(),
-        }
+        op = stmt.worker_upsert(
+            p_id=check_worker_id(info.id),
+            p_host=info.host,
+            p_pid=int(info.pid),
+            p_types=json.dumps([check_type_name(t) for t in info.types]),
+            p_version=info.version,
+            p_interval=_seconds(info.beat_interval, "beat_interval"),
+            p_now=self._now(),
+        )
+        await self._one(op)
 
     async def beat_worker(self, info: WorkerInfo) -> None:
-        params = {"p_id": check_worker_id(info.id), "p_now": self._now()}
-        if not await self._rows(Q.WORKER_BEAT, params):
+        op = stmt.worker_beat(p_id=check_worker_id(info.id), p_now=self._now())
+        if not await self._one(op):
             # Swept while this worker could not beat (a long outage): register it again.
             await self.register_worker(info)
 
     async def unregister_worker(self, worker_id: str) -> None:
-        await self._rows(Q.WORKER_REMOVE, {"p_id": check_worker_id(worker_id)})
+        await self._one(stmt.worker_remove(p_id=check_worker_id(worker_id)))
 
     async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
-        params = {"p_retain": _seconds(silent_for, "silent_for"), "p_now": self._now()}
-        return len(await self._rows(Q.FORGET_WORKERS, params))
+        op = stmt.forget_workers(p_retain=_seconds(silent_for, "silent_for"), p_now=self._now())
+        return len(await self._one(op))
 
     async def workers(self) -> builtins.list[Worker]:
         return [
@@ -567,7 +574,7 @@ class SqlJobStore(JobStore):
                 beat_age=max(0.0, float(r["beat_age"])),
                 job_id=r["job_id"],
             )
-            for r in await self._rows(Q.WORKERS, self._clock_params())
+            for r in await self._one(stmt.workers(p_now=self._now()))
         ]
 
     async def types(self) -> builtins.list[JobTypeInfo]:
@@ -579,7 +586,7 @@ class SqlJobStore(JobStore):
                 r["timeout"],
                 None if r["example"] is None else json.loads(r["example"]),
             )
-            for r in await self._rows(Q.TYPES, {})
+            for r in await self._one(stmt.types())
         ]
 
     async def prune(
@@ -596,53 +603,54 @@ class SqlJobStore(JobStore):
             raise InvalidJob(f"only finished jobs are pruned, not {state.value} ones")
         if not (older_than > 0 and math.isfinite(older_than)):
             raise InvalidJob(f"older_than is a positive number of seconds, got {older_than!r}")
-        params = {
-            "p_status": state.value,
-            "p_retain": float(older_than),
-            "p_now": self._now(),
+        counting = dry_run and results is None
+        helper = stmt.prune_count if counting else stmt.prune_results if dry_run else stmt.prune
+        op = helper(
+            p_status=state.value,
+            p_retain=float(older_than),
+            p_now=self._now(),
             # A dry run may count them all (SQLite: LIMIT -1); a deletion is always a batch.
-            "p_limit": -1 if limit is None and dry_run else check_limit(limit),
-        }
-        if dry_run and results is None:
-            ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
+            p_limit=-1 if limit is None and dry_run else check_limit(limit),
+        )
+        if counting:
+            ((row,),) = [await self._one(op)]
             return int(row["count_1"])
-        rows = await self._rows(Q.PRUNE_RESULTS if dry_run else Q.PRUNE, params)
+        rows = await self._one(op)
         if results is not None:
             results.extend(None if r["result"] is None else json.loads(r["result"]) for r in rows)
         return len(rows)
 
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
-        rows = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
+        rows = await self._one(stmt.counts(p_cap=check_limit(cap)))
         kept = {row["status"]: int(row["n"]) for row in rows}
         return {status.value: kept.get(status.value, 0) for status in JobStatus}
 
     async def recorded_children(
         self, host: str, stale_after: float
     ) -> builtins.list[tuple[int, int, float | None, bool]]:
-        rows = await self._rows(
-            Q.CHILDREN_ON_HOST, {"p_host": host, "p_stale": stale_after, "p_now": self._now()}
-        )
+        op = stmt.children_on_host(p_host=host, p_stale=stale_after, p_now=self._now())
+        rows = await self._one(op)
         return [(r["id"], r["child_pid"], r["child_started"], bool(r["alive"])) for r in rows]
 
     async def forget_child(self, job_id: int, pid: int) -> None:
-        await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
+        await self._one(stmt.forget_child(p_id=check_id(job_id), p_pid=pid))
 
     async def changes(
         self, since: ChangeMark | None, *, limit: int = 500
     ) -> tuple[builtins.list[JobView], ChangeMark, float | None]:
         if since is None:
-            rows = await self._rows(Q.CHANGE_MARK, self._clock_params())
+            rows = await self._one(stmt.change_mark(p_now=self._now()))
             if not rows:
                 return [], (0.0, 0), await self.now()
             return [], (float(rows[0]["changed_at"]), int(rows[0]["id"])), rows[0]["now"]
         stamp, after = since
-        params = {
-            "p_since": check_time(stamp),
-            "p_after": int(after),
-            "p_limit": check_limit(limit),
-            **self._clock_params(),
-        }
-        rows = await self._rows(Q.CHANGES, params)
+        op = stmt.changes(
+            p_since=check_time(stamp),
+            p_after=int(after),
+            p_limit=check_limit(limit),
+            p_now=self._now(),
+        )
+        rows = await self._one(op)
         if not rows:
             return [], since, None
         now = self._display_now()
@@ -651,32 +659,24 @@ class SqlJobStore(JobStore):
         return [self._view(row, now) for row in rows], mark, float(rows[0]["read_at"])
 
     async def now(self) -> float:
-        (row,) = await self._rows(Q.CLOCK, self._clock_params())
+        (row,) = await self._one(stmt.clock(p_now=self._now()))
         return float(row["now"])
 
-    def _clock_params(self) -> dict[str, Any]:
-        return {"p_now": self._now()}
-
     async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
-        return [row["id"] for row in await self._rows(Q.QUEUE, {"p_limit": check_limit(limit)})]
+        return [row["id"] for row in await self._one(stmt.queue(p_limit=check_limit(limit)))]
 
     # -- worker side ---------------------------------------------------------------------
 
-    def _claim_op(
-        self, worker_id: str, types: Sequence[str] | None
-    ) -> tuple[Q, dict[str, Any]] | None:
+    def _claim_op(self, worker_id: str, types: Sequence[str] | None) -> Op | None:
         """The claim statement and its parameters (None: no type served, nothing to do)."""
-        params: dict[str, Any] = {
-            "p_worker": check_worker_id(worker_id),
-            "p_now": self._now(),
-            "p_token": os.urandom(8).hex(),  # as secrets.token_hex, without its imports
-        }
+        worker = check_worker_id(worker_id)
+        token = os.urandom(8).hex()  # as secrets.token_hex, without its imports
         if types is None:
-            return Q.CLAIM_ANY, params
+            return stmt.claim_any(p_worker=worker, p_now=self._now(), p_token=token)
         if not types:
             return None
-        params["p_types"] = json.dumps([check_type_name(t) for t in types])
-        return Q.CLAIM_TYPED, params
+        served = json.dumps([check_type_name(t) for t in types])
+        return stmt.claim_typed(p_worker=worker, p_now=self._now(), p_token=token, p_types=served)
 
     async def _run_with_claim(
         self, ops: builtins.list[tuple[Q, dict[str, Any]]]
@@ -754,14 +754,14 @@ class SqlJobStore(JobStore):
         gave it back.
         """
         for worker_id, token in builtins.list(self._in_doubt):
-            params = {
-                "p_worker": worker_id,
-                "p_token": token,
-                "p_now": self._now(),
-                "p_refund": 1,
-                "p_reason": "the claim's answer was lost; no attempt charged",
-            }
-            rows = await self._rows(Q.RECOVER_CLAIM, params)
+            op = stmt.recover_claim(
+                p_worker=worker_id,
+                p_token=token,
+                p_now=self._now(),
+                p_refund=1,
+                p_reason="the claim's answer was lost; no attempt charged",
+            )
+            rows = await self._one(op)
             if (worker_id, token) in self._in_doubt:
                 self._in_doubt.remove((worker_id, token))
             for row in rows:
