@@ -86,11 +86,15 @@ PARAMETERS: dict[str, tuple[str, str]] = {
     "p_version": ("str", "a worker's version"),
     "p_worker": ("str", "a worker id"),
 }
-#: Where a name means something else in one statement: the registry's worker id.
+#: Where a name means something else in one statement.
 _PARAMETER_OVERRIDES = {
     ("WORKER_UPSERT", "p_id"): ("str", "a worker id"),
     ("WORKER_BEAT", "p_id"): ("str", "a worker id"),
     ("WORKER_REMOVE", "p_id"): ("str", "a worker id"),
+    # A child's record is cleared with NULLs.
+    ("RECORD_CHILD", "p_pid"): ("int | None", "the child's process id"),
+    ("RECORD_CHILD", "p_host"): ("str | None", "the child's host"),
+    ("RECORD_CHILD", "p_started"): ("float | None", "the child's start time"),
 }
 
 

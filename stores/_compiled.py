@@ -1025,13 +1025,13 @@ def reap_steady(*, p_stale_text: str, p_now: float | None, p_stale: float) -> Op
     return Q.REAP_STEADY, {'p_stale_text': p_stale_text, 'p_now': p_now, 'p_stale': p_stale}
 
 
-def record_child(*, p_now: float | None, p_pid: int, p_host: str, p_started: float, p_id: int, p_lease: int) -> Op:
+def record_child(*, p_now: float | None, p_pid: int | None, p_host: str | None, p_started: float | None, p_id: int, p_lease: int) -> Op:
     """Record a leased job's child process.
 
     ``p_now``: a test's clock (None: the database's).
-    ``p_pid``: a process id.
-    ``p_host``: a host name.
-    ``p_started``: a child's start time.
+    ``p_pid``: the child's process id.
+    ``p_host``: the child's host.
+    ``p_started``: the child's start time.
     ``p_id``: a job id.
     ``p_lease``: the lease's fencing token.
     """

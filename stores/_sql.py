@@ -16,7 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 from . import _compiled as stmt
 from . import _io
@@ -149,12 +149,21 @@ def _job(m: dict[str, Any]) -> Job:
     )
 
 
-def _completion(result: Any, log_tail: str | None) -> dict[str, Any]:
-    """The parameters of a completion: the result as stored JSON, the final log tail."""
-    return {
-        "p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES),
-        "p_tail": clip_tail(log_tail),
-    }
+class _Fence(TypedDict):
+    """The parameters every fenced write takes: the job, its lease, the clock."""
+
+    p_id: int
+    p_lease: int
+    p_now: float | None
+
+
+def _completion(result: Any, log_tail: str | None, fence: _Fence) -> Op:
+    """A completion: the result as stored JSON, the final log tail."""
+    return stmt.complete(
+        **fence,
+        p_result=dump_json(result, what="result", limit=MAX_RESULT_BYTES),
+        p_tail=clip_tail(log_tail),
+    )
 
 
 def _fingerprint(type_: str, payload: str, max_attempts: int | None) -> str:
@@ -728,11 +737,11 @@ class SqlJobStore(JobStore):
         types: Sequence[str] | None = None,
         log_tail: str | None = None,
     ) -> tuple[Job, Claimed | None]:
-        complete = self._fenced_params(lease, _completion(result, log_tail))
+        complete = _completion(result, log_tail, self._fence(lease))
         op = self._claim_op(worker_id, types)
         if op is None:
             return await self.complete(lease, result, log_tail=log_tail), None
-        finished_rows, claim_rows = await self._run_with_claim([(Q.COMPLETE, complete), op])
+        finished_rows, claim_rows = await self._run_with_claim([complete, op])
         claimed = await self._claimed(claim_rows, worker_id)
         try:
             finished = await self._finished(finished_rows, lease, **_COMPLETED)
@@ -789,13 +798,8 @@ class SqlJobStore(JobStore):
         except LeaseLost:
             pass
 
-    def _fenced_params(self, lease: Lease, params: dict[str, Any]) -> dict[str, Any]:
-        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
-
-    async def _fenced(
-        self, statement: Q, lease: Lease, params: dict[str, Any]
-    ) -> builtins.list[dict[str, Any]]:
-        return await self._rows(statement, self._fenced_params(lease, params))
+    def _fence(self, lease: Lease) -> _Fence:
+        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now()}
 
     async def _lost(self, lease: Lease, action: str) -> LeaseLost:
         job = await self.get(lease.job_id)
@@ -814,14 +818,13 @@ class SqlJobStore(JobStore):
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
-        rows = await self._fenced(Q.HEARTBEAT, lease, {})
+        rows = await self._one(stmt.heartbeat(**self._fence(lease)))
         if not rows:
             raise await self._lost(lease, "heartbeat")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def check_cancel(self, lease: Lease) -> HeartbeatReply:
-        params = {"p_id": lease.job_id, "p_lease": lease.token}
-        rows = await self._rows(Q.CHECK_CANCEL, params)
+        rows = await self._one(stmt.check_cancel(p_id=lease.job_id, p_lease=lease.token))
         if not rows:
             raise await self._lost(lease, "check on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -834,12 +837,13 @@ class SqlJobStore(JobStore):
         progress: float | None,
         log_tail: str | None = None,
     ) -> HeartbeatReply:
-        params = {
-            "p_stage": check_stage(stage),
-            "p_progress": check_progress(progress),
-            "p_tail": clip_tail(log_tail),
-        }
-        rows = await self._fenced(Q.UPDATE_PROGRESS, lease, params)
+        op = stmt.update_progress(
+            **self._fence(lease),
+            p_stage=check_stage(stage),
+            p_progress=check_progress(progress),
+            p_tail=clip_tail(log_tail),
+        )
+        rows = await self._one(op)
         if not rows:
             raise await self._lost(lease, "report progress on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -847,20 +851,19 @@ class SqlJobStore(JobStore):
     async def record_child(
         self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
     ) -> None:
-        params = {"p_pid": pid, "p_host": host, "p_started": started}
-        if not await self._fenced(Q.RECORD_CHILD, lease, params):
+        op = stmt.record_child(**self._fence(lease), p_pid=pid, p_host=host, p_started=started)
+        if not await self._one(op):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
         self,
-        statement: Q,
+        op: Op,
         lease: Lease,
-        params: dict[str, Any],
         *,
         action: str,
         already: Callable[[Job], bool],
     ) -> Job:
-        rows = await self._fenced(statement, lease, params)
+        rows = await self._one(op)
         return await self._finished(rows, lease, action=action, already=already)
 
     async def _finished(
@@ -886,8 +889,8 @@ class SqlJobStore(JobStore):
     async def complete(
         self, lease: Lease, result: Any = None, *, log_tail: str | None = None
     ) -> Job:
-        params = _completion(result, log_tail)
-        return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
+        op = _completion(result, log_tail, self._fence(lease))
+        return await self._finish(op, lease, **_COMPLETED)
 
     async def fail(
         self,
@@ -909,17 +912,17 @@ class SqlJobStore(JobStore):
             isinstance(retry_delay, int | float) and 0 <= retry_delay < 1e9
         ):
             raise InvalidJob(f"retry_delay must be seconds, 0 or more: {retry_delay!r}")
-        params = {
-            "p_error": text,
-            "p_kind": error_kind.value,
-            "p_delay": float(retry_delay),
-            "p_detail": clip_detail(detail),
-            "p_tail": clip_tail(log_tail),
-        }
+        op = stmt.fail(
+            **self._fence(lease),
+            p_error=text,
+            p_kind=error_kind.value,
+            p_delay=float(retry_delay),
+            p_detail=clip_detail(detail),
+            p_tail=clip_tail(log_tail),
+        )
         return await self._finish(
-            Q.FAIL,
+            op,
             lease,
-            params,
             action="fail",
             already=lambda job: (
                 job.worker_id == lease.worker_id
@@ -929,11 +932,12 @@ class SqlJobStore(JobStore):
         )
 
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
-        params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
+        op = stmt.release(
+            **self._fence(lease), p_reason=clip_error(reason), p_refund=0 if charge_attempt else 1
+        )
         return await self._finish(
-            Q.RELEASE,
+            op,
             lease,
-            params,
             action="release",
             # A retry of this very release (it clears worker_id), not a reap of the job,
             # which keeps it (and charged the attempt).
@@ -947,9 +951,8 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            Q.CONFIRM_CANCELLED,
+            stmt.confirm_cancelled(**self._fence(lease), p_reason=clip_error(reason)),
             lease,
-            {"p_reason": clip_error(reason)},
             action="cancel",
             already=lambda job: job.status is JobStatus.CANCELLED,
         )
@@ -959,11 +962,13 @@ class SqlJobStore(JobStore):
     ) -> builtins.list[Job]:
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
-        params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
+        now, text = self._now(), f"{stale_after:g}"
         if steady_gap is None:
-            return [_job(row) for row in await self._rows(Q.REAP, params)]
-        tick = {"p_now": params["p_now"], "p_gap": float(steady_gap)}
-        _, rows = await self._run([(Q.TICK, tick), (Q.REAP_STEADY, params)])
+            op = stmt.reap(p_now=now, p_stale=stale_after, p_stale_text=text)
+            return [_job(row) for row in await self._one(op)]
+        tick = stmt.tick(p_now=now, p_gap=float(steady_gap))
+        steady = stmt.reap_steady(p_now=now, p_stale=stale_after, p_stale_text=text)
+        _, rows = await self._run([tick, steady])
         return [_job(row) for row in rows]
 
     # -- life cycle ----------------------------------------------------------------------
