@@ -149,6 +149,16 @@ def _job(m: dict[str, Any]) -> Job:
     )
 
 
+class _ListParams(TypedDict, total=False):
+    """The parameters of the list statements (each takes those of its filters)."""
+
+    p_limit: int
+    p_status: str
+    p_type: str
+    p_before_at: float
+    p_before_id: int
+
+
 class _Fence(TypedDict):
     """The parameters every fenced write takes: the job, its lease, the clock."""
 
@@ -217,19 +227,13 @@ class SqlJobStore(JobStore):
     def cut_off_at(self, deadline: float) -> None:
         self._transport.cut_off_at(deadline)
 
-    async def _rows(self, name: Q, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        (rows,) = await self._run([(name, params)])
-        return rows
-
     async def _one(self, op: Op) -> builtins.list[dict[str, Any]]:
         """Run one statement, made by its typed helper in ``_compiled`` (mypy checks the
         parameters' names and types there)."""
         (rows,) = await self._run([op])
         return rows
 
-    async def _run(
-        self, ops: Sequence[tuple[Q, dict[str, Any]] | Op]
-    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+    async def _run(self, ops: Sequence[Op]) -> builtins.list[builtins.list[dict[str, Any]]]:
         """Run named statements; each answer as a list of dicts (column -> value)."""
         raw = [(SQL[name], tuple(params[key] for key in PARAMS[name])) for name, params in ops]
         answers = await self._execute(raw)
@@ -421,8 +425,9 @@ class SqlJobStore(JobStore):
         *,
         views: bool,
         before: tuple[float, int] | None = None,
-    ) -> tuple[Q, dict[str, Any]]:
-        params: dict[str, Any] = {"p_limit": check_limit(limit)}
+    ) -> Op:
+        # The list statements vary by filter, so one TypedDict holds the parameters of all.
+        params: _ListParams = {"p_limit": check_limit(limit)}
         by_status = None
         if status is not None:
             state = check_status(status)
@@ -433,7 +438,7 @@ class SqlJobStore(JobStore):
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
         filters = ListFilters(by_status, type is not None, views, bool(before))
-        return Q(list_name(filters)), params
+        return Q(list_name(filters)), dict(params)
 
     async def list(
         self,
@@ -442,8 +447,8 @@ class SqlJobStore(JobStore):
         type: str | None = None,
         limit: int = 50,
     ) -> builtins.list[Job]:
-        name, params = self._list_params(status, type, limit, views=False)
-        return [_job(row) for row in await self._rows(name, params)]
+        op = self._list_params(status, type, limit, views=False)
+        return [_job(row) for row in await self._one(op)]
 
     async def views(
         self,
@@ -453,9 +458,9 @@ class SqlJobStore(JobStore):
         limit: int = 50,
         before: tuple[float, int] | None = None,
     ) -> builtins.list[JobView]:
-        name, params = self._list_params(status, type, limit, views=True, before=before)
+        op = self._list_params(status, type, limit, views=True, before=before)
         now = self._display_now()
-        return [self._view(row, now) for row in await self._rows(name, params)]
+        return [self._view(row, now) for row in await self._one(op)]
 
     @staticmethod
     def _view(row: dict[str, Any], now: float) -> JobView:
@@ -688,7 +693,7 @@ class SqlJobStore(JobStore):
         return stmt.claim_typed(p_worker=worker, p_now=self._now(), p_token=token, p_types=served)
 
     async def _run_with_claim(
-        self, ops: builtins.list[tuple[Q, dict[str, Any]]]
+        self, ops: builtins.list[Op]
     ) -> builtins.list[builtins.list[dict[str, Any]]]:
         """Run ``ops``, the last of which is a claim, minding a claim of unknown outcome."""
         await self._recover_claims()
@@ -700,7 +705,7 @@ class SqlJobStore(JobStore):
                 # The claim may have committed with its answer lost: the row would then be
                 # running under this worker with nobody running it, and the reaper would
                 # charge it. Remember it; the next claim gives it back uncharged.
-                self._in_doubt.append((claim["p_worker"], claim["p_token"]))
+                self._in_doubt.append((str(claim["p_worker"]), str(claim["p_token"])))
             raise
 
     async def _claimed(self, rows: builtins.list[dict[str, Any]], worker_id: str) -> Claimed | None:
