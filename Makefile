@@ -42,7 +42,7 @@ test:
 	./scripts/test $(ARGS)
 
 regenerate:
-	$(PY) -m stores._statements
+	$(PY) -m stores._build
 
 bench:
 	@echo "make bench-NAME runs benchmarks/NAME.py (README, 'More', says what each measures):"

@@ -1,6 +1,6 @@
 """Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.
 
-Do not edit: run ``python -m stores._statements`` after changing the statements or
+Do not edit: run ``python -m stores._build`` after changing the statements or
 the schema. ``tests/test_compiled.py`` fails while this file is out of date.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["COLUMNS", "DDL", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Q"]
+__all__ = ["COLUMNS", "DDL", "DESCRIPTIONS", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION", "SQL", "UPGRADES", "Op", "Q"]
 
 SCHEMA_VERSION = 1
 SCHEMA_REVISION = 11
@@ -354,3 +354,798 @@ UPGRADES: dict[int, tuple[str, ...]] = {
 }
 #: Objects of earlier revisions to drop once their replacements exist: (type, name).
 RETIRED: tuple[tuple[str, str], ...] = (('trigger', 'jobs_history_insert'), ('trigger', 'jobs_count_insert'), ('index', 'ix_jobs_status_created'), ('index', 'ix_jobs_pending_fifo'), ('index', 'ix_jobs_running_updated'), ('index', 'ix_jobs_changed'))
+#: What each statement does, in one line.
+DESCRIPTIONS: dict[Q, str] = {
+    Q.BY_DEDUP_KEY: 'The job that holds a dedup key.',
+    Q.CANCEL: 'Cancel a job: a pending one at once, a running one by request.',
+    Q.CHANGES: 'Poll views of the rows changed after a mark, in stamp order.',
+    Q.CHANGE_MARK: "The latest change's stamp and id, and the clock.",
+    Q.CHECK_CANCEL: 'Whether cancellation of a leased job was requested.',
+    Q.CHILDREN_ON_HOST: 'Children recorded on a host; is their worker alive.',
+    Q.CLAIM_ANY: 'Claim the next due pending job of any type.',
+    Q.CLAIM_TYPED: 'Claim the next due pending job of the types served.',
+    Q.CLOCK: "The store's clock; reads no row.",
+    Q.COMPLETE: "Record a leased job's result by the verdict table.",
+    Q.CONFIRM_CANCELLED: 'Finish a leased job cancelled on request.',
+    Q.COUNTS: 'Job counts by status, pending and running capped.',
+    Q.CREATE: 'Create a job, unless its dedup key is taken.',
+    Q.CREATE_MANY: 'Create one job per element of a JSON array of payloads.',
+    Q.FAIL: "Record a leased job's failure by the verdict table.",
+    Q.FORGET_CHILD: 'Forget a recorded child that is dead.',
+    Q.FORGET_KEYS: "Forget clients' dedup keys older than the retention.",
+    Q.FORGET_WORKERS: 'Forget workers silent for longer than the retention.',
+    Q.GET: 'One job by id.',
+    Q.HEARTBEAT: "A leased job's heartbeat; returns whether cancel was requested.",
+    Q.HISTORY: "A job's history, creation first.",
+    Q.LISTV_: 'A page of poll views, newest first.',
+    Q.LISTV_B: 'A page of poll views, newest first, before a cursor.',
+    Q.LISTV_F: 'A page of poll views, newest first, by status.',
+    Q.LISTV_FB: 'A page of poll views, newest first, by status, before a cursor.',
+    Q.LISTV_FT: 'A page of poll views, newest first, by status, by type.',
+    Q.LISTV_FTB: 'A page of poll views, newest first, by status, by type, before a cursor.',
+    Q.LISTV_P: 'A page of poll views, newest first, by status.',
+    Q.LISTV_PB: 'A page of poll views, newest first, by status, before a cursor.',
+    Q.LISTV_PT: 'A page of poll views, newest first, by status, by type.',
+    Q.LISTV_PTB: 'A page of poll views, newest first, by status, by type, before a cursor.',
+    Q.LISTV_R: 'A page of poll views, newest first, by status.',
+    Q.LISTV_RB: 'A page of poll views, newest first, by status, before a cursor.',
+    Q.LISTV_RT: 'A page of poll views, newest first, by status, by type.',
+    Q.LISTV_RTB: 'A page of poll views, newest first, by status, by type, before a cursor.',
+    Q.LISTV_T: 'A page of poll views, newest first, by type.',
+    Q.LISTV_TB: 'A page of poll views, newest first, by type, before a cursor.',
+    Q.LIST_: 'A page of jobs, newest first.',
+    Q.LIST_B: 'A page of jobs, newest first, before a cursor.',
+    Q.LIST_F: 'A page of jobs, newest first, by status.',
+    Q.LIST_FB: 'A page of jobs, newest first, by status, before a cursor.',
+    Q.LIST_FT: 'A page of jobs, newest first, by status, by type.',
+    Q.LIST_FTB: 'A page of jobs, newest first, by status, by type, before a cursor.',
+    Q.LIST_P: 'A page of jobs, newest first, by status.',
+    Q.LIST_PB: 'A page of jobs, newest first, by status, before a cursor.',
+    Q.LIST_PT: 'A page of jobs, newest first, by status, by type.',
+    Q.LIST_PTB: 'A page of jobs, newest first, by status, by type, before a cursor.',
+    Q.LIST_R: 'A page of jobs, newest first, by status.',
+    Q.LIST_RB: 'A page of jobs, newest first, by status, before a cursor.',
+    Q.LIST_RT: 'A page of jobs, newest first, by status, by type.',
+    Q.LIST_RTB: 'A page of jobs, newest first, by status, by type, before a cursor.',
+    Q.LIST_T: 'A page of jobs, newest first, by type.',
+    Q.LIST_TB: 'A page of jobs, newest first, by type, before a cursor.',
+    Q.POLL: "One job's poll view, with its queue position.",
+    Q.PRUNE: 'Delete a batch of old finished jobs; returns their results.',
+    Q.PRUNE_COUNT: 'How many finished jobs a prune would delete.',
+    Q.PRUNE_RESULTS: 'The results of the jobs a prune would delete.',
+    Q.QUEUE: "The pending queue's ids in claim order.",
+    Q.REAP: 'Requeue or fail every job whose lease went stale.',
+    Q.REAP_STEADY: 'Reap, once the database has been writable for the staleness.',
+    Q.RECORD_CHILD: "Record a leased job's child process.",
+    Q.RECOVER_CLAIM: 'Give back a claim whose answer was lost, by its token.',
+    Q.RELEASE: 'Give back a leased job, charging the attempt or not.',
+    Q.RESUBMIT: 'Copy a failed or cancelled job as a new pending one, once.',
+    Q.TICK: "The reapers' clock tick.",
+    Q.TYPES: 'The job types workers registered.',
+    Q.UPDATE_PROGRESS: "A leased job's stage, progress and log tail.",
+    Q.UPSERT_TYPE: 'Register or update a job type.',
+    Q.WORKERS: "The live worker registry, with each worker's job.",
+    Q.WORKER_BEAT: "A worker's heartbeat in the registry.",
+    Q.WORKER_REMOVE: 'Remove a worker from the registry.',
+    Q.WORKER_UPSERT: 'Register or re-register a worker.',
+}
+
+#: A statement with its parameters by name, as the typed helpers below make it.
+Op = tuple[Q, dict[str, object]]
+
+
+def by_dedup_key(*, p_key: str | None) -> Op:
+    """The job that holds a dedup key.
+
+    ``p_key``: a dedup key.
+    """
+    return Q.BY_DEDUP_KEY, {'p_key': p_key}
+
+
+def cancel(*, p_now: float | None, p_id: int) -> Op:
+    """Cancel a job: a pending one at once, a running one by request.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_id``: a job id.
+    """
+    return Q.CANCEL, {'p_now': p_now, 'p_id': p_id}
+
+
+def changes(*, p_now: float | None, p_since: float, p_after: int, p_limit: int) -> Op:
+    """Poll views of the rows changed after a mark, in stamp order.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_since``: the mark's change stamp.
+    ``p_after``: the id after which, among rows of the mark's stamp.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.CHANGES, {'p_now': p_now, 'p_since': p_since, 'p_after': p_after, 'p_limit': p_limit}
+
+
+def change_mark(*, p_now: float | None) -> Op:
+    """The latest change's stamp and id, and the clock.
+
+    ``p_now``: a test's clock (None: the database's).
+    """
+    return Q.CHANGE_MARK, {'p_now': p_now}
+
+
+def check_cancel(*, p_id: int, p_lease: int) -> Op:
+    """Whether cancellation of a leased job was requested.
+
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.CHECK_CANCEL, {'p_id': p_id, 'p_lease': p_lease}
+
+
+def children_on_host(*, p_now: float | None, p_stale: float, p_host: str) -> Op:
+    """Children recorded on a host; is their worker alive.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_stale``: seconds without a heartbeat that make a lease stale.
+    ``p_host``: a host name.
+    """
+    return Q.CHILDREN_ON_HOST, {'p_now': p_now, 'p_stale': p_stale, 'p_host': p_host}
+
+
+def claim_any(*, p_worker: str, p_now: float | None, p_token: str) -> Op:
+    """Claim the next due pending job of any type.
+
+    ``p_worker``: a worker id.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_token``: the claim's token.
+    """
+    return Q.CLAIM_ANY, {'p_worker': p_worker, 'p_now': p_now, 'p_token': p_token}
+
+
+def claim_typed(*, p_worker: str, p_now: float | None, p_token: str, p_types: str) -> Op:
+    """Claim the next due pending job of the types served.
+
+    ``p_worker``: a worker id.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_token``: the claim's token.
+    ``p_types``: job type names (JSON array).
+    """
+    return Q.CLAIM_TYPED, {'p_worker': p_worker, 'p_now': p_now, 'p_token': p_token, 'p_types': p_types}
+
+
+def clock(*, p_now: float | None) -> Op:
+    """The store's clock; reads no row.
+
+    ``p_now``: a test's clock (None: the database's).
+    """
+    return Q.CLOCK, {'p_now': p_now}
+
+
+def complete(*, p_result: str, p_now: float | None, p_tail: str | None, p_id: int, p_lease: int) -> Op:
+    """Record a leased job's result by the verdict table.
+
+    ``p_result``: the result (JSON text).
+    ``p_now``: a test's clock (None: the database's).
+    ``p_tail``: the log tail (None: keep it).
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.COMPLETE, {'p_result': p_result, 'p_now': p_now, 'p_tail': p_tail, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def confirm_cancelled(*, p_now: float | None, p_reason: str, p_id: int, p_lease: int) -> Op:
+    """Finish a leased job cancelled on request.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_reason``: why (history note).
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.CONFIRM_CANCELLED, {'p_now': p_now, 'p_reason': p_reason, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def counts(*, p_cap: int) -> Op:
+    """Job counts by status, pending and running capped.
+
+    ``p_cap``: the most rows counted.
+    """
+    return Q.COUNTS, {'p_cap': p_cap}
+
+
+def create(*, p_type: str, p_payload: str, p_max: int | None, p_now: float | None, p_note: str, p_key: str | None, p_hash: str | None) -> Op:
+    """Create a job, unless its dedup key is taken.
+
+    ``p_type``: a job type's name.
+    ``p_payload``: a payload (JSON text).
+    ``p_max``: the most attempts (None: the type's, else 2).
+    ``p_now``: a test's clock (None: the database's).
+    ``p_note``: the job's note.
+    ``p_key``: a dedup key.
+    ``p_hash``: the request's fingerprint (a client's key).
+    """
+    return Q.CREATE, {'p_type': p_type, 'p_payload': p_payload, 'p_max': p_max, 'p_now': p_now, 'p_note': p_note, 'p_key': p_key, 'p_hash': p_hash}
+
+
+def create_many(*, p_type: str, p_max: int | None, p_now: float | None, p_note: str, p_payloads: str) -> Op:
+    """Create one job per element of a JSON array of payloads.
+
+    ``p_type``: a job type's name.
+    ``p_max``: the most attempts (None: the type's, else 2).
+    ``p_now``: a test's clock (None: the database's).
+    ``p_note``: the job's note.
+    ``p_payloads``: payloads (a JSON array of JSON texts).
+    """
+    return Q.CREATE_MANY, {'p_type': p_type, 'p_max': p_max, 'p_now': p_now, 'p_note': p_note, 'p_payloads': p_payloads}
+
+
+def fail(*, p_kind: str, p_error: str, p_now: float | None, p_delay: float, p_tail: str | None, p_detail: str | None, p_id: int, p_lease: int) -> Op:
+    """Record a leased job's failure by the verdict table.
+
+    ``p_kind``: the failure's kind (ErrorKind).
+    ``p_error``: the failure's text.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_delay``: seconds a retry waits.
+    ``p_tail``: the log tail (None: keep it).
+    ``p_detail``: the failure's detail.
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.FAIL, {'p_kind': p_kind, 'p_error': p_error, 'p_now': p_now, 'p_delay': p_delay, 'p_tail': p_tail, 'p_detail': p_detail, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def forget_child(*, p_id: int, p_pid: int) -> Op:
+    """Forget a recorded child that is dead.
+
+    ``p_id``: a job id.
+    ``p_pid``: a process id.
+    """
+    return Q.FORGET_CHILD, {'p_id': p_id, 'p_pid': p_pid}
+
+
+def forget_keys(*, p_now: float | None, p_retain: float, p_limit: int) -> Op:
+    """Forget clients' dedup keys older than the retention.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_retain``: seconds to keep.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.FORGET_KEYS, {'p_now': p_now, 'p_retain': p_retain, 'p_limit': p_limit}
+
+
+def forget_workers(*, p_now: float | None, p_retain: float) -> Op:
+    """Forget workers silent for longer than the retention.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_retain``: seconds to keep.
+    """
+    return Q.FORGET_WORKERS, {'p_now': p_now, 'p_retain': p_retain}
+
+
+def get(*, p_id: int) -> Op:
+    """One job by id.
+
+    ``p_id``: a job id.
+    """
+    return Q.GET, {'p_id': p_id}
+
+
+def heartbeat(*, p_now: float | None, p_id: int, p_lease: int) -> Op:
+    """A leased job's heartbeat; returns whether cancel was requested.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.HEARTBEAT, {'p_now': p_now, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def history(*, p_id: int) -> Op:
+    """A job's history, creation first.
+
+    ``p_id``: a job id.
+    """
+    return Q.HISTORY, {'p_id': p_id}
+
+
+def listv_(*, p_limit: int) -> Op:
+    """A page of poll views, newest first.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_, {'p_limit': p_limit}
+
+
+def listv_b(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_B, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_f(*, p_status: str, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status.
+
+    ``p_status``: a job status.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_F, {'p_status': p_status, 'p_limit': p_limit}
+
+
+def listv_fb(*, p_status: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, before a cursor.
+
+    ``p_status``: a job status.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_FB, {'p_status': p_status, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_ft(*, p_status: str, p_type: str, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type.
+
+    ``p_status``: a job status.
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_FT, {'p_status': p_status, 'p_type': p_type, 'p_limit': p_limit}
+
+
+def listv_ftb(*, p_status: str, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type, before a cursor.
+
+    ``p_status``: a job status.
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_FTB, {'p_status': p_status, 'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_p(*, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_P, {'p_limit': p_limit}
+
+
+def listv_pb(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_PB, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_pt(*, p_type: str, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_PT, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def listv_ptb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_PTB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_r(*, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_R, {'p_limit': p_limit}
+
+
+def listv_rb(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_RB, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_rt(*, p_type: str, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_RT, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def listv_rtb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by status, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_RTB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def listv_t(*, p_type: str, p_limit: int) -> Op:
+    """A page of poll views, newest first, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_T, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def listv_tb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of poll views, newest first, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LISTV_TB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_(*, p_limit: int) -> Op:
+    """A page of jobs, newest first.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_, {'p_limit': p_limit}
+
+
+def list_b(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_B, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_f(*, p_status: str, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status.
+
+    ``p_status``: a job status.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_F, {'p_status': p_status, 'p_limit': p_limit}
+
+
+def list_fb(*, p_status: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, before a cursor.
+
+    ``p_status``: a job status.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_FB, {'p_status': p_status, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_ft(*, p_status: str, p_type: str, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type.
+
+    ``p_status``: a job status.
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_FT, {'p_status': p_status, 'p_type': p_type, 'p_limit': p_limit}
+
+
+def list_ftb(*, p_status: str, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type, before a cursor.
+
+    ``p_status``: a job status.
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_FTB, {'p_status': p_status, 'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_p(*, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_P, {'p_limit': p_limit}
+
+
+def list_pb(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_PB, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_pt(*, p_type: str, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_PT, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def list_ptb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_PTB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_r(*, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_R, {'p_limit': p_limit}
+
+
+def list_rb(*, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, before a cursor.
+
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_RB, {'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_rt(*, p_type: str, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_RT, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def list_rtb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by status, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_RTB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def list_t(*, p_type: str, p_limit: int) -> Op:
+    """A page of jobs, newest first, by type.
+
+    ``p_type``: a job type's name.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_T, {'p_type': p_type, 'p_limit': p_limit}
+
+
+def list_tb(*, p_type: str, p_before_at: float, p_before_id: int, p_limit: int) -> Op:
+    """A page of jobs, newest first, by type, before a cursor.
+
+    ``p_type``: a job type's name.
+    ``p_before_at``: the cursor's creation time.
+    ``p_before_id``: the cursor's job id.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.LIST_TB, {'p_type': p_type, 'p_before_at': p_before_at, 'p_before_id': p_before_id, 'p_limit': p_limit}
+
+
+def poll(*, p_id: int) -> Op:
+    """One job's poll view, with its queue position.
+
+    ``p_id``: a job id.
+    """
+    return Q.POLL, {'p_id': p_id}
+
+
+def prune(*, p_status: str, p_now: float | None, p_retain: float, p_limit: int) -> Op:
+    """Delete a batch of old finished jobs; returns their results.
+
+    ``p_status``: a job status.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_retain``: seconds to keep.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.PRUNE, {'p_status': p_status, 'p_now': p_now, 'p_retain': p_retain, 'p_limit': p_limit}
+
+
+def prune_count(*, p_status: str, p_now: float | None, p_retain: float, p_limit: int) -> Op:
+    """How many finished jobs a prune would delete.
+
+    ``p_status``: a job status.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_retain``: seconds to keep.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.PRUNE_COUNT, {'p_status': p_status, 'p_now': p_now, 'p_retain': p_retain, 'p_limit': p_limit}
+
+
+def prune_results(*, p_status: str, p_now: float | None, p_retain: float, p_limit: int) -> Op:
+    """The results of the jobs a prune would delete.
+
+    ``p_status``: a job status.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_retain``: seconds to keep.
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.PRUNE_RESULTS, {'p_status': p_status, 'p_now': p_now, 'p_retain': p_retain, 'p_limit': p_limit}
+
+
+def queue(*, p_limit: int) -> Op:
+    """The pending queue's ids in claim order.
+
+    ``p_limit``: the most rows (-1: no limit).
+    """
+    return Q.QUEUE, {'p_limit': p_limit}
+
+
+def reap(*, p_stale_text: str, p_now: float | None, p_stale: float) -> Op:
+    """Requeue or fail every job whose lease went stale.
+
+    ``p_stale_text``: p_stale as text, for notes.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_stale``: seconds without a heartbeat that make a lease stale.
+    """
+    return Q.REAP, {'p_stale_text': p_stale_text, 'p_now': p_now, 'p_stale': p_stale}
+
+
+def reap_steady(*, p_stale_text: str, p_now: float | None, p_stale: float) -> Op:
+    """Reap, once the database has been writable for the staleness.
+
+    ``p_stale_text``: p_stale as text, for notes.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_stale``: seconds without a heartbeat that make a lease stale.
+    """
+    return Q.REAP_STEADY, {'p_stale_text': p_stale_text, 'p_now': p_now, 'p_stale': p_stale}
+
+
+def record_child(*, p_now: float | None, p_pid: int | None, p_host: str | None, p_started: float | None, p_id: int, p_lease: int) -> Op:
+    """Record a leased job's child process.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_pid``: the child's process id.
+    ``p_host``: the child's host.
+    ``p_started``: the child's start time.
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.RECORD_CHILD, {'p_now': p_now, 'p_pid': p_pid, 'p_host': p_host, 'p_started': p_started, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def recover_claim(*, p_refund: int, p_reason: str, p_now: float | None, p_worker: str, p_token: str) -> Op:
+    """Give back a claim whose answer was lost, by its token.
+
+    ``p_refund``: 1: give the attempt back, 0: charge it.
+    ``p_reason``: why (history note).
+    ``p_now``: a test's clock (None: the database's).
+    ``p_worker``: a worker id.
+    ``p_token``: the claim's token.
+    """
+    return Q.RECOVER_CLAIM, {'p_refund': p_refund, 'p_reason': p_reason, 'p_now': p_now, 'p_worker': p_worker, 'p_token': p_token}
+
+
+def release(*, p_refund: int, p_reason: str, p_now: float | None, p_id: int, p_lease: int) -> Op:
+    """Give back a leased job, charging the attempt or not.
+
+    ``p_refund``: 1: give the attempt back, 0: charge it.
+    ``p_reason``: why (history note).
+    ``p_now``: a test's clock (None: the database's).
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.RELEASE, {'p_refund': p_refund, 'p_reason': p_reason, 'p_now': p_now, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def resubmit(*, p_now: float | None, p_id: int) -> Op:
+    """Copy a failed or cancelled job as a new pending one, once.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_id``: a job id.
+    """
+    return Q.RESUBMIT, {'p_now': p_now, 'p_id': p_id}
+
+
+def tick(*, p_now: float | None, p_gap: float) -> Op:
+    """The reapers' clock tick.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_gap``: seconds between ticks that restart the steady period.
+    """
+    return Q.TICK, {'p_now': p_now, 'p_gap': p_gap}
+
+
+def types() -> Op:
+    """The job types workers registered.
+    """
+    return Q.TYPES, {}
+
+
+def update_progress(*, p_stage: str | None, p_progress: float | None, p_now: float | None, p_tail: str | None, p_id: int, p_lease: int) -> Op:
+    """A leased job's stage, progress and log tail.
+
+    ``p_stage``: the stage.
+    ``p_progress``: the progress, 0 to 1.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_tail``: the log tail (None: keep it).
+    ``p_id``: a job id.
+    ``p_lease``: the lease's fencing token.
+    """
+    return Q.UPDATE_PROGRESS, {'p_stage': p_stage, 'p_progress': p_progress, 'p_now': p_now, 'p_tail': p_tail, 'p_id': p_id, 'p_lease': p_lease}
+
+
+def upsert_type(*, p_name: str, p_stages: str, p_max: int | None, p_timeout: float | None, p_now: float | None, p_example: str | None) -> Op:
+    """Register or update a job type.
+
+    ``p_name``: a job type's name.
+    ``p_stages``: a job type's stages (JSON array).
+    ``p_max``: the most attempts (None: the type's, else 2).
+    ``p_timeout``: a job type's timeout, seconds.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_example``: a job type's example payload (JSON text).
+    """
+    return Q.UPSERT_TYPE, {'p_name': p_name, 'p_stages': p_stages, 'p_max': p_max, 'p_timeout': p_timeout, 'p_now': p_now, 'p_example': p_example}
+
+
+def workers(*, p_now: float | None) -> Op:
+    """The live worker registry, with each worker's job.
+
+    ``p_now``: a test's clock (None: the database's).
+    """
+    return Q.WORKERS, {'p_now': p_now}
+
+
+def worker_beat(*, p_now: float | None, p_id: str) -> Op:
+    """A worker's heartbeat in the registry.
+
+    ``p_now``: a test's clock (None: the database's).
+    ``p_id``: a worker id.
+    """
+    return Q.WORKER_BEAT, {'p_now': p_now, 'p_id': p_id}
+
+
+def worker_remove(*, p_id: str) -> Op:
+    """Remove a worker from the registry.
+
+    ``p_id``: a worker id.
+    """
+    return Q.WORKER_REMOVE, {'p_id': p_id}
+
+
+def worker_upsert(*, p_id: str, p_host: str, p_pid: int, p_types: str, p_version: str, p_now: float | None, p_interval: float) -> Op:
+    """Register or re-register a worker.
+
+    ``p_id``: a worker id.
+    ``p_host``: a host name.
+    ``p_pid``: a process id.
+    ``p_types``: job type names (JSON array).
+    ``p_version``: a worker's version.
+    ``p_now``: a test's clock (None: the database's).
+    ``p_interval``: a worker's heartbeat interval, seconds.
+    """
+    return Q.WORKER_UPSERT, {'p_id': p_id, 'p_host': p_host, 'p_pid': p_pid, 'p_types': p_types, 'p_version': p_version, 'p_now': p_now, 'p_interval': p_interval}

@@ -16,10 +16,11 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
+from . import _compiled as stmt
 from . import _io
-from ._compiled import COLUMNS, PARAMS, SQL, Q
+from ._compiled import COLUMNS, PARAMS, SQL, Op, Q
 from ._errors import (
     IdempotencyMismatch,
     InvalidJob,
@@ -30,6 +31,7 @@ from ._errors import (
     StoreUnavailable,
 )
 from ._interface import ChangeMark, Claimed, JobStore, JobTypeInfo
+from ._lists import ListFilters, list_name, status_filter
 from ._migrate import migrate
 from ._model import (
     DEAD_WORKER_KEPT,
@@ -63,7 +65,7 @@ from ._validate import (
     dump_json,
 )
 
-__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport", "list_name"]
+__all__ = ["MAX_BATCH", "Ops", "Rows", "SqlJobStore", "Transport"]
 
 #: The most jobs one create_many call takes (one statement, one round trip), and the most
 #: bytes of payloads (one statement parameter: sqld refuses one of about 5 MB).
@@ -115,18 +117,6 @@ def _is_completed(job: Job) -> bool:
 _COMPLETED: dict[str, Any] = {"action": "complete", "already": _is_completed}
 
 
-def list_name(*, status: str | None, type_: bool, views: bool, before: bool) -> str:
-    """The name of the list statement for these filters (``_statements`` names them by it
-    too); ``status`` is P, R or F (``_statements.STATUS_FILTERS``: each status is served by
-    its own index)."""
-    flags = f"{status or ''}{'T' if type_ else ''}{'B' if before else ''}"
-    return f"LIST{'V' if views else ''}_{flags}"
-
-
-#: The status filter of a list by status: pending and running each their own, else F.
-_STATUS_FILTER = {JobStatus.PENDING: "P", JobStatus.RUNNING: "R"}
-
-
 def _job(m: dict[str, Any]) -> Job:
     return Job(
         id=m["id"],
@@ -159,19 +149,38 @@ def _job(m: dict[str, Any]) -> Job:
     )
 
 
-def _completion(result: Any, log_tail: str | None) -> dict[str, Any]:
-    """The parameters of a completion: the result as stored JSON, the final log tail."""
-    return {
-        "p_result": dump_json(result, what="result", limit=MAX_RESULT_BYTES),
-        "p_tail": clip_tail(log_tail),
-    }
+class _ListParams(TypedDict, total=False):
+    """The parameters of the list statements (each takes those of its filters)."""
+
+    p_limit: int
+    p_status: str
+    p_type: str
+    p_before_at: float
+    p_before_id: int
 
 
-def _fingerprint(params: dict[str, Any]) -> str:
+class _Fence(TypedDict):
+    """The parameters every fenced write takes: the job, its lease, the clock."""
+
+    p_id: int
+    p_lease: int
+    p_now: float | None
+
+
+def _completion(result: Any, log_tail: str | None, fence: _Fence) -> Op:
+    """A completion: the result as stored JSON, the final log tail."""
+    return stmt.complete(
+        **fence,
+        p_result=dump_json(result, what="result", limit=MAX_RESULT_BYTES),
+        p_tail=clip_tail(log_tail),
+    )
+
+
+def _fingerprint(type_: str, payload: str, max_attempts: int | None) -> str:
     """What makes two creations the same request: type, payload (as stored JSON, key order
     ignored) and max_attempts."""
     canonical = json.dumps(
-        [params["p_type"], json.loads(params["p_payload"]), params["p_max"]],
+        [type_, json.loads(payload), max_attempts],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -218,13 +227,13 @@ class SqlJobStore(JobStore):
     def cut_off_at(self, deadline: float) -> None:
         self._transport.cut_off_at(deadline)
 
-    async def _rows(self, name: Q, params: dict[str, Any]) -> builtins.list[dict[str, Any]]:
-        (rows,) = await self._run([(name, params)])
+    async def _one(self, op: Op) -> builtins.list[dict[str, Any]]:
+        """Run one statement, made by its typed helper in ``_compiled`` (mypy checks the
+        parameters' names and types there)."""
+        (rows,) = await self._run([op])
         return rows
 
-    async def _run(
-        self, ops: Sequence[tuple[Q, dict[str, Any]]]
-    ) -> builtins.list[builtins.list[dict[str, Any]]]:
+    async def _run(self, ops: Sequence[Op]) -> builtins.list[builtins.list[dict[str, Any]]]:
         """Run named statements; each answer as a list of dicts (column -> value)."""
         raw = [(SQL[name], tuple(params[key] for key in PARAMS[name])) for name, params in ops]
         answers = await self._execute(raw)
@@ -246,7 +255,7 @@ class SqlJobStore(JobStore):
         """Raise StoreUnavailable (or another JobStoreError) naming why the store cannot be
         used now; return when it can. One primary-key read (at most one row), plus what the
         transport knows without a query (the local store: a full disk)."""
-        await self._rows(Q.GET, {"p_id": 1})
+        await self._one(stmt.get(p_id=1))
         problem = self._transport.condition()
         if problem is not None:
             raise StoreUnavailable(problem)
@@ -290,54 +299,56 @@ class SqlJobStore(JobStore):
         max_attempts: int | None = None,
         idempotency_key: str | None = None,
     ) -> Job:
-        params = {
-            "p_type": check_type_name(type),
-            "p_payload": dump_json(
-                {} if payload is None else payload, what="payload", limit=MAX_PAYLOAD_BYTES
-            ),
-            "p_max": check_max_attempts(max_attempts),
-            "p_now": self._now(),
-            "p_note": "created",
-            "p_key": None,
-            "p_hash": None,
-        }
+        type_ = check_type_name(type)
+        payload = {} if payload is None else payload
+        text = dump_json(payload, what="payload", limit=MAX_PAYLOAD_BYTES)
+        most = check_max_attempts(max_attempts)
+        key = fingerprint = None
         if idempotency_key is not None:
-            params["p_key"] = "key:" + check_idempotency_key(idempotency_key)
-            params["p_hash"] = _fingerprint(params)
-        rows = await self._rows(Q.CREATE, params)
-        if not rows:
-            return await self._keyed(idempotency_key or "", params)
-        self._notify()
-        return _job(rows[0])
-
-    async def _keyed(self, key: str, params: dict[str, Any]) -> Job:
-        """The job that already holds this Idempotency-Key, if it came with the same
-        request; else IdempotencyMismatch."""
-        rows = await self._rows(Q.BY_DEDUP_KEY, {"p_key": params["p_key"]})
+            key = "key:" + check_idempotency_key(idempotency_key)
+            fingerprint = _fingerprint(type_, text, most)
+        op = stmt.create(
+            p_type=type_,
+            p_payload=text,
+            p_max=most,
+            p_now=self._now(),
+            p_note="created",
+            p_key=key,
+            p_hash=fingerprint,
+        )
+        rows = await self._one(op)
+        if rows:
+            self._notify()
+            return _job(rows[0])
+        # The key is taken: the job that holds it, if it came with the same request.
+        rows = await self._one(stmt.by_dedup_key(p_key=key))
         if not rows:
             # Forgotten between the two statements (its retention ended): make it anew.
             return await self.create(
-                params["p_type"],
-                json.loads(params["p_payload"]),
-                max_attempts=params["p_max"],
-                idempotency_key=key,
+                type_, json.loads(text), max_attempts=most, idempotency_key=idempotency_key
             )
-        if rows[0]["request_hash"] != params["p_hash"]:
+        return self._same_request(idempotency_key or "", rows[0], fingerprint)
+
+    @staticmethod
+    def _same_request(key: str, held: dict[str, Any], fingerprint: str | None) -> Job:
+        """The job that holds ``key``, if it came with the same request; else
+        IdempotencyMismatch."""
+        if held["request_hash"] != fingerprint:
             raise IdempotencyMismatch(
                 f"the Idempotency-Key {key!r} was first used for another request (job "
-                f"{rows[0]['id']}: type, payload or max_attempts differ): send a new key "
+                f"{held['id']}: type, payload or max_attempts differ): send a new key "
                 "for a new job",
-                job_id=rows[0]["id"],
+                job_id=held["id"],
             )
-        return _job(rows[0])
+        return _job(held)
 
     async def forget_keys(self, older_than: float, *, limit: int = 1000) -> int:
-        params = {
-            "p_retain": _seconds(older_than, "older_than"),
-            "p_now": self._now(),
-            "p_limit": check_limit(limit),
-        }
-        return len(await self._rows(Q.FORGET_KEYS, params))
+        op = stmt.forget_keys(
+            p_retain=_seconds(older_than, "older_than"),
+            p_now=self._now(),
+            p_limit=check_limit(limit),
+        )
+        return len(await self._one(op))
 
     async def create_many(
         self, type: str, payloads: Iterable[Any], *, max_attempts: int | None = None
@@ -360,14 +371,14 @@ class SqlJobStore(JobStore):
                 f"the payloads add up to {len(batch.encode('utf-8'))} bytes of JSON, over "
                 f"the {MAX_BATCH_BYTES} a call takes: split the batch"
             )
-        params = {
-            "p_type": name,
-            "p_payloads": batch,
-            "p_max": check_max_attempts(max_attempts),
-            "p_now": self._now(),
-            "p_note": "created",
-        }
-        rows = sorted(await self._rows(Q.CREATE_MANY, params), key=lambda r: int(r["id"]))
+        op = stmt.create_many(
+            p_type=name,
+            p_payloads=batch,
+            p_max=check_max_attempts(max_attempts),
+            p_now=self._now(),
+            p_note="created",
+        )
+        rows = sorted(await self._one(op), key=lambda r: int(r["id"]))
         self._notify()
         # The payloads as stored (tuples become lists, keys strings), in one parse.
         stored = json.loads(f"[{','.join(texts)}]")
@@ -397,7 +408,7 @@ class SqlJobStore(JobStore):
         ]
 
     async def get(self, id: int) -> Job | None:
-        rows = await self._rows(Q.GET, {"p_id": check_id(id)})
+        rows = await self._one(stmt.get(p_id=check_id(id)))
         return _job(rows[0]) if rows else None
 
     async def _require(self, id: int) -> Job:
@@ -414,21 +425,20 @@ class SqlJobStore(JobStore):
         *,
         views: bool,
         before: tuple[float, int] | None = None,
-    ) -> tuple[Q, dict[str, Any]]:
-        params: dict[str, Any] = {"p_limit": check_limit(limit)}
-        status_filter = None
+    ) -> Op:
+        # The list statements vary by filter, so one TypedDict holds the parameters of all.
+        params: _ListParams = {"p_limit": check_limit(limit)}
+        by_status = None
         if status is not None:
             state = check_status(status)
             params["p_status"] = state.value
-            status_filter = _STATUS_FILTER.get(state, "F")
+            by_status = status_filter(state)
         if type is not None:
             params["p_type"] = check_type_name(type)
         if before is not None:
             params["p_before_at"], params["p_before_id"] = check_cursor(before)
-        name = list_name(
-            status=status_filter, type_=type is not None, views=views, before=bool(before)
-        )
-        return Q(name), params
+        filters = ListFilters(by_status, type is not None, views, bool(before))
+        return Q(list_name(filters)), dict(params)
 
     async def list(
         self,
@@ -437,8 +447,8 @@ class SqlJobStore(JobStore):
         type: str | None = None,
         limit: int = 50,
     ) -> builtins.list[Job]:
-        name, params = self._list_params(status, type, limit, views=False)
-        return [_job(row) for row in await self._rows(name, params)]
+        op = self._list_params(status, type, limit, views=False)
+        return [_job(row) for row in await self._one(op)]
 
     async def views(
         self,
@@ -448,9 +458,9 @@ class SqlJobStore(JobStore):
         limit: int = 50,
         before: tuple[float, int] | None = None,
     ) -> builtins.list[JobView]:
-        name, params = self._list_params(status, type, limit, views=True, before=before)
+        op = self._list_params(status, type, limit, views=True, before=before)
         now = self._display_now()
-        return [self._view(row, now) for row in await self._rows(name, params)]
+        return [self._view(row, now) for row in await self._one(op)]
 
     @staticmethod
     def _view(row: dict[str, Any], now: float) -> JobView:
@@ -463,7 +473,7 @@ class SqlJobStore(JobStore):
         )
 
     async def cancel(self, id: int) -> Job:
-        rows = await self._rows(Q.CANCEL, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._one(stmt.cancel(p_id=check_id(id), p_now=self._now()))
         if rows:
             job = _job(rows[0])
             if job.status is JobStatus.RUNNING:
@@ -479,17 +489,17 @@ class SqlJobStore(JobStore):
         )
 
     async def poll(self, id: int) -> JobView:
-        rows = await self._rows(Q.POLL, {"p_id": check_id(id)})
+        rows = await self._one(stmt.poll(p_id=check_id(id)))
         if not rows:
             raise JobNotFound(id)
         return self._view(rows[0], self._display_now())
 
     async def resubmit(self, id: int) -> Job:
-        rows = await self._rows(Q.RESUBMIT, {"p_id": check_id(id), "p_now": self._now()})
+        rows = await self._one(stmt.resubmit(p_id=check_id(id), p_now=self._now()))
         if rows:
             self._notify()
             return _job(rows[0])
-        earlier = await self._rows(Q.BY_DEDUP_KEY, {"p_key": f"retry:{id}"})
+        earlier = await self._one(stmt.by_dedup_key(p_key=f"retry:{id}"))
         if earlier:
             return _job(earlier[0])  # resubmitted already: the same answer again
         job = await self._require(id)
@@ -501,7 +511,7 @@ class SqlJobStore(JobStore):
         )
 
     async def history(self, id: int) -> builtins.list[HistoryEntry]:
-        rows = await self._rows(Q.HISTORY, {"p_id": check_id(id)})
+        rows = await self._one(stmt.history(p_id=check_id(id)))
         if not rows:
             await self._require(id)
         return [
@@ -519,50 +529,48 @@ class SqlJobStore(JobStore):
 
     async def register_types(self, types: Iterable[JobTypeInfo]) -> None:
         now = self._now()
-        params = [
-            {
-                "p_name": check_type_name(info.name),
-                "p_stages": json.dumps([check_stage(s) for s in info.stages]),
-                "p_max": check_max_attempts(info.max_attempts),
-                "p_timeout": info.timeout,
-                "p_example": None
+        ops = [
+            stmt.upsert_type(
+                p_name=check_type_name(info.name),
+                p_stages=json.dumps([check_stage(s) for s in info.stages]),
+                p_max=check_max_attempts(info.max_attempts),
+                p_timeout=info.timeout,
+                p_example=None
                 if info.example is None
                 else dump_json(info.example, what="example payload", limit=MAX_PAYLOAD_BYTES),
-                "p_now": now,
-            }
+                p_now=now,
+            )
             for info in types
         ]
-        if not params:
+        if not ops:
             return
 
-        await self._run([(Q.UPSERT_TYPE, p) for p in params])
+        await self._run(ops)
 
     async def register_worker(self, info: WorkerInfo) -> None:
-        await self._rows(Q.WORKER_UPSERT, self._worker_params(info))
-
-    def _worker_params(self, info: WorkerInfo) -> dict[str, Any]:
-        return {
-            "p_id": check_worker_id(info.id),
-            "p_host": info.host,
-            "p_pid": int(info.pid),
-            "p_types": json.dumps([check_type_name(t) for t in info.types]),
-            "p_version": info.version,
-            "p_interval": _seconds(info.beat_interval, "beat_interval"),
-            "p_now": self._now(),
-        }
+        op = stmt.worker_upsert(
+            p_id=check_worker_id(info.id),
+            p_host=info.host,
+            p_pid=int(info.pid),
+            p_types=json.dumps([check_type_name(t) for t in info.types]),
+            p_version=info.version,
+            p_interval=_seconds(info.beat_interval, "beat_interval"),
+            p_now=self._now(),
+        )
+        await self._one(op)
 
     async def beat_worker(self, info: WorkerInfo) -> None:
-        params = {"p_id": check_worker_id(info.id), "p_now": self._now()}
-        if not await self._rows(Q.WORKER_BEAT, params):
+        op = stmt.worker_beat(p_id=check_worker_id(info.id), p_now=self._now())
+        if not await self._one(op):
             # Swept while this worker could not beat (a long outage): register it again.
             await self.register_worker(info)
 
     async def unregister_worker(self, worker_id: str) -> None:
-        await self._rows(Q.WORKER_REMOVE, {"p_id": check_worker_id(worker_id)})
+        await self._one(stmt.worker_remove(p_id=check_worker_id(worker_id)))
 
     async def forget_workers(self, silent_for: float = DEAD_WORKER_KEPT) -> int:
-        params = {"p_retain": _seconds(silent_for, "silent_for"), "p_now": self._now()}
-        return len(await self._rows(Q.FORGET_WORKERS, params))
+        op = stmt.forget_workers(p_retain=_seconds(silent_for, "silent_for"), p_now=self._now())
+        return len(await self._one(op))
 
     async def workers(self) -> builtins.list[Worker]:
         return [
@@ -580,7 +588,7 @@ class SqlJobStore(JobStore):
                 beat_age=max(0.0, float(r["beat_age"])),
                 job_id=r["job_id"],
             )
-            for r in await self._rows(Q.WORKERS, self._clock_params())
+            for r in await self._one(stmt.workers(p_now=self._now()))
         ]
 
     async def types(self) -> builtins.list[JobTypeInfo]:
@@ -592,7 +600,7 @@ class SqlJobStore(JobStore):
                 r["timeout"],
                 None if r["example"] is None else json.loads(r["example"]),
             )
-            for r in await self._rows(Q.TYPES, {})
+            for r in await self._one(stmt.types())
         ]
 
     async def prune(
@@ -609,53 +617,54 @@ class SqlJobStore(JobStore):
             raise InvalidJob(f"only finished jobs are pruned, not {state.value} ones")
         if not (older_than > 0 and math.isfinite(older_than)):
             raise InvalidJob(f"older_than is a positive number of seconds, got {older_than!r}")
-        params = {
-            "p_status": state.value,
-            "p_retain": float(older_than),
-            "p_now": self._now(),
+        counting = dry_run and results is None
+        helper = stmt.prune_count if counting else stmt.prune_results if dry_run else stmt.prune
+        op = helper(
+            p_status=state.value,
+            p_retain=float(older_than),
+            p_now=self._now(),
             # A dry run may count them all (SQLite: LIMIT -1); a deletion is always a batch.
-            "p_limit": -1 if limit is None and dry_run else check_limit(limit),
-        }
-        if dry_run and results is None:
-            ((row,),) = [await self._rows(Q.PRUNE_COUNT, params)]
+            p_limit=-1 if limit is None and dry_run else check_limit(limit),
+        )
+        if counting:
+            ((row,),) = [await self._one(op)]
             return int(row["count_1"])
-        rows = await self._rows(Q.PRUNE_RESULTS if dry_run else Q.PRUNE, params)
+        rows = await self._one(op)
         if results is not None:
             results.extend(None if r["result"] is None else json.loads(r["result"]) for r in rows)
         return len(rows)
 
     async def counts(self, *, cap: int = 10_000) -> dict[str, int]:
-        rows = await self._rows(Q.COUNTS, {"p_cap": check_limit(cap)})
+        rows = await self._one(stmt.counts(p_cap=check_limit(cap)))
         kept = {row["status"]: int(row["n"]) for row in rows}
         return {status.value: kept.get(status.value, 0) for status in JobStatus}
 
     async def recorded_children(
         self, host: str, stale_after: float
     ) -> builtins.list[tuple[int, int, float | None, bool]]:
-        rows = await self._rows(
-            Q.CHILDREN_ON_HOST, {"p_host": host, "p_stale": stale_after, "p_now": self._now()}
-        )
+        op = stmt.children_on_host(p_host=host, p_stale=stale_after, p_now=self._now())
+        rows = await self._one(op)
         return [(r["id"], r["child_pid"], r["child_started"], bool(r["alive"])) for r in rows]
 
     async def forget_child(self, job_id: int, pid: int) -> None:
-        await self._rows(Q.FORGET_CHILD, {"p_id": check_id(job_id), "p_pid": pid})
+        await self._one(stmt.forget_child(p_id=check_id(job_id), p_pid=pid))
 
     async def changes(
         self, since: ChangeMark | None, *, limit: int = 500
     ) -> tuple[builtins.list[JobView], ChangeMark, float | None]:
         if since is None:
-            rows = await self._rows(Q.CHANGE_MARK, self._clock_params())
+            rows = await self._one(stmt.change_mark(p_now=self._now()))
             if not rows:
                 return [], (0.0, 0), await self.now()
             return [], (float(rows[0]["changed_at"]), int(rows[0]["id"])), rows[0]["now"]
         stamp, after = since
-        params = {
-            "p_since": check_time(stamp),
-            "p_after": int(after),
-            "p_limit": check_limit(limit),
-            **self._clock_params(),
-        }
-        rows = await self._rows(Q.CHANGES, params)
+        op = stmt.changes(
+            p_since=check_time(stamp),
+            p_after=int(after),
+            p_limit=check_limit(limit),
+            p_now=self._now(),
+        )
+        rows = await self._one(op)
         if not rows:
             return [], since, None
         now = self._display_now()
@@ -664,35 +673,27 @@ class SqlJobStore(JobStore):
         return [self._view(row, now) for row in rows], mark, float(rows[0]["read_at"])
 
     async def now(self) -> float:
-        (row,) = await self._rows(Q.CLOCK, self._clock_params())
+        (row,) = await self._one(stmt.clock(p_now=self._now()))
         return float(row["now"])
 
-    def _clock_params(self) -> dict[str, Any]:
-        return {"p_now": self._now()}
-
     async def queue(self, *, limit: int = 1000) -> builtins.list[int]:
-        return [row["id"] for row in await self._rows(Q.QUEUE, {"p_limit": check_limit(limit)})]
+        return [row["id"] for row in await self._one(stmt.queue(p_limit=check_limit(limit)))]
 
     # -- worker side ---------------------------------------------------------------------
 
-    def _claim_op(
-        self, worker_id: str, types: Sequence[str] | None
-    ) -> tuple[Q, dict[str, Any]] | None:
+    def _claim_op(self, worker_id: str, types: Sequence[str] | None) -> Op | None:
         """The claim statement and its parameters (None: no type served, nothing to do)."""
-        params: dict[str, Any] = {
-            "p_worker": check_worker_id(worker_id),
-            "p_now": self._now(),
-            "p_token": os.urandom(8).hex(),  # as secrets.token_hex, without its imports
-        }
+        worker = check_worker_id(worker_id)
+        token = os.urandom(8).hex()  # as secrets.token_hex, without its imports
         if types is None:
-            return Q.CLAIM_ANY, params
+            return stmt.claim_any(p_worker=worker, p_now=self._now(), p_token=token)
         if not types:
             return None
-        params["p_types"] = json.dumps([check_type_name(t) for t in types])
-        return Q.CLAIM_TYPED, params
+        served = json.dumps([check_type_name(t) for t in types])
+        return stmt.claim_typed(p_worker=worker, p_now=self._now(), p_token=token, p_types=served)
 
     async def _run_with_claim(
-        self, ops: builtins.list[tuple[Q, dict[str, Any]]]
+        self, ops: builtins.list[Op]
     ) -> builtins.list[builtins.list[dict[str, Any]]]:
         """Run ``ops``, the last of which is a claim, minding a claim of unknown outcome."""
         await self._recover_claims()
@@ -704,7 +705,7 @@ class SqlJobStore(JobStore):
                 # The claim may have committed with its answer lost: the row would then be
                 # running under this worker with nobody running it, and the reaper would
                 # charge it. Remember it; the next claim gives it back uncharged.
-                self._in_doubt.append((claim["p_worker"], claim["p_token"]))
+                self._in_doubt.append((str(claim["p_worker"]), str(claim["p_token"])))
             raise
 
     async def _claimed(self, rows: builtins.list[dict[str, Any]], worker_id: str) -> Claimed | None:
@@ -741,11 +742,11 @@ class SqlJobStore(JobStore):
         types: Sequence[str] | None = None,
         log_tail: str | None = None,
     ) -> tuple[Job, Claimed | None]:
-        complete = self._fenced_params(lease, _completion(result, log_tail))
+        complete = _completion(result, log_tail, self._fence(lease))
         op = self._claim_op(worker_id, types)
         if op is None:
             return await self.complete(lease, result, log_tail=log_tail), None
-        finished_rows, claim_rows = await self._run_with_claim([(Q.COMPLETE, complete), op])
+        finished_rows, claim_rows = await self._run_with_claim([complete, op])
         claimed = await self._claimed(claim_rows, worker_id)
         try:
             finished = await self._finished(finished_rows, lease, **_COMPLETED)
@@ -767,14 +768,14 @@ class SqlJobStore(JobStore):
         gave it back.
         """
         for worker_id, token in builtins.list(self._in_doubt):
-            params = {
-                "p_worker": worker_id,
-                "p_token": token,
-                "p_now": self._now(),
-                "p_refund": 1,
-                "p_reason": "the claim's answer was lost; no attempt charged",
-            }
-            rows = await self._rows(Q.RECOVER_CLAIM, params)
+            op = stmt.recover_claim(
+                p_worker=worker_id,
+                p_token=token,
+                p_now=self._now(),
+                p_refund=1,
+                p_reason="the claim's answer was lost; no attempt charged",
+            )
+            rows = await self._one(op)
             if (worker_id, token) in self._in_doubt:
                 self._in_doubt.remove((worker_id, token))
             for row in rows:
@@ -802,13 +803,8 @@ class SqlJobStore(JobStore):
         except LeaseLost:
             pass
 
-    def _fenced_params(self, lease: Lease, params: dict[str, Any]) -> dict[str, Any]:
-        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now(), **params}
-
-    async def _fenced(
-        self, statement: Q, lease: Lease, params: dict[str, Any]
-    ) -> builtins.list[dict[str, Any]]:
-        return await self._rows(statement, self._fenced_params(lease, params))
+    def _fence(self, lease: Lease) -> _Fence:
+        return {"p_id": lease.job_id, "p_lease": lease.token, "p_now": self._now()}
 
     async def _lost(self, lease: Lease, action: str) -> LeaseLost:
         job = await self.get(lease.job_id)
@@ -827,14 +823,13 @@ class SqlJobStore(JobStore):
         )
 
     async def heartbeat(self, lease: Lease) -> HeartbeatReply:
-        rows = await self._fenced(Q.HEARTBEAT, lease, {})
+        rows = await self._one(stmt.heartbeat(**self._fence(lease)))
         if not rows:
             raise await self._lost(lease, "heartbeat")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
 
     async def check_cancel(self, lease: Lease) -> HeartbeatReply:
-        params = {"p_id": lease.job_id, "p_lease": lease.token}
-        rows = await self._rows(Q.CHECK_CANCEL, params)
+        rows = await self._one(stmt.check_cancel(p_id=lease.job_id, p_lease=lease.token))
         if not rows:
             raise await self._lost(lease, "check on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -847,12 +842,13 @@ class SqlJobStore(JobStore):
         progress: float | None,
         log_tail: str | None = None,
     ) -> HeartbeatReply:
-        params = {
-            "p_stage": check_stage(stage),
-            "p_progress": check_progress(progress),
-            "p_tail": clip_tail(log_tail),
-        }
-        rows = await self._fenced(Q.UPDATE_PROGRESS, lease, params)
+        op = stmt.update_progress(
+            **self._fence(lease),
+            p_stage=check_stage(stage),
+            p_progress=check_progress(progress),
+            p_tail=clip_tail(log_tail),
+        )
+        rows = await self._one(op)
         if not rows:
             raise await self._lost(lease, "report progress on")
         return HeartbeatReply(cancel_requested=bool(rows[0]["cancel_requested"]))
@@ -860,20 +856,19 @@ class SqlJobStore(JobStore):
     async def record_child(
         self, lease: Lease, *, pid: int | None, host: str | None, started: float | None
     ) -> None:
-        params = {"p_pid": pid, "p_host": host, "p_started": started}
-        if not await self._fenced(Q.RECORD_CHILD, lease, params):
+        op = stmt.record_child(**self._fence(lease), p_pid=pid, p_host=host, p_started=started)
+        if not await self._one(op):
             raise await self._lost(lease, "record the child of")
 
     async def _finish(
         self,
-        statement: Q,
+        op: Op,
         lease: Lease,
-        params: dict[str, Any],
         *,
         action: str,
         already: Callable[[Job], bool],
     ) -> Job:
-        rows = await self._fenced(statement, lease, params)
+        rows = await self._one(op)
         return await self._finished(rows, lease, action=action, already=already)
 
     async def _finished(
@@ -899,8 +894,8 @@ class SqlJobStore(JobStore):
     async def complete(
         self, lease: Lease, result: Any = None, *, log_tail: str | None = None
     ) -> Job:
-        params = _completion(result, log_tail)
-        return await self._finish(Q.COMPLETE, lease, params, **_COMPLETED)
+        op = _completion(result, log_tail, self._fence(lease))
+        return await self._finish(op, lease, **_COMPLETED)
 
     async def fail(
         self,
@@ -922,17 +917,17 @@ class SqlJobStore(JobStore):
             isinstance(retry_delay, int | float) and 0 <= retry_delay < 1e9
         ):
             raise InvalidJob(f"retry_delay must be seconds, 0 or more: {retry_delay!r}")
-        params = {
-            "p_error": text,
-            "p_kind": error_kind.value,
-            "p_delay": float(retry_delay),
-            "p_detail": clip_detail(detail),
-            "p_tail": clip_tail(log_tail),
-        }
+        op = stmt.fail(
+            **self._fence(lease),
+            p_error=text,
+            p_kind=error_kind.value,
+            p_delay=float(retry_delay),
+            p_detail=clip_detail(detail),
+            p_tail=clip_tail(log_tail),
+        )
         return await self._finish(
-            Q.FAIL,
+            op,
             lease,
-            params,
             action="fail",
             already=lambda job: (
                 job.worker_id == lease.worker_id
@@ -942,11 +937,12 @@ class SqlJobStore(JobStore):
         )
 
     async def release(self, lease: Lease, reason: str, *, charge_attempt: bool = False) -> Job:
-        params = {"p_reason": clip_error(reason), "p_refund": 0 if charge_attempt else 1}
+        op = stmt.release(
+            **self._fence(lease), p_reason=clip_error(reason), p_refund=0 if charge_attempt else 1
+        )
         return await self._finish(
-            Q.RELEASE,
+            op,
             lease,
-            params,
             action="release",
             # A retry of this very release (it clears worker_id), not a reap of the job,
             # which keeps it (and charged the attempt).
@@ -960,9 +956,8 @@ class SqlJobStore(JobStore):
         self, lease: Lease, reason: str = "cancelled: child process confirmed dead"
     ) -> Job:
         return await self._finish(
-            Q.CONFIRM_CANCELLED,
+            stmt.confirm_cancelled(**self._fence(lease), p_reason=clip_error(reason)),
             lease,
-            {"p_reason": clip_error(reason)},
             action="cancel",
             already=lambda job: job.status is JobStatus.CANCELLED,
         )
@@ -972,11 +967,13 @@ class SqlJobStore(JobStore):
     ) -> builtins.list[Job]:
         if not stale_after > 0:
             raise InvalidJob(f"stale_after must be a positive number of seconds: {stale_after!r}")
-        params = {"p_now": self._now(), "p_stale": stale_after, "p_stale_text": f"{stale_after:g}"}
+        now, text = self._now(), f"{stale_after:g}"
         if steady_gap is None:
-            return [_job(row) for row in await self._rows(Q.REAP, params)]
-        tick = {"p_now": params["p_now"], "p_gap": float(steady_gap)}
-        _, rows = await self._run([(Q.TICK, tick), (Q.REAP_STEADY, params)])
+            op = stmt.reap(p_now=now, p_stale=stale_after, p_stale_text=text)
+            return [_job(row) for row in await self._one(op)]
+        tick = stmt.tick(p_now=now, p_gap=float(steady_gap))
+        steady = stmt.reap_steady(p_now=now, p_stale=stale_after, p_stale_text=text)
+        _, rows = await self._run([tick, steady])
         return [_job(row) for row in rows]
 
     # -- life cycle ----------------------------------------------------------------------

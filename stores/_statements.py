@@ -1,9 +1,10 @@
 """Every statement the store runs, written once with SQLAlchemy Core over the schema.
 
-This module is the source of truth at build time. ``python -m stores._statements`` compiles
+This module is the source of truth at build time: ``python -m stores._build`` compiles
 each statement once, for SQLite, into ``stores/_compiled.py``, which is what both adapters
-run: no SQLAlchemy import at run time (it costs a one-shot CLI call a quarter of a second,
-and the Turso helper process would import it again). ``tests/test_compiled.py`` fails if
+run, and nothing imports this module at run time: no SQLAlchemy import at run time (it
+costs a one-shot CLI call a quarter of a second, and the Turso helper process would import
+it again). ``tests/test_compiled.py`` fails if
 the compiled text is not what these objects compile to now. Parameters are bound (``p_*``,
 positional ``?``), never formatted into SQL text; constants are inlined, so SQLite can use
 the partial indexes (``status = 'pending'``).
@@ -17,9 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
+from ._lists import ListFilters, StatusFilter, all_filters, list_name
 from ._model import ErrorKind
 from ._schema import FINISHED, history, job_counts, job_types, jobs, reaper_clock, workers
-from ._sql import list_name
 from ._transitions import RETRYABLE, Outcome, Rule, rules_for
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "CREATE",
     "CREATE_MANY",
     "DB_NOW",
+    "DESCRIPTIONS",
     "FAIL",
     "FORGET_CHILD",
     "FORGET_KEYS",
@@ -292,18 +294,11 @@ HISTORY = sa.union_all(
     _created_entry, sa.select(history).where(history.c.job_id == bp("p_id"))
 ).order_by("seq")
 
-#: How a list filters by status, by the index that serves it: P pending and R running (their
-#: partial indexes; the status is a constant in the text), F a finished status (the index of
-#: finished rows, which the query names by the same constant list).
-STATUS_FILTERS = ("P", "R", "F")
 
-
-def _list_jobs(
-    *, status: str | None, type_: bool, views: bool, before: bool = False
-) -> sa.Select[tuple[object, ...]]:
+def _list_jobs(filters: ListFilters) -> sa.Select[tuple[object, ...]]:
     """The list query for one combination of filters, of rows or of poll views."""
-    rows = _list_rows(status=status, type_=type_, before=before)
-    return _with_positions(rows) if views else rows
+    rows = _list_rows(status=filters.status, type_=filters.type_, before=filters.before)
+    return _with_positions(rows) if filters.views else rows
 
 
 def _with_positions(rows: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[object, ...]]:
@@ -360,17 +355,19 @@ def _with_positions(rows: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[obje
     )
 
 
-def _list_rows(*, status: str | None, type_: bool, before: bool) -> sa.Select[tuple[object, ...]]:
+def _list_rows(
+    *, status: StatusFilter | None, type_: bool, before: bool
+) -> sa.Select[tuple[object, ...]]:
     query = sa.select(*_RETURN_ALL)
     created: sa.ColumnElement[Any] = j.created_at
-    if status == "P":
+    if status is StatusFilter.PENDING:
         query = query.where(j.status == PENDING)
-    elif status == "R":
+    elif status is StatusFilter.RUNNING:
         query = query.where(j.status == RUNNING)
         # Few rows, sorted after. Ordering by a plain created_at, SQLite would rather walk
         # every row of the table in creation order (ix_jobs_created) to skip that sort.
         created = j.created_at + 0
-    elif status == "F":
+    elif status is StatusFilter.FINISHED:
         query = query.where(j.status == bp("p_status"), j.status.in_(FINISHED))
     if type_:
         query = query.where(j.type == bp("p_type"))
@@ -750,7 +747,7 @@ _prunable = (
 )
 # The results come back with the deletion: the files they name (outputs) go next.
 PRUNE = sa.delete(jobs).where(j.id.in_(_prunable)).returning(j.id, j.result)
-PRUNE_COUNT = sa.select(sa.func.count()).select_from(_prunable.subquery())
+PRUNE_COUNT = sa.select(sa.func.count().label("count_1")).select_from(_prunable.subquery())
 PRUNE_RESULTS = sa.select(j.result).where(j.id.in_(_prunable))
 
 
@@ -836,117 +833,68 @@ def _stamped(name: str, statement: sa.Executable) -> sa.Executable:
     return statement
 
 
-#: Every statement by name: requests carry names and parameters, never SQL text, so they can
-#: cross to the Turso helper process and are compiled once per dialect.
-STATEMENTS: dict[str, sa.Executable] = {
-    name: _stamped(name, value)
-    for name, value in globals().items()
-    if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
+#: Every statement by name, with what it does in one line: requests carry names and
+#: parameters, never SQL text, so they can cross to the Turso helper process and are
+#: compiled once per dialect. Written out rather than found: a statement is one entry here.
+_NAMED: dict[str, tuple[sa.Executable, str]] = {
+    "BY_DEDUP_KEY": (BY_DEDUP_KEY, "The job that holds a dedup key."),
+    "CANCEL": (CANCEL, "Cancel a job: a pending one at once, a running one by request."),
+    "CHANGES": (CHANGES, "Poll views of the rows changed after a mark, in stamp order."),
+    "CHANGE_MARK": (CHANGE_MARK, "The latest change's stamp and id, and the clock."),
+    "CHECK_CANCEL": (CHECK_CANCEL, "Whether cancellation of a leased job was requested."),
+    "CHILDREN_ON_HOST": (
+        CHILDREN_ON_HOST,
+        "Children recorded on a host; is their worker alive.",
+    ),
+    "CLAIM_ANY": (CLAIM_ANY, "Claim the next due pending job of any type."),
+    "CLAIM_TYPED": (CLAIM_TYPED, "Claim the next due pending job of the types served."),
+    "CLOCK": (CLOCK, "The store's clock; reads no row."),
+    "COMPLETE": (COMPLETE, "Record a leased job's result by the verdict table."),
+    "CONFIRM_CANCELLED": (
+        CONFIRM_CANCELLED,
+        "Finish a leased job cancelled on request.",
+    ),
+    "COUNTS": (COUNTS, "Job counts by status, pending and running capped."),
+    "CREATE": (CREATE, "Create a job, unless its dedup key is taken."),
+    "CREATE_MANY": (CREATE_MANY, "Create one job per element of a JSON array of payloads."),
+    "FAIL": (FAIL, "Record a leased job's failure by the verdict table."),
+    "FORGET_CHILD": (FORGET_CHILD, "Forget a recorded child that is dead."),
+    "FORGET_KEYS": (FORGET_KEYS, "Forget clients' dedup keys older than the retention."),
+    "FORGET_WORKERS": (FORGET_WORKERS, "Forget workers silent for longer than the retention."),
+    "GET": (GET, "One job by id."),
+    "HEARTBEAT": (HEARTBEAT, "A leased job's heartbeat; returns whether cancel was requested."),
+    "HISTORY": (HISTORY, "A job's history, creation first."),
+    "POLL": (POLL, "One job's poll view, with its queue position."),
+    "PRUNE": (PRUNE, "Delete a batch of old finished jobs; returns their results."),
+    "PRUNE_COUNT": (PRUNE_COUNT, "How many finished jobs a prune would delete."),
+    "PRUNE_RESULTS": (PRUNE_RESULTS, "The results of the jobs a prune would delete."),
+    "QUEUE": (QUEUE, "The pending queue's ids in claim order."),
+    "REAP": (REAP, "Requeue or fail every job whose lease went stale."),
+    "REAP_STEADY": (REAP_STEADY, "Reap, once the database has been writable for the staleness."),
+    "RECORD_CHILD": (RECORD_CHILD, "Record a leased job's child process."),
+    "RECOVER_CLAIM": (RECOVER_CLAIM, "Give back a claim whose answer was lost, by its token."),
+    "RELEASE": (RELEASE, "Give back a leased job, charging the attempt or not."),
+    "RESUBMIT": (RESUBMIT, "Copy a failed or cancelled job as a new pending one, once."),
+    "TICK": (TICK, "The reapers' clock tick."),
+    "TYPES": (TYPES, "The job types workers registered."),
+    "UPDATE_PROGRESS": (UPDATE_PROGRESS, "A leased job's stage, progress and log tail."),
+    "UPSERT_TYPE": (UPSERT_TYPE, "Register or update a job type."),
+    "WORKERS": (WORKERS, "The live worker registry, with each worker's job."),
+    "WORKER_BEAT": (WORKER_BEAT, "A worker's heartbeat in the registry."),
+    "WORKER_REMOVE": (WORKER_REMOVE, "Remove a worker from the registry."),
+    "WORKER_UPSERT": (WORKER_UPSERT, "Register or re-register a worker."),
 }
-STATEMENTS.update(
-    {
-        list_name(status=s, type_=t, views=v, before=b): _list_jobs(
-            status=s, type_=t, views=v, before=b
-        )
-        for s in (None, *STATUS_FILTERS)
-        for t in (False, True)
-        for v in (False, True)
-        for b in (False, True)
-    }
-)
+for _filters in all_filters():
+    _NAMED[list_name(_filters)] = (
+        _list_jobs(_filters),
+        f"A page of {'poll views' if _filters.views else 'jobs'}, newest first"
+        f"{', by status' if _filters.status else ''}{', by type' if _filters.type_ else ''}"
+        f"{', before a cursor' if _filters.before else ''}.",
+    )
 
-
-# -- compiling, once, at build time ---------------------------------------------------------
-
-
-def _compiler() -> sa.engine.Dialect:
-    from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
-
-    class Compiler(SQLiteCompiler):
-        def visit_bindparam(self, bindparam: Any, **kw: Any) -> Any:  # type: ignore[override]
-            # Constants become literals (SQLite can then match partial indexes); only the
-            # caller's values (p_*) stay parameters.
-            if not bindparam.key.startswith("p_"):
-                kw["literal_binds"] = True
-            return super().visit_bindparam(bindparam, **kw)  # type: ignore[no-untyped-call]
-
-    class Dialect(sqlite.dialect):  # type: ignore[misc,valid-type]
-        statement_compiler = Compiler
-
-    return Dialect(paramstyle="qmark")
-
-
-def compiled() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    """Every statement by name: (SQL text, parameter names in order, result columns)."""
-    dialect = _compiler()
-    out = {}
-    for name in sorted(STATEMENTS):
-        statement: Any = STATEMENTS[name]
-        c = statement.compile(dialect=dialect)
-        columns = tuple(str(rc[0]) for rc in c._result_columns)  # (key, name, objs, type)
-        out[name] = (" ".join(str(c).split()), tuple(c.positiontup or ()), columns)
-    return out
-
-
-def generate() -> str:
-    """The source of ``stores/_compiled.py``."""
-    from ._schema import RETIRED, SCHEMA_REVISION, SCHEMA_VERSION, UPGRADES, ddl
-
-    statements = compiled()
-    lines = [
-        '"""Every statement, compiled for SQLite from ``stores/_statements.py``: GENERATED.',
-        "",
-        "Do not edit: run ``python -m stores._statements`` after changing the statements or",
-        "the schema. ``tests/test_compiled.py`` fails while this file is out of date.",
-        '"""',
-        "",
-        "from __future__ import annotations",
-        "",
-        "import enum",
-        "",
-        '__all__ = ["COLUMNS", "DDL", "PARAMS", "RETIRED", "SCHEMA_REVISION", "SCHEMA_VERSION",'
-        ' "SQL", "UPGRADES", "Q"]',
-        "",
-        f"SCHEMA_VERSION = {SCHEMA_VERSION}",
-        f"SCHEMA_REVISION = {SCHEMA_REVISION}",
-        "",
-        "",
-        "class Q(enum.StrEnum):",
-        '    """The name of a statement."""',
-        "",
-        *(f"    {name} = {name!r}" for name in statements),
-        "",
-        "",
-        "#: The SQL text of each statement (positional ``?`` parameters).",
-        "SQL: dict[Q, str] = {",
-        *(f"    Q.{name}: {sql!r}," for name, (sql, _, _) in statements.items()),
-        "}",
-        "#: The names of a statement's parameters, in the order of its ``?``.",
-        "PARAMS: dict[Q, tuple[str, ...]] = {",
-        *(f"    Q.{name}: {params!r}," for name, (_, params, _) in statements.items()),
-        "}",
-        "#: The columns a statement returns (empty if none).",
-        "COLUMNS: dict[Q, tuple[str, ...]] = {",
-        *(f"    Q.{name}: {columns!r}," for name, (_, _, columns) in statements.items()),
-        "}",
-        "#: The whole current schema, for a new database (every statement IF NOT EXISTS).",
-        "DDL: tuple[str, ...] = (",
-        *(f"    {statement!r}," for statement in ddl()),
-        ")",
-        "#: What brings a database of the previous revision to each revision.",
-        "UPGRADES: dict[int, tuple[str, ...]] = {",
-        *(f"    {rev}: {steps!r}," for rev, steps in UPGRADES.items()),
-        "}",
-        "#: Objects of earlier revisions to drop once their replacements exist: (type, name).",
-        f"RETIRED: tuple[tuple[str, str], ...] = {RETIRED!r}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    import pathlib
-
-    target = pathlib.Path(__file__).with_name("_compiled.py")
-    target.write_text(generate())
-    print(f"wrote {target}")
+#: Every statement by name (see ``_NAMED``), the change stamp applied.
+STATEMENTS: dict[str, sa.Executable] = {
+    name: _stamped(name, statement) for name, (statement, _) in _NAMED.items()
+}
+#: What each statement does, in one line.
+DESCRIPTIONS: dict[str, str] = {name: text for name, (_, text) in _NAMED.items()}

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
+import stores._build as build
 import stores._statements as statements
 from stores._compiled import COLUMNS, DDL, PARAMS, SQL, Q
 
 
 def test_the_compiled_module_is_current() -> None:
-    """stores/_compiled.py equals a fresh compile (run `python -m stores._statements`)."""
-    committed = Path(statements.__file__).with_name("_compiled.py").read_text()
-    assert committed == statements.generate(), "run: python -m stores._statements"
+    """stores/_compiled.py equals a fresh compile (run `python -m stores._build`)."""
+    committed = Path(build.__file__).with_name("_compiled.py").read_text()
+    assert committed == build.generate(), "run: python -m stores._build (make regenerate)"
 
 
 def test_every_statement_prepares_with_its_parameter_list() -> None:
@@ -54,3 +55,17 @@ def test_the_statements_sent_to_reader_connections_are_exactly_those_that_write_
         conn.execute("EXPLAIN " + SQL[name], (None,) * len(PARAMS[name]))
         writes_something = bool(seen & writes)
         assert _is_read(SQL[name]) is not writes_something, name
+
+
+def test_every_statement_defined_is_in_the_registry_with_a_description() -> None:
+    """A statement written in ``stores/_statements.py`` but left out of its explicit
+    registry would never be compiled: each public one is there, described in one line."""
+    import sqlalchemy as sa
+
+    defined = {
+        name
+        for name, value in vars(statements).items()
+        if name.isupper() and not name.startswith("_") and isinstance(value, sa.Executable)
+    }
+    assert defined <= set(statements.STATEMENTS)
+    assert all(statements.DESCRIPTIONS[name] for name in statements.STATEMENTS)

@@ -37,6 +37,7 @@ from stores import (
     StoreUnavailable,
     TursoJobStore,
 )
+from stores import _compiled as stmt
 from stores._compiled import SQL, Q
 from supervisor import open_supervisor
 
@@ -744,7 +745,7 @@ async def test_two_tasks_recovering_claims_at_once_do_not_crash(sqld: SqldServer
         a, b, c = await store.create_many("tone", [{}, {}, {}])
         for _ in range(2):
             assert await store.claim("w1") is not None
-        tokens = [(await store._rows(Q.GET, {"p_id": j.id}))[0]["claim_token"] for j in (a, b)]
+        tokens = [(await store._one(stmt.get(p_id=j.id)))[0]["claim_token"] for j in (a, b)]
         store._in_doubt += [("w1", token) for token in tokens]  # their answers were "lost"
         got: list[Any] = []
         async with trio.open_nursery() as nursery:
