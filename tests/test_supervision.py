@@ -6,7 +6,6 @@ test replaces the reaper by a double that returns."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ import trio.testing
 
 import supervisor._supervisor as supervision
 from actors import ActorCrash, Event
-from media_jobs_testing.helpers import fast_config, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import open_supervisor
 from supervisor.reference import JOB_TYPES
@@ -23,11 +22,8 @@ from supervisor.reference import JOB_TYPES
 ACTORS = ("poller", "executor", "heartbeat", "reaper")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Any:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s
-    s.close()
+#: The one ``store`` fixture (conftest), on the local file, writing Trio's virtual time.
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 def recorded(monkeypatch: pytest.MonkeyPatch, seen: list[str]) -> None:

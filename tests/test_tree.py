@@ -25,3 +25,14 @@ def test_no_file_holds_a_merge_conflict() -> None:
         if path.is_file() and _CONFLICT.search(path.read_bytes())
     ]
     assert holding == []
+
+
+def test_the_store_fixture_is_defined_once() -> None:
+    """Tests get their store from the one fixture in conftest, chosen with the ``store``
+    marker; a module's own ``store`` fixture would silently escape the marker's rules."""
+    defining = [
+        path.name
+        for path in sorted((REPO / "tests").glob("*.py"))
+        if re.search(rb"^(async )?def store\(", path.read_bytes(), re.MULTILINE)
+    ]
+    assert defining == ["conftest.py"]

@@ -3,8 +3,6 @@ a heartbeat only in their gaps; within a budget of rows an hour (Turso bills eac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +10,7 @@ import trio
 import trio.testing
 
 from actors import JobContext, JobType
-from media_jobs_testing.helpers import fast_config, trio_wall, wait_for_status
+from media_jobs_testing.helpers import fast_config, wait_for_status
 from stores import JobStatus, LocalJobStore
 from supervisor import WorkerConfig, open_supervisor
 
@@ -23,11 +21,8 @@ ROWS_PER_WRITE = 3
 WATCHER_LAG = 2.0
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[LocalJobStore]:
-    s = LocalJobStore(tmp_path / "jobs.db", clock=trio_wall)
-    yield s
-    s.close()
+#: The one ``store`` fixture (conftest), on the local file, writing Trio's virtual time.
+pytestmark = pytest.mark.store(backends=("local",), clock="trio")
 
 
 def counted(store: LocalJobStore) -> list[tuple[float, str, float | None]]:
