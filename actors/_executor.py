@@ -331,7 +331,7 @@ async def _call_handler(
         # Whatever the handler did on the way out, why it was stopped is the outcome.
         return Ending(stop=running.stop_reason, detail=running.stop_detail, log_tail=ctx.log_tail)
     untrusted = running.outcome_untrusted(
-        trio.current_time(), settings.fence_after, settings.patience, settings.sentinel_after
+        trio.current_time(), settings.fence_after, settings.sentinel_after
     )
     return attrs.evolve(ending, untrusted=untrusted, log_tail=ctx.log_tail)
 

@@ -43,7 +43,7 @@ async def heartbeat(
     Cancellation: safe at any point (each beat is one fenced write).
     """
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(_fence, slot, fence_after, interval)
+        nursery.start_soon(_fence, slot, fence_after)
         if cancel_check_interval is not None:
             nursery.start_soon(_watch_cancel, store, slot, cancel_check_interval)
         task_status.started()
@@ -101,7 +101,7 @@ async def _beat_once(store: JobStore, running: RunningJob) -> None:
         running.stop(StopReason.CANCEL_REQUESTED)
 
 
-async def _fence(slot: JobSlot, fence_after: float, patience: float) -> None:
+async def _fence(slot: JobSlot, fence_after: float) -> None:
     """Stop the running job once its lease can no longer be trusted (see the rules in
     ``RunningJob.fence_decision``); wake at its deadline or whenever the lease changes."""
     while True:
@@ -112,7 +112,7 @@ async def _fence(slot: JobSlot, fence_after: float, patience: float) -> None:
         # Let a write whose answer arrived meanwhile book it first (after a stalled loop the
         # timer and the answer become ready together).
         await trio.lowlevel.checkpoint()
-        decision = running.fence_decision(trio.current_time(), fence_after, patience)
+        decision = running.fence_decision(trio.current_time(), fence_after)
         if decision.fence:
             running.stop(StopReason.SELF_FENCE, decision.detail)
             continue

@@ -82,7 +82,7 @@ class RunningJob:
         confirmed: Confirmation,
         sentinel: Sentinel | None = None,
         *,
-        patience: float = 5.0,
+        patience: float,
     ) -> None:
         self.claimed = claimed
         self.scope = trio.CancelScope()
@@ -161,7 +161,7 @@ class RunningJob:
         how long that silence was. The confirmation it brings is as of the write's sending,
         and clears the trouble: without this, a child the sentinel killed during the silence
         would look like the handler's own failure once the database answers again."""
-        if self.store_trouble(now, self.patience):
+        if self.store_trouble(now):
             self.troubled_silence = max(self.troubled_silence, self.silence(now))
 
     def _confirm(self, sent: Confirmation) -> None:
@@ -183,14 +183,14 @@ class RunningJob:
         """Seconds since the last confirmation was sent."""
         return now - self.confirmed.at
 
-    def store_trouble(self, now: float, patience: float) -> bool:
+    def store_trouble(self, now: float) -> bool:
         """True if the database, not the worker, is why the lease went unconfirmed: a write
         failed since the last confirmation, or one has waited ``patience`` for its answer."""
         if self._failed_since_confirmed:
             return True
-        return any(now - sent >= patience for sent in self._outstanding.values())
+        return any(now - sent >= self.patience for sent in self._outstanding.values())
 
-    def fence_decision(self, now: float, fence_after: float, patience: float) -> FenceDecision:
+    def fence_decision(self, now: float, fence_after: float) -> FenceDecision:
         """Whether to stop the job now because its lease can no longer be trusted.
 
         * silence below ``fence_after``: keep going; look again at the deadline;
@@ -204,7 +204,7 @@ class RunningJob:
             return FenceDecision(False)  # no child to stop; the outcome write is fenced
         if silent < fence_after:
             return FenceDecision(False, deadline)
-        if self.store_trouble(now, patience):
+        if self.store_trouble(now):
             return FenceDecision(
                 True,
                 detail=f"no heartbeat recorded for {silent:.1f} s (limit {fence_after:g} s)",
@@ -212,11 +212,9 @@ class RunningJob:
         if not self._outstanding:
             self.beat_wanted.set()
             return FenceDecision(False)
-        return FenceDecision(False, min(self._outstanding.values()) + patience)
+        return FenceDecision(False, min(self._outstanding.values()) + self.patience)
 
-    def outcome_untrusted(
-        self, now: float, fence_after: float, patience: float, sentinel_after: float
-    ) -> bool:
+    def outcome_untrusted(self, now: float, fence_after: float, sentinel_after: float) -> bool:
         """True if a failure the handler reports now may be the fault of store trouble: such
         a run is given back, not charged. Either the lease is silent now, for ``fence_after``,
         because of the store (the fence would stop the job anyway), or store trouble kept it
@@ -225,7 +223,7 @@ class RunningJob:
         loop was starved cannot fence in time, and sees the answer before its fence runs)."""
         if self.troubled_silence >= sentinel_after:
             return True
-        return self.silence(now) >= fence_after and self.store_trouble(now, patience)
+        return self.silence(now) >= fence_after and self.store_trouble(now)
 
 
 class JobSlot:
